@@ -1,0 +1,1 @@
+"""Province adapters: each maps its dialect to and from the canonical model."""

@@ -1,0 +1,1 @@
+"""anhui province adapter."""

@@ -1,0 +1,1 @@
+"""jiangsu province adapter."""

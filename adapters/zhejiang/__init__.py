@@ -1,0 +1,1 @@
+"""zhejiang province adapter."""

@@ -1,0 +1,3 @@
+"""YRD Gateway service: gRPC exchange, trust registry, matters, identity, cases, web app."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,79 @@
+"""The SM2 recommended curve (GB/T 32918.5-2017), Z_A, e, and strict signature encoding.
+
+Shared by both backends: the backends differ only in who does the scalar arithmetic.
+"""
+
+from __future__ import annotations
+
+from . import _der
+from ._sm3 import sm3
+
+P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF
+A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC
+B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93
+N = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+GX = 0x32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7
+GY = 0xBC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0
+
+DEFAULT_ID = b"1234567812345678"
+"""The default user ID of GB/T 32918.2 and GM/T 0009 (``1234567812345678``)."""
+
+MAX_ID_BYTES = 8191  # ENTL is a 16-bit count of *bits*
+
+
+def is_on_curve(x: int, y: int) -> bool:
+    """True if (x, y) is an affine point of the SM2 curve (the identity is not)."""
+    if not (0 <= x < P and 0 <= y < P):
+        return False
+    return (y * y - (x * x * x + A * x + B)) % P == 0
+
+
+def decompress_y(x: int, odd: bool) -> int:
+    """Recover y from x and its parity (P is 3 mod 4, so sqrt is one exponentiation)."""
+    rhs = (x * x * x + A * x + B) % P
+    y = pow(rhs, (P + 1) // 4, P)
+    if y * y % P != rhs:
+        raise ValueError("x is not the abscissa of a curve point")
+    return y if (y & 1) == odd else P - y
+
+
+def _coord(v: int) -> bytes:
+    return v.to_bytes(32, "big")
+
+
+def z_value(x: int, y: int, user_id: bytes = DEFAULT_ID) -> bytes:
+    """Z_A = SM3(ENTL || ID || a || b || xG || yG || xA || yA) (GB/T 32918.2 section 5.5)."""
+    if len(user_id) > MAX_ID_BYTES:
+        raise ValueError(f"sm2 user id too long: at most {MAX_ID_BYTES} bytes, got {len(user_id)}")
+    entl = (len(user_id) * 8).to_bytes(2, "big")
+    return sm3(
+        entl + user_id + _coord(A) + _coord(B) + _coord(GX) + _coord(GY) + _coord(x) + _coord(y)
+    )
+
+
+def digest_e(z: bytes, message: bytes) -> bytes:
+    """e = SM3(Z_A || M), the value actually signed."""
+    return sm3(z + message)
+
+
+def encode_signature(r: int, s: int) -> bytes:
+    """DER ``SEQUENCE { r INTEGER, s INTEGER }`` (GM/T 0009-2012)."""
+    return _der.encode_sequence(_der.encode_integer(r), _der.encode_integer(s))
+
+
+def decode_signature(signature: bytes) -> tuple[int, int]:
+    """Parse a DER signature strictly; r and s must lie in [1, n-1].
+
+    Raises ``_der.DERError`` naming the failing check.
+    """
+    body = _der.read_single(signature, _der.SEQUENCE)
+    items = _der.read_sequence(body)
+    if len(items) != 2 or any(item.tag != _der.INTEGER for item in items):
+        raise _der.DERError("signature must be a sequence of exactly two integers")
+    r = _der.decode_integer(items[0].value)
+    s = _der.decode_integer(items[1].value)
+    if not 1 <= r < N:
+        raise _der.DERError("signature r outside [1, n-1]")
+    if not 1 <= s < N:
+        raise _der.DERError("signature s outside [1, n-1]")
+    return r, s
