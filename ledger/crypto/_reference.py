@@ -3,8 +3,9 @@
 gmssl is used only for its point arithmetic and the final sign/verify equations. Its known
 pitfalls (ARCHITECTURE.md section 9) are worked around here:
 
-- ``public_key.lstrip("04")`` eats leading 0/4 digits of X: we always hand it the 128-digit
-  ``x || y`` without the prefix, so its lstrip branch never runs;
+- ``public_key.lstrip("04")`` eats leading 0/4 digits of X, and it runs whenever the string
+  starts with "04" -- even without a prefix, when X itself starts with 04. We construct it
+  with no public key and set the 128-digit ``x || y`` afterwards, so lstrip never runs;
 - its nonces come from ``random``: we never call its nonce source, k comes from ``secrets``
   (or from the caller, for the standard's fixed-k test vector);
 - ``sign()`` expects the already-computed e: we compute e = SM3(Z_A || M) ourselves.
@@ -25,7 +26,9 @@ NAME = "reference"
 
 def _crypt(d: int | None, x: int, y: int) -> _gmssl_sm2.CryptSM2:
     private_hex = f"{d:064x}" if d is not None else ""
-    return _gmssl_sm2.CryptSM2(private_key=private_hex, public_key=f"{x:064x}{y:064x}")
+    helper = _gmssl_sm2.CryptSM2(private_key=private_hex, public_key="")
+    helper.public_key = f"{x:064x}{y:064x}"  # bypasses the constructor's lstrip("04")
+    return helper
 
 
 def public_point(d: int) -> tuple[int, int]:
