@@ -1,0 +1,413 @@
+"""The durable SM3 Merkle log with group commit and one signed checkpoint per batch.
+
+Appends go to a queue; one sequencer thread takes whatever is waiting (up to ``batch_max``
+entries, waiting at most ``batch_wait`` seconds for more), hashes it into the tree, checks
+the new tree is consistent with the last signed checkpoint, signs one checkpoint, and writes
+entries + subtree hashes + checkpoint in one durable transaction. Only then are the callers
+answered: an acknowledged entry is durable and covered by a signed checkpoint.
+
+Memory is flat: the sequencer keeps only the right edge of the tree (O(log n) hashes).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from .. import merkle
+from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint, sign_checkpoint
+from ..crypto import PrivateKey, PublicKey
+from ..errors import CheckpointError, Error, ProofError, StorageError
+from ..receipt import build_receipt
+from ._store import Batch, LogStore, NodeId, StoredCheckpoint
+
+log = logging.getLogger("ledger.log")
+
+_STOP = object()
+
+STORED_MIN_LEVEL = 2
+"""Subtrees of 1 and 2 leaves are not stored: recomputing one from its <= 2 entries costs
+less than writing ~1.5 extra rows per append, and a proof needs at most a few of them."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where an entry landed: its leaf index and the signed checkpoint that first covers it."""
+
+    index: int
+    checkpoint: SignedCheckpoint
+    duplicate: bool = False
+
+    @property
+    def tree_size(self) -> int:
+        return self.checkpoint.size
+
+
+def _node_of(rng: tuple[int, int]) -> NodeId:
+    start, end = rng
+    level = (end - start).bit_length() - 1
+    return level, start >> level
+
+
+class CheckpointSigner:
+    """Signs checkpoints, refusing any that is not consistent with the last one it signed."""
+
+    def __init__(self, key: PrivateKey, origin: str, key_name: str | None = None) -> None:
+        self.key = key
+        self.origin = origin
+        self.key_name = key_name or origin
+        self.last: Checkpoint | None = None
+
+    def sign(self, size: int, root: bytes, proof: list[bytes]) -> SignedCheckpoint:
+        """Sign (size, root) if ``proof`` proves it extends the last signed checkpoint."""
+        if self.last is not None:
+            if size < self.last.size:
+                raise CheckpointError(
+                    f"refusing to sign: size {size} is smaller than last signed {self.last.size}"
+                )
+            try:
+                merkle.verify_consistency(self.last.size, size, proof, self.last.root, root)
+            except ProofError as exc:
+                raise CheckpointError(
+                    f"refusing to sign: tree of size {size} is inconsistent with the last "
+                    f"signed checkpoint of size {self.last.size}: {exc}"
+                ) from exc
+        signed = sign_checkpoint(Checkpoint(self.origin, size, root), self.key, self.key_name)
+        self.last = signed.checkpoint
+        return signed
+
+
+@dataclass
+class _Pending:
+    """One caller's request: a single entry or a whole batch, answered by one future."""
+
+    entries: list[bytes]
+    keys: list[str | None]
+    future: Future
+    single: bool
+    indexes: list[int | None] = field(default_factory=list)
+    duplicate: list[bool] = field(default_factory=list)
+
+
+class MerkleLog:
+    """Append-only SM3 Merkle log over a :class:`LogStore`. Thread-safe; one sequencer thread."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        key: PrivateKey,
+        origin: str,
+        *,
+        batch_max: int = 4096,
+        batch_wait: float = 0.002,
+    ) -> None:
+        self.store = store
+        self.origin = origin
+        self.signer = CheckpointSigner(key, origin)
+        self.batch_max = batch_max
+        self.batch_wait = batch_wait
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._size = store.size()
+        self._frontier = self._load_frontier(self._size)
+        self._check_against_last_checkpoint()
+        self._latest: SignedCheckpoint | None = None
+        stored = store.checkpoint()
+        if stored is not None:
+            self._latest = parse_checkpoint(stored.note)
+        self.batches = 0
+        self.batch_sizes: list[int] = []
+        self._thread = threading.Thread(target=self._run, name="merkle-sequencer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    # -- opening -----------------------------------------------------------------------
+    def _load_frontier(self, size: int) -> list[bytes]:
+        ranges = merkle.perfect_subtrees(0, size)
+        ids = [_node_of(r) for r in ranges]
+        found = self._nodes(set(ids), {})
+        return [found[node] for node in ids]
+
+    def _check_against_last_checkpoint(self) -> None:
+        """On open: the stored tree must be consistent with the last signed checkpoint."""
+        stored = self.store.checkpoint()
+        if stored is None:
+            if self._size:
+                raise StorageError("log has entries but no checkpoint: store is corrupt")
+            return
+        if stored.size != self._size:
+            raise StorageError(
+                f"last checkpoint size {stored.size} differs from stored entries {self._size}"
+            )
+        root = merkle.hash_from_perfect_subtrees(self._frontier)
+        if root != stored.root:
+            raise CheckpointError(
+                f"stored tree root at size {stored.size} does not match its signed checkpoint"
+            )
+        self.signer.last = Checkpoint(self.origin, stored.size, stored.root)
+
+    # -- appending ---------------------------------------------------------------------
+    def append_async(self, entry: bytes, key: str | None = None) -> Future:
+        """Queue ``entry``; the future resolves to an :class:`AppendResult` once durable."""
+        self._check_entry(entry)
+        return self._submit([bytes(entry)], [key], single=True)
+
+    def append(
+        self, entry: bytes, key: str | None = None, timeout: float | None = 30
+    ) -> AppendResult:
+        return self.append_async(entry, key).result(timeout)
+
+    def append_batch_async(
+        self, entries: list[bytes], keys: list[str | None] | None = None
+    ) -> Future:
+        """Queue many entries at once; resolves to a list of :class:`AppendResult`.
+
+        Cheaper per entry than :meth:`append_async` (one future for the lot); the entries
+        may still be split over several checkpoints.
+        """
+        for entry in entries:
+            self._check_entry(entry)
+        keys = list(keys) if keys is not None else [None] * len(entries)
+        if len(keys) != len(entries):
+            raise ValueError("append_batch: keys and entries differ in length")
+        return self._submit([bytes(e) for e in entries], keys, single=False)
+
+    def append_many(self, entries: list[bytes]) -> list[AppendResult]:
+        return self.append_batch_async(entries).result() if entries else []
+
+    def _check_entry(self, entry: bytes) -> None:
+        if not isinstance(entry, bytes | bytearray) or not entry:
+            raise ValueError("log entry must be non-empty bytes")
+
+    def _submit(self, entries: list[bytes], keys: list[str | None], single: bool) -> Future:
+        if self._closed:
+            raise Error("log is closed")
+        future: Future = Future()
+        self._queue.put(_Pending(entries, keys, future, single))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            count = len(first.entries)
+            deadline = time.monotonic() + self.batch_wait
+            stop = False
+            while count < self.batch_max:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+                count += len(item.entries)
+            self._integrate(batch)
+            if stop:
+                return
+
+    def _integrate(self, pending: list[_Pending]) -> None:
+        store = self.store
+        first_index = self._size
+        frontier = list(self._frontier)
+        new_nodes: list[tuple[NodeId, bytes]] = []
+        fresh_entries: list[bytes] = []
+        fresh_keys: list[str | None] = []
+        batch_keys: dict[str, int] = {}
+        leaf_hash, node_hash = merkle.leaf_hash, merkle.node_hash
+        index = first_index
+        for item in pending:
+            item.indexes = []
+            item.duplicate = []
+            for entry, key in zip(item.entries, item.keys, strict=True):
+                if key is not None:
+                    existing = batch_keys.get(key)
+                    if existing is None:
+                        existing = store.index_for_key(key)
+                    if existing is not None:
+                        item.indexes.append(existing)
+                        item.duplicate.append(True)
+                        continue
+                    batch_keys[key] = index
+                digest = leaf_hash(entry)
+                new_nodes.append(((0, index), digest))
+                level, position = 0, index
+                while position & 1:
+                    digest = node_hash(frontier.pop(), digest)
+                    level, position = level + 1, position >> 1
+                    new_nodes.append(((level, position), digest))
+                frontier.append(digest)
+                fresh_entries.append(entry)
+                fresh_keys.append(key)
+                item.indexes.append(index)
+                item.duplicate.append(False)
+                index += 1
+        new_size = index
+        if new_size == self._size:
+            signed = self._latest
+        else:
+            signed = self._commit(
+                first_index, new_size, frontier, new_nodes, fresh_entries, fresh_keys, pending
+            )
+            if signed is None:
+                return
+        assert signed is not None
+        for item in pending:
+            results = [
+                AppendResult(i, signed, duplicate=dup)
+                for i, dup in zip(item.indexes, item.duplicate, strict=True)
+            ]
+            item.future.set_result(results[0] if item.single else results)
+
+    def _commit(
+        self,
+        first_index: int,
+        new_size: int,
+        frontier: list[bytes],
+        new_nodes: list[tuple[NodeId, bytes]],
+        entries: list[bytes],
+        keys: list[str | None],
+        pending: list[_Pending],
+    ) -> SignedCheckpoint | None:
+        root = merkle.hash_from_perfect_subtrees(frontier)
+        previous = self.signer.last
+        try:
+            proof = (
+                self._range_hashes(
+                    merkle.consistency_proof_ranges(self._size, new_size), dict(new_nodes)
+                )
+                if self._size
+                else []
+            )
+            signed = self.signer.sign(new_size, root, proof)
+            self.store.commit(
+                Batch(
+                    first_index,
+                    entries,
+                    keys,
+                    [n for n in new_nodes if n[0][0] >= STORED_MIN_LEVEL],
+                    StoredCheckpoint(new_size, root, signed.text),
+                )
+            )
+        except Error as exc:
+            self.signer.last = previous
+            log.error("log batch of %d entries failed: %s", len(entries), exc)
+            for item in pending:
+                item.future.set_exception(exc)
+            return None
+        self._size = new_size
+        self._frontier = frontier
+        self._latest = signed
+        self.batches += 1
+        if len(self.batch_sizes) < 100_000:
+            self.batch_sizes.append(len(entries))
+        return signed
+
+    # -- reading -----------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        return self._latest
+
+    def latest_root(self) -> bytes:
+        return merkle.hash_from_perfect_subtrees(self._frontier)
+
+    def checkpoint(self, size: int | None = None) -> SignedCheckpoint:
+        stored = self.store.checkpoint(size)
+        if stored is None:
+            raise CheckpointError(f"no checkpoint for tree size {size}")
+        return parse_checkpoint(stored.note)
+
+    def _range_hashes(
+        self, ranges: list[tuple[int, int]], overlay: dict[NodeId, bytes] | None = None
+    ) -> list[bytes]:
+        parts = [[_node_of(p) for p in merkle.perfect_subtrees(a, b)] for a, b in ranges]
+        wanted = {node for group in parts for node in group}
+        found = self._nodes(wanted, overlay or {})
+        return [merkle.hash_from_perfect_subtrees([found[n] for n in group]) for group in parts]
+
+    def _nodes(self, wanted: set[NodeId], overlay: dict[NodeId, bytes]) -> dict[NodeId, bytes]:
+        """Subtree hashes: from the overlay, the store, or (small ones) from the entries."""
+        found = {node: overlay[node] for node in wanted if node in overlay}
+        rest = wanted - found.keys()
+        found.update(self.store.nodes(n for n in rest if n[0] >= STORED_MIN_LEVEL))
+        for level, position in rest:
+            if level < STORED_MIN_LEVEL:
+                start = position << level
+                leaves = self.store.entries(start, start + (1 << level))
+                if len(leaves) != 1 << level:
+                    raise StorageError(f"log store is missing entries from index {start}")
+                found[(level, position)] = merkle.root_hash(leaves)
+        missing = wanted - found.keys()
+        if missing:
+            raise StorageError(f"log store is missing subtree hashes {sorted(missing)}")
+        return found
+
+    def root(self, size: int) -> bytes:
+        """Root of the first ``size`` entries, for any size up to the current one."""
+        self._check_size(size)
+        return self._range_hashes([(0, size)])[0] if size else merkle.EMPTY_ROOT
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        size = self._size if size is None else size
+        self._check_size(size)
+        return self._range_hashes(merkle.inclusion_proof_ranges(index, size))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        new_size = self._size if new_size is None else new_size
+        self._check_size(new_size)
+        return self._range_hashes(merkle.consistency_proof_ranges(old_size, new_size))
+
+    def entry(self, index: int) -> bytes:
+        if not 0 <= index < self._size:
+            raise StorageError(f"index {index} out of range for log size {self._size}")
+        return self.store.entry(index)
+
+    def index_for_key(self, key: str) -> int | None:
+        return self.store.index_for_key(key)
+
+    def receipt(self, index: int, size: int | None = None, exchange_id: str | None = None) -> dict:
+        """A self-contained receipt (docs/receipt.md) for entry ``index`` at checkpoint ``size``."""
+        checkpoint = self._latest if size is None else self.checkpoint(size)
+        if checkpoint is None or not 0 <= index < checkpoint.size:
+            raise StorageError(f"no checkpoint covers index {index}")
+        return build_receipt(
+            origin=self.origin,
+            log_key_id=self.signer.key.public_key.key_id,
+            leaf_index=index,
+            entry=self.entry(index),
+            proof=self.inclusion_proof(index, checkpoint.size),
+            checkpoint=checkpoint,
+            exchange_id=exchange_id,
+        )
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self.signer.key.public_key
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self._size:
+            raise StorageError(f"tree size {size} out of range: log has {self._size} entries")
+
+    def close(self) -> None:
+        """Drain queued appends, stop the sequencer, close the store."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        self.store.close()
+
+    def __enter__(self) -> MerkleLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,232 @@
+"""Storage for the Merkle log: a small interface and its SQLite (WAL) implementation.
+
+What is stored, so that any root or proof up to the current size is O(log n) reads:
+
+- every entry, by leaf index (plus an optional unique idempotency key);
+- the hash of every *perfect aligned subtree* (level L, index i covers leaves
+  [i * 2^L, (i+1) * 2^L)), written once when complete and never changed;
+- every signed checkpoint, by tree size.
+
+A batch (its entries, its new subtree hashes and its checkpoint) is one transaction: after a
+crash it is wholly in or wholly out.
+"""
+
+from __future__ import annotations
+
+import abc
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import StorageError
+
+NodeId = tuple[int, int]  # (level, index)
+
+_LEVEL_SHIFT = 56
+
+
+def _pack(node: NodeId) -> int:
+    return (node[0] << _LEVEL_SHIFT) | node[1]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One group commit: entries from ``first_index`` on, their subtree hashes, the checkpoint."""
+
+    first_index: int
+    entries: Sequence[bytes]
+    keys: Sequence[str | None]
+    nodes: Sequence[tuple[NodeId, bytes]]
+    checkpoint: StoredCheckpoint
+
+
+class LogStore(abc.ABC):
+    """The durable half of the log. Implementations must make ``commit`` atomic and durable.
+
+    Only the sequencer thread writes; readers may call from any thread.
+    """
+
+    @abc.abstractmethod
+    def size(self) -> int:
+        """Number of durable entries."""
+
+    @abc.abstractmethod
+    def commit(self, batch: Batch) -> None:
+        """Write a whole batch atomically and durably, or raise StorageError and write nothing."""
+
+    @abc.abstractmethod
+    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        """Hashes of the requested perfect subtrees (missing ones are absent from the result)."""
+
+    @abc.abstractmethod
+    def entry(self, index: int) -> bytes:
+        """The entry at ``index``; StorageError if absent."""
+
+    @abc.abstractmethod
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """Entries with index in [start, end), in order (fewer if the log is shorter)."""
+
+    @abc.abstractmethod
+    def index_for_key(self, key: str) -> int | None:
+        """Leaf index of the entry appended with idempotency ``key``, if any."""
+
+    @abc.abstractmethod
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        """The checkpoint for ``size`` (latest if None), or None."""
+
+    @abc.abstractmethod
+    def checkpoint_sizes(self, after: int = -1, limit: int = 1000) -> list[int]:
+        """Sizes of stored checkpoints greater than ``after``, ascending."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS leaves (
+    idx INTEGER PRIMARY KEY,
+    entry BLOB NOT NULL,
+    key TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS leaves_key ON leaves(key) WHERE key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL
+);
+"""
+
+
+class SQLiteStore(LogStore):
+    """SQLite in WAL mode with ``synchronous=FULL``: a commit returns only once durable."""
+
+    def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._conn() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self._synchronous}")
+                conn.execute("PRAGMA busy_timeout=10000")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open log database {self.path}: {exc}") from exc
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def size(self) -> int:
+        row = self._conn().execute("SELECT MAX(idx) FROM leaves").fetchone()
+        return 0 if row[0] is None else row[0] + 1
+
+    def commit(self, batch: Batch) -> None:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO leaves(idx, entry, key) VALUES (?, ?, ?)",
+                zip(
+                    range(batch.first_index, batch.first_index + len(batch.entries)),
+                    batch.entries,
+                    batch.keys,
+                    strict=True,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO nodes(id, hash) VALUES (?, ?)",
+                ((_pack(node), digest) for node, digest in batch.nodes),
+            )
+            cp = batch.checkpoint
+            conn.execute(
+                "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
+                (cp.size, cp.root, cp.note),
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise StorageError(f"log batch commit failed: {exc}") from exc
+
+    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        wanted = {_pack(node): node for node in ids}
+        if not wanted:
+            return {}
+        conn = self._conn()
+        out: dict[NodeId, bytes] = {}
+        keys = list(wanted)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for packed, digest in conn.execute(
+                f"SELECT id, hash FROM nodes WHERE id IN ({marks})",  # noqa: S608 - only ?s
+                chunk,
+            ):
+                out[wanted[packed]] = digest
+        return out
+
+    def entry(self, index: int) -> bytes:
+        row = self._conn().execute("SELECT entry FROM leaves WHERE idx = ?", (index,)).fetchone()
+        if row is None:
+            raise StorageError(f"no log entry at index {index}")
+        return row[0]
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        rows = self._conn().execute(
+            "SELECT entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
+        )
+        return [bytes(r[0]) for r in rows]
+
+    def index_for_key(self, key: str) -> int | None:
+        row = self._conn().execute("SELECT idx FROM leaves WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
+        conn = self._conn()
+        if size is None:
+            row = conn.execute(
+                "SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+            ).fetchone()
+        else:
+            row = conn.execute(
+                "SELECT size, root, note FROM checkpoints WHERE size = ?", (size,)
+            ).fetchone()
+        return None if row is None else StoredCheckpoint(row[0], bytes(row[1]), row[2])
+
+    def checkpoint_sizes(self, after: int = -1, limit: int = 1000) -> list[int]:
+        rows = self._conn().execute(
+            "SELECT size FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?", (after, limit)
+        )
+        return [r[0] for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()

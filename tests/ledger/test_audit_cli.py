@@ -1,0 +1,109 @@
+"""``yrd-audit verify`` and ``consistency``: exit codes 0/1/2 and named checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ledger.crypto import PrivateKey
+from ledger.log import MerkleLog, SQLiteStore
+from ledger.trust import trust_document
+
+ORIGIN = "audit.yrd/log"
+KEY = PrivateKey.generate()
+AUDIT = [sys.executable, "-m", "ledger.audit_cli"]
+
+
+def _run(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([*AUDIT, *map(str, args)], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    path = tmp_path_factory.mktemp("audit")
+    with MerkleLog(SQLiteStore(path / "log.db"), KEY, ORIGIN) as log:
+        log.append_many([b"e%d" % i for i in range(10)])
+        (path / "receipt.json").write_text(json.dumps(log.receipt(3)))
+        (path / "old.txt").write_text(log.checkpoint(10).text)
+        log.append_many([b"f%d" % i for i in range(7)])
+        (path / "new.txt").write_text(log.latest_checkpoint().text)
+        proof = [p.hex() for p in log.consistency_proof(10, 17)]
+        (path / "proof.json").write_text(
+            json.dumps({"old_size": 10, "new_size": 17, "proof": proof})
+        )
+    (path / "trust.json").write_text(json.dumps(trust_document(ORIGIN, KEY.public_key)))
+    return path
+
+
+def test_verify_valid(files):
+    out = _run("verify", files / "receipt.json", "--trust", files / "trust.json")
+    assert out.returncode == 0, out.stderr
+    assert "ok   inclusion proof" in out.stdout
+
+
+def test_verify_invalid_names_check(files):
+    receipt = json.loads((files / "receipt.json").read_text())
+    receipt["leaf_index"] = 4
+    bad = files / "bad.json"
+    bad.write_text(json.dumps(receipt))
+    out = _run("verify", bad, "--trust", files / "trust.json")
+    assert out.returncode == 1
+    assert "inclusion proof" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(None, "cannot read"), ("", "is empty"), ("{not json", "not json")],
+)
+def test_verify_usage_errors(files, content, needle):
+    target = files / "missing.json"
+    if content is not None:
+        target = files / "odd.json"
+        target.write_text(content)
+    out = _run("verify", target, "--trust", files / "trust.json")
+    assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_trust_file_is_usage_error(files):
+    (files / "badtrust").write_text("hello")
+    out = _run("verify", files / "receipt.json", "--trust", files / "badtrust")
+    assert out.returncode == 2 and "trust file" in out.stderr
+
+
+def test_consistency_valid_and_invalid(files):
+    ok = _run(
+        "consistency",
+        files / "old.txt",
+        files / "new.txt",
+        "--proof",
+        files / "proof.json",
+        "--trust",
+        files / "trust.json",
+    )
+    assert ok.returncode == 0, ok.stderr
+    proof = json.loads((files / "proof.json").read_text())
+    proof["proof"] = proof["proof"][:-1]
+    (files / "short.json").write_text(json.dumps(proof))
+    bad = _run(
+        "consistency",
+        files / "old.txt",
+        files / "new.txt",
+        "--proof",
+        files / "short.json",
+        "--trust",
+        files / "trust.json",
+    )
+    assert bad.returncode == 1 and "consistency proof" in bad.stderr
+    swapped = _run(
+        "consistency",
+        files / "new.txt",
+        files / "old.txt",
+        "--proof",
+        files / "proof.json",
+        "--trust",
+        files / "trust.json",
+    )
+    assert swapped.returncode == 1
