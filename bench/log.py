@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import write_results  # noqa: E402
+from bench._common import write_results
 
 ENTRY_SIZE = 256
 PROOF_SAMPLES = 300
