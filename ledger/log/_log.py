@@ -11,12 +11,15 @@ Memory is flat: the sequencer keeps only the right edge of the tree (O(log n) ha
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
 import time
 from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import merkle
 from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint, sign_checkpoint
@@ -81,6 +84,10 @@ class CheckpointSigner:
         return signed
 
 
+SideWrite = Callable[[Any, int, int], None]
+"""``side_write(handle, index, tree_size)``: runs in the batch transaction of a fresh entry."""
+
+
 @dataclass
 class _Pending:
     """One caller's request: a single entry or a whole batch, answered by one future."""
@@ -89,6 +96,7 @@ class _Pending:
     keys: list[str | None]
     future: Future
     single: bool
+    side_write: SideWrite | None = None
     indexes: list[int | None] = field(default_factory=list)
     duplicate: list[bool] = field(default_factory=list)
 
@@ -150,10 +158,18 @@ class MerkleLog:
         self.signer.last = Checkpoint(self.origin, stored.size, stored.root)
 
     # -- appending ---------------------------------------------------------------------
-    def append_async(self, entry: bytes, key: str | None = None) -> Future:
-        """Queue ``entry``; the future resolves to an :class:`AppendResult` once durable."""
+    def append_async(
+        self, entry: bytes, key: str | None = None, side_write: SideWrite | None = None
+    ) -> Future:
+        """Queue ``entry``; the future resolves to an :class:`AppendResult` once durable.
+
+        ``key`` makes the append idempotent (a second append with the same key returns the
+        first one's index, ``duplicate=True``). ``side_write(handle, index, tree_size)`` runs
+        inside the same transaction as the entry, only if the entry is new; if it raises,
+        the whole batch fails and every caller in it gets the error.
+        """
         self._check_entry(entry)
-        return self._submit([bytes(entry)], [key], single=True)
+        return self._submit([bytes(entry)], [key], single=True, side_write=side_write)
 
     def append(
         self, entry: bytes, key: str | None = None, timeout: float | None = 30
@@ -182,11 +198,17 @@ class MerkleLog:
         if not isinstance(entry, bytes | bytearray) or not entry:
             raise ValueError("log entry must be non-empty bytes")
 
-    def _submit(self, entries: list[bytes], keys: list[str | None], single: bool) -> Future:
+    def _submit(
+        self,
+        entries: list[bytes],
+        keys: list[str | None],
+        single: bool,
+        side_write: SideWrite | None = None,
+    ) -> Future:
         if self._closed:
             raise Error("log is closed")
         future: Future = Future()
-        self._queue.put(_Pending(entries, keys, future, single))
+        self._queue.put(_Pending(entries, keys, future, single, side_write))
         return future
 
     def _run(self) -> None:
@@ -220,6 +242,7 @@ class MerkleLog:
         fresh_entries: list[bytes] = []
         fresh_keys: list[str | None] = []
         batch_keys: dict[str, int] = {}
+        side_writes: list[tuple[SideWrite, int]] = []
         leaf_hash, node_hash = merkle.leaf_hash, merkle.node_hash
         index = first_index
         for item in pending:
@@ -245,6 +268,8 @@ class MerkleLog:
                 frontier.append(digest)
                 fresh_entries.append(entry)
                 fresh_keys.append(key)
+                if item.side_write is not None:
+                    side_writes.append((item.side_write, index))
                 item.indexes.append(index)
                 item.duplicate.append(False)
                 index += 1
@@ -253,7 +278,14 @@ class MerkleLog:
             signed = self._latest
         else:
             signed = self._commit(
-                first_index, new_size, frontier, new_nodes, fresh_entries, fresh_keys, pending
+                first_index,
+                new_size,
+                frontier,
+                new_nodes,
+                fresh_entries,
+                fresh_keys,
+                pending,
+                [functools.partial(write, index=i, tree_size=new_size) for write, i in side_writes],
             )
             if signed is None:
                 return
@@ -274,6 +306,7 @@ class MerkleLog:
         entries: list[bytes],
         keys: list[str | None],
         pending: list[_Pending],
+        side_writes: list,
     ) -> SignedCheckpoint | None:
         root = merkle.hash_from_perfect_subtrees(frontier)
         previous = self.signer.last
@@ -293,6 +326,7 @@ class MerkleLog:
                     keys,
                     [n for n in new_nodes if n[0][0] >= STORED_MIN_LEVEL],
                     StoredCheckpoint(new_size, root, signed.text),
+                    side_writes,
                 )
             )
         except Error as exc:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import abc
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import StorageError
 
@@ -47,6 +48,9 @@ class Batch:
     keys: Sequence[str | None]
     nodes: Sequence[tuple[NodeId, bytes]]
     checkpoint: StoredCheckpoint
+    side_writes: Sequence[Callable[[Any], None]] = ()
+    """Callables run inside the batch's transaction with the store's handle (for SQLite, the
+    connection): lets a caller keep its own rows atomic with the entries they describe."""
 
 
 class LogStore(abc.ABC):
@@ -162,8 +166,10 @@ class SQLiteStore(LogStore):
                 "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
                 (cp.size, cp.root, cp.note),
             )
+            for write in batch.side_writes:
+                write(conn)
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:

@@ -1,0 +1,91 @@
+"""The trust registry: the consortium's signed list of members, keys and permissions.
+
+Like X-Road's global configuration (ARCHITECTURE.md section 5): one JSON document signed
+with SM2 by the consortium's governance key, listing each member (region, USCC, subsystem),
+its SM2 keys with validity periods, TLS certificate fingerprints, send and receive
+permissions and delivery; the provinces' identity providers; and the gateway's own log
+keys and origin. ``load_registry`` refuses an unsigned, badly signed, untrusted, expired or
+not-yet-valid registry; ``RegistryHolder`` keeps the last good copy across reloads. The
+format is documented in ``docs/registry.md``.
+"""
+
+from ._dev import DEV_LOG_ORIGIN, DEV_MEMBERS, DevMember, build_dev_registry, dev_member_id
+from ._holder import RegistryHolder
+from ._model import (
+    Delivery,
+    DeliveryMode,
+    IdentityProvider,
+    KeyEntry,
+    LogConfig,
+    Member,
+    MemberId,
+    Region,
+    RegistryDocument,
+    Rule,
+    certificate_fingerprint,
+    format_time,
+    normalize_fingerprint,
+)
+from ._parse import canonical_bytes, loads_strict, parse_document, parse_time
+from ._registry import Decision, TrustRegistry
+from ._signing import load_registry, sign_registry
+from ._uscc import check_character, is_valid_uscc, uscc_problem
+from .errors import (
+    RegistryError,
+    RegistryExpired,
+    RegistryFormatError,
+    RegistryLookupError,
+    RegistryNotYetValid,
+    RegistryRollbackError,
+    RegistrySignatureError,
+    RegistrySourceError,
+    RegistryTrustError,
+    RegistryUnsignedError,
+    RegistryUntrustedKeyError,
+    RegistryValidityError,
+)
+
+__all__ = [
+    "DEV_LOG_ORIGIN",
+    "DEV_MEMBERS",
+    "Decision",
+    "Delivery",
+    "DeliveryMode",
+    "DevMember",
+    "IdentityProvider",
+    "KeyEntry",
+    "LogConfig",
+    "Member",
+    "MemberId",
+    "Region",
+    "RegistryDocument",
+    "RegistryError",
+    "RegistryExpired",
+    "RegistryFormatError",
+    "RegistryHolder",
+    "RegistryLookupError",
+    "RegistryNotYetValid",
+    "RegistryRollbackError",
+    "RegistrySignatureError",
+    "RegistrySourceError",
+    "RegistryTrustError",
+    "RegistryUnsignedError",
+    "RegistryUntrustedKeyError",
+    "RegistryValidityError",
+    "Rule",
+    "TrustRegistry",
+    "build_dev_registry",
+    "canonical_bytes",
+    "certificate_fingerprint",
+    "check_character",
+    "dev_member_id",
+    "format_time",
+    "is_valid_uscc",
+    "load_registry",
+    "loads_strict",
+    "normalize_fingerprint",
+    "parse_document",
+    "parse_time",
+    "sign_registry",
+    "uscc_problem",
+]

@@ -1,0 +1,182 @@
+"""A dev trust registry for the four regions, for ``yrdgw serve --dev`` and tests.
+
+The members, organisation codes and endpoints are invented (the codes carry valid GB 32100
+check characters, with a ``YRD`` organisation part that no real organisation has). The
+permissions allow the demo flows: every member may send and receive cases, evidence
+requests and matter lookups to and from every other member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger.crypto import PublicKey
+
+from ._model import DeliveryMode, MemberId, Region, format_time, normalize_fingerprint
+
+__all__ = ["DEV_LOG_ORIGIN", "DEV_MEMBERS", "DevMember", "build_dev_registry", "dev_member_id"]
+
+DEV_LOG_ORIGIN = "yrd.gateway.dev/log"
+DEV_KINDS = ("case.*", "evidence.*", "matter.*")
+
+
+@dataclass(frozen=True)
+class DevMember:
+    """One dev member: its id, name, dialect and default delivery."""
+
+    member_id: MemberId
+    display_name: str
+    dialect: str
+    mode: DeliveryMode
+    endpoint: str | None = None
+
+
+DEV_MEMBERS: Mapping[Region, DevMember] = {
+    Region.SH: DevMember(
+        MemberId(Region.SH, "1131000000YRD00016", "platform"),
+        "上海市“一网通办”平台 Shanghai one-stop platform (dev)",
+        "canonical",
+        DeliveryMode.PULL,
+    ),
+    Region.JS: DevMember(
+        MemberId(Region.JS, "1132050000YRD00027", "suzhou"),
+        "苏州市政务服务系统 Suzhou city system (dev)",
+        "jiangsu",
+        DeliveryMode.PUSH,
+        "http://127.0.0.1:18081/yrd/inbox",
+    ),
+    Region.ZJ: DevMember(
+        MemberId(Region.ZJ, "1133010000YRD0003R", "hangzhou"),
+        "浙江政务服务网（杭州） Zhejiang platform, Hangzhou (dev)",
+        "zhejiang",
+        DeliveryMode.PUSH,
+        "http://127.0.0.1:18082/yrd/inbox",
+    ),
+    Region.AH: DevMember(
+        MemberId(Region.AH, "1134010000YRD00041", "hefei"),
+        "安徽政务服务网（合肥） Anhui platform, Hefei (dev)",
+        "anhui",
+        DeliveryMode.PUSH,
+        "http://127.0.0.1:18083/yrd/inbox",
+    ),
+}
+
+# Placeholders until identity recognition defines the canonical scale per province.
+DEV_LOA_MAPPINGS: Mapping[Region, Mapping[str, str]] = {
+    Region.SH: {"L1": "low", "L2": "substantial", "L3": "high"},
+    Region.JS: {"password": "low", "sms": "substantial", "face": "high"},
+    Region.ZJ: {"password": "low", "sms": "substantial", "face": "high"},
+    Region.AH: {"basic": "low", "real_name": "substantial", "face": "high"},
+}
+DEV_IDP_NAMES: Mapping[Region, str] = {
+    Region.SH: "Shanghai unified identity authentication (dev)",
+    Region.JS: "Jiangsu government-service identity (dev)",
+    Region.ZJ: "Zhejiang government-service identity (dev)",
+    Region.AH: "Anhui government-service identity (dev)",
+}
+
+
+def dev_member_id(region: Region | str) -> MemberId:
+    """The dev member id of ``region``."""
+    return DEV_MEMBERS[Region(region)].member_id
+
+
+def _key_entry(key: PublicKey, not_before: datetime, not_after: datetime) -> dict[str, str]:
+    return {
+        "key_id": key.key_id,
+        "public_key": key.to_pem().decode("ascii"),
+        "not_before": format_time(not_before),
+        "not_after": format_time(not_after),
+    }
+
+
+def _as_list(keys: PublicKey | Sequence[PublicKey]) -> list[PublicKey]:
+    return [keys] if isinstance(keys, PublicKey) else list(keys)
+
+
+def build_dev_registry(
+    member_keys: Mapping[Region | str, PublicKey | Sequence[PublicKey]],
+    governance_key: PublicKey | str,
+    log_keys: Sequence[PublicKey],
+    *,
+    tls_fingerprints: Mapping[Region | str, Sequence[str]] | None = None,
+    identity_provider_keys: Mapping[Region | str, PublicKey | Sequence[PublicKey]] | None = None,
+    endpoints: Mapping[Region | str, str] | None = None,
+    now: datetime | None = None,
+    valid_for: timedelta = timedelta(days=365),
+    serial: int = 1,
+    log_origin: str = DEV_LOG_ORIGIN,
+) -> dict[str, Any]:
+    """An unsigned dev registry document (a JSON-ready dict) for the four regions.
+
+    ``member_keys`` maps region codes to the member's SM2 public key(s); regions left out
+    are left out of the registry. ``tls_fingerprints`` gives each member's client
+    certificate SHA-256 fingerprints; ``identity_provider_keys`` adds one identity provider
+    per region given; ``endpoints`` overrides push endpoints (a region given an endpoint
+    becomes push even if its default is pull). Everything is valid from ``now`` (default:
+    the current time, to the second) for ``valid_for``. Sign it with ``sign_registry``.
+    """
+    start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    end = start + valid_for
+    governance_key_id = (
+        governance_key.key_id if isinstance(governance_key, PublicKey) else governance_key
+    )
+    fingerprints = {Region(r): list(v) for r, v in (tls_fingerprints or {}).items()}
+    overrides = {Region(r): url for r, url in (endpoints or {}).items()}
+    keys = {Region(r): _as_list(v) for r, v in member_keys.items()}
+
+    members = []
+    for region, dev in DEV_MEMBERS.items():
+        if region not in keys:
+            continue
+        endpoint = overrides.get(region, dev.endpoint)
+        delivery: dict[str, str] = {
+            "mode": str(DeliveryMode.PUSH if endpoint else dev.mode),
+            "dialect": dev.dialect,
+        }
+        if endpoint:
+            delivery["endpoint"] = endpoint
+        members.append(
+            {
+                "id": dev.member_id.to_dict(),
+                "display_name": dev.display_name,
+                "keys": [_key_entry(k, start, end) for k in keys[region]],
+                "tls_fingerprints": [
+                    normalize_fingerprint(fp) for fp in fingerprints.get(region, [])
+                ],
+                "send_permissions": [
+                    {"kinds": list(DEV_KINDS), "matters": ["*"], "recipients": ["*"]}
+                ],
+                "receive_permissions": [
+                    {"kinds": list(DEV_KINDS), "matters": ["*"], "senders": ["*"]}
+                ],
+                "delivery": delivery,
+            }
+        )
+
+    providers = [
+        {
+            "region": str(region),
+            "name": DEV_IDP_NAMES[region],
+            "keys": [_key_entry(k, start, end) for k in _as_list(idp_keys)],
+            "loa_mapping": dict(DEV_LOA_MAPPINGS[region]),
+        }
+        for region, idp_keys in sorted(
+            ((Region(r), v) for r, v in (identity_provider_keys or {}).items()),
+            key=lambda item: list(Region).index(item[0]),
+        )
+    ]
+
+    return {
+        "version": 1,
+        "serial": serial,
+        "issued_at": format_time(start),
+        "expires_at": format_time(end),
+        "governance_key_id": governance_key_id,
+        "log": {"origin": log_origin, "keys": [_key_entry(k, start, end) for k in log_keys]},
+        "members": members,
+        "identity_providers": providers,
+    }
