@@ -1,1 +1,20 @@
-"""zhejiang province adapter."""
+"""Zhejiang adapter: the Zhejiang dialect, defined by ``mapping.json``.
+
+The simulator's sample store is ``samples.json``. Published under the entry-point group
+``yrd_gateway.adapters`` as ``adapters.zhejiang:create_adapter``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.adapters import MappedAdapter
+
+__all__ = ["create_adapter"]
+
+_HERE = Path(__file__).parent
+
+
+def create_adapter() -> MappedAdapter:
+    """A Zhejiang adapter from its mapping file, with its sample certificate store."""
+    return MappedAdapter.from_file(_HERE / "mapping.json", samples=_HERE / "samples.json")

@@ -1,0 +1,60 @@
+"""Errors raised by the gateway, and the one table that maps them to gRPC status codes.
+
+Hierarchy::
+
+    Error
+    ├── Refusal            a request is refused; carries a stable ``reason`` and a gRPC code
+    └── ConfigError        settings, keys or registry unusable at start
+
+Every refusal names the failing check in a lowercase message. The reasons and their codes:
+"""
+
+from __future__ import annotations
+
+import grpc
+
+__all__ = ["REASON_CODES", "ConfigError", "Error", "Refusal"]
+
+REASON_CODES: dict[str, grpc.StatusCode] = {
+    "malformed": grpc.StatusCode.INVALID_ARGUMENT,
+    "digest_mismatch": grpc.StatusCode.INVALID_ARGUMENT,
+    "stale": grpc.StatusCode.INVALID_ARGUMENT,
+    "normalisation_failed": grpc.StatusCode.INVALID_ARGUMENT,
+    "unknown_recipient": grpc.StatusCode.NOT_FOUND,
+    "not_found": grpc.StatusCode.NOT_FOUND,
+    "unauthenticated": grpc.StatusCode.UNAUTHENTICATED,
+    "signature_invalid": grpc.StatusCode.UNAUTHENTICATED,
+    "key_invalid": grpc.StatusCode.UNAUTHENTICATED,
+    "sender_mismatch": grpc.StatusCode.PERMISSION_DENIED,
+    "not_permitted": grpc.StatusCode.PERMISSION_DENIED,
+    "replay": grpc.StatusCode.ALREADY_EXISTS,
+    "conflict": grpc.StatusCode.ALREADY_EXISTS,
+    "too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "internal": grpc.StatusCode.INTERNAL,
+}
+__doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CODES.items())
+
+
+class Error(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+
+class Refusal(Error):
+    """A request refused by a named check; nothing was written."""
+
+    def __init__(self, reason: str, message: str, **metadata: str) -> None:
+        if reason not in REASON_CODES:
+            raise ValueError(f"unknown refusal reason {reason!r}")
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.metadata = {k: str(v) for k, v in metadata.items()}
+
+    @property
+    def code(self) -> grpc.StatusCode:
+        return REASON_CODES[self.reason]
+
+
+class ConfigError(Error):
+    """The gateway cannot start: bad settings, missing keys, or an unusable registry."""

@@ -1,0 +1,39 @@
+"""Refusals to gRPC statuses with rich details (google.rpc.Status + ErrorInfo), in one place."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from .errors import Refusal
+
+ERROR_DOMAIN = "yrd-gateway"
+
+
+def status_for(refusal: Refusal) -> grpc.Status:
+    info = error_details_pb2.ErrorInfo(
+        reason=refusal.reason.upper(), domain=ERROR_DOMAIN, metadata=refusal.metadata
+    )
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return rpc_status.to_status(
+        status_pb2.Status(code=refusal.code.value[0], message=refusal.message, details=[detail])
+    )
+
+
+async def abort(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
+    await context.abort_with_status(status_for(refusal))
+
+
+def reason_of(error: grpc.RpcError) -> str | None:
+    """The ErrorInfo reason a client got back (lower-case), if any."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason.lower()
+    return None

@@ -1,0 +1,43 @@
+"""The HTTP side of the gateway (FastAPI): health, metrics, and the web app's routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Response
+
+
+def create_app(gateway: Any) -> FastAPI:
+    app = FastAPI(
+        title="YRD Gateway",
+        version="0.1.0",
+        description="G60 windows, auditors and operations for the YRD Gateway.",
+    )
+    app.state.gateway = gateway
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz(response: Response) -> dict[str, Any]:
+        ready = gateway.ready
+        response.status_code = 200 if ready else 503
+        return {
+            "status": "ok" if ready else "starting",
+            "log_size": gateway.log.size,
+            "registry_serial": gateway.registry.current.serial
+            if gateway.registry.current
+            else None,
+            "registry_error": str(gateway.registry.last_error)
+            if gateway.registry.last_error
+            else None,
+        }
+
+    @app.get("/metrics", tags=["operations"])
+    def metrics() -> Response:
+        return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    for extend in EXTENSIONS:
+        extend(app, gateway)
+    return app
+
+
+EXTENSIONS: list = []
+"""Callables ``(app, gateway)`` that add routers (the window and auditor web app)."""

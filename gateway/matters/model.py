@@ -1,0 +1,442 @@
+"""The canonical government-service matter (政务服务事项) model.
+
+Codes follow the layout of GB/T 39554.1-2020 (basic directory and implementation list
+of government-service matters, part 1: coding). The structure this code base uses, and
+validates, is:
+
+- **basic code** (基本编码), 12 digits, the same for a matter everywhere::
+
+      TT MMMMM SSS BB
+      |  |     |   '- business-handling item (业务办理项), 00 when the matter has none
+      |  |     '----- sub-item (子项), 000 when the matter has none
+      |  '----------- main item (主项) serial
+      '-------------- matter type code (see ``MATTER_TYPE_CODES``)
+
+- **implementation code** (实施编码), 32 characters, one per implementing body::
+
+      <implementing body's USCC, 18, GB 32100> <basic code, 12> <item suffix, 2 digits>
+
+  The suffix tells apart several implementations of one matter by the same body
+  (e.g. per service window); it is ``01`` for the first.
+
+Time limits carry their unit: working days (工作日) or natural days (自然日); see
+``gateway.workdays`` to convert. Fees are integers in fen (分). ``region`` is one of
+``SH``, ``JS``, ``ZJ``, ``AH`` for a local variant, or ``YRD`` for the harmonised baseline
+record (统一事项标准), which has no implementing body and no implementation code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from .errors import MatterError
+
+__all__ = [
+    "BASELINE_REGION",
+    "MATTER_TYPE_CODES",
+    "REGIONS",
+    "AssuranceLevel",
+    "Fee",
+    "HandlingMode",
+    "ImplementingBody",
+    "Material",
+    "MaterialForm",
+    "Matter",
+    "MatterType",
+    "OnlineDepth",
+    "TimeLimit",
+    "TimeUnit",
+    "implementation_code",
+    "uscc_is_valid",
+]
+
+REGIONS = ("SH", "JS", "ZJ", "AH")
+BASELINE_REGION = "YRD"
+
+
+class MatterType(StrEnum):
+    LICENSING = "行政许可"
+    BENEFIT = "行政给付"
+    CONFIRMATION = "行政确认"
+    LEVY = "行政征收"
+    PUBLIC_SERVICE = "公共服务"
+    OTHER_POWER = "其他行政权力"
+
+
+# First two digits of a basic code, by matter type.
+MATTER_TYPE_CODES: Mapping[MatterType, str] = {
+    MatterType.LICENSING: "01",
+    MatterType.LEVY: "04",
+    MatterType.BENEFIT: "05",
+    MatterType.CONFIRMATION: "07",
+    MatterType.OTHER_POWER: "10",
+    MatterType.PUBLIC_SERVICE: "20",
+}
+
+
+class TimeUnit(StrEnum):
+    WORKING_DAYS = "working_days"
+    NATURAL_DAYS = "natural_days"
+
+
+class MaterialForm(StrEnum):
+    ORIGINAL = "original"
+    COPY = "copy"
+    ELECTRONIC = "electronic"
+
+
+class HandlingMode(StrEnum):
+    FULL_ONLINE = "全程网办"
+    PROXY = "异地代收代办"
+    MULTI_SITE = "多地联办"
+
+
+class AssuranceLevel(StrEnum):
+    """Minimum identity assurance, on one scale like eIDAS (low < substantial < high)."""
+
+    LOW = "low"
+    SUBSTANTIAL = "substantial"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return ("low", "substantial", "high").index(self.value)
+
+
+class OnlineDepth(IntEnum):
+    """Depth of online service (网上办理深度), levels 1 to 4."""
+
+    INFORMATION = 1  # guidance published online
+    FORMS = 2  # forms downloadable
+    SUBMISSION = 3  # applied for online, collected or checked on site
+    FULL = 4  # handled entirely online (全程网办)
+
+
+_BASIC = re.compile(r"^\d{12}$")
+_SUFFIX = re.compile(r"^\d{2}$")
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_is_valid(code: str) -> bool:
+    """Check a unified social credit code: alphabet, length 18 and GB 32100 check char."""
+    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
+        return False
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(code, _USCC_WEIGHTS, strict=False))
+    check = 31 - total % 31
+    return _USCC_ALPHABET[0 if check == 31 else check] == code[17]
+
+
+def implementation_code(uscc: str, basic_code: str, suffix: str = "01") -> str:
+    """Build an implementation code: USCC + basic code + two-digit suffix."""
+    return f"{uscc}{basic_code}{suffix}"
+
+
+def _need(cond: bool, path: str, message: str) -> None:
+    if not cond:
+        raise MatterError(path, message)
+
+
+def _text(value: Any, path: str, *, empty: bool = False) -> str:
+    _need(isinstance(value, str), path, f"expected text, got {type(value).__name__}")
+    _need(empty or bool(value.strip()), path, "must not be empty")
+    return value
+
+
+def _enum(cls: type, value: Any, path: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in cls)
+        raise MatterError(path, f"expected one of {allowed}, got {value!r}") from None
+
+
+def _date(value: Any, path: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(_text(value, path))
+    except ValueError:
+        raise MatterError(path, f"expected an iso date yyyy-mm-dd, got {value!r}") from None
+
+
+def _int(value: Any, path: str, *, minimum: int = 0) -> int:
+    _need(
+        isinstance(value, int) and not isinstance(value, bool), path, f"expected int, got {value!r}"
+    )
+    _need(value >= minimum, path, f"must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    value: int
+    unit: TimeUnit
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit.value}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: str = "time_limit") -> TimeLimit:
+        _need(isinstance(d, Mapping), path, "expected an object")
+        return cls(
+            _int(d.get("value"), f"{path}.value"), _enum(TimeUnit, d.get("unit"), f"{path}.unit")
+        )
+
+
+@dataclass(frozen=True)
+class ImplementingBody:
+    name: str
+    uscc: str
+
+    def __post_init__(self) -> None:
+        _text(self.name, "implementing_body.name")
+        _need(
+            uscc_is_valid(self.uscc),
+            "implementing_body.uscc",
+            f"not a valid unified social credit code (GB 32100): {self.uscc!r}",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "uscc": self.uscc}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ImplementingBody:
+        _need(isinstance(d, Mapping), "implementing_body", "expected an object")
+        return cls(_text(d.get("name"), "implementing_body.name"), d.get("uscc", ""))
+
+
+@dataclass(frozen=True)
+class Material:
+    """An application material. ``material_id`` aligns materials across regions.
+
+    ``shareable`` means the window must fetch it from ``source_department`` instead of
+    asking the applicant (once-only rule: 凡是能通过信息共享提供的证明材料, 不得要求重复提供).
+    """
+
+    material_id: str
+    name: str
+    required: bool
+    form: MaterialForm
+    shareable: bool = False
+    source_department: str | None = None
+
+    def __post_init__(self) -> None:
+        path = f"materials[{self.material_id}]"
+        _text(self.material_id, f"{path}.material_id")
+        _text(self.name, f"{path}.name")
+        _need(isinstance(self.required, bool), f"{path}.required", "expected bool")
+        _need(isinstance(self.shareable, bool), f"{path}.shareable", "expected bool")
+        _need(
+            not self.shareable or bool(self.source_department),
+            f"{path}.source_department",
+            "a shareable material must name its source department",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "material_id": self.material_id,
+            "name": self.name,
+            "required": self.required,
+            "form": self.form.value,
+            "shareable": self.shareable,
+            "source_department": self.source_department,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], path: str = "materials[]") -> Material:
+        _need(isinstance(d, Mapping), path, "expected an object")
+        return cls(
+            material_id=_text(d.get("material_id"), f"{path}.material_id"),
+            name=_text(d.get("name"), f"{path}.name"),
+            required=d.get("required", True),
+            form=_enum(MaterialForm, d.get("form"), f"{path}.form"),
+            shareable=d.get("shareable", False),
+            source_department=d.get("source_department"),
+        )
+
+
+@dataclass(frozen=True)
+class Fee:
+    item: str
+    amount_fen: int
+    basis: str
+
+    def __post_init__(self) -> None:
+        _text(self.item, "fees.item")
+        _int(self.amount_fen, "fees.amount_fen")
+        _text(self.basis, "fees.basis")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item": self.item, "amount_fen": self.amount_fen, "basis": self.basis}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Fee:
+        _need(isinstance(d, Mapping), "fees[]", "expected an object")
+        return cls(d.get("item"), d.get("amount_fen"), d.get("basis"))
+
+
+@dataclass(frozen=True)
+class Matter:
+    """One matter record: the YRD baseline (``region == "YRD"``) or a local variant."""
+
+    basic_code: str
+    name: str
+    matter_type: MatterType
+    legal_time_limit: TimeLimit
+    promised_time_limit: TimeLimit
+    online_depth: OnlineDepth
+    min_assurance: AssuranceLevel
+    version: str
+    valid_from: date
+    region: str
+    materials: tuple[Material, ...] = ()
+    fees: tuple[Fee, ...] = ()
+    handling_modes: tuple[HandlingMode, ...] = ()
+    implementing_body: ImplementingBody | None = None
+    implementation_code: str | None = None
+    local_code: str | None = None
+    valid_to: date | None = None
+
+    def __post_init__(self) -> None:
+        # (1): codes
+        _need(
+            bool(_BASIC.match(self.basic_code)),
+            "basic_code",
+            f"expected 12 digits, got {self.basic_code!r}",
+        )
+        type_code = MATTER_TYPE_CODES[self.matter_type]
+        _need(
+            self.basic_code[:2] == type_code,
+            "basic_code",
+            f"type digits: expected {type_code} for {self.matter_type.value}, "
+            f"got {self.basic_code[:2]}",
+        )
+        _text(self.name, "name")
+        _text(self.version, "version")
+        # (2): region, implementing body and implementation code
+        _need(
+            self.region in (*REGIONS, BASELINE_REGION),
+            "region",
+            f"expected one of {', '.join((*REGIONS, BASELINE_REGION))}, got {self.region!r}",
+        )
+        if self.region == BASELINE_REGION:
+            _need(
+                self.implementing_body is None and self.implementation_code is None,
+                "implementing_body",
+                "the baseline record has no implementing body or implementation code",
+            )
+        else:
+            _need(self.implementing_body is not None, "implementing_body", "required for a region")
+            code = self.implementation_code or ""
+            _need(
+                len(code) == 32
+                and code[:18] == self.implementing_body.uscc
+                and code[18:30] == self.basic_code
+                and bool(_SUFFIX.match(code[30:])),
+                "implementation_code",
+                f"expected implementing body USCC + basic code + 2-digit suffix, got {code!r}",
+            )
+        # (3): time limits: a promise never exceeds the law when both use one unit
+        legal, promised = self.legal_time_limit, self.promised_time_limit
+        _need(
+            legal.unit != promised.unit or promised.value <= legal.value,
+            "promised_time_limit",
+            f"exceeds the legal limit: {promised.value} > {legal.value} {legal.unit.value}",
+        )
+        # (4): materials, dates
+        ids = [m.material_id for m in self.materials]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        _need(not dup, "materials", f"duplicate material ids: {dup}")
+        _need(
+            len(set(self.handling_modes)) == len(self.handling_modes),
+            "handling_modes",
+            "duplicate modes",
+        )
+        _need(
+            self.valid_to is None or self.valid_from <= self.valid_to,
+            "valid_to",
+            f"ends before it starts: {self.valid_from} > {self.valid_to}",
+        )
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.region == BASELINE_REGION
+
+    def material(self, material_id: str) -> Material | None:
+        return next((m for m in self.materials if m.material_id == material_id), None)
+
+    @property
+    def total_fee_fen(self) -> int:
+        return sum(f.amount_fen for f in self.fees)
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; keys in field order, every optional key present."""
+        return {
+            "basic_code": self.basic_code,
+            "implementation_code": self.implementation_code,
+            "local_code": self.local_code,
+            "name": self.name,
+            "matter_type": self.matter_type.value,
+            "implementing_body": self.implementing_body and self.implementing_body.to_dict(),
+            "legal_time_limit": self.legal_time_limit.to_dict(),
+            "promised_time_limit": self.promised_time_limit.to_dict(),
+            "materials": [m.to_dict() for m in self.materials],
+            "fees": [f.to_dict() for f in self.fees],
+            "online_depth": int(self.online_depth),
+            "handling_modes": [h.value for h in self.handling_modes],
+            "min_assurance": self.min_assurance.value,
+            "version": self.version,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to and self.valid_to.isoformat(),
+            "region": self.region,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Matter:
+        """Inverse of ``to_dict``; raises ``MatterError`` naming the first bad field."""
+        _need(isinstance(d, Mapping), "matter", "expected an object")
+        known = {f.name for f in fields(cls)}
+        extra = sorted(set(d) - known)
+        _need(not extra, extra[0] if extra else "matter", "unknown field")
+        body = d.get("implementing_body")
+        materials = d.get("materials", [])
+        fees = d.get("fees", [])
+        modes = d.get("handling_modes", [])
+        for name, value in (("materials", materials), ("fees", fees), ("handling_modes", modes)):
+            _need(isinstance(value, list), name, "expected a list")
+        depth = _int(d.get("online_depth"), "online_depth", minimum=1)
+        _need(depth <= 4, "online_depth", f"expected 1..4, got {depth}")
+        return cls(
+            basic_code=_text(d.get("basic_code"), "basic_code"),
+            name=_text(d.get("name"), "name"),
+            matter_type=_enum(MatterType, d.get("matter_type"), "matter_type"),
+            legal_time_limit=TimeLimit.from_dict(d.get("legal_time_limit"), "legal_time_limit"),
+            promised_time_limit=TimeLimit.from_dict(
+                d.get("promised_time_limit"), "promised_time_limit"
+            ),
+            online_depth=OnlineDepth(depth),
+            min_assurance=_enum(AssuranceLevel, d.get("min_assurance"), "min_assurance"),
+            version=_text(d.get("version"), "version"),
+            valid_from=_date(d.get("valid_from"), "valid_from"),
+            region=_text(d.get("region"), "region"),
+            materials=tuple(
+                Material.from_dict(m, f"materials[{i}]") for i, m in enumerate(materials)
+            ),
+            fees=tuple(Fee.from_dict(f) for f in fees),
+            handling_modes=tuple(
+                _enum(HandlingMode, h, f"handling_modes[{i}]") for i, h in enumerate(modes)
+            ),
+            implementing_body=None if body is None else ImplementingBody.from_dict(body),
+            implementation_code=d.get("implementation_code"),
+            local_code=d.get("local_code"),
+            valid_to=None if d.get("valid_to") is None else _date(d["valid_to"], "valid_to"),
+        )

@@ -1,0 +1,59 @@
+"""Prometheus metrics of one gateway (its own registry, so several can run in one process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.exchanges = Counter(
+            "yrd_exchanges_total", "Exchanges by outcome", ["outcome"], registry=self.registry
+        )
+        self.refusals = Counter(
+            "yrd_refusals_total", "Refused exchanges by reason", ["reason"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "yrd_exchange_seconds",
+            "Time from request to durable receipt",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.batch_size = Gauge(
+            "yrd_log_last_batch_size", "Entries in the last log batch", registry=self.registry
+        )
+        self.log_size = Gauge("yrd_log_size", "Entries in the Merkle log", registry=self.registry)
+        self.outbox_depth = Gauge("yrd_outbox_depth", "Deliveries waiting", registry=self.registry)
+        self.anchor_lag_entries = Gauge(
+            "yrd_anchor_lag_entries",
+            "Log entries not yet covered by a confirmed anchor",
+            registry=self.registry,
+        )
+        self.anchor_lag_seconds = Gauge(
+            "yrd_anchor_lag_seconds",
+            "Seconds since the last confirmed anchor",
+            registry=self.registry,
+        )
+        self._refreshers: list[Callable[[], None]] = []
+
+    def accepted(self, seconds: float, duplicate: bool) -> None:
+        self.exchanges.labels("duplicate" if duplicate else "accepted").inc()
+        self.latency.observe(seconds)
+
+    def refused(self, reason: str) -> None:
+        self.exchanges.labels("refused").inc()
+        self.refusals.labels(reason).inc()
+
+    def on_scrape(self, refresh: Callable[[], None]) -> None:
+        self._refreshers.append(refresh)
+
+    def render(self) -> bytes:
+        for refresh in self._refreshers:
+            try:
+                refresh()
+            except Exception:  # noqa: S110 - a failed gauge must not break the scrape
+                pass
+        return generate_latest(self.registry)

@@ -1,0 +1,229 @@
+"""The running gateway: log, store, gRPC (mTLS), HTTP, delivery and anchoring, wired once.
+
+``Gateway.start()`` brings everything up on the event loop it is awaited in and
+``Gateway.stop()`` drains in-flight requests (grace period) before closing the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ledger.crypto import PrivateKey
+from ledger.log import MerkleLog, SQLiteStore
+
+from .adapters.registry import AdapterRegistry, default_registry
+from .delivery import PullHub, PushWorker
+from .errors import ConfigError
+from .exchange import ExchangeCore
+from .grpc_service import AuditServicer, ExchangeServicer
+from .metrics import Metrics
+from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from .registry import RegistryHolder, TrustRegistry
+from .settings import Settings
+
+log = logging.getLogger("gateway.server")
+
+
+@dataclass
+class TlsFiles:
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    registry: RegistryHolder
+    log_key: PrivateKey
+    tls: TlsFiles
+    adapters: AdapterRegistry = field(default_factory=default_registry)
+    anchorer_factory: Any = None  # callable(log) -> anchorer with start()/stop(), optional
+    metrics: Metrics = field(default_factory=Metrics)
+
+    grpc_port: int = 0
+    http_port: int = 0
+    started_at: float = 0.0
+
+    async def start(self) -> None:
+        s = self.settings
+        current = self.registry.require()
+        origin = s.log_origin or current.log_origin
+        if self.log_key.public_key.key_id not in {k.key_id for k in current.log_keys}:
+            raise ConfigError("the gateway's log key is not listed in the trust registry")
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        db = s.data_dir / "gateway.db"
+        self.log = await asyncio.to_thread(
+            MerkleLog,
+            SQLiteStore(db),
+            self.log_key,
+            origin,
+            batch_max=s.batch_max,
+            batch_wait=s.batch_wait_seconds,
+        )
+        from .store import GatewayStore
+
+        self.store = GatewayStore(db)
+        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crypto")
+        self.hub = PullHub()
+        self.push = PushWorker(
+            self.store,
+            self._registry,
+            self.adapters,
+            base=s.push_backoff_seconds,
+            cap=s.push_backoff_max_seconds,
+        )
+        self.core = ExchangeCore(
+            log=self.log,
+            store=self.store,
+            registry=self._registry,
+            adapters=self.adapters,
+            executor=self.executor,
+            freshness_seconds=s.freshness_seconds,
+            max_payload_bytes=s.max_payload_bytes,
+            on_accept=self._on_accept,
+        )
+        self.anchorer = self.anchorer_factory(self.log) if self.anchorer_factory else None
+        self._metrics_refresh()
+        await self._start_grpc()
+        self.push.start()
+        if self.anchorer is not None:
+            await asyncio.to_thread(self.anchorer.start)
+        self.http = None
+        await self._start_http()
+        self.started_at = time.time()
+        self._purger = asyncio.get_running_loop().create_task(self._purge_nonces())
+
+    def _registry(self) -> TrustRegistry:
+        return self.registry.require()
+
+    def _on_accept(self, recipient: str, exchange_id: str) -> None:
+        self.hub.notify(recipient)
+        self.push.notify()
+
+    async def _start_grpc(self) -> None:
+        s = self.settings
+        limit = s.max_payload_bytes + 64 * 1024
+        self.grpc_server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit + 64 * 1024),
+            ],
+        )
+        exchange_pb2_grpc.add_ExchangeServicer_to_server(
+            ExchangeServicer(self.core, self.store, self._registry, self.hub, self.metrics),
+            self.grpc_server,
+        )
+        audit_pb2_grpc.add_AuditServicer_to_server(
+            AuditServicer(self.core, self.store, self._anchor_list), self.grpc_server
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
+        names = (
+            exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
+            audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        )
+        reflection.enable_server_reflection(names, self.grpc_server)
+        credentials = grpc.ssl_server_credentials(
+            [(self.tls.key, self.tls.cert)],
+            root_certificates=self.tls.ca,
+            require_client_auth=True,
+        )
+        self.grpc_port = self.grpc_server.add_secure_port(f"{s.host}:{s.grpc_port}", credentials)
+        if not self.grpc_port:
+            raise ConfigError(f"cannot listen on {s.host}:{s.grpc_port}")
+        await self.grpc_server.start()
+        for name in (*names[:2], ""):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def _start_http(self) -> None:
+        import uvicorn
+
+        from .http_app import create_app
+
+        app = create_app(self)
+        config = uvicorn.Config(
+            app,
+            host=self.settings.host,
+            port=self.settings.http_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        self.http = uvicorn.Server(config)
+        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._http_task = asyncio.get_running_loop().create_task(self.http.serve())
+        while not self.http.started:
+            if self._http_task.done():
+                self._http_task.result()
+                raise ConfigError("http server stopped during start")
+            await asyncio.sleep(0.01)
+        sockets = [sock for server in self.http.servers for sock in server.sockets]
+        self.http_port = sockets[0].getsockname()[1]
+
+    def _anchor_list(self, request: Any) -> Any:
+        if self.anchorer is None or not hasattr(self.anchorer, "anchor_list"):
+            return audit_pb2.AnchorList()
+        return self.anchorer.anchor_list(request)
+
+    def _metrics_refresh(self) -> None:
+        def refresh() -> None:
+            self.metrics.log_size.set(self.log.size)
+            if self.log.batch_sizes:
+                self.metrics.batch_size.set(self.log.batch_sizes[-1])
+            self.metrics.outbox_depth.set(self.store.outbox_depth())
+            if self.anchorer is not None and hasattr(self.anchorer, "lag"):
+                lag = self.anchorer.lag()
+                self.metrics.anchor_lag_entries.set(lag.entries)
+                if lag.seconds is not None:
+                    self.metrics.anchor_lag_seconds.set(lag.seconds)
+
+        self.metrics.on_scrape(refresh)
+
+    async def _purge_nonces(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            cutoff = time.time() - 2 * self.settings.freshness_seconds
+            await asyncio.to_thread(self.store.purge_nonces, cutoff)
+
+    @property
+    def ready(self) -> bool:
+        return self.started_at > 0 and self.registry.healthy
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking requests, let in-flight ones finish (``grace`` s), then close."""
+        self.started_at = 0.0
+        if getattr(self, "_purger", None):
+            self._purger.cancel()
+        if getattr(self, "health", None):
+            await self.health.enter_graceful_shutdown()
+        if getattr(self, "grpc_server", None):
+            await self.grpc_server.stop(grace)
+        if self.http is not None:
+            self.http.should_exit = True
+            await self._http_task
+        await self.push.stop()
+        if self.anchorer is not None:
+            await asyncio.to_thread(self.anchorer.stop)
+        await asyncio.to_thread(self.log.close)
+        self.store.close()
+        self.executor.shutdown(wait=True)
+
+
+def load_tls(ca: Path, cert: Path, key: Path) -> TlsFiles:
+    try:
+        return TlsFiles(ca.read_bytes(), cert.read_bytes(), key.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read tls file: {exc}") from exc

@@ -1,0 +1,218 @@
+"""The gateway's own rows: exchanges, sender nonces and the delivery outbox.
+
+They live in the log's SQLite file and are written by the log's sequencer *inside the
+batch transaction* of the entry they describe (``MerkleLog.append_async(side_write=...)``),
+so an exchange, its nonce, its outbox row and its log entry are all in or all out.
+Everything else (acks, retries) is written through this module's own connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS exchanges (
+    exchange_id TEXT PRIMARY KEY,
+    envelope BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    key_id TEXT NOT NULL,
+    envelope_sm3 BLOB NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    matter TEXT NOT NULL,
+    canonical TEXT NOT NULL,
+    leaf_index INTEGER NOT NULL,
+    tree_size INTEGER NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exchanges_sender ON exchanges(sender, received_at);
+CREATE INDEX IF NOT EXISTS exchanges_recipient ON exchanges(recipient, received_at);
+CREATE TABLE IF NOT EXISTS nonces (
+    sender TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (sender, nonce)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    exchange_id TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    last_error TEXT,
+    response TEXT,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(recipient, status, next_attempt_at);
+"""
+
+PENDING, DELIVERED, REJECTED = "pending", "delivered", "rejected"
+
+
+@dataclass(frozen=True)
+class ExchangeRow:
+    exchange_id: str
+    envelope: bytes
+    signature: bytes
+    key_id: str
+    envelope_sm3: bytes
+    sender: str
+    recipient: str
+    kind: str
+    matter: str
+    canonical: str
+    leaf_index: int
+    tree_size: int
+    received_at: float
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    exchange_id: str
+    recipient: str
+    mode: str
+    status: str
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+
+
+def insert_exchange(
+    conn: sqlite3.Connection,
+    *,
+    row: dict[str, Any],
+    nonce: bytes,
+    delivery_mode: str,
+    index: int,
+    tree_size: int,
+) -> None:
+    """The side write of one accepted exchange (runs inside the log batch transaction)."""
+    conn.execute(
+        "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
+        " recipient, kind, matter, canonical, leaf_index, tree_size, received_at)"
+        " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
+        " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at)",
+        {**row, "leaf_index": index, "tree_size": tree_size},
+    )
+    conn.execute(
+        "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
+        (row["sender"], nonce, row["received_at"]),
+    )
+    conn.execute(
+        "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (row["exchange_id"], row["recipient"], delivery_mode, PENDING, 0.0, row["received_at"]),
+    )
+
+
+class GatewayStore:
+    """Reads of the gateway rows, and the delivery state changes (one connection per thread)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+        return conn
+
+    def exchange(self, exchange_id: str) -> ExchangeRow | None:
+        row = (
+            self._conn()
+            .execute(
+                "SELECT exchange_id, envelope, signature, key_id, envelope_sm3, sender, recipient,"
+                " kind, matter, canonical, leaf_index, tree_size, received_at"
+                " FROM exchanges WHERE exchange_id = ?",
+                (exchange_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else ExchangeRow(*row)
+
+    def nonce_seen(self, sender: str, nonce: bytes) -> bool:
+        return (
+            self._conn()
+            .execute("SELECT 1 FROM nonces WHERE sender = ? AND nonce = ?", (sender, nonce))
+            .fetchone()
+            is not None
+        )
+
+    def purge_nonces(self, older_than: float) -> int:
+        """Forget nonces older than the freshness window: the staleness check covers them."""
+        cur = self._conn().execute("DELETE FROM nonces WHERE seen_at < ?", (older_than,))
+        return cur.rowcount
+
+    def exchange_count(self) -> int:
+        return self._conn().execute("SELECT COUNT(*) FROM exchanges").fetchone()[0]
+
+    # -- outbox -------------------------------------------------------------------------
+    def due(
+        self, recipient: str | None, mode: str, limit: int, exclude: set[str] = frozenset()
+    ) -> list[OutboxRow]:
+        now = time.time()
+        sql = (
+            "SELECT exchange_id, recipient, mode, status, attempts, next_attempt_at, last_error"
+            " FROM outbox WHERE status = ? AND mode = ? AND next_attempt_at <= ?"
+        )
+        params: list[Any] = [PENDING, mode, now]
+        if recipient is not None:
+            sql += " AND recipient = ?"
+            params.append(recipient)
+        sql += " ORDER BY rowid LIMIT ?"
+        params.append(limit + len(exclude))
+        rows = [OutboxRow(*r) for r in self._conn().execute(sql, params)]
+        return [r for r in rows if r.exchange_id not in exclude][:limit]
+
+    def mark(
+        self,
+        exchange_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        response: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        now = time.time()
+        self._conn().execute(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
+            " response = COALESCE(?, response), next_attempt_at = ?, updated_at = ?"
+            " WHERE exchange_id = ?",
+            (status, error, response, retry_at if retry_at is not None else now, now, exchange_id),
+        )
+
+    def outbox_row(self, exchange_id: str) -> tuple[str, int, str | None, str | None] | None:
+        return (
+            self._conn()
+            .execute(
+                "SELECT status, attempts, last_error, response FROM outbox WHERE exchange_id = ?",
+                (exchange_id,),
+            )
+            .fetchone()
+        )
+
+    def outbox_depth(self) -> int:
+        return (
+            self._conn()
+            .execute("SELECT COUNT(*) FROM outbox WHERE status = ?", (PENDING,))
+            .fetchone()[0]
+        )
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

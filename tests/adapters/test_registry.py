@@ -1,0 +1,102 @@
+"""The registry: entry points, explicit registration, and the dependency direction."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from dataclasses import dataclass
+
+import pytest
+
+import gateway.adapters
+import gateway.matters
+from gateway.adapters import (
+    ENTRY_POINT_GROUP,
+    AdapterRegistry,
+    CanonicalAdapter,
+    RegistryError,
+)
+
+from .conftest import FACTORIES
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class FakeEntryPoint:
+    name: str
+    target: object
+
+    def load(self) -> object:
+        if isinstance(self.target, Exception):
+            raise self.target
+        return self.target
+
+
+def fake_entry_points(*eps: FakeEntryPoint):
+    def entry_points(group: str):
+        assert group == ENTRY_POINT_GROUP
+        return list(eps)
+
+    return entry_points
+
+
+def test_canonical_adapter_is_always_there() -> None:
+    reg = AdapterRegistry()
+    assert reg.regions() == ["SH"]
+    assert isinstance(reg.get("SH"), CanonicalAdapter)
+    assert reg.by_dialect("yrd-canonical/1") is reg.get("SH")
+
+
+def test_loads_province_adapters_from_entry_points() -> None:
+    reg = AdapterRegistry()
+    names = reg.load_entry_points(
+        entry_points=fake_entry_points(
+            FakeEntryPoint("jiangsu", FACTORIES["JS"]),
+            FakeEntryPoint("zhejiang", FACTORIES["ZJ"]),
+            FakeEntryPoint("anhui", FACTORIES["AH"]),
+        )
+    )
+    assert names == ["jiangsu", "zhejiang", "anhui"]
+    assert reg.regions() == ["AH", "JS", "SH", "ZJ"]
+    assert reg.by_dialect("zj-xml/1").region == "ZJ"
+    assert [a.region for a in reg] == ["AH", "JS", "SH", "ZJ"]
+
+
+def test_registry_errors() -> None:
+    reg = AdapterRegistry()
+    with pytest.raises(RegistryError) as info:
+        reg.load_entry_points(
+            entry_points=fake_entry_points(FakeEntryPoint("broken", ImportError("no module")))
+        )
+    assert info.value.field == "entry_point:broken"
+    reg.register(FACTORIES["JS"]())
+    with pytest.raises(RegistryError, match="already has"):
+        reg.register(FACTORIES["JS"]())
+    reg.register(FACTORIES["JS"](), replace=True)
+    with pytest.raises(RegistryError) as info:
+        reg.get("HK")
+    assert info.value.field == "region"
+    with pytest.raises(RegistryError):
+        reg.register(object())  # type: ignore[arg-type]
+
+
+def test_gateway_never_imports_a_province_by_name() -> None:
+    for path in (ROOT / "gateway").rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            for name in names:
+                assert not name.startswith("adapters"), f"{path}: imports {name}"
+
+
+@pytest.mark.parametrize("module", [gateway.adapters, gateway.matters])
+def test_all_is_honest(module) -> None:
+    # order is checked by ruff (RUF022); here: no duplicates, every name exists
+    assert len(set(module.__all__)) == len(module.__all__)
+    for name in module.__all__:
+        assert hasattr(module, name), name
