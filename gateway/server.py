@@ -50,6 +50,9 @@ class Gateway:
     adapters: AdapterRegistry = field(default_factory=default_registry)
     anchorer_factory: Any = None  # callable(log) -> anchorer with start()/stop(), optional
     metrics: Metrics = field(default_factory=Metrics)
+    dev_env: Any = None  # gateway.devenv.DevEnvironment when running with --dev
+    grpc_services: list[Any] = field(default_factory=list)
+    """Extra gRPC services: callables ``(server, gateway) -> full service name``."""
 
     grpc_port: int = 0
     http_port: int = 0
@@ -127,11 +130,13 @@ class Gateway:
         audit_pb2_grpc.add_AuditServicer_to_server(
             AuditServicer(self.core, self.store, self._anchor_list), self.grpc_server
         )
+        extra = tuple(add(self.grpc_server, self) for add in self.grpc_services)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
         names = (
             exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
             audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+            *extra,
             health.SERVICE_NAME,
             reflection.SERVICE_NAME,
         )
@@ -145,7 +150,7 @@ class Gateway:
         if not self.grpc_port:
             raise ConfigError(f"cannot listen on {s.host}:{s.grpc_port}")
         await self.grpc_server.start()
-        for name in (*names[:2], ""):
+        for name in (*names[: 2 + len(extra)], ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def _start_http(self) -> None:

@@ -1,6 +1,11 @@
 """``yrd-audit``: verify receipts and consistency proofs offline (needs only ``ledger``).
 
-Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error.
+With ``--rpc`` it also checks, on the anchoring chain, that the receipt's checkpoint is covered
+by an anchored root (`ledger.anchor_verify`); ``anchors`` lists an origin's anchors and checks
+that consecutive anchored roots are consistent.
+
+Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error, or the
+chain could not be reached.
 """
 
 from __future__ import annotations
@@ -9,12 +14,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import merkle
 from .checkpoint import verify_checkpoint
 from .errors import CheckpointError, ProofError, ReceiptError
-from .receipt import verify_receipt
+from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -56,15 +62,129 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for check in verified.checks:
         print(f"ok   {check}")
     if args.rpc:
-        return _verify_anchor(args, receipt, verified)
+        return _verify_anchor(args, receipt, verified, trust)
     print(f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size}")
     return EXIT_OK
 
 
 def _verify_anchor(
-    args, receipt, verified
-) -> int:  # pragma: no cover - replaced when anchoring lands
-    raise UsageError("--rpc needs ledger.anchor, which is not available in this build")
+    args: argparse.Namespace, receipt: dict, verified: VerifiedReceipt, trust: TrustStore
+) -> int:
+    """``verify --rpc``: the receipt's checkpoint is covered by an anchor on the chain."""
+    from .anchor import AnchorError, ChainUnavailable
+    from .anchor_verify import AnchorCheckError, verify_anchored
+
+    claim = receipt.get("anchor") if isinstance(receipt.get("anchor"), dict) else {}
+    contract = args.contract or claim.get("contract")
+    if not contract:
+        raise UsageError("--rpc needs --contract, or a receipt whose anchor names the contract")
+    proof, anchored_size = None, None
+    if args.proof:
+        old, anchored_size, proof = _load_proof(args.proof)
+        if old is not None and old != verified.tree_size:
+            raise UsageError(
+                f"proof file old_size {old} differs from the receipt's tree size "
+                f"{verified.tree_size}"
+            )
+    try:
+        view = _reader(args, contract)
+        check = verify_anchored(receipt, view, trust, proof, anchored_size=anchored_size)
+    except AnchorCheckError as exc:
+        print(f"INVALID: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ReceiptError as exc:  # pragma: no cover - verified offline just before
+        print(f"INVALID: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ChainUnavailable as exc:
+        raise UsageError(f"chain unreachable at {args.rpc}: {exc}") from exc
+    except AnchorError as exc:
+        raise UsageError(f"chain error at {args.rpc}: {exc}") from exc
+    for line in check.checks:
+        print(f"ok   {line}")
+    print(
+        f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size}, "
+        f"anchored on chain at size {check.anchored.tree_size} "
+        f"(block {check.anchored.block_number})"
+    )
+    return EXIT_OK
+
+
+def _reader(args: argparse.Namespace, contract: str):
+    """A read-only view of the registry; AnchorCheckError if no contract is deployed there."""
+    from .anchor_verify import AnchorCheckError, JsonRpcReader
+
+    view = JsonRpcReader(args.rpc, contract, request_timeout=args.rpc_timeout)
+    if not view.has_contract():
+        raise AnchorCheckError(
+            "anchor",
+            f"no AnchorRegistry contract at {view.contract_address} on {args.rpc}",
+            "",
+            0,
+        )
+    return view
+
+
+def cmd_anchors(args: argparse.Namespace) -> int:
+    """``anchors``: list an origin's anchors and check consecutive roots are consistent."""
+    from .anchor import AnchorError, ChainUnavailable
+    from .anchor_verify import AnchorCheckError, check_anchor_history
+
+    proofs = None
+    if args.proofs:
+        try:
+            proofs = json.loads(_read(args.proofs, "proofs file"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"proofs file {args.proofs} is not json: {exc}") from exc
+        if not isinstance(proofs, list):
+            raise UsageError(
+                f"proofs file {args.proofs} must be a json list of "
+                "{old_size, new_size, proof: [hex...]}"
+            )
+    try:
+        view = _reader(args, args.contract)
+        records = view.events(args.origin, from_block=args.from_block)
+    except AnchorCheckError as exc:
+        print(f"INVALID: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ChainUnavailable as exc:
+        raise UsageError(f"chain unreachable at {args.rpc}: {exc}") from exc
+    except AnchorError as exc:
+        raise UsageError(f"chain error at {args.rpc}: {exc}") from exc
+    if not records:
+        print(
+            f"INVALID: anchor: no anchors for origin {args.origin} on contract {args.contract}",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    try:
+        pairs = check_anchor_history(records, proofs)
+    except ValueError as exc:
+        raise UsageError(f"proofs file {args.proofs}: {exc}") from exc
+    print(f"{'size':>12}  {'root':64}  {'block':>8}  time")
+    for record in sorted(records, key=lambda r: r.tree_size):
+        when = datetime.fromtimestamp(record.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(f"{record.tree_size:>12}  {record.root.hex()}  {record.block_number:>8}  {when}")
+    bad = [p for p in pairs if p.status == "inconsistent"]
+    unchecked = [p for p in pairs if p.status == "unchecked"]
+    for pair in pairs:
+        sizes = f"sizes {pair.old.tree_size} -> {pair.new.tree_size}"
+        if pair.status == "consistent":
+            print(f"ok   anchor consistency {sizes}")
+        elif pair.status == "unchecked":
+            print(f"--   anchor consistency {sizes} unchecked (no proof)")
+    for pair in bad:
+        print(
+            f"INVALID: anchor consistency: anchors at sizes {pair.old.tree_size} and "
+            f"{pair.new.tree_size} are inconsistent: {pair.error}",
+            file=sys.stderr,
+        )
+    if bad:
+        return EXIT_INVALID
+    print(
+        f"VALID: {len(records)} anchors of {args.origin}, "
+        f"{len(pairs) - len(unchecked)} consecutive pairs consistent, {len(unchecked)} unchecked"
+    )
+    return EXIT_OK
 
 
 def _load_proof(path: str) -> tuple[int | None, int | None, list[bytes]]:
@@ -125,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--trust", required=True, help="trust file (JSON) or log public key PEM")
     verify.add_argument("--rpc", help="JSON-RPC URL of the anchoring chain")
     verify.add_argument("--contract", help="AnchorRegistry address (default: from the receipt)")
+    verify.add_argument(
+        "--proof",
+        help="consistency proof json {old_size, new_size, proof} from the receipt's tree size "
+        "to an anchored size (default: the receipt's anchor.consistency_proof)",
+    )
+    verify.add_argument("--rpc-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     verify.set_defaults(func=cmd_verify)
     cons = sub.add_parser("consistency", help="verify that NEW extends OLD")
     cons.add_argument("old")
@@ -132,6 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
     cons.add_argument("--proof", required=True)
     cons.add_argument("--trust", required=True)
     cons.set_defaults(func=cmd_consistency)
+    anchors = sub.add_parser(
+        "anchors", help="list an origin's anchors on chain and check they are consistent"
+    )
+    anchors.add_argument("--rpc", required=True, help="JSON-RPC URL of the anchoring chain")
+    anchors.add_argument("--contract", required=True, help="AnchorRegistry address")
+    anchors.add_argument("--origin", required=True, help="log origin")
+    anchors.add_argument(
+        "--proofs", help="json list of {old_size, new_size, proof: [hex...]} between anchors"
+    )
+    anchors.add_argument("--from-block", type=int, default=0, help="first block to scan")
+    anchors.add_argument("--rpc-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
+    anchors.set_defaults(func=cmd_anchors)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

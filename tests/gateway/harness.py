@@ -28,6 +28,7 @@ class GatewayThread:
         endpoints: dict[str, str] | None = None,
         anchorer_factory: Callable[[Any], Any] | None = None,
         mutate: Callable[[dict], None] | None = None,
+        grpc_services: list[Any] | None = None,
         **settings: Any,
     ) -> None:
         self.data_dir = data_dir
@@ -38,6 +39,7 @@ class GatewayThread:
             env={}, data_dir=data_dir, grpc_port=0, http_port=0, anchor_mode="off", **settings
         )
         self.anchorer_factory = anchorer_factory
+        self.grpc_services = list(grpc_services or [])
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: Gateway | None = None

@@ -399,8 +399,8 @@ def test_without_provision_a_missing_contract_is_retried_not_raised(log, tmp_pat
     chain = EmbeddedChain()
     anchorer = _anchorer(log, chain, tmp_path, clock)
     _append(log, 2)
-    assert anchorer.run_once() is None
-    assert "no AnchorRegistry contract" in anchorer.status().last_error
+    assert anchorer.run_once().status == "pending"
+    assert "no AnchorRegistry contract bound" in anchorer.status().last_error
     Anchorer.ensure_contract(chain, ORIGIN)
     clock.advance(1.0)
     assert anchorer.run_once().status == "confirmed"
