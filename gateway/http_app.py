@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Response
 
 
-def create_app(gateway: Any) -> FastAPI:
+def create_app(gateway: Any, extensions: list | None = None) -> FastAPI:
     app = FastAPI(
         title="YRD Gateway",
         version="0.1.0",
@@ -34,10 +34,6 @@ def create_app(gateway: Any) -> FastAPI:
     def metrics() -> Response:
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    for extend in EXTENSIONS:
+    for extend in extensions or ():
         extend(app, gateway)
     return app
-
-
-EXTENSIONS: list = []
-"""Callables ``(app, gateway)`` that add routers (the window and auditor web app)."""

@@ -53,6 +53,11 @@ class Gateway:
     dev_env: Any = None  # gateway.devenv.DevEnvironment when running with --dev
     grpc_services: list[Any] = field(default_factory=list)
     """Extra gRPC services: callables ``(server, gateway) -> full service name``."""
+    http_extensions: list[Any] = field(default_factory=list)
+    """Extra HTTP routes: callables ``(app: FastAPI, gateway) -> None``; they may also
+    define ``async startup(gateway)``/``shutdown`` via ``gateway.on_start``/``on_stop``."""
+    on_start: list[Any] = field(default_factory=list)
+    on_stop: list[Any] = field(default_factory=list)
 
     grpc_port: int = 0
     http_port: int = 0
@@ -104,6 +109,8 @@ class Gateway:
             await asyncio.to_thread(self.anchorer.start)
         self.http = None
         await self._start_http()
+        for hook in self.on_start:
+            await hook(self)
         self.started_at = time.time()
         self._purger = asyncio.get_running_loop().create_task(self._purge_nonces())
 
@@ -158,7 +165,7 @@ class Gateway:
 
         from .http_app import create_app
 
-        app = create_app(self)
+        app = create_app(self, self.http_extensions)
         config = uvicorn.Config(
             app,
             host=self.settings.host,
@@ -216,6 +223,8 @@ class Gateway:
             await self.health.enter_graceful_shutdown()
         if getattr(self, "grpc_server", None):
             await self.grpc_server.stop(grace)
+        for hook in self.on_stop:
+            await hook(self)
         if self.http is not None:
             self.http.should_exit = True
             await self._http_task

@@ -29,6 +29,7 @@ class GatewayThread:
         anchorer_factory: Callable[[Any], Any] | None = None,
         mutate: Callable[[dict], None] | None = None,
         grpc_services: list[Any] | None = None,
+        http_extensions: list[Any] | None = None,
         **settings: Any,
     ) -> None:
         self.data_dir = data_dir
@@ -40,6 +41,7 @@ class GatewayThread:
         )
         self.anchorer_factory = anchorer_factory
         self.grpc_services = list(grpc_services or [])
+        self.http_extensions = list(http_extensions or [])
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: Gateway | None = None
@@ -63,6 +65,11 @@ class GatewayThread:
             self.call(self.gateway.stop(grace=2))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+    @property
+    def http_url(self) -> str:
+        assert self.gateway is not None
+        return f"http://127.0.0.1:{self.gateway.http_port}"
 
     @property
     def target(self) -> str:
