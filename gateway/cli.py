@@ -117,6 +117,35 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from . import logs
+    from .errors import ConfigError
+    from .runner import serve
+    from .settings import Settings
+
+    logs.configure()
+    try:
+        settings = Settings.load(
+            args.config,
+            data_dir=args.data_dir,
+            dev=args.dev or None,
+            grpc_port=args.grpc_port,
+            http_port=args.http_port,
+        )
+        asyncio.run(serve(settings, dev=settings.dev))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    return demo.main(args.out, args.data_dir)
+
+
 def _add_sm2(sub: argparse._SubParsersAction) -> None:
     sm2 = sub.add_parser("sm2", help="SM2 keys and signatures (GB/T 32918)")
     sm2_sub = sm2.add_subparsers(dest="sm2_command", required=True)
@@ -147,6 +176,24 @@ def build_parser() -> argparse.ArgumentParser:
     sm3_parser.set_defaults(func=cmd_sm3)
     check = sub.add_parser("selfcheck", help="sign and verify with every SM2 backend")
     check.set_defaults(func=cmd_selfcheck)
+    serve = sub.add_parser("serve", help="run the gateway (gRPC + HTTP) until interrupted")
+    serve.add_argument("--config", help="TOML settings file (see gateway/settings.py)")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="province simulators, seeded window accounts and sample cases",
+    )
+    serve.add_argument("--data-dir", type=Path)
+    serve.add_argument("--grpc-port", type=int)
+    serve.add_argument("--http-port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    demo = sub.add_parser("demo", help="run a scripted cross-region scenario and audit it")
+    demo.add_argument("--out", help="directory for the receipts and trust file")
+    demo.add_argument("--data-dir", help="data directory (default: a temporary one)")
+    demo.set_defaults(func=cmd_demo)
+    from .registry.cli import add_registry_commands
+
+    add_registry_commands(sub)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser
