@@ -38,6 +38,7 @@ from google.protobuf.message import DecodeError
 from ledger.crypto import sm3
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
+from ledger.receipt import build_receipt
 
 from .adapters.errors import AdapterError
 from .adapters.registry import AdapterRegistry
@@ -309,15 +310,28 @@ class ExchangeCore:
             delivery_mode=str(registry.delivery(recipient).mode),
         )
         result = await asyncio.wrap_future(
-            self.log.append_async(entry, key=envelope.exchange_id, side_write=write)
+            self.log.append_async(
+                entry, key=envelope.exchange_id, side_write=write, want_proof=True
+            )
         )
         if result.duplicate:  # lost a race with an identical retry on another stream
             existing = await self._existing(envelope.exchange_id, envelope_sm3)
             assert existing is not None
             return existing
-        receipt = await self._run(
-            self.log.receipt, result.index, result.tree_size, envelope.exchange_id
-        )
+        if result.proof is not None:
+            receipt = build_receipt(
+                origin=self.log.origin,
+                log_key_id=self.log.public_key.key_id,
+                leaf_index=result.index,
+                entry=entry,
+                proof=result.proof,
+                checkpoint=result.checkpoint,
+                exchange_id=envelope.exchange_id,
+            )
+        else:
+            receipt = await self._run(
+                self.log.receipt, result.index, result.tree_size, envelope.exchange_id
+            )
         if self.on_accept is not None:
             self.on_accept(recipient, envelope.exchange_id)
         return Accepted(envelope.exchange_id, receipt, now, duplicate=False)

@@ -44,6 +44,8 @@ class AppendResult:
     index: int
     checkpoint: SignedCheckpoint
     duplicate: bool = False
+    proof: list[bytes] | None = None
+    """Inclusion proof of ``index`` in ``checkpoint`` (when asked for with ``want_proof``)."""
 
     @property
     def tree_size(self) -> int:
@@ -97,6 +99,7 @@ class _Pending:
     future: Future
     single: bool
     side_write: SideWrite | None = None
+    want_proof: bool = False
     indexes: list[int | None] = field(default_factory=list)
     duplicate: list[bool] = field(default_factory=list)
 
@@ -159,17 +162,25 @@ class MerkleLog:
 
     # -- appending ---------------------------------------------------------------------
     def append_async(
-        self, entry: bytes, key: str | None = None, side_write: SideWrite | None = None
+        self,
+        entry: bytes,
+        key: str | None = None,
+        side_write: SideWrite | None = None,
+        want_proof: bool = False,
     ) -> Future:
         """Queue ``entry``; the future resolves to an :class:`AppendResult` once durable.
 
         ``key`` makes the append idempotent (a second append with the same key returns the
         first one's index, ``duplicate=True``). ``side_write(handle, index, tree_size)`` runs
         inside the same transaction as the entry, only if the entry is new; if it raises,
-        the whole batch fails and every caller in it gets the error.
+        the whole batch fails and every caller in it gets the error. ``want_proof`` asks for
+        the inclusion proof in the result: the sequencer computes the proofs of a whole batch
+        from the hashes it has just made plus one read, cheaper than one read per receipt.
         """
         self._check_entry(entry)
-        return self._submit([bytes(entry)], [key], single=True, side_write=side_write)
+        return self._submit(
+            [bytes(entry)], [key], single=True, side_write=side_write, want_proof=want_proof
+        )
 
     def append(
         self, entry: bytes, key: str | None = None, timeout: float | None = 30
@@ -204,11 +215,12 @@ class MerkleLog:
         keys: list[str | None],
         single: bool,
         side_write: SideWrite | None = None,
+        want_proof: bool = False,
     ) -> Future:
         if self._closed:
             raise Error("log is closed")
         future: Future = Future()
-        self._queue.put(_Pending(entries, keys, future, single, side_write))
+        self._queue.put(_Pending(entries, keys, future, single, side_write, want_proof))
         return future
 
     def _run(self) -> None:
@@ -274,6 +286,7 @@ class MerkleLog:
                 item.duplicate.append(False)
                 index += 1
         new_size = index
+        overlay = dict(new_nodes)
         if new_size == self._size:
             signed = self._latest
         else:
@@ -290,12 +303,28 @@ class MerkleLog:
             if signed is None:
                 return
         assert signed is not None
+        proofs = self._batch_proofs(pending, signed.size, overlay)
         for item in pending:
             results = [
-                AppendResult(i, signed, duplicate=dup)
+                AppendResult(i, signed, duplicate=dup, proof=proofs.get(i))
                 for i, dup in zip(item.indexes, item.duplicate, strict=True)
             ]
             item.future.set_result(results[0] if item.single else results)
+
+    def _batch_proofs(
+        self, pending: list[_Pending], size: int, overlay: dict[NodeId, bytes]
+    ) -> dict[int, list[bytes]]:
+        wanted = sorted({i for item in pending if item.want_proof for i in item.indexes})
+        if not wanted:
+            return {}
+        try:
+            proofs = self._range_hashes_many(
+                [merkle.inclusion_proof_ranges(i, size) for i in wanted], overlay
+            )
+        except Error:  # the entries are durable: callers can still ask for a receipt later
+            log.exception("could not build inclusion proofs for a committed batch")
+            return {}
+        return dict(zip(wanted, proofs, strict=True))
 
     def _commit(
         self,
@@ -363,10 +392,20 @@ class MerkleLog:
     def _range_hashes(
         self, ranges: list[tuple[int, int]], overlay: dict[NodeId, bytes] | None = None
     ) -> list[bytes]:
-        parts = [[_node_of(p) for p in merkle.perfect_subtrees(a, b)] for a, b in ranges]
-        wanted = {node for group in parts for node in group}
+        return self._range_hashes_many([ranges], overlay)[0]
+
+    def _range_hashes_many(
+        self, many: list[list[tuple[int, int]]], overlay: dict[NodeId, bytes] | None = None
+    ) -> list[list[bytes]]:
+        """Hashes of several lists of ranges, with one read for all the nodes they need."""
+        parts = [
+            [[_node_of(p) for p in merkle.perfect_subtrees(a, b)] for a, b in ranges]
+            for ranges in many
+        ]
+        wanted = {node for groups in parts for group in groups for node in group}
         found = self._nodes(wanted, overlay or {})
-        return [merkle.hash_from_perfect_subtrees([found[n] for n in group]) for group in parts]
+        fold = merkle.hash_from_perfect_subtrees
+        return [[fold([found[n] for n in group]) for group in groups] for groups in parts]
 
     def _nodes(self, wanted: set[NodeId], overlay: dict[NodeId, bytes]) -> dict[NodeId, bytes]:
         """Subtree hashes: from the overlay, the store, or (small ones) from the entries."""

@@ -13,8 +13,8 @@ from concurrent.futures import Future
 import pytest
 
 from ledger.anchor import (
-    AnchorError,
     Anchorer,
+    AnchorError,
     AnchorRecord,
     AnchorStore,
     Chain,
