@@ -12,13 +12,16 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .adapters.base import RESPONSE_KIND
 from .adapters.errors import AdapterError, DeliveryError
 from .adapters.registry import AdapterRegistry
 from .registry import TrustRegistry
-from .store import DELIVERED, PENDING, REJECTED, GatewayStore
+from .store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
+
+AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("gateway.delivery")
 
@@ -67,6 +70,10 @@ class PushWorker:
         self._wake = asyncio.Event()
         self._transports: dict[str, object] = {}
         self._task: asyncio.Task | None = None
+        self.answer_hooks: list[AnswerHook] = []
+        """Awaited with (request row, answer kind, canonical answer) before a push that got
+        an answer is marked delivered; if one raises, the push is retried (hooks must be
+        idempotent)."""
         self.delivered = 0
         self.failures = 0
 
@@ -138,13 +145,18 @@ class PushWorker:
             answer_kind = RESPONSE_KIND.get(row.kind)
             if answer_kind and answer.body:
                 try:
-                    response = json.dumps(
-                        adapter.to_canonical(answer_kind, answer.body),
-                        ensure_ascii=False,
-                        sort_keys=True,
-                    )
+                    decoded = adapter.to_canonical(answer_kind, answer.body)
                 except AdapterError as exc:
                     response = json.dumps({"undecodable_answer": str(exc)})
+                else:
+                    response = json.dumps(decoded, ensure_ascii=False, sort_keys=True)
+                    try:
+                        for hook in self.answer_hooks:
+                            await hook(row, answer_kind, decoded)
+                    except Exception as exc:
+                        log.exception("answer hook for %s failed", exchange_id)
+                        self._retry(exchange_id, attempts, f"answer not recorded: {exc!r}")
+                        return
             self.store.mark(exchange_id, DELIVERED, response=response)
             self.delivered += 1
         elif 400 <= answer.status < 500 and answer.status not in (408, 429):

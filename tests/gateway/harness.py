@@ -52,7 +52,14 @@ class GatewayThread:
         assert holder.reload(), holder.last_error
         tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
         self.gateway = Gateway(
-            self.settings, holder, self.env.log_key, tls, anchorer_factory=self.anchorer_factory
+            self.settings,
+            holder,
+            self.env.log_key,
+            tls,
+            anchorer_factory=self.anchorer_factory,
+            dev_env=self.env,
+            grpc_services=self.grpc_services,
+            http_extensions=self.http_extensions,
         )
         self.call(self.gateway.start())
         return self
