@@ -154,10 +154,13 @@ class ExchangeCore:
         if sm3(envelope.payload) != envelope.payload_digest:
             raise Refusal("digest_mismatch", "payload_digest is not the sm3 of payload")
         envelope_sm3 = sm3(signed.envelope)
-        # (7): idempotency
-        existing = await self._existing(envelope.exchange_id, envelope_sm3)
-        if existing is not None:
-            return existing
+        # (7): idempotency (one lookup answers this and, for later, the replay check)
+        nonce_key = (sender, bytes(envelope.nonce))
+        known_sm3, nonce_used = self.store.lookup(envelope.exchange_id, *nonce_key)
+        if known_sm3 is not None:
+            existing = await self._existing(envelope.exchange_id, envelope_sm3)
+            if existing is not None:
+                return existing
         in_flight = self._in_flight.get(envelope.exchange_id)
         if in_flight is not None:
             await asyncio.shield(in_flight)
@@ -180,8 +183,7 @@ class ExchangeCore:
         if not decision.allowed:
             raise Refusal("not_permitted", decision.reason)
         # (10): replay
-        nonce_key = (sender, bytes(envelope.nonce))
-        if nonce_key in self._nonces_in_flight or self.store.nonce_seen(*nonce_key):
+        if nonce_used or nonce_key in self._nonces_in_flight:
             raise Refusal("replay", f"nonce {envelope.nonce.hex()} was already used by {sender}")
         # (11): normalisation
         canonical = self._normalise(envelope, sender, registry)

@@ -85,31 +85,32 @@ class OutboxRow:
 
 
 def insert_exchange(
-    conn: sqlite3.Connection,
     *,
     row: dict[str, Any],
     nonce: bytes,
     delivery_mode: str,
     index: int,
     tree_size: int,
-) -> None:
-    """The side write of one accepted exchange (runs inside the log batch transaction)."""
-    conn.execute(
-        "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
-        " recipient, kind, matter, canonical, leaf_index, tree_size, received_at)"
-        " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
-        " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at)",
-        {**row, "leaf_index": index, "tree_size": tree_size},
-    )
-    conn.execute(
-        "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
-        (row["sender"], nonce, row["received_at"]),
-    )
-    conn.execute(
-        "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (row["exchange_id"], row["recipient"], delivery_mode, PENDING, 0.0, row["received_at"]),
-    )
+) -> list[tuple[str, Any]]:
+    """The side write of one accepted exchange: statements run in the log batch transaction."""
+    return [
+        (
+            "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
+            " recipient, kind, matter, canonical, leaf_index, tree_size, received_at)"
+            " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
+            " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at)",
+            {**row, "leaf_index": index, "tree_size": tree_size},
+        ),
+        (
+            "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
+            (row["sender"], nonce, row["received_at"]),
+        ),
+        (
+            "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (row["exchange_id"], row["recipient"], delivery_mode, PENDING, 0.0, row["received_at"]),
+        ),
+    ]
 
 
 class GatewayStore:
@@ -142,6 +143,20 @@ class GatewayStore:
             .fetchone()
         )
         return None if row is None else ExchangeRow(*row)
+
+    def lookup(self, exchange_id: str, sender: str, nonce: bytes) -> tuple[bytes | None, bool]:
+        """One round trip for the two pre-commit checks: (envelope_sm3 of a known exchange
+        id or None, whether the sender's nonce was seen)."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT (SELECT envelope_sm3 FROM exchanges WHERE exchange_id = ?),"
+                " EXISTS(SELECT 1 FROM nonces WHERE sender = ? AND nonce = ?)",
+                (exchange_id, sender, nonce),
+            )
+            .fetchone()
+        )
+        return row[0], bool(row[1])
 
     def nonce_seen(self, sender: str, nonce: bytes) -> bool:
         return (

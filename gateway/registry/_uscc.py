@@ -9,6 +9,8 @@ character is ``31 - (sum(value(c_i) * 3^i mod 31) mod 31)`` over the first 17 ch
 
 from __future__ import annotations
 
+import functools
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 LENGTH = 18
 _VALUES = {c: i for i, c in enumerate(ALPHABET)}
@@ -34,6 +36,11 @@ def uscc_problem(code: str) -> str | None:
     """Why ``code`` is not a valid USCC, or None if it is. Upper case only."""
     if not isinstance(code, str):
         return f"expected an 18-character string, got {type(code).__name__}"
+    return _str_problem(code)
+
+
+@functools.lru_cache(maxsize=4096)  # member ids are parsed on every exchange
+def _str_problem(code: str) -> str | None:
     if len(code) != LENGTH:
         return f"expected 18 characters, got {len(code)}"
     for position, char in enumerate(code):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,9 @@ class Batch:
     keys: Sequence[str | None]
     nodes: Sequence[tuple[NodeId, bytes]]
     checkpoint: StoredCheckpoint
-    side_writes: Sequence[Callable[[Any], None]] = ()
-    """Callables run inside the batch's transaction with the store's handle (for SQLite, the
-    connection): lets a caller keep its own rows atomic with the entries they describe."""
+    side_writes: Sequence[tuple[str, Any]] = ()
+    """SQL statements ``(sql, params)`` run inside the batch's transaction: lets a caller keep
+    its own rows atomic with the entries they describe."""
 
 
 class LogStore(abc.ABC):
@@ -82,6 +82,15 @@ class LogStore(abc.ABC):
     @abc.abstractmethod
     def index_for_key(self, key: str) -> int | None:
         """Leaf index of the entry appended with idempotency ``key``, if any."""
+
+    def indexes_for_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        """Leaf indexes of those ``keys`` already used (default: one lookup each)."""
+        found = {}
+        for key in keys:
+            index = self.index_for_key(key)
+            if index is not None:
+                found[key] = index
+        return found
 
     @abc.abstractmethod
     def checkpoint(self, size: int | None = None) -> StoredCheckpoint | None:
@@ -166,8 +175,11 @@ class SQLiteStore(LogStore):
                 "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
                 (cp.size, cp.root, cp.note),
             )
-            for write in batch.side_writes:
-                write(conn)
+            grouped: dict[str, list[Any]] = {}
+            for sql, params in batch.side_writes:
+                grouped.setdefault(sql, []).append(params)
+            for sql, rows in grouped.items():
+                conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except Exception as exc:
             try:
@@ -204,6 +216,20 @@ class SQLiteStore(LogStore):
             "SELECT entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
         )
         return [bytes(r[0]) for r in rows]
+
+    def indexes_for_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        conn = self._conn()
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                conn.execute(
+                    f"SELECT key, idx FROM leaves WHERE key IN ({marks})",  # noqa: S608 - only ?s
+                    chunk,
+                ).fetchall()
+            )
+        return found
 
     def index_for_key(self, key: str) -> int | None:
         row = self._conn().execute("SELECT idx FROM leaves WHERE key = ?", (key,)).fetchone()
