@@ -30,6 +30,14 @@ REASON_CODES: dict[str, grpc.StatusCode] = {
     "replay": grpc.StatusCode.ALREADY_EXISTS,
     "conflict": grpc.StatusCode.ALREADY_EXISTS,
     "too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
+    # identity recognition (gateway.identity_grpc): a province assertion refused
+    "bad_signature": grpc.StatusCode.UNAUTHENTICATED,
+    "unknown_issuer": grpc.StatusCode.UNAUTHENTICATED,
+    "expired": grpc.StatusCode.UNAUTHENTICATED,
+    "not_yet_valid": grpc.StatusCode.UNAUTHENTICATED,
+    "wrong_audience": grpc.StatusCode.UNAUTHENTICATED,
+    "invalid_id_number": grpc.StatusCode.INVALID_ARGUMENT,
+    "level_too_low": grpc.StatusCode.PERMISSION_DENIED,
     "unavailable": grpc.StatusCode.UNAVAILABLE,
     "internal": grpc.StatusCode.INTERNAL,
 }

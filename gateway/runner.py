@@ -63,6 +63,8 @@ async def build_gateway(settings: Settings, simulators: Simulators | None) -> Ga
         endpoints = await simulators.start(default_registry()) if simulators else {}
         pull = tuple(r for r in ("SH", "JS", "ZJ", "AH") if r not in endpoints)
         env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
+        if simulators:
+            _give_simulators_their_idp_keys(simulators, env)
         registry_path, governance = env.registry_path, env.governance.public_key
         log_key = env.log_key
         tls = TlsFiles(env.ca.cert_pem, env.server.cert_pem, env.server.key_pem)
@@ -94,6 +96,15 @@ async def build_gateway(settings: Settings, simulators: Simulators | None) -> Ga
         grpc_services=grpc_services,
         http_extensions=http,
     )
+
+
+def _give_simulators_their_idp_keys(simulators: Simulators, env: Any) -> None:
+    """The dev simulators issue identity assertions with the keys the registry lists."""
+    with contextlib.suppress(ImportError):
+        from .identity.idp_simulator import set_identity_provider_key
+
+        for region, app in simulators.apps.items():
+            set_identity_provider_key(app, env.idp_keys[region])
 
 
 async def serve(

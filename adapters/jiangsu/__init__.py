@@ -1,7 +1,8 @@
 """Jiangsu adapter: the Jiangsu dialect, defined by ``mapping.json``.
 
 The simulator's sample store is ``samples.json``. Published under the entry-point group
-``yrd_gateway.adapters`` as ``adapters.jiangsu:create_adapter``.
+``yrd_gateway.adapters`` as ``adapters.jiangsu:create_adapter``. The identity-assertion format
+is ``identity.py`` (mapping data ``identity.json``), attached as ``adapter.identity``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.adapters import MappedAdapter
+from gateway.identity.province import with_identity
+
+from .identity import create_format
 
 __all__ = ["create_adapter"]
 
@@ -17,4 +21,5 @@ _HERE = Path(__file__).parent
 
 def create_adapter() -> MappedAdapter:
     """A Jiangsu adapter from its mapping file, with its sample certificate store."""
-    return MappedAdapter.from_file(_HERE / "mapping.json", samples=_HERE / "samples.json")
+    adapter = MappedAdapter.from_file(_HERE / "mapping.json", samples=_HERE / "samples.json")
+    return with_identity(adapter, create_format())

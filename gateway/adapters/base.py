@@ -42,7 +42,11 @@ class Adapter(abc.ABC):
     - ``region``: the region code the dialect belongs to, e.g. ``"JS"``;
     - ``dialect``: name and version of the wire format, e.g. ``"js-json/1"``;
     - ``content_type``: the HTTP content type of its payloads, with charset;
-    - ``kinds``: the kinds it maps (default: all of ``KINDS``).
+    - ``kinds``: the kinds it maps (default: all of ``KINDS``);
+    - ``identity``: optional, the province identity platform's assertion format, a
+      ``gateway.identity.province.AssertionFormat`` (default ``None``: identities from this
+      region cannot be recognised). ``gateway.identity.province.with_identity`` sets it
+      and adds ``POST /identity/assert`` to the simulator.
 
     Methods:
 
@@ -74,6 +78,7 @@ class Adapter(abc.ABC):
     dialect: ClassVar[str]
     content_type: ClassVar[str]
     kinds: tuple[str, ...] = KINDS
+    identity: Any = None
 
     @abc.abstractmethod
     def to_canonical(self, kind: str, payload: bytes) -> dict[str, Any]: ...

@@ -64,12 +64,36 @@ DEV_MEMBERS: Mapping[Region, DevMember] = {
     ),
 }
 
-# Placeholders until identity recognition defines the canonical scale per province.
+# Each province's authentication-method codes (as its identity platform writes them) -> the
+# canonical level; codes joined by "+" are a combination. The same tables as the provinces'
+# identity.json "loa" (a test keeps them equal); Shanghai's stays a placeholder until its
+# identity platform's format is modelled.
 DEV_LOA_MAPPINGS: Mapping[Region, Mapping[str, str]] = {
     Region.SH: {"L1": "low", "L2": "substantial", "L3": "high"},
-    Region.JS: {"password": "low", "sms": "substantial", "face": "high"},
-    Region.ZJ: {"password": "low", "sms": "substantial", "face": "high"},
-    Region.AH: {"basic": "low", "real_name": "substantial", "face": "high"},
+    Region.JS: {
+        "PWD": "low",
+        "SMS": "low",
+        "PWD+SMS": "substantial",
+        "FACE": "substantial",
+        "CTID": "high",
+        "UKEY": "high",
+    },
+    Region.ZJ: {
+        "urn:zjzwfw:ac:classes:Password": "low",
+        "urn:zjzwfw:ac:classes:SmsOtp": "low",
+        "urn:zjzwfw:ac:classes:PasswordSmsOtp": "substantial",
+        "urn:zjzwfw:ac:classes:FaceLiveness": "substantial",
+        "urn:zjzwfw:ac:classes:CTID": "high",
+        "urn:zjzwfw:ac:classes:UsbKey": "high",
+    },
+    Region.AH: {
+        "01": "low",
+        "02": "low",
+        "03": "substantial",
+        "04": "substantial",
+        "05": "high",
+        "06": "high",
+    },
 }
 DEV_IDP_NAMES: Mapping[Region, str] = {
     Region.SH: "Shanghai unified identity authentication (dev)",

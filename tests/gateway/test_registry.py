@@ -375,7 +375,10 @@ def test_delivery_log_and_identity_providers(world, reg):
     keys = reg.identity_provider_keys("ZJ", NOW)
     assert [k.public_key for k in keys] == [world.idp.public_key]
     assert reg.identity_provider_keys("AH") == ()
-    assert reg.identity_providers("ZJ")[0].loa_mapping["face"] == "high"
+    assert (
+        reg.identity_providers("ZJ")[0].loa_mapping["urn:zjzwfw:ac:classes:FaceLiveness"]
+        == "substantial"
+    )
 
 
 # -- permissions --------------------------------------------------------------------------
