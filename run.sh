@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Start the gateway on embedded defaults (installs what it needs on first run).
+# Start the gateway on embedded defaults with the dev extras (province simulators, window
+# accounts, sample cases); installs what it needs on first run. Arguments go to `yrdgw`.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/bootstrap.sh
-if [ "$#" -eq 0 ]; then set -- selfcheck; fi
+if [ "$#" -eq 0 ]; then set -- serve --dev; fi
 exec .venv/bin/yrdgw "$@"

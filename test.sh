@@ -2,5 +2,5 @@
 # Run the whole test suite on a fresh machine: installs what it needs, then pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --browser
 exec .venv/bin/python -m pytest "$@"
