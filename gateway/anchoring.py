@@ -16,6 +16,9 @@ from .settings import Settings
 STATUS = {
     "pending": audit_pb2.ANCHOR_STATUS_PENDING,
     "confirmed": audit_pb2.ANCHOR_STATUS_CONFIRMED,
+    # failed: given up; lost: the chain forgot it (re-anchored at once): neither proves anything
+    "failed": audit_pb2.ANCHOR_STATUS_UNSPECIFIED,
+    "lost": audit_pb2.ANCHOR_STATUS_UNSPECIFIED,
 }
 
 

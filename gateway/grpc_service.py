@@ -67,7 +67,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         registry: Callable[[], TrustRegistry],
         hub: PullHub,
         metrics: Any = None,
+        anchorer: Any = None,
     ) -> None:
+        self.anchorer = anchorer
         self.core = core
         self.store = store
         self.registry = registry
@@ -155,6 +157,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             )
         except LedgerError as exc:
             await abort(context, Refusal("not_found", f"receipt at tree size {size}: {exc}"))
+        if self.anchorer is not None:  # later receipts carry where their root is anchored
+            receipt = await asyncio.to_thread(self.anchorer.attach_anchor, receipt)
         return receipt_proto(receipt, row.received_at)
 
     async def Pull(self, request_iterator, context):

@@ -131,7 +131,9 @@ class Gateway:
             ],
         )
         exchange_pb2_grpc.add_ExchangeServicer_to_server(
-            ExchangeServicer(self.core, self.store, self._registry, self.hub, self.metrics),
+            ExchangeServicer(
+                self.core, self.store, self._registry, self.hub, self.metrics, self.anchorer
+            ),
             self.grpc_server,
         )
         audit_pb2_grpc.add_AuditServicer_to_server(

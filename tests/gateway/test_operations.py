@@ -1,0 +1,186 @@
+"""Operations over real servers: health, reflection, /healthz, /metrics, anchoring in the
+gateway, an expired member key, a refused registry at start, and the scripted demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from gateway.anchoring import make_anchorer_factory
+from gateway.grpc_status import reason_of
+from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
+from gateway.settings import Settings
+from ledger.receipt import verify_receipt
+from tests.gateway.harness import GatewayThread
+
+PAYLOAD = json.dumps(
+    {"case_id": "OPS-1", "status": "received", "time": "2026-11-28T10:00:00+08:00", "note": None}
+).encode()
+
+
+def _expire_sh_key(document: dict) -> None:
+    """SH's only key was valid until an hour ago."""
+    now = datetime.now(UTC)
+    for member in document["members"]:
+        if member["id"]["region"] == "SH":
+            key = member["keys"][0]
+            key["not_before"] = (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            key["not_after"] = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def anchored(tmp_path_factory):
+    data = tmp_path_factory.mktemp("ops")
+    settings = Settings.load(
+        env={}, data_dir=data, anchor_interval_seconds=0.2, anchor_every_entries=5
+    )
+    thread = GatewayThread(data, anchorer_factory=make_anchorer_factory(settings)).start()
+    yield thread
+    thread.stop()
+
+
+async def test_health_and_reflection(anchored):
+    async with anchored.client("SH") as client:
+        health = health_pb2_grpc.HealthStub(client.channel)
+        for service in ("", "yrd.v1.Exchange", "yrd.v1.Audit"):
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        names = set()
+        async for reply in stub.ServerReflectionInfo(iter([request])):
+            names |= {s.name for s in reply.list_services_response.service}
+        assert {"yrd.v1.Exchange", "yrd.v1.Audit", "grpc.health.v1.Health"} <= names
+
+
+def test_healthz_and_metrics(anchored):
+    with urllib.request.urlopen(f"{anchored.http_url}/healthz") as reply:
+        assert reply.status == 200
+        assert json.loads(reply.read())["status"] == "ok"
+    with urllib.request.urlopen(f"{anchored.http_url}/metrics") as reply:
+        text = reply.read().decode()
+    for name in (
+        "yrd_exchanges_total",
+        "yrd_exchange_seconds",
+        "yrd_log_size",
+        "yrd_outbox_depth",
+        "yrd_anchor_lag_entries",
+    ):
+        assert name in text
+
+
+async def test_exchange_is_anchored_and_receipt_carries_it(anchored):
+    async with anchored.client("SH") as client:
+        signed = client.build(
+            recipient=anchored.env.member_id("ZJ"),
+            kind="case.status",
+            payload=PAYLOAD,
+            dialect="yrd-canonical/1",
+        )
+        receipt = await client.submit(signed)
+        anchorer = anchored.gateway.anchorer
+        row = anchored.call(_to_thread(anchorer.wait_covered, receipt.tree_size, 60))
+        assert row is not None and row.tree_size >= receipt.tree_size
+        exchange_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
+        again = await client.exchange.GetReceipt(
+            exchange_pb2.GetReceiptRequest(exchange_id=exchange_id)
+        )
+        document = json.loads(again.receipt_json)
+        assert document["anchor"]["tree_size"] >= receipt.tree_size
+        verify_receipt(document, anchored.trust)
+        anchors = await client.audit.GetAnchors(audit_pb2.GetAnchorsRequest())
+        assert any(a.status == audit_pb2.ANCHOR_STATUS_CONFIRMED for a in anchors.anchors)
+
+
+async def _to_thread(fn, *args):
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
+async def test_expired_member_key_is_refused(tmp_path):
+    thread = GatewayThread(tmp_path, mutate=_expire_sh_key).start()
+    try:
+        async with thread.client("SH") as client:
+            signed = client.build(
+                recipient=thread.env.member_id("ZJ"),
+                kind="case.status",
+                payload=PAYLOAD,
+                dialect="yrd-canonical/1",
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await client.exchange.Submit(signed)
+        assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert reason_of(info.value) == "key_invalid"
+        assert "not valid after" in info.value.details() or "expired" in info.value.details()
+        assert thread.gateway.log.size == 0
+    finally:
+        thread.stop()
+
+
+def test_serve_refuses_a_tampered_registry(tmp_path):
+    from gateway.devenv import ensure_dev_environment
+
+    env = ensure_dev_environment(tmp_path)
+    signed = json.loads(env.registry_path.read_text())
+    signed["registry"]["serial"] += 1  # any change breaks the governance signature
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(signed))
+    (tmp_path / "governance.pub").write_bytes(env.governance.public_key.to_pem())
+    (tmp_path / "log.pem").write_bytes(env.log_key.to_pem())
+    tls = tmp_path / "tls"
+    env.ca.write(tls, "ca")
+    env.server.write(tls, "server")
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'registry_path = "{tampered}"\nanchor_mode = "off"\n'
+        f'data_dir = "{tmp_path}"\ngrpc_port = 0\nhttp_port = 0\n'
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "trust registry refused" in out.stderr and "signature" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_demo_runs_and_audits(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "demo", "--out", str(tmp_path / "receipts")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "demo: all checks passed" in out.stdout
+    receipts = sorted((tmp_path / "receipts").glob("[0-9]*.json"))
+    assert len(receipts) == 2
+    for receipt in receipts:
+        audit = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ledger.audit_cli",
+                "verify",
+                str(receipt),
+                "--trust",
+                str(tmp_path / "receipts" / "trust.json"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert audit.returncode == 0, audit.stderr
