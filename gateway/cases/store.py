@@ -1,0 +1,288 @@
+"""SQLite storage of cases, their events, materials, staged uploads, accounts and sessions.
+
+The file is ``<data_dir>/cases.db`` (WAL), apart from the log's. Every write is one
+transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``), so a case and everything it carries are
+in or out together. A transition is journalled first as an *intent* (the signed envelope and
+the change it makes); once the exchange is durable in the log, the change is applied and the
+intent removed in one transaction. An intent left by a crash is replayed at start (the
+exchange is idempotent on its id), so a case never holds an exchange the log does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CaseStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    case_id TEXT PRIMARY KEY,
+    number TEXT NOT NULL UNIQUE,
+    receiving_city TEXT NOT NULL,
+    window_region TEXT NOT NULL,
+    handling_region TEXT NOT NULL,
+    matter_code TEXT NOT NULL,
+    matter_name TEXT NOT NULL,
+    handling_mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    applicant_name_masked TEXT NOT NULL,
+    applicant_id_masked TEXT NOT NULL,
+    applicant_person_key TEXT NOT NULL,
+    applicant_level TEXT NOT NULL,
+    applicant_sealed BLOB NOT NULL,
+    promised_limit TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    accepted_on TEXT,
+    deadline TEXT NOT NULL,
+    finished_on TEXT,
+    rating INTEGER,
+    rating_comment TEXT,
+    clerk TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cases_city ON cases(receiving_city, submitted_at);
+CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
+CREATE TABLE IF NOT EXISTS events (
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    seq INTEGER NOT NULL,
+    transition TEXT NOT NULL,
+    status_after TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT,
+    exchange_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    leaf_index INTEGER NOT NULL,
+    tree_size INTEGER NOT NULL,
+    receipt TEXT NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+CREATE TABLE IF NOT EXISTS materials (
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    material_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sm3 TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (case_id, material_id)
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    city TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sm3 TEXT NOT NULL,
+    sealed BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intents (
+    exchange_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    change TEXT NOT NULL,
+    signed BLOB NOT NULL,
+    caller TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    username TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    city TEXT,
+    region TEXT,
+    display_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sm3 TEXT PRIMARY KEY,
+    username TEXT NOT NULL REFERENCES accounts(username),
+    expires_at REAL NOT NULL
+);
+"""
+
+CASE_COLUMNS = (
+    "case_id", "number", "receiving_city", "window_region", "handling_region", "matter_code",
+    "matter_name", "handling_mode", "status", "applicant_name_masked", "applicant_id_masked",
+    "applicant_person_key", "applicant_level", "applicant_sealed", "promised_limit",
+    "submitted_at", "accepted_on", "deadline", "finished_on", "rating", "rating_comment",
+    "clerk", "updated_at",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "case_id", "seq", "transition", "status_after", "at", "actor", "note", "exchange_id",
+    "kind", "sender", "recipient", "leaf_index", "tree_size", "receipt",
+)  # fmt: skip
+
+
+class CaseStore:
+    """One SQLite file; one connection per thread; every write one transaction."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: commit on success, roll back on any exception."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self._conn().execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self._conn().execute(sql, params).fetchone()
+
+    # -- cases ----------------------------------------------------------------------------
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        row = self.one("SELECT * FROM cases WHERE case_id = ?", (case_id,))
+        return None if row is None else dict(row)
+
+    def events(self, case_id: str) -> list[dict[str, Any]]:
+        rows = self.query("SELECT * FROM events WHERE case_id = ? ORDER BY seq", (case_id,))
+        return [dict(r) for r in rows]
+
+    def event_by_exchange(self, exchange_id: str) -> dict[str, Any] | None:
+        row = self.one("SELECT * FROM events WHERE exchange_id = ?", (exchange_id,))
+        return None if row is None else dict(row)
+
+    def materials(self, case_id: str) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT case_id, material_id, name, filename, content_type, size, sm3"
+            " FROM materials WHERE case_id = ? ORDER BY material_id",
+            (case_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def material_blob(self, case_id: str, material_id: str) -> dict[str, Any] | None:
+        row = self.one(
+            "SELECT * FROM materials WHERE case_id = ? AND material_id = ?",
+            (case_id, material_id),
+        )
+        return None if row is None else dict(row)
+
+    def upload(self, upload_id: str) -> dict[str, Any] | None:
+        row = self.one("SELECT * FROM uploads WHERE upload_id = ?", (upload_id,))
+        return None if row is None else dict(row)
+
+    def insert_upload(self, row: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO uploads(upload_id, city, filename, content_type, size, sm3, sealed,"
+                " created_at) VALUES (:upload_id, :city, :filename, :content_type, :size, :sm3,"
+                " :sealed, :created_at)",
+                row,
+            )
+
+    def counts(self) -> dict[str, int]:
+        return {
+            t: self.one(f"SELECT COUNT(*) FROM {t}")[0]  # noqa: S608 - fixed table names
+            for t in ("cases", "events", "materials", "uploads", "intents")
+        }
+
+    # -- intents and their application ----------------------------------------------------
+    def add_intent(
+        self, exchange_id: str, case_id: str, change: dict, signed: bytes, caller: str, now: float
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO intents(exchange_id, case_id, change, signed, caller, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (exchange_id, case_id, json.dumps(change, ensure_ascii=False), signed, caller, now),
+            )
+
+    def drop_intent(self, exchange_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
+
+    def intents(self) -> list[dict[str, Any]]:
+        rows = self.query("SELECT * FROM intents ORDER BY created_at")
+        return [{**dict(r), "change": json.loads(r["change"])} for r in rows]
+
+    def apply(self, exchange_id: str, change: dict[str, Any], event: dict[str, Any]) -> bool:
+        """Apply one journalled change with its event; False if the case moved meanwhile.
+
+        ``change`` is ``{"create": {case row}, "materials": [...], "uploads": [...]}`` for a
+        new case, or ``{"case_id", "from", "set": {columns}}`` for a transition.
+        """
+        with self.transaction() as conn:
+            if conn.execute(
+                "SELECT 1 FROM events WHERE exchange_id = ?", (exchange_id,)
+            ).fetchone():
+                conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
+                return True
+            if "create" in change:
+                row = change["create"]
+                row = {**row, "applicant_sealed": bytes.fromhex(row["applicant_sealed"])}
+                cols = ", ".join(CASE_COLUMNS)
+                marks = ", ".join(":" + c for c in CASE_COLUMNS)
+                conn.execute(f"INSERT INTO cases({cols}) VALUES ({marks})", row)  # noqa: S608
+                for m in change.get("materials", []):
+                    up = conn.execute(
+                        "SELECT * FROM uploads WHERE upload_id = ?", (m["upload_id"],)
+                    ).fetchone()
+                    if up is None:
+                        raise LookupError(f"upload {m['upload_id']} vanished")
+                    conn.execute(
+                        "INSERT INTO materials(case_id, material_id, name, filename,"
+                        " content_type, size, sm3, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row["case_id"], m["material_id"], m["name"], up["filename"],
+                         up["content_type"], up["size"], up["sm3"], up["sealed"]),
+                    )  # fmt: skip
+                    conn.execute("DELETE FROM uploads WHERE upload_id = ?", (m["upload_id"],))
+            else:
+                sets = change["set"]
+                assignments = ", ".join(f"{k} = :{k}" for k in sets)
+                cur = conn.execute(
+                    f"UPDATE cases SET {assignments} WHERE case_id = :_case AND status = :_from",  # noqa: S608
+                    {**sets, "_case": change["case_id"], "_from": change["from"]},
+                )
+                if cur.rowcount != 1:
+                    conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
+                    return False
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE case_id = ?",
+                (event["case_id"],),
+            ).fetchone()[0]
+            conn.execute(
+                f"INSERT INTO events({', '.join(EVENT_COLUMNS)})"  # noqa: S608
+                f" VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})",
+                {**event, "seq": seq},
+            )
+            conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
+        return True
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,387 @@
+"""REST API for G60 windows, handlers and auditors (FastAPI; OpenAPI at ``/docs``).
+
+Authentication: ``POST /api/auth/sign-in`` returns a session token (also set as an
+HttpOnly, SameSite=Strict cookie). Every write needs ``Authorization: Bearer <token>``;
+the cookie is accepted for reads only (downloads from plain links), so a cross-site form
+cannot write. Errors are ``{"error": {"code", "message", "field"}}`` with the status of
+``STATUS_OF`` (the one table mapping case errors to HTTP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import zipfile
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ledger.trust import TrustStore, trust_document
+
+from ..cases import (
+    CITIES,
+    REGION_NAMES,
+    Account,
+    CaseError,
+    CaseForbidden,
+    CaseInvalid,
+    CaseNotFound,
+    CaseService,
+    CaseUnavailable,
+    TransitionRefused,
+)
+from ..matters import MatterNotFound, compare_matter
+from .audit import verify_with_checks
+
+__all__ = ["STATUS_OF", "build_router", "error_response", "trust_for"]
+
+COOKIE = "yrd_session"
+STATUS_OF: dict[type[CaseError], int] = {
+    CaseInvalid: 422,
+    CaseNotFound: 404,
+    CaseForbidden: 403,
+    TransitionRefused: 409,
+    CaseUnavailable: 503,
+}
+
+
+def error_response(exc: CaseError) -> JSONResponse:
+    status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    if exc.code in ("unauthenticated", "bad_credentials"):
+        status = 401
+    return JSONResponse({"error": exc.to_dict()}, status_code=status)
+
+
+def trust_for(gateway: Any) -> dict[str, Any]:
+    """The trust file auditors verify receipts with: the gateway's log key and origin."""
+    return trust_document(gateway.log.origin, gateway.log_key.public_key)
+
+
+class SignIn(BaseModel):
+    username: str
+    password: str
+
+
+class Applicant(BaseModel):
+    name: str = Field(description="申请人姓名 (stored sealed; shown masked)")
+    id_number: str = Field(description="居民身份证号码 (GB 11643, check digit verified)")
+    phone: str | None = None
+    auth_methods: list[str] = Field(
+        default=["electronic_id_card", "face_recognition"],
+        description="how the window verified the applicant (canonical auth methods)",
+    )
+
+
+class MaterialRef(BaseModel):
+    material_id: str = Field(description="the matter's material id, e.g. M01")
+    upload_id: str = Field(description="from POST /api/uploads")
+
+
+class CaseSubmit(BaseModel):
+    matter_code: str
+    handling_region: str = Field(description="SH, JS, ZJ or AH: the handling province")
+    handling_mode: str = Field(description="全程网办, 异地代收代办 or 多地联办")
+    applicant: Applicant
+    materials: list[MaterialRef] = []
+    receiving_city: str | None = Field(None, description="defaults to the clerk's city")
+    note: str | None = None
+
+
+class Transition(BaseModel):
+    to: str = Field(description="accepted, refused, transferred, approved, denied, "
+                    "certificate_issued (handler) or archived (window)")  # fmt: skip
+    note: str | None = None
+
+
+class Rating(BaseModel):
+    grade: int = Field(ge=1, le=5, description="5 非常满意 ... 1 非常不满意")
+    comment: str | None = None
+
+
+def current_account(request: Request) -> Account:
+    """The signed-in account: Bearer token, or (reads only) the session cookie."""
+    service: CaseService = request.app.state.cases
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not token and request.method in ("GET", "HEAD"):
+        token = request.cookies.get(COOKIE, "")
+    if not token:
+        raise CaseForbidden("unauthenticated", "sign in first: no session token")
+    found = service.accounts.session(token)
+    if found is None:
+        raise CaseForbidden("unauthenticated", "session expired or unknown; sign in again")
+    return found
+
+
+Acct = Annotated[Account, Depends(current_account)]
+
+
+def build_router(gateway: Any, service: CaseService) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    # -- auth ---------------------------------------------------------------------------
+    @router.post("/auth/sign-in", tags=["auth"])
+    async def sign_in(body: SignIn, response: Response) -> dict[str, Any]:
+        token, acct = await asyncio.to_thread(
+            service.accounts.sign_in, body.username, body.password
+        )
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+        return {"token": token, "account": acct.to_dict()}
+
+    @router.post("/auth/sign-out", tags=["auth"])
+    def sign_out(request: Request, response: Response, _: Acct) -> dict:
+        service.accounts.sign_out(request.headers.get("authorization", "")[7:].strip())
+        response.delete_cookie(COOKIE, path="/")
+        return {"ok": True}
+
+    @router.get("/auth/me", tags=["auth"])
+    def me(acct: Acct) -> dict[str, Any]:
+        return acct.to_dict()
+
+    # -- reference data -------------------------------------------------------------------
+    @router.get("/cities", tags=["reference"])
+    def cities() -> list[dict[str, str]]:
+        return [
+            {"code": c.code, "name": c.name_zh, "region": c.region,
+             "region_name": REGION_NAMES[c.region]}
+            for c in CITIES.values()
+        ]  # fmt: skip
+
+    @router.get("/matters", tags=["matters"])
+    def matters(q: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for m in service.catalogue.search(q or None):
+            entry = service.catalogue.entry(m.basic_code)
+            out.append(
+                {
+                    "basic_code": m.basic_code,
+                    "name": m.name,
+                    "matter_type": m.matter_type.value,
+                    "handling_modes": [h.value for h in m.handling_modes],
+                    "regions": sorted(entry.variants),
+                    "materials": [
+                        {"material_id": x.material_id, "name": x.name, "required": x.required}
+                        for x in m.materials
+                    ],
+                }
+            )
+        return out
+
+    @router.get("/matters/{code}", tags=["matters"])
+    def matter(code: str, region: str | None = None) -> dict[str, Any]:
+        try:
+            return service.catalogue.get(code, region).to_dict()
+        except MatterNotFound as exc:
+            raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
+
+    @router.get("/matters/{code}/compare", tags=["matters"])
+    def compare(
+        code: str,
+        regions: str = Query("SH,JS,ZJ,AH", description="comma-separated region codes"),
+        reference_date: date | None = None,
+    ) -> dict[str, Any]:
+        wanted = [r.strip() for r in regions.split(",") if r.strip()]
+        bad = [r for r in wanted if r not in REGION_NAMES]
+        if bad or not wanted:
+            raise CaseInvalid("invalid", f"unknown regions {bad}", "regions")
+        try:
+            result = compare_matter(
+                service.catalogue,
+                code,
+                reference_date=reference_date or service.today(),
+                regions=wanted,
+                calendar=service.calendar,
+            )
+        except MatterNotFound as exc:
+            raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
+        return result.to_dict()
+
+    # -- uploads and cases ----------------------------------------------------------------
+    @router.post(
+        "/uploads",
+        tags=["cases"],
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                    "format": "binary"}}},
+                "required": True,
+            }
+        },
+    )  # fmt: skip
+    async def upload(
+        request: Request,
+        acct: Acct,
+        filename: str = Query(..., description="original file name"),
+    ) -> dict[str, Any]:
+        """Stage a material file (raw request body); attach it when submitting the case."""
+        data = await request.body()
+        kind = request.headers.get("content-type", "application/octet-stream")
+        return await asyncio.to_thread(service.stage_upload, acct, filename, kind, data)
+
+    @router.post("/cases", tags=["cases"], status_code=201)
+    async def submit(body: CaseSubmit, acct: Acct) -> dict[str, Any]:
+        return await service.submit(acct, body.model_dump())
+
+    @router.get("/cases", tags=["cases"])
+    def list_cases(
+        acct: Acct,
+        status: str | None = None,
+        city: str | None = None,
+        province: str | None = None,
+        overdue: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        return service.list(acct, status=status, city=city, province=province, overdue=overdue)
+
+    @router.get("/cases/{case_id}", tags=["cases"])
+    def case_detail(case_id: str, acct: Acct) -> dict[str, Any]:
+        return service.detail(acct, case_id)
+
+    @router.get("/cases/{case_id}/applicant", tags=["cases"])
+    def applicant(case_id: str, acct: Acct) -> dict[str, Any]:
+        return service.applicant(acct, case_id)
+
+    @router.post("/cases/{case_id}/transitions", tags=["cases"])
+    async def transition(case_id: str, body: Transition, acct: Acct) -> dict[str, Any]:
+        return await service.transition(acct, case_id, body.to, body.note)
+
+    @router.post("/cases/{case_id}/rating", tags=["cases"])
+    async def rate(case_id: str, body: Rating, acct: Acct) -> dict:
+        return await service.rate(acct, case_id, body.grade, body.comment)
+
+    @router.get("/cases/{case_id}/materials/{material_id}", tags=["cases"])
+    def material(case_id: str, material_id: str, acct: Acct) -> Response:
+        meta, data = service.material(acct, case_id, material_id)
+        return Response(
+            data,
+            media_type=meta["content_type"],
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(meta['filename'])}",
+                "X-Content-SM3": meta["sm3"],
+            },
+        )
+
+    # -- receipts -------------------------------------------------------------------------
+    @router.get("/trust.json", tags=["receipts"])
+    def trust() -> Response:
+        return _json_file(trust_for(gateway), "trust.json")
+
+    @router.get("/cases/{case_id}/receipts", tags=["receipts"])
+    def receipts(case_id: str, acct: Acct) -> list[dict[str, Any]]:
+        service.detail(acct, case_id)  # access check
+        return [
+            {
+                "exchange_id": e["exchange_id"],
+                "transition": e["transition"],
+                "kind": e["kind"],
+                "leaf_index": e["leaf_index"],
+                "tree_size": e["tree_size"],
+                "url": f"/api/receipts/{e['exchange_id']}.json",
+            }
+            for e in service.events(case_id)
+        ]
+
+    @router.get("/cases/{case_id}/receipts.zip", tags=["receipts"])
+    def receipts_zip(case_id: str, acct: Acct) -> Response:
+        case = service.detail(acct, case_id)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for e in service.events(case_id):
+                name = f"{e['seq']:02d}-{e['transition']}-{e['exchange_id']}.json"
+                zf.writestr(name, _pretty(json.loads(e["receipt"])))
+            zf.writestr("trust.json", _pretty(trust_for(gateway)))
+            zf.writestr(
+                "README.txt",
+                f"Receipts of case {case['number']} ({case['case_id']}).\n"
+                "Verify each one offline:\n"
+                "  yrd-audit verify <receipt>.json --trust trust.json\n",
+            )
+        return Response(
+            buffer.getvalue(),
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="{case["number"]}-receipts.zip"'
+            },
+        )
+
+    @router.get("/receipts/{exchange_id}.json", tags=["receipts"])
+    def receipt(exchange_id: str, acct: Acct) -> Response:
+        event, data = service.receipt(exchange_id)
+        service.detail(acct, event["case_id"])  # access check
+        return _json_file(data, f"receipt-{exchange_id}.json")
+
+    # -- audit ----------------------------------------------------------------------------
+    @router.post(
+        "/audit/verify",
+        tags=["audit"],
+        openapi_extra={
+            "requestBody": {
+                "content": {"application/json": {"schema": {"type": "object"}}},
+                "required": True,
+            }
+        },
+    )
+    async def audit_verify(request: Request) -> dict[str, Any]:
+        """Verify a receipt (the request body, as uploaded or pasted) and show every check.
+
+        ``?trust=`` is not taken: the gateway's own trust file is used; auditors who do not
+        trust the gateway run ``yrd-audit`` with their own copy."""
+        raw = await request.body()
+        text = raw.decode("utf-8", errors="replace")
+        return await asyncio.to_thread(_verify, gateway, text)
+
+    @router.get("/audit/exchanges/{exchange_id}", tags=["audit"])
+    async def audit_exchange(exchange_id: str, acct: Acct) -> dict:
+        event, data = service.receipt(exchange_id)
+        service.detail(acct, event["case_id"])
+        result = await asyncio.to_thread(_verify, gateway, data)
+        return {"event": _public_event(event), "receipt": data, "verification": result}
+
+    @router.get("/audit/cases/{case_id}/exchanges", tags=["audit"])
+    async def audit_case(case_id: str, acct: Acct) -> dict[str, Any]:
+        case = service.detail(acct, case_id)
+        rows = []
+        for e in service.events(case_id):
+            result = await asyncio.to_thread(_verify, gateway, json.loads(e["receipt"]))
+            rows.append({"event": _public_event(e), "valid": result["valid"],
+                         "checks": result["checks"]})  # fmt: skip
+        return {"case_id": case_id, "number": case["number"], "exchanges": rows}
+
+    return router
+
+
+def _verify(gateway: Any, receipt: Any) -> dict[str, Any]:
+    trust = TrustStore.load(json.dumps(trust_for(gateway)).encode())
+    return verify_with_checks(receipt, trust, gateway.log, getattr(gateway, "anchorer", None))
+
+
+def _public_event(e: dict[str, Any]) -> dict[str, Any]:
+    keys = ("case_id", "seq", "transition", "status_after", "at", "actor", "exchange_id",
+            "kind", "sender", "recipient", "leaf_index", "tree_size")  # fmt: skip
+    return {k: e[k] for k in keys}
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def _json_file(value: Any, filename: str) -> Response:
+    return Response(
+        _pretty(value),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+def install_errors(app: FastAPI) -> None:
+    app.add_exception_handler(CaseError, lambda _request, exc: error_response(exc))

@@ -1,0 +1,94 @@
+"""Dev seeding for ``yrdgw serve --dev``: accounts for every G60 window, handlers, an auditor,
+and two sample cases (one accepted by a province simulator, one followed to its certificate).
+
+Passwords are random and printed once, when the accounts are made; a restart keeps them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from ..cases import CITIES, REGION_NAMES, Role
+from ..identity import compute_id_check_digit
+
+__all__ = ["sample_id_number", "seed_dev"]
+
+log = logging.getLogger("gateway.web.seed")
+
+
+def sample_id_number(first17: str) -> str:
+    """A resident id number with a valid GB 11643 check character (for samples only)."""
+    return first17 + compute_id_check_digit(first17)
+
+
+async def seed_dev(gateway: Any) -> dict[str, str]:
+    """Make the dev accounts (first run only) and sample cases; returns new passwords."""
+    service = gateway.cases
+    accounts = service.accounts
+    created: dict[str, str] = {}
+
+    def make(username: str, role: Role, name: str, **where: Any) -> None:
+        if accounts.exists(username):
+            return
+        password = secrets.token_urlsafe(9)
+        accounts.create(username, password, role=role, display_name=name, **where)
+        created[username] = password
+
+    for city in CITIES.values():
+        make(city.code, Role.CLERK, f"{city.name_zh}G60窗口", city=city.code)
+    for region, name in REGION_NAMES.items():
+        make(f"handler-{region.lower()}", Role.HANDLER, f"{name}承办人员", region=region)
+    make("auditor", Role.AUDITOR, "审计人员")
+    if created:
+        lines = ["yrdgw: dev accounts (passwords are shown once):"]
+        lines += [f"yrdgw:   {user:<14} {password}" for user, password in created.items()]
+        print("\n".join(lines), flush=True)
+    if not service.store.query("SELECT 1 FROM cases LIMIT 1"):
+        try:
+            await _sample_cases(service)
+        except Exception:  # a demo nicety: never stop the gateway for it
+            log.exception("sample cases not seeded")
+    return created
+
+
+async def _sample_cases(service: Any) -> None:
+    suzhou = service.accounts.get("suzhou")
+    songjiang = service.accounts.get("songjiang")
+    handler_ah = service.accounts.get("handler-ah")
+    upload = service.stage_upload(
+        suzhou, "公司登记申请书.pdf", "application/pdf", b"%PDF-1.4 sample application\n"
+    )
+    await service.submit(
+        suzhou,
+        {
+            "matter_code": "010010300100",
+            "handling_region": "ZJ",
+            "handling_mode": "异地代收代办",
+            "applicant": {"name": "张三丰", "id_number": sample_id_number("32050219900307123")},
+            "materials": [{"material_id": "M01", "upload_id": upload["upload_id"]}],
+            "note": "样例办件：苏州窗口代收，浙江办理",
+        },
+    )
+    form = service.stage_upload(
+        songjiang, "异地就医备案登记表.pdf", "application/pdf", b"%PDF-1.4 sample form\n"
+    )
+    case = await service.submit(
+        songjiang,
+        {
+            "matter_code": "200060100100",
+            "handling_region": "AH",
+            "handling_mode": "全程网办",
+            "applicant": {"name": "李四", "id_number": sample_id_number("31011719850615241")},
+            "materials": [{"material_id": "M01", "upload_id": form["upload_id"]}],
+        },
+    )
+    for _ in range(100):  # the Anhui simulator's acceptance arrives through the outbox
+        if service.detail(songjiang, case["case_id"])["status"] != "submitted":
+            break
+        await service.poll_answers()
+        await asyncio.sleep(0.1)
+    for step in ("transferred", "approved", "certificate_issued"):
+        await service.transition(handler_ah, case["case_id"], step, "样例：承办地办理")

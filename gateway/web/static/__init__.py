@@ -1,0 +1,1 @@
+"""Static files of the window and auditor pages (a package so that package data ships)."""

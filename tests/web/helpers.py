@@ -1,0 +1,113 @@
+"""A real gateway with the web extension, province simulators on loopback, and an HTTP client.
+
+``tests.gateway.harness.GatewayThread`` builds its ``Gateway`` without the HTTP extensions
+and dev environment it is given; ``WebGatewayThread`` passes both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.adapters.registry import default_registry
+from gateway.registry import RegistryHolder
+from gateway.server import Gateway, TlsFiles
+from gateway.simulators import Simulators
+from tests.gateway.harness import GatewayThread
+
+BEIJING_OFFSET = "+08:00"
+
+
+class SimulatorThread:
+    """The JS, ZJ and AH simulators on their own event loop thread, on free ports."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.sims = Simulators()
+
+    def start(self) -> dict[str, str]:
+        self.thread.start()
+        return asyncio.run_coroutine_threadsafe(
+            self.sims.start(default_registry(), fixed_ports=False), self.loop
+        ).result(30)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.sims.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+class WebGatewayThread(GatewayThread):
+    def start(self) -> WebGatewayThread:
+        self.thread.start()
+        holder = RegistryHolder(self.env.registry_path, [self.env.governance.public_key])
+        assert holder.reload(), holder.last_error
+        tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
+        self.gateway = Gateway(
+            self.settings,
+            holder,
+            self.env.log_key,
+            tls,
+            anchorer_factory=self.anchorer_factory,
+            dev_env=self.env,
+            grpc_services=self.grpc_services,
+            http_extensions=self.http_extensions,
+        )
+        self.call(self.gateway.start())
+        return self
+
+
+class BusinessClock:
+    """A settable business clock (Beijing time) for deadlines; exchanges keep real time."""
+
+    def __init__(self, iso: str) -> None:
+        self.now = datetime.fromisoformat(iso)
+
+    def set(self, iso: str) -> None:
+        self.now = datetime.fromisoformat(iso)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def start_web_gateway(data_dir: Path, install: Any, **kwargs: Any):
+    """(gateway thread, simulator thread): JS, ZJ, AH push to simulators; SH is pull."""
+    sims = SimulatorThread()
+    endpoints = sims.start()
+    gw = WebGatewayThread(
+        data_dir,
+        endpoints=endpoints,
+        pull_regions=("SH",),
+        http_extensions=[install],
+        push_backoff_seconds=0.05,
+        push_backoff_max_seconds=0.5,
+        **kwargs,
+    ).start()
+    return gw, sims
+
+
+def sign_in(base: str, username: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=30)
+    r = client.post("/api/auth/sign-in", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return client
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll until ``predicate()`` is truthy (events, never timing, are what tests assert)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
