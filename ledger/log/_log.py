@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import merkle
-from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint, sign_checkpoint
+from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint
 from ..crypto import PrivateKey, PublicKey
-from ..errors import CheckpointError, Error, ProofError, StorageError
+from ..errors import CheckpointError, Error, StorageError
 from ..receipt import build_receipt
+from ._signer import CheckpointSigner
 from ._store import Batch, LogStore, NodeId, StoredCheckpoint
 
 log = logging.getLogger("ledger.log")
@@ -55,34 +56,6 @@ def _node_of(rng: tuple[int, int]) -> NodeId:
     start, end = rng
     level = (end - start).bit_length() - 1
     return level, start >> level
-
-
-class CheckpointSigner:
-    """Signs checkpoints, refusing any that is not consistent with the last one it signed."""
-
-    def __init__(self, key: PrivateKey, origin: str, key_name: str | None = None) -> None:
-        self.key = key
-        self.origin = origin
-        self.key_name = key_name or origin
-        self.last: Checkpoint | None = None
-
-    def sign(self, size: int, root: bytes, proof: list[bytes]) -> SignedCheckpoint:
-        """Sign (size, root) if ``proof`` proves it extends the last signed checkpoint."""
-        if self.last is not None:
-            if size < self.last.size:
-                raise CheckpointError(
-                    f"refusing to sign: size {size} is smaller than last signed {self.last.size}"
-                )
-            try:
-                merkle.verify_consistency(self.last.size, size, proof, self.last.root, root)
-            except ProofError as exc:
-                raise CheckpointError(
-                    f"refusing to sign: tree of size {size} is inconsistent with the last "
-                    f"signed checkpoint of size {self.last.size}: {exc}"
-                ) from exc
-        signed = sign_checkpoint(Checkpoint(self.origin, size, root), self.key, self.key_name)
-        self.last = signed.checkpoint
-        return signed
 
 
 Statement = tuple[str, Sequence[Any] | dict[str, Any]]
