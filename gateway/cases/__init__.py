@@ -1,7 +1,9 @@
 """Cross-region cases (跨省通办 办件) received at G60 windows and handled in another province.
 
-Public names only; ``store``, ``service``, ``accounts`` and ``_signing`` are the
-implementation. See ``docs/cases.md``.
+Public names only; the modules are the implementation: ``service`` (the ``CaseService``
+facade), ``submission``, ``lifecycle``, ``ratings``, ``exchanges``, ``answers``,
+``materials``, ``views``, ``store``, ``accounts``, ``_signing`` and ``_clock``. See
+``docs/cases.md``.
 """
 
 from .accounts import Account, Accounts, Role, hash_password, verify_password

@@ -1,0 +1,111 @@
+"""The background task that records a handling province's answer to a pushed ``case.submit``.
+
+A province answers the push in its HTTP response, which the gateway keeps in its outbox; the
+watcher turns ``accepted`` into the ``accepted`` transition and ``rejected`` (or a push the
+province refused) into ``refused``. It only speaks for provinces whose member key this
+gateway holds; the others answer with a signed ``case.status`` of their own. It is woken
+after each submission, looks at least every 0.25 s, and survives anything a partner sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from .errors import CaseError
+from .model import REGION_NAMES, Actor, Status
+from .store import CaseStore
+
+__all__ = ["AnswerWatcher", "Step"]
+
+log = logging.getLogger("gateway.cases")
+
+# (case id, target, actor, note, timeline label): ``lifecycle.Transitions.step``
+Step = Callable[[str, Status, Actor, str | None, str], Awaitable[None]]
+
+
+class AnswerWatcher:
+    """Watches the outbox rows of submitted cases; ``step`` records the answer."""
+
+    def __init__(self, gateway: Any, store: CaseStore, keys: Mapping[str, Any], step: Step) -> None:
+        self._gateway = gateway
+        self._store = store
+        self._keys = keys
+        self._step = step
+        self._task: asyncio.Task | None = None
+        self._wake: asyncio.Event | None = None
+
+    def arm(self) -> None:
+        """From now on ``notify`` wakes the watcher (once it is started)."""
+        self._wake = asyncio.Event()
+
+    def start(self) -> None:
+        """Run the watcher in the running loop; :meth:`arm` first."""
+        self._task = asyncio.get_running_loop().create_task(self._watch(), name="case-watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def notify(self) -> None:
+        """A case was submitted: look at the outbox now rather than at the next tick."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def poll(self) -> int:
+        """Record answers of handling provinces to pushed ``case.submit`` exchanges."""
+        rows = self._store.query(
+            "SELECT c.case_id, c.handling_region, e.exchange_id FROM cases c JOIN events e"
+            " ON e.case_id = c.case_id AND e.seq = 0 WHERE c.status = ?",
+            (Status.SUBMITTED.value,),
+        )
+        recorded = 0
+        for row in rows:
+            if row["handling_region"] not in self._keys:
+                continue  # the province answers with its own signed case.status
+            outbox = self._gateway.store.outbox_row(row["exchange_id"])
+            if outbox is None:
+                continue
+            status, _attempts, error, response = outbox
+            target, note = None, None
+            if status == "delivered" and response:
+                answer = json.loads(response)
+                note = answer.get("note")
+                if answer.get("status") == "accepted":
+                    target = Status.ACCEPTED
+                elif answer.get("status") == "rejected":
+                    target = Status.REFUSED
+            elif status == "rejected":
+                target, note = Status.REFUSED, error
+            if target is None:
+                continue
+            region = REGION_NAMES[row["handling_region"]]
+            try:
+                await self._step(
+                    row["case_id"], target, Actor.HANDLER, note, f"{region}承办系统（推送应答）"
+                )
+                recorded += 1
+            except CaseError as exc:
+                log.info("answer for case %s not recorded: %s", row["case_id"], exc)
+        return recorded
+
+    async def _watch(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                await self.poll()
+            except Exception:  # the watcher must survive anything a partner sends
+                log.exception("case watcher failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), 0.25)
+            except TimeoutError:
+                pass
+            self._wake.clear()

@@ -1,0 +1,203 @@
+"""Lifecycle rules of a case: who may act on it, which step may follow which, what a step sets.
+
+The table itself is ``model.TRANSITIONS``; this module applies it to an account and a case,
+so that the window, the handler and the answer watcher are held to the same checks.
+``Transitions`` takes a step: the checks run again under the case's lock (a concurrent step
+may have moved the case), then the step goes out as one ``case.status`` exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..matters import TimeLimit
+from ..privacy import scrub
+from ..workdays import WorkdayCalendar
+from ._clock import business_day, stamp
+from .accounts import Account, Role
+from .deadlines import deadline_for
+from .errors import CaseForbidden, CaseInvalid, CaseNotFound, TransitionRefused
+from .model import CANONICAL_STATUS, CITIES, FINISHED, REGION_NAMES, TRANSITIONS, Actor, Status
+from .store import CaseStore
+
+if TYPE_CHECKING:
+    from .exchanges import CaseExchanges
+
+__all__ = [
+    "Transitions",
+    "actor_for",
+    "actor_label",
+    "check_step",
+    "load_case",
+    "may_read",
+    "next_steps",
+    "parse_status",
+    "require",
+    "step_sets",
+    "transition_label",
+]
+
+
+def load_case(store: CaseStore, case_id: str) -> dict[str, Any]:
+    """The case row; :class:`CaseNotFound` if there is none."""
+    case = store.case(case_id)
+    if case is None:
+        raise CaseNotFound("not_found", f"no case {case_id}")
+    return case
+
+
+def require(account: Account, role: Role) -> None:
+    if account.role is not role:
+        raise CaseForbidden(
+            "forbidden", f"this needs a {role.value} account, got {account.role.value}"
+        )
+
+
+def may_read(account: Account, case: Mapping[str, Any]) -> None:
+    """A handler reads only the cases of its own province; clerks and auditors read all."""
+    if account.role is Role.HANDLER and account.region != case["handling_region"]:
+        raise CaseForbidden(
+            "forbidden", f"the case is handled in {case['handling_region']}, "
+            f"this account handles {account.region}",
+        )  # fmt: skip
+
+
+def actor_for(account: Account, case: Mapping[str, Any]) -> Actor:
+    """The side ``account`` acts for on ``case``: its receiving window or its handler."""
+    if account.role is Role.CLERK:
+        if account.city != case["receiving_city"]:
+            raise CaseForbidden(
+                "wrong_city",
+                f"the case was received in {case['receiving_city']}, "
+                f"this account is bound to {account.city}",
+            )
+        return Actor.WINDOW
+    if account.role is Role.HANDLER:
+        if account.region != case["handling_region"]:
+            raise CaseForbidden(
+                "wrong_region",
+                f"the case is handled in {case['handling_region']}, "
+                f"this account handles {account.region}",
+            )
+        return Actor.HANDLER
+    raise CaseForbidden("forbidden", f"{account.role.value} accounts cannot change cases")
+
+
+def actor_label(account: Account) -> str:
+    """Who took a step, as the timeline shows it."""
+    if account.role is Role.CLERK:
+        return f"{CITIES[account.city].name_zh}窗口 {account.display_name}"
+    return f"{REGION_NAMES[account.region]}承办 {account.display_name}"
+
+
+def next_steps(account: Account, case: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The steps ``account`` may take next on ``case`` (none if it may not act on it)."""
+    try:
+        actor = actor_for(account, case)
+    except CaseForbidden:
+        return []
+    return [
+        {"to": s.value, "label": s.label_zh}
+        for s, who in TRANSITIONS[Status(case["status"])].items()
+        if who is actor
+    ]
+
+
+def transition_label(transition: str) -> str:
+    if transition == "rated":
+        return "好差评"
+    try:
+        return Status(transition).label_zh
+    except ValueError:
+        return transition
+
+
+def parse_status(to: str) -> Status:
+    try:
+        return Status(to)
+    except ValueError:
+        raise CaseInvalid(
+            "invalid", f"unknown status {to!r}; expected one of "
+            f"{', '.join(s.value for s in Status)}", "to",
+        ) from None  # fmt: skip
+
+
+def check_step(current: Status, target: Status, actor: Actor) -> None:
+    """``target`` is a next step from ``current`` and is taken by ``actor``."""
+    allowed = TRANSITIONS[current]
+    if target not in allowed:
+        expected = ", ".join(s.value for s in allowed) or "none (the case is archived)"
+        raise TransitionRefused(
+            "out_of_order",
+            f"transition {current.value} -> {target.value} is not allowed; "
+            f"expected one of: {expected}",
+            "to",
+        )
+    if allowed[target] is not actor:
+        raise CaseForbidden(
+            "wrong_actor",
+            f"transition {current.value} -> {target.value} is taken by the "
+            f"{allowed[target].value}, not the {actor.value}",
+            "to",
+        )
+
+
+def step_sets(
+    case: Mapping[str, Any], target: Status, now: datetime, calendar: WorkdayCalendar
+) -> dict[str, Any]:
+    """The columns a step to ``target`` at ``now`` sets. Acceptance fixes the deadline: the
+    promised time limit counts from the day of acceptance, not of submission."""
+    today = business_day(now)
+    sets: dict[str, Any] = {"status": target.value, "updated_at": stamp(now)}
+    if target is Status.ACCEPTED:
+        limit = TimeLimit.from_dict(json.loads(case["promised_limit"]))
+        sets["accepted_on"] = today.isoformat()
+        sets["deadline"] = deadline_for(today, limit, calendar).isoformat()
+    if target in FINISHED:
+        sets["finished_on"] = today.isoformat()
+    return sets
+
+
+class Transitions:
+    """Steps of cases. ``locks`` (by case id) is shared with whatever else changes a case."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        exchanges: CaseExchanges,
+        clock: Callable[[], datetime],
+        calendar: WorkdayCalendar,
+        locks: dict[str, asyncio.Lock],
+    ) -> None:
+        self._store = store
+        self._exchanges = exchanges
+        self._clock = clock
+        self._calendar = calendar
+        self._locks = locks
+
+    async def take(self, account: Account, case_id: str, to: str, note: str | None) -> None:
+        """``account`` takes the step ``to`` (handler: accept ... issue; window: archive)."""
+        target = parse_status(to)
+        case = load_case(self._store, case_id)
+        actor = actor_for(account, case)
+        await self.step(case_id, target, actor, note, actor_label(account))
+
+    async def step(
+        self, case_id: str, target: Status, actor: Actor, note: str | None, label: str
+    ) -> None:
+        """Move the case to ``target`` for ``actor``, shown on the timeline as ``label``."""
+        lock = self._locks.setdefault(case_id, asyncio.Lock())
+        async with lock:
+            case = load_case(self._store, case_id)
+            check_step(Status(case["status"]), target, actor)
+            now = self._clock()
+            sets = step_sets(case, target, now, self._calendar)
+            clean = scrub(note or "")[:500] or None
+            await self._exchanges.send_status(
+                case, actor, target.value, CANONICAL_STATUS[target], clean, sets, now, label,
+                status_after=target,
+            )  # fmt: skip

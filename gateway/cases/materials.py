@@ -1,0 +1,155 @@
+"""Materials of cases and the applicant record, sealed at rest with the gateway's SM4 key.
+
+An upload is staged before its case exists: it is kept SM4-GCM sealed with its SM3 digest
+(GB/T 32905) as the additional data, so a file swapped or damaged on disk is refused when it
+is opened, never served. The applicant's full identity is sealed the same way, bound to the
+case id. Only the receiving window (and, for materials, the handler) may open them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ledger.crypto import sm3, sm4_gcm_open, sm4_gcm_seal
+from ledger.errors import CryptoError
+
+from ..identity import RecognisedIdentity
+from .accounts import Account, Role
+from .errors import CaseForbidden, CaseInvalid, CaseNotFound, CaseUnavailable
+from .lifecycle import load_case, require
+from .store import CaseStore
+
+__all__ = ["MAX_MATERIAL_BYTES", "Materials", "secret_file"]
+
+MAX_MATERIAL_BYTES = 5 * 1024 * 1024
+
+
+def secret_file(path: Path, size: int, make: Callable[[], bytes]) -> bytes:
+    """The ``size`` bytes kept in ``path``, made by ``make`` (mode 0600) on first use."""
+    if path.exists():
+        data = path.read_bytes()
+        if len(data) != size:
+            raise CaseUnavailable("bad_key", f"key file {path.name}: expected {size} bytes")
+        return data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = make()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return data
+
+
+class Materials:
+    """Sealed files of the cases in ``store``; ``key`` is the 16-byte SM4 key."""
+
+    def __init__(self, store: CaseStore, key: bytes) -> None:
+        self._store = store
+        self._sm4 = key
+
+    def stage(
+        self, account: Account, filename: str, content_type: str, data: bytes
+    ) -> dict[str, Any]:
+        """Keep a file for a case about to be submitted: SM3 digest, SM4-GCM sealed."""
+        require(account, Role.CLERK)
+        if not data:
+            raise CaseInvalid("invalid", "material file is empty", "file")
+        if len(data) > MAX_MATERIAL_BYTES:
+            raise CaseInvalid(
+                "too_large",
+                f"material file of {len(data)} bytes exceeds {MAX_MATERIAL_BYTES}",
+                "file",
+            )
+        name = (filename or "material").replace("/", "_").replace("\\", "_")[:200]
+        digest = sm3(data).hex()
+        row = {
+            "upload_id": str(uuid.uuid4()),
+            "city": account.city,
+            "filename": name,
+            "content_type": (content_type or "application/octet-stream")[:100],
+            "size": len(data),
+            "sm3": digest,
+            "sealed": sm4_gcm_seal(self._sm4, data, digest.encode()),
+            "created_at": time.time(),
+        }
+        self._store.insert_upload(row)
+        return {k: row[k] for k in ("upload_id", "filename", "content_type", "size", "sm3")}
+
+    def open(self, account: Account, case_id: str, material_id: str) -> tuple[dict, bytes]:
+        """(metadata, content) of a material; :class:`CaseUnavailable` if it fails its seal
+        or its SM3 digest."""
+        case = load_case(self._store, case_id)
+        if not (
+            (account.role is Role.CLERK and account.city == case["receiving_city"])
+            or (account.role is Role.HANDLER and account.region == case["handling_region"])
+        ):
+            raise CaseForbidden(
+                "forbidden", "materials are shown only to the receiving window and the handler"
+            )
+        row = self._store.material_blob(case_id, material_id)
+        if row is None:
+            raise CaseNotFound("not_found", f"case {case_id} has no material {material_id}")
+        try:
+            data = sm4_gcm_open(self._sm4, row["sealed"], row["sm3"].encode())
+        except CryptoError as exc:
+            raise CaseUnavailable("material_corrupt", f"material {material_id}: {exc}") from exc
+        if sm3(data).hex() != row["sm3"]:
+            raise CaseUnavailable("material_corrupt", f"material {material_id}: sm3 mismatch")
+        meta = {k: row[k] for k in ("material_id", "name", "filename", "content_type", "sm3")}
+        return meta, data
+
+    def resolve(self, account: Account, items: Any, matter: Any) -> list[dict[str, Any]]:
+        """The staged uploads a submission names (``[{material_id, upload_id}]``), each a
+        material of ``matter`` at most once and staged at ``account``'s window."""
+        if not isinstance(items, list):
+            raise CaseInvalid("invalid", "materials: expected a list", "materials")
+        out, seen = [], set()
+        for n, item in enumerate(items):
+            where = f"materials[{n}]"
+            if not isinstance(item, Mapping):
+                raise CaseInvalid("invalid", f"{where}: expected an object", where)
+            mid = str(item.get("material_id") or "")
+            spec = matter.material(mid)
+            if spec is None:
+                raise CaseInvalid(
+                    "unknown_material",
+                    f"{where}.material_id: {mid!r} is not a material of {matter.basic_code} "
+                    f"in {matter.region}",
+                    f"{where}.material_id",
+                )
+            if mid in seen:
+                raise CaseInvalid("invalid", f"{where}: material {mid} given twice", where)
+            seen.add(mid)
+            upload = self._store.upload(str(item.get("upload_id") or ""))
+            if upload is None or upload["city"] != account.city:
+                raise CaseInvalid(
+                    "unknown_upload",
+                    f"{where}.upload_id: no staged upload {item.get('upload_id')!r} at this window",
+                    f"{where}.upload_id",
+                )
+            out.append({**upload, "material_id": mid, "name": spec.name})
+        return out
+
+    def seal_applicant(
+        self, case_id: str, identity: RecognisedIdentity, phone: str | None
+    ) -> bytes:
+        """The applicant's identity and phone, sealed and bound to ``case_id``."""
+        return sm4_gcm_seal(
+            self._sm4,
+            json.dumps({"identity": identity.to_dict(), "phone": phone}, ensure_ascii=False)
+            .encode(),
+            case_id.encode(),
+        )  # fmt: skip
+
+    def applicant(self, account: Account, case_id: str) -> dict[str, Any]:
+        """The full applicant identity, for the receiving window only (the case itself)."""
+        case = load_case(self._store, case_id)
+        if account.role is not Role.CLERK or account.city != case["receiving_city"]:
+            raise CaseForbidden("forbidden", "the applicant is shown only to the receiving window")
+        data = sm4_gcm_open(self._sm4, case["applicant_sealed"], case_id.encode())
+        return json.loads(data)

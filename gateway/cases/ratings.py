@@ -1,0 +1,69 @@
+"""Ratings (好差评): the applicant's grade of a finished case, recorded once by its window.
+
+A rating is logged like a step, as a ``case.status`` exchange (status ``completed``,
+transition ``rated``), so it is as verifiable as any other; it leaves the status unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..privacy import scrub
+from ._clock import stamp
+from .accounts import Account
+from .errors import CaseForbidden, CaseInvalid, TransitionRefused
+from .lifecycle import actor_for, actor_label, load_case
+from .model import CLOSED, RATINGS, Actor, Status
+from .store import CaseStore
+
+if TYPE_CHECKING:
+    from .exchanges import CaseExchanges
+
+__all__ = ["Ratings"]
+
+
+class Ratings:
+    """Ratings of cases. ``locks`` (by case id) is shared with ``lifecycle.Transitions``."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        exchanges: CaseExchanges,
+        clock: Callable[[], datetime],
+        locks: dict[str, asyncio.Lock],
+    ) -> None:
+        self._store = store
+        self._exchanges = exchanges
+        self._clock = clock
+        self._locks = locks
+
+    async def rate(self, account: Account, case_id: str, grade: int, comment: str | None) -> None:
+        """Record ``grade`` (1..5) once the case is closed; :class:`TransitionRefused` before
+        that or if it is already rated."""
+        case = load_case(self._store, case_id)
+        if actor_for(account, case) is not Actor.WINDOW:
+            raise CaseForbidden("forbidden", "ratings are recorded by the receiving window")
+        if grade not in RATINGS:
+            raise CaseInvalid("invalid", f"rating must be 1..5, got {grade!r}", "grade")
+        lock = self._locks.setdefault(case_id, asyncio.Lock())
+        async with lock:
+            case = load_case(self._store, case_id)
+            if Status(case["status"]) not in CLOSED:
+                raise TransitionRefused(
+                    "out_of_order",
+                    f"rating: the case is {case['status']}; it can be rated once finished",
+                    "grade",
+                )
+            if case["rating"] is not None:
+                raise TransitionRefused("already_rated", "rating: the case is already rated")
+            now = self._clock()
+            text = scrub(comment or "")[:200] or None
+            note = f"{grade} {RATINGS[grade]}" + (f"：{text}" if text else "")
+            sets = {"rating": grade, "rating_comment": text, "updated_at": stamp(now)}
+            await self._exchanges.send_status(
+                case, Actor.WINDOW, "rated", "completed", note, sets, now,
+                actor_label(account), status_after=Status(case["status"]),
+            )  # fmt: skip

@@ -1,0 +1,211 @@
+"""Submitting a case at a window: steps (1)-(2) of ``gateway.cases.service``, and the
+building of what step (3) signs and step (6) writes.
+
+Everything here is a check or a construction; nothing is written until the exchange is
+logged, so a refused submission leaves no trace. The applicant's identity is checked the way
+an identity provider would check it (GB 11643 number, assurance level against the matter's
+minimum) and only its person key and masked forms leave the sealed record.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from ..identity import (
+    AuthMethod,
+    DocumentType,
+    IdentityError,
+    NaturalPerson,
+    PersonKeyDeriver,
+    RecognisedIdentity,
+    assess_level,
+    check_level,
+    validate_resident_id,
+)
+from ..matters import REGIONS, Catalogue, MatterNotFound
+from ..privacy import mask_id_number, mask_name, scrub
+from ..workdays import WorkdayCalendar
+from ._clock import business_day, stamp
+from .accounts import Account, Role
+from .deadlines import deadline_for
+from .errors import CaseForbidden, CaseInvalid
+from .lifecycle import require
+from .materials import Materials
+from .model import CITIES, Status
+
+__all__ = ["Intake"]
+
+
+class Intake:
+    """Checks submissions against ``catalogue`` and builds their ``case.submit`` exchange."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        persons: PersonKeyDeriver,
+        materials: Materials,
+        clock: Callable[[], datetime],
+        calendar: WorkdayCalendar,
+    ) -> None:
+        self._catalogue = catalogue
+        self._persons = persons
+        self._materials = materials
+        self._clock = clock
+        self._calendar = calendar
+
+    def prepare(self, account: Account, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of ``CaseExchanges.send`` for a submission at ``account``'s
+        window; :class:`CaseForbidden` or :class:`CaseInvalid` if it may not be made."""
+        # (1): who
+        require(account, Role.CLERK)
+        city = CITIES[account.city]
+        asked_city = request.get("receiving_city") or city.code
+        if asked_city != city.code:
+            raise CaseForbidden(
+                "wrong_city",
+                f"receiving city: this account is bound to {city.code}, got {asked_city}",
+                "receiving_city",
+            )
+        # (2): what
+        code = str(request.get("matter_code") or "")
+        try:
+            self._catalogue.entry(code)
+        except MatterNotFound:
+            raise CaseInvalid(
+                "unknown_matter", f"matter {code!r} is not in the catalogue", "matter_code"
+            ) from None
+        handling = str(request.get("handling_region") or "")
+        if handling not in REGIONS:
+            raise CaseInvalid(
+                "invalid", f"handling region must be SH, JS, ZJ or AH, got {handling!r}",
+                "handling_region",
+            )  # fmt: skip
+        if handling == city.region:
+            raise CaseInvalid(
+                "not_cross_region",
+                f"handling region {handling} is the window's own region: not a cross-region case",
+                "handling_region",
+            )
+        try:
+            matter = self._catalogue.get(code, handling)
+        except MatterNotFound:
+            raise CaseInvalid(
+                "unknown_matter", f"matter {code} is not handled in {handling}", "matter_code"
+            ) from None
+        mode = str(request.get("handling_mode") or "")
+        modes = [m.value for m in matter.handling_modes]
+        if mode not in modes:
+            raise CaseInvalid(
+                "invalid_mode",
+                f"handling mode: {handling} offers {'、'.join(modes)} for {code}, got {mode!r}",
+                "handling_mode",
+            )
+        identity, phone = self._applicant(
+            request.get("applicant"), matter.min_assurance.value, city.region
+        )
+        materials = self._materials.resolve(account, request.get("materials") or [], matter)
+        # (3): what is signed, and what is written once it is logged
+        case_id = str(uuid.uuid4())
+        now = self._clock()
+        today = business_day(now)
+        limit = matter.promised_time_limit
+        canonical = {
+            "case_id": case_id,
+            "matter_code": code,
+            "applicant": {
+                "person_key": identity.person_key,
+                "masked_name": mask_name(identity.subject.name),
+            },
+            "handling_mode": mode,
+            "materials": [
+                {"material_id": m["material_id"], "name": m["name"], "digest_sm3": m["sm3"]}
+                for m in materials
+            ],
+            "receiving_city": f"{city.name_zh}G60通办窗口",
+            "submitted_at": stamp(now),
+        }
+        sealed = self._materials.seal_applicant(case_id, identity, phone)
+        row = {
+            "case_id": case_id,
+            "number": f"G60-{city.code[:2].upper()}{today:%Y%m%d}-{case_id[:6].upper()}",
+            "receiving_city": city.code,
+            "window_region": city.region,
+            "handling_region": handling,
+            "matter_code": code,
+            "matter_name": matter.name,
+            "handling_mode": mode,
+            "status": Status.SUBMITTED.value,
+            "applicant_name_masked": mask_name(identity.subject.name),
+            "applicant_id_masked": mask_id_number(identity.subject.document_number),
+            "applicant_person_key": identity.person_key,
+            "applicant_level": identity.level.value,
+            "applicant_sealed": sealed.hex(),
+            "promised_limit": json.dumps(limit.to_dict()),
+            "submitted_at": stamp(now),
+            "accepted_on": None,
+            "deadline": deadline_for(today, limit, self._calendar).isoformat(),
+            "finished_on": None,
+            "rating": None,
+            "rating_comment": None,
+            "clerk": account.username,
+            "updated_at": stamp(now),
+        }
+        change = {
+            "create": row,
+            "materials": [
+                {"upload_id": m["upload_id"], "material_id": m["material_id"], "name": m["name"]}
+                for m in materials
+            ],
+        }
+        note = scrub(str(request.get("note") or ""))[:500] or None
+        return {
+            "case_id": case_id,
+            "sender_region": city.region,
+            "recipient_region": handling,
+            "kind": "case.submit",
+            "matter": code,
+            "canonical": canonical,
+            "change": change,
+            "transition": "submitted",
+            "status_after": Status.SUBMITTED,
+            "actor": f"{city.name_zh}窗口 {account.display_name}",
+            "note": note,
+            "at": now,
+        }
+
+    def _applicant(
+        self, data: Any, minimum: str, region: str
+    ) -> tuple[RecognisedIdentity, str | None]:
+        if not isinstance(data, Mapping):
+            raise CaseInvalid("invalid", "applicant: expected an object", "applicant")
+        name = str(data.get("name") or "").strip()
+        if not name:
+            raise CaseInvalid("invalid", "applicant name must not be empty", "applicant.name")
+        try:
+            number = validate_resident_id(
+                str(data.get("id_number") or ""), today=business_day(self._clock())
+            )
+        except IdentityError as exc:
+            raise CaseInvalid("invalid_id_number", str(exc), "applicant.id_number") from exc
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        methods = data.get("auth_methods") or ["electronic_id_card", "face_recognition"]
+        try:
+            subject = NaturalPerson(name, DocumentType.RESIDENT_ID_CARD, number, born)
+            level = assess_level(AuthMethod(m) for m in methods)
+            check_level(level, minimum)
+            identity = RecognisedIdentity(
+                subject=subject,
+                level=level,
+                methods=frozenset(methods),
+                authenticated_at=self._clock(),
+                issuing_province=region,
+                person_key=self._persons.derive(subject),
+            )
+        except ValueError as exc:  # IdentityError, a bad AuthMethod, level too low
+            raise CaseInvalid("invalid_identity", f"applicant: {exc}", "applicant") from exc
+        phone = str(data.get("phone") or "").strip() or None
+        return identity, phone
