@@ -151,5 +151,8 @@ class Materials:
         case = load_case(self._store, case_id)
         if account.role is not Role.CLERK or account.city != case["receiving_city"]:
             raise CaseForbidden("forbidden", "the applicant is shown only to the receiving window")
-        data = sm4_gcm_open(self._sm4, case["applicant_sealed"], case_id.encode())
+        try:
+            data = sm4_gcm_open(self._sm4, case["applicant_sealed"], case_id.encode())
+        except CryptoError as exc:
+            raise CaseUnavailable("applicant_corrupt", f"applicant of {case_id}: {exc}") from exc
         return json.loads(data)

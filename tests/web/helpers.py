@@ -1,8 +1,4 @@
-"""A real gateway with the web extension, province simulators on loopback, and an HTTP client.
-
-``tests.gateway.harness.GatewayThread`` builds its ``Gateway`` without the HTTP extensions
-and dev environment it is given; ``WebGatewayThread`` passes both.
-"""
+"""A real gateway with the web extension, province simulators on loopback, and an HTTP client."""
 
 from __future__ import annotations
 
@@ -16,8 +12,6 @@ from typing import Any
 import httpx
 
 from gateway.adapters.registry import default_registry
-from gateway.registry import RegistryHolder
-from gateway.server import Gateway, TlsFiles
 from gateway.simulators import Simulators
 from tests.gateway.harness import GatewayThread
 
@@ -44,24 +38,7 @@ class SimulatorThread:
         self.thread.join(10)
 
 
-class WebGatewayThread(GatewayThread):
-    def start(self) -> WebGatewayThread:
-        self.thread.start()
-        holder = RegistryHolder(self.env.registry_path, [self.env.governance.public_key])
-        assert holder.reload(), holder.last_error
-        tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
-        self.gateway = Gateway(
-            self.settings,
-            holder,
-            self.env.log_key,
-            tls,
-            anchorer_factory=self.anchorer_factory,
-            dev_env=self.env,
-            grpc_services=self.grpc_services,
-            http_extensions=self.http_extensions,
-        )
-        self.call(self.gateway.start())
-        return self
+WebGatewayThread = GatewayThread  # the harness passes HTTP extensions and the dev env
 
 
 class BusinessClock:
