@@ -284,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into e.g. head: not an error of ours
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
