@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import time
 import uuid
@@ -28,12 +29,17 @@ log = logging.getLogger("gateway.grpc")
 DEFAULT_IN_FLIGHT = 32
 
 
+@functools.lru_cache(maxsize=1024)
+def _fingerprint(pem: bytes) -> str:
+    return certificate_fingerprint(pem)
+
+
 def caller_member(context: grpc.aio.ServicerContext, registry: TrustRegistry) -> str | None:
     """The member bound (by certificate fingerprint) to the caller's mTLS client certificate."""
     certs = context.auth_context().get("x509_pem_cert") or []
     if not certs:
         return None
-    member = registry.member_for_cert_fingerprint(certificate_fingerprint(certs[0]))
+    member = registry.member_for_cert_fingerprint(_fingerprint(certs[0]))
     return None if member is None else str(member.id)
 
 
