@@ -43,7 +43,10 @@ class Settings:
     anchor_private_key: str = ""
     anchor_contract: str = ""
     anchor_interval_seconds: float = 5.0
-    anchor_every_entries: int = 10_000
+    anchor_every_entries: int = 0
+    """Also anchor after this many new entries (0: interval only). Interval-only keeps to one
+    transaction per interval at any load; on the embedded chain each extra transaction runs
+    the EVM in-process and costs append throughput (bench/anchor.py)."""
     anchor_confirmations: int = 1
     # delivery
     push_max_attempts: int = 12
