@@ -96,7 +96,7 @@ def make_anchorer_factory(settings: Settings) -> Callable[[Any], GatewayAnchorer
             chain,
             settings.data_dir / "anchors.db",
             interval=settings.anchor_interval_seconds,
-            every=settings.anchor_every_entries,
+            every=settings.anchor_every_entries or None,
             provision=provision,
         )
         return GatewayAnchorer(anchorer)
