@@ -15,54 +15,22 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
 from .. import merkle
 from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint
 from ..crypto import PrivateKey, PublicKey
 from ..errors import CheckpointError, Error, StorageError
 from ..receipt import build_receipt
+from ._results import AppendResult, SideWrite
 from ._signer import CheckpointSigner
 from ._store import Batch, LogStore, NodeId, StoredCheckpoint
+from ._tree import STORED_MIN_LEVEL, SubtreeReader, node_of
 
 log = logging.getLogger("ledger.log")
 
 _STOP = object()
-
-STORED_MIN_LEVEL = 2
-"""Subtrees of 1 and 2 leaves are not stored: recomputing one from its <= 2 entries costs
-less than writing ~1.5 extra rows per append, and a proof needs at most a few of them."""
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """Where an entry landed: its leaf index and the signed checkpoint that first covers it."""
-
-    index: int
-    checkpoint: SignedCheckpoint
-    duplicate: bool = False
-    proof: list[bytes] | None = None
-    """Inclusion proof of ``index`` in ``checkpoint`` (when asked for with ``want_proof``)."""
-
-    @property
-    def tree_size(self) -> int:
-        return self.checkpoint.size
-
-
-def _node_of(rng: tuple[int, int]) -> NodeId:
-    start, end = rng
-    level = (end - start).bit_length() - 1
-    return level, start >> level
-
-
-Statement = tuple[str, Sequence[Any] | dict[str, Any]]
-SideWrite = Callable[..., Sequence[Statement]]
-"""``side_write(index=..., tree_size=...) -> [(sql, params), ...]``: statements to run in the
-batch transaction of a fresh entry. The store runs equal statements of a batch together
-(``executemany``), so a batch of n exchanges costs a handful of calls, not 3n."""
 
 
 @dataclass
@@ -92,6 +60,7 @@ class MerkleLog:
         batch_wait: float = 0.002,
     ) -> None:
         self.store = store
+        self._tree = SubtreeReader(store)
         self.origin = origin
         self.signer = CheckpointSigner(key, origin)
         self.batch_max = batch_max
@@ -113,8 +82,8 @@ class MerkleLog:
     # -- opening -----------------------------------------------------------------------
     def _load_frontier(self, size: int) -> list[bytes]:
         ranges = merkle.perfect_subtrees(0, size)
-        ids = [_node_of(r) for r in ranges]
-        found = self._nodes(set(ids), {})
+        ids = [node_of(r) for r in ranges]
+        found = self._tree.nodes(set(ids), {})
         return [found[node] for node in ids]
 
     def _check_against_last_checkpoint(self) -> None:
@@ -369,37 +338,12 @@ class MerkleLog:
     def _range_hashes(
         self, ranges: list[tuple[int, int]], overlay: dict[NodeId, bytes] | None = None
     ) -> list[bytes]:
-        return self._range_hashes_many([ranges], overlay)[0]
+        return self._tree.range_hashes_many([ranges], overlay)[0]
 
     def _range_hashes_many(
         self, many: list[list[tuple[int, int]]], overlay: dict[NodeId, bytes] | None = None
     ) -> list[list[bytes]]:
-        """Hashes of several lists of ranges, with one read for all the nodes they need."""
-        parts = [
-            [[_node_of(p) for p in merkle.perfect_subtrees(a, b)] for a, b in ranges]
-            for ranges in many
-        ]
-        wanted = {node for groups in parts for group in groups for node in group}
-        found = self._nodes(wanted, overlay or {})
-        fold = merkle.hash_from_perfect_subtrees
-        return [[fold([found[n] for n in group]) for group in groups] for groups in parts]
-
-    def _nodes(self, wanted: set[NodeId], overlay: dict[NodeId, bytes]) -> dict[NodeId, bytes]:
-        """Subtree hashes: from the overlay, the store, or (small ones) from the entries."""
-        found = {node: overlay[node] for node in wanted if node in overlay}
-        rest = wanted - found.keys()
-        found.update(self.store.nodes(n for n in rest if n[0] >= STORED_MIN_LEVEL))
-        for level, position in rest:
-            if level < STORED_MIN_LEVEL:
-                start = position << level
-                leaves = self.store.entries(start, start + (1 << level))
-                if len(leaves) != 1 << level:
-                    raise StorageError(f"log store is missing entries from index {start}")
-                found[(level, position)] = merkle.root_hash(leaves)
-        missing = wanted - found.keys()
-        if missing:
-            raise StorageError(f"log store is missing subtree hashes {sorted(missing)}")
-        return found
+        return self._tree.range_hashes_many(many, overlay)
 
     def root(self, size: int) -> bytes:
         """Root of the first ``size`` entries, for any size up to the current one."""
