@@ -32,8 +32,6 @@ Method codes and their levels are in ``identity.json`` (``PWD`` and ``SMS`` are 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from datetime import UTC, date, datetime
@@ -41,7 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from gateway.identity import AssertionRejected
-from gateway.identity.province import AssertionFormat, Claims, Signed, exact_fields, strict_json
+from gateway.identity.province import (
+    AssertionFormat,
+    Claims,
+    Signed,
+    b64url_decode,
+    b64url_encode,
+    exact_fields,
+    strict_json,
+)
 from ledger.crypto import PrivateKey
 
 __all__ = ["JiangsuIdToken", "create_format"]
@@ -61,24 +67,11 @@ _CLAIMS = {
     "rzfs": list,
     "rzsj": int,
 }
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
 _DATE = re.compile(r"\d{8}")
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 def _unb64(part: str, label: str) -> bytes:
-    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise AssertionRejected("malformed", f"js-idtoken {label}: expected base64url")
-    try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise AssertionRejected("malformed", f"js-idtoken {label}: {exc}") from exc
-    if _b64(raw) != part:
-        raise AssertionRejected("malformed", f"js-idtoken {label}: non-canonical base64url")
-    return raw
+    return b64url_decode(part, f"js-idtoken {label}")
 
 
 def _utf8(raw: bytes, label: str) -> str:
@@ -173,9 +166,9 @@ class JiangsuIdToken(AssertionFormat):
             "rzfs": list(claims.methods),
             "rzsj": _seconds(claims.authenticated_at),
         }
-        signing_input = f"{_b64(_json(header))}.{_b64(_json(body))}"
+        signing_input = f"{b64url_encode(_json(header))}.{b64url_encode(_json(body))}"
         signature = key.sign(signing_input.encode("ascii"))
-        return f"{signing_input}.{_b64(signature)}".encode("ascii")
+        return f"{signing_input}.{b64url_encode(signature)}".encode("ascii")
 
 
 def _json(value: dict[str, Any]) -> bytes:

@@ -14,10 +14,7 @@ number, never the raw number (see :data:`CLAIMS`).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -28,6 +25,7 @@ from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import SignatureError
 
 from ._enums import AssuranceLevel, AuthMethod, Province
+from ._strict import b64url_decode, b64url_encode, no_duplicate_keys
 from .errors import AssertionRejected
 from .levels import check_level
 from .model import PERSON_KEY_RE, NaturalPerson, RecognisedIdentity
@@ -67,36 +65,16 @@ CLAIMS: Mapping[str, type] = {
 }
 _HEADER_KEYS = frozenset({"alg", "kid", "typ"})
 _METHOD_VALUES = frozenset(m.value for m in AuthMethod)
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _b64decode(part: str, label: str) -> bytes:
-    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
-        raise AssertionRejected("malformed", f"assertion {label}: expected base64url, got junk")
-    try:
-        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise AssertionRejected("malformed", f"assertion {label}: {exc}") from exc
-    if _b64encode(raw) != part:  # refuse non-canonical trailing bits: one token, one encoding
-        raise AssertionRejected("malformed", f"assertion {label}: non-canonical base64url")
-    return raw
+    return b64url_decode(
+        part, f"assertion {label}", allow_empty=True, junk="expected base64url, got junk"
+    )
 
 
 def _json_bytes(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
 
 
 def _reject_constant(name: str) -> Any:
@@ -107,7 +85,7 @@ def _json_object(raw: bytes, label: str) -> dict[str, Any]:
     try:
         value = json.loads(
             raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
+            object_pairs_hook=no_duplicate_keys,
             parse_constant=_reject_constant,
         )
     except (UnicodeDecodeError, ValueError) as exc:
@@ -171,9 +149,9 @@ def issue_canonical_assertion(
         "issuing_province": identity.issuing_province.value,
     }
     header = {"alg": ALG, "kid": gateway_key.public_key.key_id, "typ": TYP}
-    signing_input = f"{_b64encode(_json_bytes(header))}.{_b64encode(_json_bytes(payload))}"
+    signing_input = f"{b64url_encode(_json_bytes(header))}.{b64url_encode(_json_bytes(payload))}"
     signature = gateway_key.sign(signing_input.encode("ascii"))
-    return f"{signing_input}.{_b64encode(signature)}"
+    return f"{signing_input}.{b64url_encode(signature)}"
 
 
 def verify_canonical_assertion(

@@ -37,31 +37,45 @@ A format supplies three format-specific steps and declarative mapping data:
 9. methods: every local method code is known (``malformed``)
 
 Nothing is read from the body before the signature has been checked.
+
+The pieces live in internal modules and are re-exported here, the one import for a format:
+``_province_types`` (:class:`Signed`, :class:`Claims`, :class:`ProvinceAssertion`),
+``_province_keys`` (steps 2-3), ``_province_checks`` (steps 5-9, :func:`level_from_mapping`)
+and ``_strict`` (:func:`strict_json`, :func:`exact_fields`, base64url).
 """
 
 from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.privacy import mask_id_number, mask_name
 from ledger.crypto import PrivateKey, PublicKey, sm3
-from ledger.errors import SignatureError
 
-from ._enums import AssuranceLevel, AuthMethod, DocumentType, Province
-from .errors import AssertionRejected, IdentityError, InvalidIdNumber
-from .model import NaturalPerson
+from ._enums import AuthMethod, DocumentType, Province
+from ._province_checks import (
+    check_audience,
+    check_issuer,
+    check_validity,
+    level_from_mapping,
+    map_methods,
+    subject_of,
+)
+from ._province_keys import candidate_keys, check_signature
+from ._province_types import Claims, ProvinceAssertion, Signed
+from ._strict import b64url_decode, b64url_encode, exact_fields, strict_json
+from .errors import AssertionRejected, IdentityError
 
 __all__ = [
     "AssertionFormat",
     "Claims",
     "ProvinceAssertion",
     "Signed",
+    "b64url_decode",
+    "b64url_encode",
     "exact_fields",
     "level_from_mapping",
     "strict_json",
@@ -69,101 +83,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 16 * 1024
-
-
-@dataclass(frozen=True)
-class Signed:
-    """An assertion's envelope: the exact signed bytes, the signature, a key hint, the body."""
-
-    signed_bytes: bytes
-    signature: bytes
-    key_id: str | None
-    body: Any = field(repr=False)
-
-
-@dataclass(frozen=True, repr=False)
-class Claims:
-    """A province assertion's content in neutral form; person fields are not yet validated.
-
-    Times are timezone-aware. ``methods`` are the province's own method codes, as sent.
-    """
-
-    assertion_id: str
-    issuer: str
-    audience: str
-    issued_at: datetime
-    not_before: datetime
-    not_after: datetime
-    name: str
-    document_code: str
-    document_number: str
-    date_of_birth: date
-    methods: tuple[str, ...]
-    authenticated_at: datetime
-
-    def __repr__(self) -> str:
-        return (
-            f"Claims(assertion_id={self.assertion_id!r}, issuer={self.issuer!r}, "
-            f"audience={self.audience!r}, name={mask_name(self.name)!r}, "
-            f"document_code={self.document_code!r}, "
-            f"document_number={mask_id_number(self.document_number)!r}, "
-            f"methods={self.methods!r})"
-        )
-
-
-@dataclass(frozen=True)
-class ProvinceAssertion:
-    """A verified province assertion, mapped onto the canonical model (level not yet set).
-
-    ``digest`` is SM3 of the assertion bytes as received: what the log records.
-    """
-
-    province: Province
-    format: str
-    assertion_id: str
-    issuer: str
-    audience: str
-    not_before: datetime
-    not_after: datetime
-    subject: NaturalPerson
-    local_methods: tuple[str, ...]
-    methods: frozenset[AuthMethod]
-    authenticated_at: datetime
-    digest: bytes
-
-
-def level_from_mapping(
-    codes: Iterable[str], mapping: Mapping[str, str], *, label: str = "province"
-) -> AssuranceLevel:
-    """The level of local method ``codes`` used together under ``mapping``.
-
-    ``mapping`` keys are single codes, or codes joined by ``+`` for a combination; the level
-    is the highest of each code's own level and of every combination the codes contain
-    (the rule of :func:`gateway.identity.assess_level`). A code without a level is refused
-    (``malformed``) rather than guessed.
-    """
-    used = frozenset(codes)
-    if not used:
-        raise AssertionRejected("malformed", "authentication methods: expected at least one")
-    unknown = sorted(c for c in used if c not in mapping)
-    if unknown:
-        raise AssertionRejected(
-            "malformed",
-            f"authentication method without a level in the {label} mapping: got "
-            f"{', '.join(unknown)}",
-        )
-    levels = []
-    for key, value in mapping.items():
-        parts = frozenset(key.split("+"))
-        if parts <= used:
-            try:
-                levels.append(AssuranceLevel(value))
-            except ValueError:
-                raise IdentityError(
-                    f"{label} level mapping {key!r}: expected low, substantial or high, "
-                    f"got {value!r}"
-                ) from None
-    return max(levels)
 
 
 class AssertionFormat(abc.ABC):
@@ -282,79 +201,25 @@ class AssertionFormat(abc.ABC):
         signed = self.split(data)
 
         # (2): key
-        candidates = list(keys)
-        if signed.key_id is not None:
-            candidates = [(kid, key) for kid, key in candidates if kid == signed.key_id]
-        if not candidates:
-            hint = f" {signed.key_id[:16]!r}" if signed.key_id else ""
-            raise AssertionRejected(
-                "unknown_issuer",
-                f"{self.format} signing key: expected a valid {self.province} identity-provider "
-                f"key, got none{hint}",
-            )
+        label, province = self.format, self.province
+        candidates = candidate_keys(signed, keys, label=label, province=province)
 
         # (3): signature
-        if not self._signature_ok(signed, [key for _, key in candidates]):
-            raise AssertionRejected(
-                "bad_signature",
-                f"{self.format} signature: does not verify with the {self.province} "
-                "identity-provider key",
-            )
+        check_signature(signed, candidates, label=label, province=province)
 
         # (4): claims
         claims = self.decode(signed)
 
-        # (5): issuer
-        if claims.issuer != self.issuer:
-            raise AssertionRejected(
-                "unknown_issuer",
-                f"{self.format} issuer: expected {self.issuer!r}, got {claims.issuer!r}",
-            )
-
-        # (6): time
-        if now < claims.not_before - leeway:
-            raise AssertionRejected(
-                "not_yet_valid",
-                f"{self.format} not yet valid: not before {_iso(claims.not_before)}, "
-                f"now {_iso(now)}",
-            )
-        if now >= claims.not_after + leeway:
-            raise AssertionRejected(
-                "expired",
-                f"{self.format} expired: not on or after {_iso(claims.not_after)}, now {_iso(now)}",
-            )
-
-        # (7): audience
-        if claims.audience != audience:
-            raise AssertionRejected(
-                "wrong_audience",
-                f"{self.format} audience: expected {audience!r}, got {claims.audience!r}",
-            )
+        # (5)-(7): issuer, time, audience
+        check_issuer(claims, self.issuer, label=label)
+        check_validity(claims, now, leeway, label=label)
+        check_audience(claims, audience, label=label)
 
         # (8): subject
-        document_type = self.document_types.get(claims.document_code)
-        if document_type is None:
-            raise AssertionRejected(
-                "malformed",
-                f"{self.format} document type: unknown code {claims.document_code!r}",
-            )
-        try:
-            subject = NaturalPerson(
-                claims.name, document_type, claims.document_number, claims.date_of_birth
-            )
-        except InvalidIdNumber as exc:
-            raise AssertionRejected("invalid_id_number", f"{self.format} subject: {exc}") from exc
-        except IdentityError as exc:
-            raise AssertionRejected("malformed", f"{self.format} subject: {exc}") from exc
+        subject = subject_of(claims, self.document_types, label=label)
 
         # (9): methods
-        unknown = sorted(m for m in set(claims.methods) if m not in self.methods)
-        if not claims.methods or unknown:
-            raise AssertionRejected(
-                "malformed",
-                f"{self.format} authentication method: unknown {', '.join(unknown) or 'none'}",
-            )
-        methods = frozenset().union(*(self.methods[m] for m in claims.methods))
+        methods = map_methods(claims, self.methods, label=label)
         return ProvinceAssertion(
             province=self.province,
             format=self.format,
@@ -370,76 +235,8 @@ class AssertionFormat(abc.ABC):
             digest=sm3(data),
         )
 
-    @staticmethod
-    def _signature_ok(signed: Signed, keys: Sequence[PublicKey]) -> bool:
-        for key in keys:
-            try:
-                key.verify(signed.signed_bytes, signed.signature)
-            except SignatureError:
-                continue
-            return True
-        return False
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.format} region={self.province}>"
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_float(text: str) -> Any:
-    raise ValueError(f"non-integer number {text}")
-
-
-def strict_json(text: str, label: str) -> dict[str, Any]:
-    """A JSON object, refusing duplicate keys, floats and NaN (``malformed``)."""
-    try:
-        value = json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float
-        )
-    except ValueError as exc:
-        raise AssertionRejected("malformed", f"{label}: invalid json: {exc}") from exc
-    if not isinstance(value, dict):
-        raise AssertionRejected(
-            "malformed", f"{label}: expected a json object, got {type(value).__name__}"
-        )
-    return value
-
-
-def exact_fields(value: Any, fields: Mapping[str, type], label: str) -> dict[str, Any]:
-    """``value`` as an object with exactly ``fields``, each of its type (``malformed``)."""
-    if not isinstance(value, dict):
-        raise AssertionRejected(
-            "malformed", f"{label}: expected an object, got {type(value).__name__}"
-        )
-    missing = sorted(fields.keys() - value.keys())
-    unknown = sorted(value.keys() - fields.keys())
-    if missing or unknown:
-        raise AssertionRejected(
-            "malformed",
-            f"{label} fields: missing {', '.join(missing) or 'none'}, "
-            f"unexpected {', '.join(unknown) or 'none'}",
-        )
-    for name, kind in fields.items():
-        item = value[name]
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
-            raise AssertionRejected(
-                "malformed",
-                f"{label}.{name}: expected {kind.__name__}, got {type(item).__name__}",
-            )
-        if kind is str and not item:
-            raise AssertionRejected("malformed", f"{label}.{name}: expected a non-empty string")
-    return value
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def with_identity(adapter: Any, fmt: AssertionFormat) -> Any:
