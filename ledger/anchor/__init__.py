@@ -14,10 +14,11 @@ See docs/ledger.md for running a consortium chain and the gas measurements.
 """
 
 from ledger.anchor._anchor_store import AnchorRow, AnchorStore
-from ledger.anchor._anchorer import Anchorer, AnchorerStatus, AnchorLag
+from ledger.anchor._anchorer import Anchorer
 from ledger.anchor._base import AnchorRecord, Chain, TxRef
 from ledger.anchor._embedded import EmbeddedChain
 from ledger.anchor._jsonrpc import JsonRpcChain
+from ledger.anchor._queries import AnchorerStatus, AnchorLag
 from ledger.anchor.errors import AnchorError, ChainUnavailable, ContractRevert
 
 __all__ = [

@@ -1,11 +1,9 @@
 """The anchorer: writes the log's latest checkpoint to the AnchorRegistry, one transaction at once.
 
-Schedule. A new anchor is due when the log has grown past the last anchored size and either
-``interval`` seconds have passed since the last anchor was started, or ``every`` new entries
-have arrived, whichever comes first. Only one transaction is ever in flight: the next anchor
-starts after the last is confirmed or given up, so at full load an anchor covers everything
-appended while the previous one was on its way (one transaction per interval, or per
-``every`` entries, regardless of the append rate).
+This module is the thread and the state that ties the parts together; each part lives in its
+own module: when an anchor is due and how long to back off (`_schedule`), bringing the view of
+the chain in line on start and after errors, re-anchoring what a chain forgot (`_reconcile`),
+sending and settling one anchor (`_send`), and what is reported (`_queries`).
 
 Durability. Every anchor is a row of its own SQLite file (`AnchorStore`): pending when picked,
 then confirmed (block number, time, transaction) or failed. On start, pending rows are
@@ -16,32 +14,23 @@ pass (``NotAnchorer``, no contract yet) leaves the row pending and retries with 
 backoff (``backoff_initial`` doubling up to ``backoff_max``). The anchorer runs in its own
 daemon thread and reads the log only through `MerkleLog`'s public methods, so appends never
 wait for it.
-
-Chains that forget. When the chain no longer holds the largest confirmed anchor (the embedded
-chain after a restart, a development node restarted empty, a newly configured contract), the
-confirmed rows are marked ``lost`` and the largest of them is re-anchored at once, with the same
-size and root, before anything newer: every checkpoint anchored before is then covered again by
-an anchor of a size at least its own (`covering_anchor`), plus a consistency proof.
-With ``provision=True`` (development chains only) the anchorer also deploys the registry and
-grants itself the anchorer role when the bound address has no contract (`ensure_contract`).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.anchor import _queries, _reconcile, _schedule, _send
 from ledger.anchor._anchor_store import CONFIRMED, AnchorRow, AnchorStore
-from ledger.anchor._base import AnchorRecord, Chain
-from ledger.anchor._web3chain import Web3Chain
-from ledger.anchor.errors import AnchorError, ContractRevert
+from ledger.anchor._base import Chain
+from ledger.anchor._queries import AnchorerStatus, AnchorLag
+from ledger.anchor.errors import AnchorError
 
 if TYPE_CHECKING:
     from ledger.log import MerkleLog
@@ -49,41 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["AnchorLag", "AnchorRow", "Anchorer", "AnchorerStatus"]
 
 log = logging.getLogger("ledger.anchor")
-
-# Refusals that an operator (or provisioning) can cure: keep the row pending and retry.
-_TRANSIENT_REVERTS = {"NotAnchorer"}
-
-
-@dataclass(frozen=True, slots=True)
-class AnchorLag:
-    """How far anchoring trails the log (for metrics).
-
-    ``entries``: log entries not covered by a confirmed anchor; ``seconds``: since the last
-    anchor was confirmed (since the anchorer started, if none was).
-    """
-
-    entries: int
-    seconds: float
-    tree_size: int
-    anchored_size: int
-
-
-@dataclass(frozen=True, slots=True)
-class AnchorerStatus:
-    origin: str
-    running: bool
-    interval: float
-    every: int | None
-    chain_id: int | None
-    contract: str | None
-    last_confirmed: AnchorRow | None
-    pending: AnchorRow | None
-    confirmed: int
-    failures: int
-    """Consecutive failed attempts (0 when the last attempt succeeded)."""
-    last_error: str | None
-    retry_in: float
-    lag: AnchorLag
 
 
 class Anchorer:
@@ -110,12 +64,7 @@ class Anchorer:
         provision: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive: got {interval}")
-        if every is not None and every < 1:
-            raise ValueError(f"every must be at least 1 or None: got {every}")
-        if not 0 < backoff_initial <= backoff_max:
-            raise ValueError("backoff must satisfy 0 < backoff_initial <= backoff_max")
+        _schedule.check_options(interval, every, backoff_initial, backoff_max)
         self.log = log
         self.chain = chain
         self.origin = log.origin
@@ -131,9 +80,7 @@ class Anchorer:
         self._started_at = clock()
         previous = self.store.latest_any(self.origin)
         self._last_started = -math.inf if previous is None else previous.created_at
-        self._chain_latest = 0  # largest size the chain was last seen to hold
-        self._check_chain = True  # verify contract and chain state before the next send
-        self._chain_id: int | None = None
+        self._chain = _reconcile.ChainState()
         self._failures = 0
         self._last_error: str | None = None
         self._retry_at = -math.inf
@@ -195,12 +142,9 @@ class Anchorer:
             self._wake.clear()
 
     def _sleep_time(self) -> float:
-        now = self._clock()
-        if now < self._retry_at:
-            return min(self._retry_at - now, 1.0)
-        if self.store.pending(self.origin):
-            return 0.0
-        return self.poll
+        return _schedule.sleep_time(
+            self._clock(), self._retry_at, lambda: bool(self.store.pending(self.origin)), self.poll
+        )
 
     def run_once(self) -> AnchorRow | None:
         """One step: settle the oldest pending anchor, or start one if due.
@@ -214,16 +158,26 @@ class Anchorer:
         # The row is recorded before the chain is touched: an outage leaves it pending.
         pending = self.store.pending(self.origin)
         row: AnchorRow | None = pending[0] if pending else self._start_due(now)
-        if row is None and not self._check_chain:
+        if row is None and not self._chain.check:
             return None
         try:
-            if self._check_chain:
-                self._prepare_chain(now)
-                pending = self.store.pending(self.origin)  # preparing may re-anchor
+            if self._chain.check:
+                _reconcile.reconcile(
+                    self.chain, self.store, self.origin, self._chain, now, provision=self.provision
+                )
+                pending = self.store.pending(self.origin)  # reconciling may re-anchor
                 row = pending[0] if pending else None
                 if row is None:
                     return None
-            self._settle(row)
+            _send.settle(
+                self.chain,
+                self.store,
+                self.origin,
+                row,
+                self._chain,
+                wait_timeout=self.wait_timeout,
+                clock=self._clock,
+            )
         except AnchorError as exc:
             self._backoff(str(exc), row)
             log.warning("anchor of %s delayed: %s", self.origin, exc)
@@ -235,46 +189,23 @@ class Anchorer:
         self._last_error = None
         return self.store.get(row.id)
 
-    # -- the steps ---------------------------------------------------------------------------
-
-    def _prepare_chain(self, now: float) -> None:
-        """After start or an error: make sure the contract exists and still has our anchors."""
-        if self.provision:
-            self.ensure_contract(self.chain, self.origin)
-        elif not _has_contract(self.chain):
-            where = self.chain.contract_address
-            raise AnchorError(
-                f"no AnchorRegistry contract {'bound' if where is None else 'at ' + where} "
-                "(deploy it, or use provision=True on a development chain)"
-            )
-        self._chain_id = _chain_id(self.chain)
-        latest = self.chain.latest(self.origin)
-        self._chain_latest = 0 if latest is None else latest.tree_size
-        ours = self.store.latest_confirmed(self.origin)
-        if ours is not None and self._chain_latest < ours.tree_size:
-            reason = (
-                f"chain lost the anchor at size {ours.tree_size}: it holds "
-                f"{self._chain_latest or 'none'} for {self.origin}"
-            )
-            again = self.store.replace_lost(self.origin, reason, now)
-            log.warning("%s; re-anchoring size %d", reason, ours.tree_size)
-            assert again is not None
-        self._check_chain = False
-
     def _start_due(self, now: float) -> AnchorRow | None:
         checkpoint = self.log.latest_checkpoint()
         if checkpoint is None:
             return None
         ours = self.store.latest_confirmed(self.origin)
-        anchored = max(self._chain_latest, 0 if ours is None else ours.tree_size)
+        anchored = max(self._chain.latest, 0 if ours is None else ours.tree_size)
         grown = checkpoint.size - anchored
         if grown <= 0:
             self._force = False
             return None
-        due = (
-            self._force
-            or now - self._last_started >= self.interval
-            or (self.every is not None and grown >= self.every)
+        due = _schedule.is_due(
+            now=now,
+            last_started=self._last_started,
+            grown=grown,
+            interval=self.interval,
+            every=self.every,
+            force=self._force,
         )
         if not due:
             return None
@@ -282,69 +213,11 @@ class Anchorer:
         self._last_started = now
         return self.store.add(self.origin, checkpoint.size, checkpoint.root, now)
 
-    def _settle(self, row: AnchorRow) -> None:
-        """Get ``row`` confirmed (or failed for good); raises AnchorError to retry later."""
-        if row.attempts or row.tx_hash:
-            # A retry: the last transaction may have been mined after all.
-            if self._already_on_chain(row):
-                return
-        try:
-            tx = self.chain.anchor(self.origin, row.tree_size, row.root)
-            self.store.sent(
-                row.id, self._chain_id, self.chain.contract_address or "", tx.tx_hash, self._clock()
-            )
-            record = self.chain.wait(tx, timeout=self.wait_timeout)
-        except ContractRevert as exc:
-            if exc.error_name in _TRANSIENT_REVERTS:
-                self._check_chain = True
-                raise
-            if exc.error_name == "TreeSizeNotGrowing" and self._already_on_chain(row):
-                return
-            self.store.fail(row.id, f"refused by the contract: {exc}", self._clock())
-            log.error("anchor of %s at size %d failed: %s", self.origin, row.tree_size, exc)
-            return
-        self._confirm(row, record)
-
-    def _already_on_chain(self, row: AnchorRow) -> bool:
-        """Settle ``row`` from the chain's state if the chain already decided it."""
-        record = self.chain.lookup(self.origin, row.tree_size)
-        if record is not None:
-            if record.root == row.root:
-                self._confirm(row, record)
-            else:
-                self.store.fail(row.id, "chain holds a different root at this size", self._clock())
-                log.error(
-                    "chain holds a different root for %s at size %d", row.origin, row.tree_size
-                )
-            return True
-        latest = self.chain.latest(self.origin)
-        if latest is not None and latest.tree_size > row.tree_size:
-            self.store.fail(
-                row.id, f"superseded: chain already anchored size {latest.tree_size}", self._clock()
-            )
-            return True
-        return False
-
-    def _confirm(self, row: AnchorRow, record: AnchorRecord) -> None:
-        self._chain_latest = max(self._chain_latest, record.tree_size)
-        self.store.confirm(
-            row.id,
-            chain_id=self._chain_id,
-            contract=self.chain.contract_address,
-            tx_hash=record.tx_hash,
-            block_number=record.block_number,
-            block_time=record.timestamp,
-            now=self._clock(),
-        )
-        log.info(
-            "anchored %s at size %d in block %d", self.origin, row.tree_size, record.block_number
-        )
-
     def _backoff(self, error: str, row: AnchorRow | None = None) -> None:
         self._failures += 1
         self._last_error = error
-        self._check_chain = True
-        delay = min(self.backoff_max, self.backoff_initial * 2 ** (self._failures - 1))
+        self._chain.check = True
+        delay = _schedule.backoff_delay(self._failures, self.backoff_initial, self.backoff_max)
         now = self._clock()
         self._retry_at = now + delay
         if row is not None:
@@ -363,9 +236,7 @@ class Anchorer:
     def lag(self) -> AnchorLag:
         size = self.log.size
         last = self.store.latest_confirmed(self.origin)
-        anchored = 0 if last is None else last.tree_size
-        since = self._started_at if last is None else last.confirmed_at or last.updated_at
-        return AnchorLag(max(0, size - anchored), max(0.0, self._clock() - since), size, anchored)
+        return _queries.lag_of(size, last, self._started_at, self._clock())
 
     def status(self) -> AnchorerStatus:
         pending = self.store.pending(self.origin)
@@ -374,7 +245,7 @@ class Anchorer:
             running=self._thread is not None and self._thread.is_alive(),
             interval=self.interval,
             every=self.every,
-            chain_id=self._chain_id,
+            chain_id=self._chain.chain_id,
             contract=self.chain.contract_address,
             last_confirmed=self.store.latest_confirmed(self.origin),
             pending=pending[0] if pending else None,
@@ -391,23 +262,7 @@ class Anchorer:
         Uses the covering anchor and a consistency proof from ``tree_size`` to its size;
         None while no confirmed anchor covers it.
         """
-        row = self.covering_anchor(tree_size)
-        if row is None:
-            return None
-        proof = (
-            []
-            if row.tree_size == tree_size
-            else self.log.consistency_proof(tree_size, row.tree_size)
-        )
-        return {
-            "chain_id": row.chain_id,
-            "contract": row.contract,
-            "tree_size": row.tree_size,
-            "root": row.root.hex(),
-            "tx_hash": row.tx_hash,
-            "block_number": row.block_number,
-            "consistency_proof": [p.hex() for p in proof],
-        }
+        return _queries.receipt_anchor(self.log, self.covering_anchor(tree_size), tree_size)
 
     def attach_anchor(self, receipt: dict[str, Any]) -> dict[str, Any]:
         """A copy of ``receipt`` with its ``anchor`` object, if an anchor covers it yet."""
@@ -417,18 +272,7 @@ class Anchorer:
     def consistency_proofs(self, sizes: list[int] | None = None) -> list[dict[str, Any]]:
         """Proofs between consecutive ``sizes`` (default: every confirmed or lost anchor), in
         the ``--proofs`` format of ``yrd-audit anchors``."""
-        if sizes is None:
-            rows = self.store.rows(self.origin, 0, (CONFIRMED, "lost"))
-            sizes = sorted({row.tree_size for row in rows})
-        return [
-            {
-                "old_size": old,
-                "new_size": new,
-                "proof": [p.hex() for p in self.log.consistency_proof(old, new)],
-            }
-            for old, new in itertools.pairwise(sizes)
-            if old < new
-        ]
+        return _queries.consistency_proofs(self.log, self.store, self.origin, sizes)
 
     # -- setup -------------------------------------------------------------------------------
 
@@ -440,31 +284,4 @@ class Anchorer:
         Returns the contract address. Idempotent. In production the consortium admin deploys
         once and grants each gateway's account (docs/ledger.md); do not use this there.
         """
-        admin = admin or chain
-        if not _has_contract(chain):
-            address = admin.deploy()
-            if chain is not admin and isinstance(chain, Web3Chain):
-                chain._bind(address)
-            log.info("deployed AnchorRegistry at %s", address)
-        if not chain.is_anchorer(origin, chain.account):
-            admin.grant(origin, chain.account)
-        address = chain.contract_address
-        assert address is not None
-        return address
-
-
-def _has_contract(chain: Chain) -> bool:
-    address = chain.contract_address
-    if address is None:
-        return False
-    if not isinstance(chain, Web3Chain):
-        return True
-    with chain._guard(f"code at {address}"):
-        return len(chain._w3.eth.get_code(address)) > 0
-
-
-def _chain_id(chain: Chain) -> int | None:
-    if not isinstance(chain, Web3Chain):
-        return getattr(chain, "chain_id", None)
-    with chain._guard("chain id"):
-        return int(chain._w3.eth.chain_id)
+        return _reconcile.ensure_contract(chain, origin, admin)
