@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-from ledger.crypto import PrivateKey, sm3
+from ledger.crypto import PrivateKey
 from ledger.receipt import VerifiedReceipt, verify_receipt
 from ledger.trust import TrustStore
 
+from .envelopes import signed_envelope
 from .exchange import member_proto
 from .pb.yrd.v1 import audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from .server import TlsFiles
@@ -73,24 +71,18 @@ class GatewayClient:
         sender: str | None = None,
     ) -> exchange_pb2.SignedEnvelope:
         """A signed envelope: serialised once, and those exact bytes signed with SM2."""
-        created = timestamp_pb2.Timestamp()
-        created.FromDatetime(created_at or datetime.now(UTC))
-        envelope = exchange_pb2.Envelope(
-            exchange_id=exchange_id or str(uuid.uuid4()),
-            sender=member_proto(sender or self.member),
-            recipient=member_proto(recipient),
+        return signed_envelope(
+            key=self.key,
+            sender=sender or self.member,
+            recipient=recipient,
             kind=kind,
-            matter_ref=matter,
+            matter=matter,
             payload=payload,
-            payload_digest=sm3(payload),
-            payload_content_type=content_type,
             dialect=dialect,
-            created_at=created,
-            nonce=nonce if nonce is not None else secrets.token_bytes(16),
-        )
-        raw = envelope.SerializeToString()
-        return exchange_pb2.SignedEnvelope(
-            envelope=raw, signature=self.key.sign(raw), key_id=self.key.public_key.key_id
+            content_type=content_type,
+            exchange_id=exchange_id,
+            created_at=created_at,
+            nonce=nonce,
         )
 
     def verify(self, receipt: exchange_pb2.Receipt) -> VerifiedReceipt:
