@@ -1,0 +1,1 @@
+from tests.adversarial.serving import serve  # noqa: F401 - the fixture
