@@ -8,16 +8,32 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-from web3 import Web3
-from web3.logs import DISCARD
+# py_ecc (imported by web3) and py-evm (imported by eth-tester, through _translate) raise the
+# interpreter's recursion limit to 100,000 as an import side effect. With that limit the C
+# json parser recurses past the end of the C stack on deeply nested input and the whole
+# process dies of SIGSEGV instead of raising RecursionError (issue 11, finding 1). Our
+# contract makes no nested calls, so the EVM runs well within the usual limit: keep it.
+_RECURSION_LIMIT = sys.getrecursionlimit()
 
-from ledger.anchor._artifact import Artifact
-from ledger.anchor._base import AnchorRecord, Chain, TxRef, check_anchor_args, check_origin
-from ledger.anchor._translate import translated
-from ledger.anchor.errors import AnchorError
+from web3 import Web3  # noqa: E402
+from web3.logs import DISCARD  # noqa: E402
+
+from ledger.anchor._artifact import Artifact  # noqa: E402
+from ledger.anchor._base import (  # noqa: E402
+    AnchorRecord,
+    Chain,
+    TxRef,
+    check_anchor_args,
+    check_origin,
+)
+from ledger.anchor._translate import translated  # noqa: E402
+from ledger.anchor.errors import AnchorError  # noqa: E402
+
+sys.setrecursionlimit(_RECURSION_LIMIT)
 
 _ZERO_ROOT = bytes(32)
 
