@@ -6,14 +6,20 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 
+from .web.limits import BodyLimitMiddleware, BodyLimits
 
-def create_app(gateway: Any, extensions: list | None = None) -> FastAPI:
+
+def create_app(
+    gateway: Any, extensions: list | None = None, *, body_limits: BodyLimits | None = None
+) -> FastAPI:
+    """The HTTP app; every route's body is bounded (``gateway.web.limits``, docs/web.md)."""
     app = FastAPI(
         title="YRD Gateway",
         version="0.1.0",
         description="G60 windows, auditors and operations for the YRD Gateway.",
     )
     app.state.gateway = gateway
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits)
 
     @app.get("/healthz", tags=["operations"])
     def healthz(response: Response) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import tempfile
 import zipfile
 from datetime import date
 from typing import Annotated, Any
@@ -40,6 +41,7 @@ from .audit import verify_with_checks
 __all__ = ["STATUS_OF", "build_router", "error_response", "trust_for"]
 
 COOKIE = "yrd_session"
+_SPOOL_MEMORY = 256 * 1024
 STATUS_OF: dict[type[CaseError], int] = {
     CaseInvalid: 422,
     CaseNotFound: 404,
@@ -218,9 +220,16 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         acct: Acct,
         filename: str = Query(..., description="original file name"),
     ) -> dict[str, Any]:
-        """Stage a material file (raw request body); attach it when submitting the case."""
-        data = await request.body()
+        """Stage a material file (raw request body); attach it when submitting the case.
+
+        The body is streamed into a spool that keeps at most ``_SPOOL_MEMORY`` in memory; the
+        body-limit middleware stops the stream at the upload limit (413)."""
         kind = request.headers.get("content-type", "application/octet-stream")
+        with tempfile.SpooledTemporaryFile(_SPOOL_MEMORY) as spool:
+            async for chunk in request.stream():
+                spool.write(chunk)
+            spool.seek(0)
+            data = spool.read()
         return await asyncio.to_thread(service.stage_upload, acct, filename, kind, data)
 
     @router.post("/cases", tags=["cases"], status_code=201)
