@@ -7,8 +7,10 @@ identifiers in free text; :class:`MaskingFilter` applies it to log records;
 
 What :func:`scrub` masks (digits may be ASCII or full-width):
 
-* **18-character resident ID numbers** (17 digits + digit/X, not inside a longer digit run)
-  that pass the GB 11643 check character, *or* that look like one even with a wrong check
+* **18-character resident ID numbers** (17 digits + digit/X, not inside a longer digit run,
+  compact or with single spaces or hyphens between characters, e.g. ``1101 0119 9003 0745
+  14`` or ``110101-19900307-4514``; masked in compact form, ``1101**********4514``) that
+  pass the GB 11643 check character, *or* that look like one even with a wrong check
   character: a province-level region code followed by a plausible birth date (a calendar
   date, years 1900-2099). A mistyped number is still personal data.
 * **15-digit first-generation ID numbers**: province-level region code then a calendar date
@@ -79,8 +81,14 @@ _TO_ASCII = str.maketrans(
     {**{chr(0xFF10 + i): str(i) for i in range(10)}, "\uff38": "X", "\uff58": "X", "x": "X"}
 )
 
+# One optional separator between characters: ASCII or full-width space or hyphen, so
+# ``1101 0119 9003 0745 14`` and ``110101-19900307-4514`` are found like the compact form.
+_SEP = "[ \\-\u3000\uff0d\u2010\u2011]"
+_SEPARATORS = re.compile(_SEP)
 # 18 characters not inside a longer run of digits; 15 digits likewise.
-_ID18 = re.compile(rf"(?<!{_DIGIT})({_DIGIT}{{17}}(?:{_DIGIT}|{_X}))(?!{_DIGIT})")
+_ID18 = re.compile(
+    rf"(?<!{_DIGIT})({_DIGIT}(?:{_SEP}?{_DIGIT}){{16}}{_SEP}?(?:{_DIGIT}|{_X}))(?!{_DIGIT})"
+)
 _ID15 = re.compile(rf"(?<!{_DIGIT})({_DIGIT}{{15}})(?!{_DIGIT})")
 _MOBILE = re.compile(
     rf"(?<!{_DIGIT})((?:\+|00|\uff0b)?(?:86|\uff18\uff16)[- ]?)?"
@@ -124,7 +132,8 @@ def scrub(text: str) -> str:
 
     def id18(m: re.Match[str]) -> str:
         value = m.group(1)
-        return mask_id_number(value) if _looks_like_id18(value.translate(_TO_ASCII)) else value
+        compact = _SEPARATORS.sub("", value)
+        return mask_id_number(compact) if _looks_like_id18(compact.translate(_TO_ASCII)) else value
 
     def id15(m: re.Match[str]) -> str:
         value = m.group(1)

@@ -19,6 +19,7 @@ from ledger.crypto import sm3, sm4_gcm_open, sm4_gcm_seal
 from ledger.errors import CryptoError
 
 from ..identity import RecognisedIdentity
+from ..privacy import scrub
 from .accounts import Account, Role
 from .errors import CaseForbidden, CaseInvalid, CaseNotFound, CaseUnavailable
 from .lifecycle import load_case, require
@@ -45,6 +46,12 @@ def secret_file(path: Path, size: int, make: Callable[[], bytes]) -> bytes:
     return data
 
 
+def _clip(value: object, limit: int = 64) -> str:
+    """``repr`` of a value echoed in a refusal, cut so a huge input cannot swell the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
 class Materials:
     """Sealed files of the cases in ``store``; ``key`` is the 16-byte SM4 key."""
 
@@ -65,7 +72,8 @@ class Materials:
                 f"material file of {len(data)} bytes exceeds {MAX_MATERIAL_BYTES}",
                 "file",
             )
-        name = (filename or "material").replace("/", "_").replace("\\", "_")[:200]
+        # Masked before anything stores or shows it: clerks name scans after the applicant.
+        name = scrub(filename or "material").replace("/", "_").replace("\\", "_")[:200]
         digest = sm3(data).hex()
         row = {
             "upload_id": str(uuid.uuid4()),
@@ -118,7 +126,7 @@ class Materials:
             if spec is None:
                 raise CaseInvalid(
                     "unknown_material",
-                    f"{where}.material_id: {mid!r} is not a material of {matter.basic_code} "
+                    f"{where}.material_id: {_clip(mid)} is not a material of {matter.basic_code} "
                     f"in {matter.region}",
                     f"{where}.material_id",
                 )
@@ -129,7 +137,8 @@ class Materials:
             if upload is None or upload["city"] != account.city:
                 raise CaseInvalid(
                     "unknown_upload",
-                    f"{where}.upload_id: no staged upload {item.get('upload_id')!r} at this window",
+                    f"{where}.upload_id: no staged upload {_clip(item.get('upload_id'))} "
+                    "at this window",
                     f"{where}.upload_id",
                 )
             out.append({**upload, "material_id": mid, "name": spec.name})
