@@ -14,7 +14,11 @@ from .errors import AdapterError, DeliveryError
 if TYPE_CHECKING:
     from .base import Adapter
 
-__all__ = ["Delivery", "HttpTransport"]
+__all__ = ["MAX_RESPONSE_BYTES", "Delivery", "HttpTransport"]
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+"""A partner's answer is a receipt-sized dialect document; more is refused, never buffered."""
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class HttpTransport:
     """An aiohttp client for one adapter and one base URL.
 
     ``deliver(kind, payload)`` POSTs dialect bytes to ``base_url + adapter.endpoint(kind)``
-    and returns a ``Delivery`` whatever the status; network failures and timeouts raise
+    and returns a ``Delivery`` whatever the status; network failures, timeouts and an answer
+    longer than ``max_response_bytes`` (read at most that far) raise
     ``DeliveryError(status=None)``. ``exchange(kind, canonical)`` is the round trip in
     canonical terms: encode, deliver, raise ``DeliveryError`` (with the partner's error
     decoded) on a non-2xx status, decode the answer as ``RESPONSE_KIND[kind]``.
@@ -48,12 +53,14 @@ class HttpTransport:
         *,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.adapter = adapter
         self.base_url = base_url.rstrip("/")
         self._session = session
         self._owns_session = session is None
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_response = max_response_bytes
 
     async def __aenter__(self) -> HttpTransport:
         return self
@@ -73,10 +80,27 @@ class HttpTransport:
         headers = {"Content-Type": self.adapter.content_type, "Accept": self.adapter.content_type}
         try:
             async with self._session.post(url, data=payload, headers=headers) as resp:
-                body = await resp.read()
+                body = await self._bounded_body(resp, url)
                 return Delivery(resp.status, resp.headers.get("Content-Type", ""), body)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryError("transport", f"push to {url} failed: {exc!r}") from exc
+
+    async def _bounded_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        """The answer's bytes, refused once they pass ``max_response_bytes`` (declared or read)."""
+        limit = self._max_response
+        if resp.content_length is not None and resp.content_length > limit:
+            raise DeliveryError(
+                "transport",
+                f"push to {url}: response of {resp.content_length} bytes exceeds limit {limit}",
+            )
+        body = bytearray()
+        while chunk := await resp.content.read(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise DeliveryError(
+                    "transport", f"push to {url}: response exceeds limit of {limit} bytes"
+                )
+        return bytes(body)
 
     async def exchange(self, kind: str, canonical: Mapping[str, Any]) -> dict[str, Any]:
         delivery = await self.deliver(kind, self.adapter.from_canonical(kind, canonical))
