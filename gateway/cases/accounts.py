@@ -1,8 +1,14 @@
 """Accounts (window clerks bound to a G60 city, province handlers, auditors) and sessions.
 
-Passwords are hashed with scrypt (RFC 7914; ``hashlib.scrypt``, n=2^14, r=8, p=1, 16-byte
-random salt) and stored as ``scrypt$n$r$p$salt$hash`` (base64). Session tokens are 32 random
-bytes (URL-safe base64); only their SM3 digest is stored, and they expire.
+Passwords are hashed with argon2id (RFC 9106; ``argon2-cffi``) at the OWASP Password Storage
+Cheat Sheet parameters (m=19 MiB, t=2, p=1, 16-byte salt), stored in the PHC string format
+(``$argon2id$v=19$m=19456,t=2,p=1$salt$hash``). Hashes of an earlier scheme (``scrypt$n$r$p$
+salt$hash``, RFC 7914) still verify and are replaced by argon2id at the next successful
+sign-in, as are argon2 hashes whose parameters differ from the current ones
+(``check_needs_rehash``). Every sign-in attempt costs exactly one password verification,
+for unknown usernames too (against a dummy hash), so neither timing nor work tells which
+usernames exist. Failed attempts are throttled (``throttle.SignInThrottle``). Session tokens
+are 32 random bytes (URL-safe base64); only their SM3 digest is stored, and they expire.
 """
 
 from __future__ import annotations
@@ -17,17 +23,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from ledger.crypto import sm3
 
 from .errors import CaseForbidden, CaseInvalid
 from .model import CITIES
 from .store import CaseStore
+from .throttle import SignInThrottle
 
-__all__ = ["Account", "Accounts", "Role", "hash_password", "verify_password"]
+__all__ = ["Account", "Accounts", "Role", "hash_password", "password_hasher", "verify_password"]
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 14, 8, 1
+# OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
+ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM = 2, 19 * 1024, 1
 SESSION_SECONDS = 8 * 3600
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+
+
+def password_hasher() -> PasswordHasher:
+    """The current argon2id parameters (a new one, so tests may count or vary it)."""
+    return PasswordHasher(
+        time_cost=ARGON2_TIME_COST,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+        hash_len=32,
+        salt_len=16,
+    )
 
 
 class Role(StrEnum):
@@ -56,20 +78,31 @@ class Account:
         }
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
-    b64 = base64.b64encode
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+def hash_password(password: str, *, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id PHC string for ``password`` (random salt)."""
+    return (hasher or password_hasher()).hash(password)
 
 
-def verify_password(password: str, stored: str) -> bool:
+def verify_password(password: str, stored: str, *, hasher: PasswordHasher | None = None) -> bool:
+    """Whether ``password`` matches ``stored`` (argon2id, or a legacy scrypt hash)."""
+    return _check(password, stored, hasher or password_hasher())[0]
+
+
+def _check(password: str, stored: str, hasher: PasswordHasher) -> tuple[bool, bool]:
+    """(matches, should be rehashed): one verification, whatever the scheme."""
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored), True
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
+        hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False, False
+    return True, hasher.check_needs_rehash(stored)
+
+
+def _verify_scrypt(password: str, stored: str) -> bool:
+    """The scheme before argon2id: ``scrypt$n$r$p$salt$hash`` (base64), RFC 7914."""
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
         actual = hashlib.scrypt(
             password.encode("utf-8"),
             salt=base64.b64decode(salt),
@@ -78,15 +111,28 @@ def verify_password(password: str, stored: str) -> bool:
             p=int(p),
             dklen=32,
         )
+        return hmac.compare_digest(actual, base64.b64decode(digest))
     except (ValueError, TypeError):
         return False
-    return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
 class Accounts:
-    def __init__(self, store: CaseStore, clock: Callable[[], float] = time.time) -> None:
+    """Accounts and sessions in ``store``; ``hasher`` and ``throttle`` are injectable."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        clock: Callable[[], float] = time.time,
+        *,
+        hasher: PasswordHasher | None = None,
+        throttle: SignInThrottle | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.hasher = hasher or password_hasher()
+        self.throttle = throttle or SignInThrottle(clock)
+        # made now, so even the first unknown username costs one verification, no more
+        self._dummy_hash = hash_password(secrets.token_urlsafe(32), hasher=self.hasher)
 
     def create(
         self,
@@ -101,7 +147,9 @@ class Accounts:
     ) -> Account:
         role = Role(role)
         if not _USERNAME.match(username):
-            raise CaseInvalid("invalid", f"username {username!r}: 3-64 of [a-z0-9_.-]", "username")
+            raise CaseInvalid(
+                "invalid", f"username {username[:64]!r}: 3-64 of [a-z0-9_.-]", "username"
+            )
         if len(password) < 8:
             raise CaseInvalid("invalid", "password must be at least 8 characters", "password")
         if role is Role.CLERK:
@@ -122,7 +170,8 @@ class Accounts:
             conn.execute(
                 f"{verb} INTO accounts(username, role, city, region, display_name,"
                 " password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (username, role.value, city, region, display_name, hash_password(password),
+                (username, role.value, city, region, display_name,
+                 hash_password(password, hasher=self.hasher),
                  self.clock()),
             )  # fmt: skip
         return Account(username, role, display_name, city, region)
@@ -137,15 +186,39 @@ class Accounts:
         return Account(row["username"], Role(row["role"]), row["display_name"], row["city"],
                        row["region"])  # fmt: skip
 
-    def sign_in(self, username: str, password: str) -> tuple[str, Account]:
-        """A new session token for good credentials; ``CaseForbidden`` otherwise."""
+    def sign_in(
+        self, username: str, password: str, client: str | None = None
+    ) -> tuple[str, Account]:
+        """A new session token for good credentials; ``CaseForbidden`` otherwise.
+
+        1. throttle: refuse (``SignInThrottled``, 429) while the account name or the client
+           address is locked, before any password is checked;
+        2. verify: exactly one password verification, against a dummy hash for an unknown
+           username, so unknown and known-but-wrong cost the same;
+        3. on failure, count it against the account name and the address;
+        4. on success, rehash if the stored hash is scrypt or has old argon2 parameters,
+           and open a session.
+        """
+        key = username[:64]  # no account name is longer; bounds what the throttle keeps
+        # (1): throttle
+        self.throttle.check(key, client)
+        # (2): verify
         row = self.store.one("SELECT password_hash FROM accounts WHERE username = ?", (username,))
-        # hash even for unknown users, so timing does not tell which usernames exist
-        stored = row["password_hash"] if row else hash_password("", salt=b"\0" * 16)
-        if not verify_password(password, stored) or row is None:
+        stored = row["password_hash"] if row else self._dummy_hash
+        ok, rehash = _check(password, stored, self.hasher)
+        # (3): failure
+        if not ok or row is None:
+            self.throttle.failed(key, client)
             raise CaseForbidden("bad_credentials", "sign-in: wrong username or password")
+        # (4): success
+        self.throttle.succeeded(key)
         token = secrets.token_urlsafe(32)
         with self.store.transaction() as conn:
+            if rehash:
+                conn.execute(
+                    "UPDATE accounts SET password_hash = ? WHERE username = ?",
+                    (hash_password(password, hasher=self.hasher), username),
+                )
             conn.execute("DELETE FROM sessions WHERE expires_at < ?", (self.clock(),))
             conn.execute(
                 "INSERT INTO sessions(token_sm3, username, expires_at) VALUES (?, ?, ?)",

@@ -35,6 +35,7 @@ from ..cases import (
     CaseUnavailable,
     TransitionRefused,
 )
+from ..cases.throttle import SignInThrottled
 from ..matters import MatterNotFound, compare_matter
 from .audit import verify_with_checks
 
@@ -53,9 +54,13 @@ STATUS_OF: dict[type[CaseError], int] = {
 
 def error_response(exc: CaseError) -> JSONResponse:
     status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
+    headers = {}
     if exc.code in ("unauthenticated", "bad_credentials"):
         status = 401
-    return JSONResponse({"error": exc.to_dict()}, status_code=status)
+    elif isinstance(exc, SignInThrottled):
+        status = 429
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse({"error": exc.to_dict()}, status_code=status, headers=headers)
 
 
 def trust_for(gateway: Any) -> dict[str, Any]:
@@ -127,9 +132,11 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
 
     # -- auth ---------------------------------------------------------------------------
     @router.post("/auth/sign-in", tags=["auth"])
-    async def sign_in(body: SignIn, response: Response) -> dict[str, Any]:
+    async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
+        """A session for good credentials; 429 with ``Retry-After`` while throttled."""
+        client = request.client.host if request.client else None
         token, acct = await asyncio.to_thread(
-            service.accounts.sign_in, body.username, body.password
+            service.accounts.sign_in, body.username, body.password, client
         )
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
         return {"token": token, "account": acct.to_dict()}
