@@ -18,6 +18,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -399,5 +400,27 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    """A refused request body or query in the API's error shape, naming the first failing
+    field; the offending value is never echoed (FastAPI's default answer echoes it whole)."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
+    message = f"{where or 'request'}: {first.get('msg', 'invalid')}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    return JSONResponse(
+        {"error": {"code": "invalid", "message": _clip(message), "field": where[:100] or None}},
+        status_code=422,
+    )
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def install_errors(app: FastAPI) -> None:
     app.add_exception_handler(CaseError, lambda _request, exc: error_response(exc))
+    app.add_exception_handler(
+        RequestValidationError, lambda _request, exc: validation_response(exc)
+    )

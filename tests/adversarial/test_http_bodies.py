@@ -65,6 +65,18 @@ def test_oversized_json_bodies_are_refused_with_the_api_error_shape(gateway):
     assert gateway.healthz() == 200
 
 
+def test_a_refused_field_is_named_without_echoing_its_value(gateway):
+    base = gateway.http_url
+    huge = "9" * (200 * 1024)
+    response = httpx.post(
+        f"{base}/api/auth/sign-in", json={"username": [huge], "password": "x"}, timeout=60
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and error["field"] == "username"
+    assert len(response.content) < 1000
+
+
 def test_a_300_mib_upload_is_refused_without_growing_the_process(gateway, capsys):
     base = gateway.http_url
     auth = {"Authorization": f"Bearer {token(base)}"}
