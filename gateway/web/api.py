@@ -197,7 +197,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         wanted = [r.strip() for r in regions.split(",") if r.strip()]
         bad = [r for r in wanted if r not in REGION_NAMES]
         if bad or not wanted:
-            raise CaseInvalid("invalid", f"unknown regions {bad}", "regions")
+            raise CaseInvalid("invalid", _clip(f"unknown regions {bad}", 100), "regions")
         try:
             result = compare_matter(
                 service.catalogue,
