@@ -192,26 +192,24 @@ class Accounts:
         """A new session token for good credentials; ``CaseForbidden`` otherwise.
 
         1. throttle: refuse (``SignInThrottled``, 429) while the account name or the client
-           address is locked, before any password is checked;
+           address is locked, before any password is checked; otherwise count the attempt
+           as a failure until it succeeds (so concurrent guesses are counted too);
         2. verify: exactly one password verification, against a dummy hash for an unknown
            username, so unknown and known-but-wrong cost the same;
-        3. on failure, count it against the account name and the address;
-        4. on success, rehash if the stored hash is scrypt or has old argon2 parameters,
-           and open a session.
+        3. on success, take the attempt back, rehash if the stored hash is scrypt or has old
+           argon2 parameters, and open a session.
         """
         key = username[:64]  # no account name is longer; bounds what the throttle keeps
         # (1): throttle
-        self.throttle.check(key, client)
+        self.throttle.begin(key, client)
         # (2): verify
         row = self.store.one("SELECT password_hash FROM accounts WHERE username = ?", (username,))
         stored = row["password_hash"] if row else self._dummy_hash
         ok, rehash = _check(password, stored, self.hasher)
-        # (3): failure
         if not ok or row is None:
-            self.throttle.failed(key, client)
             raise CaseForbidden("bad_credentials", "sign-in: wrong username or password")
-        # (4): success
-        self.throttle.succeeded(key)
+        # (3): success
+        self.throttle.succeeded(key, client)
         token = secrets.token_urlsafe(32)
         with self.store.transaction() as conn:
             if rehash:

@@ -5,9 +5,10 @@ Policy (docs/web.md, "Sign-in limits"): failures are counted per key in a slidin
 account name, 20 for a client address) the key is locked for ``BASE_LOCK`` seconds (1 minute),
 doubling with every further failure in the window up to ``MAX_LOCK`` (1 hour). While a key is
 locked, sign-in is refused with :class:`SignInThrottled` (HTTP 429 with ``Retry-After``)
-*before* any password is checked, so guessing stops. A success clears the account's record
-(not the address's). Unknown account names are throttled exactly like known ones, so the
-answer never tells whether an account exists.
+*before* any password is checked, so guessing stops. Each attempt counts as a failure from
+the moment it starts (so concurrent guesses are all counted); a success takes its own
+attempt back and clears the account name's record. Unknown account names are throttled
+exactly like known ones, so the answer never tells whether an account exists.
 
 State is per process and in memory, bounded to ``MAX_KEYS`` keys (the oldest are forgotten
 first); a restart clears it.
@@ -91,13 +92,24 @@ class _Counter:
     def clear(self, key: str) -> None:
         self._records.pop(key, None)
 
+    def forgive_one(self, key: str) -> None:
+        """Take back the latest failure (an attempt that succeeded); the lock is recomputed."""
+        record = self._records.get(key)
+        if record is None or not record.failures:
+            return
+        record.failures.pop()
+        lock = self.policy.lock_seconds(len(record.failures))
+        record.locked_until = record.failures[-1] + lock if lock else 0.0
+
 
 class SignInThrottle:
     """Per-account and per-address lockout for :meth:`Accounts.sign_in`.
 
-    ``check`` raises :class:`SignInThrottled` while either key is locked; ``failed`` and
-    ``succeeded`` record the outcome of a password check. Thread-safe (sign-in runs in a
-    worker thread).
+    ``begin`` raises :class:`SignInThrottled` while either key is locked, and otherwise
+    counts the attempt as a failure at once (atomically), so concurrent guesses cannot slip
+    past the threshold while their passwords are being checked; ``succeeded`` takes a
+    successful attempt back off the address and clears the account name. Thread-safe
+    (sign-in runs in worker threads).
     """
 
     def __init__(
@@ -113,7 +125,7 @@ class SignInThrottle:
         self._accounts = _Counter(account or ThrottlePolicy(threshold=5), max_keys)
         self._addresses = _Counter(address or ThrottlePolicy(threshold=20), max_keys)
 
-    def check(self, username: str, address: str | None) -> None:
+    def begin(self, username: str, address: str | None) -> None:
         now = self._clock()
         with self._lock:
             wait = self._accounts.locked_for(username, now)
@@ -122,14 +134,12 @@ class SignInThrottle:
             wait = self._addresses.locked_for(address, now) if address else 0.0
             if wait > 0:
                 raise SignInThrottled("address", wait)
-
-    def failed(self, username: str, address: str | None) -> None:
-        now = self._clock()
-        with self._lock:
             self._accounts.fail(username, now)
             if address:
                 self._addresses.fail(address, now)
 
-    def succeeded(self, username: str) -> None:
+    def succeeded(self, username: str, address: str | None) -> None:
         with self._lock:
             self._accounts.clear(username)
+            if address:
+                self._addresses.forgive_one(address)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import sqlite3
+import threading
 
 import argon2
 import pytest
@@ -138,6 +139,27 @@ def test_the_lock_grows_with_failures_and_ends_by_itself(store):
         accounts.sign_in("auditor", "wrong", "198.51.100.7")
     assert caught.value.code == "bad_credentials"
     assert accounts.sign_in("auditor", PASSWORD, "198.51.100.7")
+
+
+def test_concurrent_guesses_cannot_slip_past_the_threshold(store):
+    accounts = Accounts(store)
+    accounts.create("auditor", PASSWORD, role=Role.AUDITOR, display_name="a")
+    barrier = threading.Barrier(16)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        barrier.wait(30)
+        try:
+            accounts.sign_in("auditor", f"guess-{n}", f"203.0.113.{n}")
+        except CaseForbidden as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["bad_credentials"] * 5 + ["too_many_attempts"] * 11
 
 
 def test_stored_hashes_never_hold_the_password(store, tmp_path):
