@@ -39,6 +39,8 @@ def write_config(data_dir: Path, env: DevEnvironment, **extra: Any) -> Path:
         "registry_path": str(env.registry_path),
         "governance_public_key": str(dev / "keys" / "governance.pub"),
         "log_key_path": str(dev / "keys" / "log.pem"),
+        "attestation_key_path": str(dev / "keys" / "attestation.pem"),
+        "identity_key_path": str(dev / "keys" / "identity.pem"),
         "tls_ca": str(dev / "tls" / "ca.crt"),
         "tls_cert": str(dev / "tls" / "server.crt"),
         "tls_key": str(dev / "tls" / "server.key"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,15 @@ class GatewayThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: Gateway | None = None
 
-    def start(self) -> GatewayThread:
+    def start(self, clock: Callable[[], datetime] | None = None) -> GatewayThread:
+        """Start the gateway; ``clock`` (UTC datetimes) is the registry holder's, for
+        expiry tests."""
         self.thread.start()
-        holder = RegistryHolder(self.env.registry_path, [self.env.governance.public_key])
+        holder = RegistryHolder(
+            self.env.registry_path,
+            [self.env.governance.public_key],
+            **({"clock": clock} if clock else {}),
+        )
         assert holder.reload(), holder.last_error
         tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
         self.gateway = Gateway(
@@ -60,6 +67,8 @@ class GatewayThread:
             dev_env=self.env,
             grpc_services=self.grpc_services,
             http_extensions=self.http_extensions,
+            attestation_key=self.env.attestation_key,
+            identity_key=self.env.identity_key,
         )
         self.call(self.gateway.start())
         return self

@@ -128,10 +128,10 @@ async def test_anhui_gets_the_licence_from_jiangsu(gw, sims):
     assert entry["sender"] == gw.env.member_id("JS")
     assert entry["recipient"] == gw.env.member_id("AH")
     assert entry["matter"] == "340000000002"
-    log_key = gw.env.log_key.public_key
+    log_key = gw.env.attestation_key.public_key  # the gateway's attestation key
     assert entry["signer_key_id"] == log_key.key_id  # the gateway signed, as JS's adapter
     assert LICENCE_USCC not in verified.entry.decode() and "示例" not in verified.entry.decode()
-    # the envelope is signed by the gateway's log key, over the exact bytes, payload digested
+    # the envelope is signed by the gateway's attestation key, over the exact bytes
     signed = got.answer_envelope
     log_key.verify(signed.envelope, signed.signature)
     envelope = exchange_pb2.Envelope.FromString(signed.envelope)
