@@ -98,12 +98,11 @@ class RegistryExpiredRefusal(RegistryExpired, Refusal):
     into statuses refuses the call with it, and nothing is written.
     """
 
-    reason = "registry_expired"
-
     def __init__(self, message: str, now: datetime, issued_at: datetime, expires_at: datetime):
-        RegistryExpired.__init__(self, message, now, issued_at, expires_at)
-        self.message = message
-        self.metadata = {"expires_at": expires_at.isoformat()}
+        self.now = now
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        Refusal.__init__(self, "registry_expired", message, expires_at=expires_at.isoformat())
 
 
 class RegistryNotYetValid(RegistryValidityError):
