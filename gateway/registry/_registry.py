@@ -263,7 +263,7 @@ class TrustRegistry:
             raise RegistryLookupError(f"unknown gateway {wanted} key {key_id}")
         if found[0] is not wanted:
             raise RegistryLookupError(
-                f"key purpose: expected a {wanted} key, key {key_id} is a {found[0]} key"
+                f"key purpose: key {key_id} is for {found[0]}, not for {wanted}"
             )
         problem = found[1].validity_problem(at) if at is not None else None
         if problem:

@@ -73,7 +73,7 @@ def test_serve_refuses_one_key_for_two_purposes(serve):
     proc = serve.start(config=config)
     assert proc.wait_exit(60) == 2
     line = _one_line(proc.stderr())
-    assert "attestation key is not listed" in line and "checkpoint key" in line, line
+    assert "attestation key is not listed" in line and "is for checkpoint" in line, line
 
 
 def test_init_makes_material_that_serve_starts_from_and_never_overwrites(tmp_path):
