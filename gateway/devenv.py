@@ -43,6 +43,21 @@ class DevEnvironment:
     def member_id(self, region: str) -> str:
         return str(dev_member_id(region))
 
+    def trust_settings(self) -> dict[str, str]:
+        """The settings naming this environment's trust files, so that ``serve`` can start
+        from them without ``--dev`` (as a TOML table or ``YRD_*`` variables)."""
+        keys, tls = self.root / "keys", self.root / "tls"
+        return {
+            "registry_path": str(self.registry_path),
+            "governance_public_key": str(keys / "governance.pub"),
+            "log_key_path": str(keys / "log.pem"),
+            "attestation_key_path": str(keys / "attestation.pem"),
+            "identity_key_path": str(keys / "identity.pem"),
+            "tls_ca": str(tls / "ca.crt"),
+            "tls_cert": str(tls / "server.crt"),
+            "tls_key": str(tls / "server.key"),
+        }
+
 
 def _key(path: Path) -> PrivateKey:
     if path.exists():
