@@ -101,6 +101,11 @@ class Settings:
             setattr(settings, name, _coerce(name, names[name].type, value))
         if settings.anchor_mode not in ("embedded", "jsonrpc", "off"):
             raise ConfigError("anchor_mode must be embedded, jsonrpc or off")
+        if not 0 <= settings.registry_expiry_grace_seconds < float("inf"):
+            raise ConfigError(
+                "registry_expiry_grace_seconds must be a finite number of seconds, at least 0, "
+                f"got {settings.registry_expiry_grace_seconds}"
+            )
         return settings
 
 

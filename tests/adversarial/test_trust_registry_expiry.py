@@ -194,3 +194,13 @@ def test_serve_starts_within_the_grace_and_raises_the_alarm(serve):
         assert "expired" in proc.stderr()
     finally:
         proc.terminate()
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "soon"])
+def test_grace_setting_must_be_finite_and_not_negative(value):
+    from gateway.errors import ConfigError
+    from gateway.settings import Settings
+
+    assert Settings.load(env={}).registry_expiry_grace_seconds == 3600
+    with pytest.raises(ConfigError, match="registry_expiry_grace_seconds"):
+        Settings.load(env={"YRD_REGISTRY_EXPIRY_GRACE_SECONDS": value})
