@@ -143,10 +143,11 @@ async def run(args) -> dict:
     env = ensure_dev_environment(tmp, pull_regions=("SH", "JS", "ZJ", "AH"))
     grpc_port, http_port, echo_port = _port(), _port(), _port()
     child_env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": str(ROOT)}
+    trust = {f"YRD_{name.upper()}": path for name, path in env.trust_settings().items()}
     gateway = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp),
          "--grpc-port", str(grpc_port), "--http-port", str(http_port)],
-        env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env={**child_env, **trust}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     echo = subprocess.Popen([sys.executable, __file__, "--echo-server", str(echo_port),
                              "--data-dir", str(tmp)], env=child_env)
     results: dict = {"concurrency": args.concurrency, "seconds": args.seconds, "sizes": {}}

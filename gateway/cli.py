@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .registry.cli import add_registry_commands
 
     add_registry_commands(sub)
+    from .init_cmd import add_init_command
+
+    add_init_command(sub)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

@@ -71,7 +71,9 @@ async def _pull_one(client: GatewayClient, exchange_id: str) -> exchange_pb2.Del
 
 
 async def run(out_dir: Path, data_dir: Path) -> int:
-    settings = Settings.load(env={}, data_dir=data_dir, grpc_port=0, http_port=0, anchor_mode="off")
+    settings = Settings.load(
+        env={}, data_dir=data_dir, grpc_port=0, http_port=0, anchor_mode="off", dev=True
+    )
     gateway = await build_gateway(settings, simulators=None)
     await gateway.start()
     receipts: list[tuple[str, exchange_pb2.Receipt]] = []

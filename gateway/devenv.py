@@ -27,6 +27,11 @@ class DevEnvironment:
     root: Path
     governance: PrivateKey
     log_key: PrivateKey
+    """Signs checkpoints only."""
+    attestation_key: PrivateKey
+    """Signs what the gateway vouches for as a member's adapter (relayed evidence)."""
+    identity_key: PrivateKey
+    """Signs canonical identity assertions."""
     member_keys: dict[str, PrivateKey]
     idp_keys: dict[str, PrivateKey]
     ca: CertPair
@@ -37,6 +42,21 @@ class DevEnvironment:
 
     def member_id(self, region: str) -> str:
         return str(dev_member_id(region))
+
+    def trust_settings(self) -> dict[str, str]:
+        """The settings naming this environment's trust files, so that ``serve`` can start
+        from them without ``--dev`` (as a TOML table or ``YRD_*`` variables)."""
+        keys, tls = self.root / "keys", self.root / "tls"
+        return {
+            "registry_path": str(self.registry_path),
+            "governance_public_key": str(keys / "governance.pub"),
+            "log_key_path": str(keys / "log.pem"),
+            "attestation_key_path": str(keys / "attestation.pem"),
+            "identity_key_path": str(keys / "identity.pem"),
+            "tls_ca": str(tls / "ca.crt"),
+            "tls_cert": str(tls / "server.crt"),
+            "tls_key": str(tls / "server.key"),
+        }
 
 
 def _key(path: Path) -> PrivateKey:
@@ -74,6 +94,8 @@ def ensure_dev_environment(
     keys = root / "keys"
     governance = _key(keys / "governance.pem")
     log_key = _key(keys / "log.pem")
+    attestation_key = _key(keys / "attestation.pem")
+    identity_key = _key(keys / "identity.pem")
     member_keys = {r: _key(keys / f"member-{r}.pem") for r in REGIONS}
     idp_keys = {r: _key(keys / f"idp-{r}.pem") for r in REGIONS}
     tls = root / "tls"
@@ -92,10 +114,9 @@ def ensure_dev_environment(
         endpoints={Region(r): url for r, url in (endpoints or {}).items()},
         serial=serial or _next_serial(root),
         now=datetime.now(UTC) - timedelta(days=1),  # tolerate clock skew of partner systems
+        attestation_keys=[attestation_key.public_key],
+        identity_keys=[identity_key.public_key],
     )
-    for member in document["members"]:
-        if member["id"]["region"] in pull_regions:
-            member["delivery"] = {"mode": "pull", "dialect": member["delivery"]["dialect"]}
     for member in document["members"]:
         if member["id"]["region"] in pull_regions:
             member["delivery"] = {"mode": "pull", "dialect": member["delivery"]["dialect"]}
@@ -109,6 +130,8 @@ def ensure_dev_environment(
         root,
         governance,
         log_key,
+        attestation_key,
+        identity_key,
         member_keys,
         idp_keys,
         ca,

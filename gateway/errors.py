@@ -39,6 +39,8 @@ REASON_CODES: dict[str, grpc.StatusCode] = {
     "invalid_id_number": grpc.StatusCode.INVALID_ARGUMENT,
     "level_too_low": grpc.StatusCode.PERMISSION_DENIED,
     "unavailable": grpc.StatusCode.UNAVAILABLE,
+    # the trust registry in use expired longer ago than registry_expiry_grace_seconds
+    "registry_expired": grpc.StatusCode.FAILED_PRECONDITION,
     "internal": grpc.StatusCode.INTERNAL,
 }
 __doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CODES.items())

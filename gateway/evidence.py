@@ -15,9 +15,10 @@ the request in the holder's dialect and gets the certificate back in the same HT
    requester, with the canonical JSON as payload, about the request's matter, and with the
    id ``answer_exchange_id(request id)`` (deterministic, so a retried push never makes a
    second answer);
-3. sign those exact bytes with the gateway's log key (SM2): the holder signed nothing, so
-   the signer is the gateway acting as its adapter, and ``signer_key_id`` in the log entry
-   says so;
+3. sign those exact bytes with the gateway's attestation key (SM2, purpose
+   ``attestation`` in the registry's ``gateway_keys``; never the checkpoint key): the
+   holder signed nothing, so the signer is the gateway acting as its adapter, and
+   ``signer_key_id`` in the log entry says so (:func:`verify_relayed_envelope` checks it);
 4. append the log entry (digests and member ids only) and, in the same transaction, the
    exchange and outbox rows, so the answer reaches the requester like any exchange (pull
    or push) and has a receipt.
@@ -41,13 +42,14 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from ledger.crypto import PrivateKey, sm3
+from ledger.errors import SignatureError
 from ledger.log import MerkleLog
 
 from .entry import canonical_json, exchange_entry
-from .errors import Error
+from .errors import Error, Refusal
 from .exchange import member_proto
 from .pb.yrd.v1 import exchange_pb2
-from .registry import TrustRegistry
+from .registry import KeyPurpose, RegistryLookupError, TrustRegistry
 from .store import ExchangeRow, GatewayStore, insert_exchange
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "EvidenceRelay",
     "answer_exchange_id",
     "install_evidence_relay",
+    "verify_relayed_envelope",
 ]
 
 REQUEST_KIND = "evidence.request"
@@ -71,6 +74,35 @@ log = logging.getLogger("gateway.evidence")
 def answer_exchange_id(request_exchange_id: str) -> str:
     """The exchange id of the relayed answer to ``request_exchange_id`` (a UUID 5)."""
     return str(uuid.uuid5(_ANSWER_NAMESPACE, request_exchange_id))
+
+
+def verify_relayed_envelope(
+    registry: TrustRegistry, signed: exchange_pb2.SignedEnvelope, at: datetime | None = None
+) -> exchange_pb2.Envelope:
+    """Check an envelope the gateway signed as a member's adapter; return it parsed.
+
+    Steps, each refusing with :class:`Refusal`:
+
+    1. ``key_id`` is listed in the registry for purpose ``attestation`` (valid at ``at`` if
+       given): a checkpoint or identity key never vouches for an envelope (``key_invalid``);
+    2. the SM2 signature over the envelope bytes (``signature_invalid``);
+    3. the bytes are an ``Envelope`` (``malformed``).
+    """
+    # (1): an attestation key
+    try:
+        public = registry.gateway_key(signed.key_id, KeyPurpose.ATTESTATION, at)
+    except RegistryLookupError as exc:
+        raise Refusal("key_invalid", f"relayed envelope signing key: {exc}") from exc
+    # (2): the signature
+    try:
+        public.verify(signed.envelope, signed.signature)
+    except SignatureError as exc:
+        raise Refusal("signature_invalid", f"relayed envelope signature: {exc}") from exc
+    # (3): the envelope
+    try:
+        return exchange_pb2.Envelope.FromString(signed.envelope)
+    except Exception as exc:  # protobuf's DecodeError has no stable public home
+        raise Refusal("malformed", "relayed envelope: not a yrd.v1.Envelope") from exc
 
 
 class AnswerMismatch(Error, ValueError):
@@ -213,7 +245,7 @@ def install_evidence_relay(gateway: Any) -> EvidenceRelay:
         log=gateway.log,
         store=gateway.store,
         registry=gateway.registry.require,
-        signer=gateway.log_key,
+        signer=gateway.attestation_key,
         executor=gateway.executor,
         notify=notify,
     )

@@ -25,8 +25,9 @@ Configuration, in ``settings.extra["identity"]`` (all optional):
   back it up: a new secret changes every person key;
 - ``assertion_ttl_seconds`` (300) and ``leeway_seconds`` (30).
 
-The canonical assertions are signed with the gateway's log key, which the trust registry
-lists; members verify them with ``registry.log_key(kid)``.
+The canonical assertions are signed with the gateway's identity key, which the trust
+registry lists with purpose ``identity``; members verify them with
+``registry.gateway_keys("identity")`` (never the checkpoint key).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def _recognizer(gateway: Any) -> Recognizer:
     except IdentityError as exc:
         raise ConfigError(f"identity person keys: {exc}") from exc
     return Recognizer(
-        gateway_key=gateway.log_key,
+        gateway_key=gateway.identity_key,
         deriver=deriver,
         audience=str(config.get("audience", DEFAULT_AUDIENCE)),
         ttl=timedelta(seconds=int(config.get("assertion_ttl_seconds", 300))),

@@ -1,10 +1,12 @@
 """``yrdgw serve``: bring the gateway up from settings, print where it listens, run until
 SIGINT/SIGTERM, then drain and stop.
 
-With no configuration it runs on embedded defaults: a local environment is made once in the
-data directory (SM2 keys, a dev TLS CA, a signed registry), SQLite for the log, the
-embedded EVM for anchoring, gRPC and HTTP on loopback. ``--dev`` adds the three province
-simulators (push delivery to them), seeded window accounts and sample cases.
+It starts only from configured trust material (``registry_path`` and the keys and TLS files
+next to it, made once by ``yrdgw init``) and refuses to start without it. ``--dev`` makes a
+local environment once in the data directory instead (SM2 keys, a dev TLS CA, a signed
+registry) and adds the three province simulators (push delivery to them), seeded window
+accounts and sample cases. SQLite holds the log, the embedded EVM anchors it, gRPC and
+HTTP listen on loopback.
 """
 
 from __future__ import annotations
@@ -16,16 +18,14 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from ledger.crypto import PrivateKey, PublicKey
-from ledger.errors import KeyFormatError
-
 from .adapters.registry import default_registry
 from .devenv import ensure_dev_environment
-from .errors import ConfigError
+from .metrics import Metrics
 from .registry import RegistryHolder
-from .server import Gateway, TlsFiles, load_tls
+from .server import Gateway, TlsFiles
 from .settings import Settings
 from .simulators import Simulators
+from .trust import GatewayKeys, install_registry_alarm, load_configured_trust, registry_holder
 
 log = logging.getLogger("gateway.runner")
 
@@ -58,43 +58,37 @@ def anchorer_factory(settings: Settings) -> Callable[[Any], Any] | None:
 
 
 async def build_gateway(settings: Settings, simulators: Simulators | None) -> Gateway:
+    """The gateway from configured trust material, or (``settings.dev`` with no registry
+    configured) from the dev environment made under the data directory. Without ``--dev``
+    nothing is ever generated: missing material is a ConfigError saying what to configure.
+    """
     env = None
-    if settings.registry_path is None:
+    if settings.dev and settings.registry_path is None:
         endpoints = await simulators.start(default_registry()) if simulators else {}
         pull = tuple(r for r in ("SH", "JS", "ZJ", "AH") if r not in endpoints)
         env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
         if simulators:
             _give_simulators_their_idp_keys(simulators, env)
-        registry_path, governance = env.registry_path, env.governance.public_key
-        log_key = env.log_key
+        holder = registry_holder(settings, env.registry_path, env.governance.public_key)
+        keys = GatewayKeys(env.log_key, env.attestation_key, env.identity_key)
         tls = TlsFiles(env.ca.cert_pem, env.server.cert_pem, env.server.key_pem)
     else:
-        try:
-            governance = PublicKey.from_pem(
-                settings.path("governance_public_key", "governance.pub").read_bytes()
-            )
-            log_key = PrivateKey.from_pem(settings.path("log_key_path", "log.pem").read_bytes())
-        except (OSError, KeyFormatError) as exc:
-            raise ConfigError(f"cannot load gateway keys: {exc}") from exc
-        registry_path = settings.registry_path
-        tls = load_tls(
-            settings.path("tls_ca", "tls/ca.crt"),
-            settings.path("tls_cert", "tls/server.crt"),
-            settings.path("tls_key", "tls/server.key"),
-        )
-    holder = RegistryHolder(registry_path, [governance])
-    if not holder.reload():
-        raise ConfigError(f"trust registry refused: {holder.last_error}")
+        holder, keys, tls = load_configured_trust(settings)
+    metrics = Metrics()
+    install_registry_alarm(metrics, holder)
     grpc_services, http = _plugins()
     return Gateway(
         settings,
         holder,
-        log_key,
+        keys.log,
         tls,
         anchorer_factory=anchorer_factory(settings),
+        metrics=metrics,
         dev_env=env,
         grpc_services=grpc_services,
         http_extensions=http,
+        attestation_key=keys.attestation,
+        identity_key=keys.identity,
     )
 
 

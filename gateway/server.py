@@ -25,10 +25,11 @@ from .adapters.registry import AdapterRegistry, default_registry
 from .delivery import PullHub, PushWorker
 from .errors import ConfigError
 from .exchange import ExchangeCore
+from .grpc_refusals import RefusalInterceptor
 from .grpc_service import AuditServicer, ExchangeServicer
 from .metrics import Metrics
 from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from .registry import RegistryHolder, TrustRegistry
+from .registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
 from .settings import Settings
 
 log = logging.getLogger("gateway.server")
@@ -58,6 +59,11 @@ class Gateway:
     define ``async startup(gateway)``/``shutdown`` via ``gateway.on_start``/``on_stop``."""
     on_start: list[Any] = field(default_factory=list)
     on_stop: list[Any] = field(default_factory=list)
+    attestation_key: PrivateKey = field(kw_only=True)
+    """Signs envelopes the gateway vouches for as a member's adapter (relayed evidence);
+    listed in the registry's ``gateway_keys`` with purpose ``attestation``."""
+    identity_key: PrivateKey = field(kw_only=True)
+    """Signs canonical identity assertions; purpose ``identity`` in ``gateway_keys``."""
 
     grpc_port: int = 0
     http_port: int = 0
@@ -67,8 +73,7 @@ class Gateway:
         s = self.settings
         current = self.registry.require()
         origin = s.log_origin or current.log_origin
-        if self.log_key.public_key.key_id not in {k.key_id for k in current.log_keys}:
-            raise ConfigError("the gateway's log key is not listed in the trust registry")
+        self._check_keys(current)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         db = s.data_dir / "gateway.db"
         self.log = await asyncio.to_thread(
@@ -114,6 +119,22 @@ class Gateway:
         self.started_at = time.time()
         self._purger = asyncio.get_running_loop().create_task(self._purge_nonces())
 
+    def _check_keys(self, current: TrustRegistry) -> None:
+        """Each of the gateway's keys must be listed in the registry for its own purpose."""
+        keys = (
+            ("log", KeyPurpose.CHECKPOINT, self.log_key),
+            ("attestation", KeyPurpose.ATTESTATION, self.attestation_key),
+            ("identity", KeyPurpose.IDENTITY, self.identity_key),
+        )
+        for name, purpose, key in keys:
+            try:
+                current.gateway_key(key.public_key.key_id, purpose)
+            except RegistryLookupError as exc:
+                raise ConfigError(
+                    f"the gateway's {name} key is not listed in the trust registry "
+                    f"for purpose {purpose}: {exc}"
+                ) from exc
+
     def _registry(self) -> TrustRegistry:
         return self.registry.require()
 
@@ -125,6 +146,7 @@ class Gateway:
         s = self.settings
         limit = s.max_payload_bytes + 64 * 1024
         self.grpc_server = grpc.aio.server(
+            interceptors=[RefusalInterceptor()],  # e.g. registry_expired from require()
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit + 64 * 1024),

@@ -30,10 +30,20 @@ class Settings:
     log_origin: str = ""  # empty: take it from the trust registry
     batch_max: int = 4096
     batch_wait_seconds: float = 0.002
-    # trust: paths default to files under data_dir (made by --dev)
+    # trust: without --dev, serve needs registry_path (made by ``yrdgw init``); the other
+    # paths then default to files under data_dir
     registry_path: Path | None = None
     governance_public_key: Path | None = None
     log_key_path: Path | None = None
+    """Signs checkpoints only (purpose ``checkpoint``: the registry's ``log.keys``)."""
+    attestation_key_path: Path | None = None
+    """Signs envelopes the gateway vouches for, e.g. relayed evidence (``attestation``)."""
+    identity_key_path: Path | None = None
+    """Signs canonical identity assertions (purpose ``identity``)."""
+    registry_expiry_grace_seconds: float = 3600.0
+    """How long past its ``expires_at`` the last good registry is still used, with an alarm
+    (metric ``yrd_registry_expired``, an error log line a minute); then every call that
+    relies on it is refused with ``registry_expired`` (docs/registry.md)."""
     tls_ca: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -91,6 +101,11 @@ class Settings:
             setattr(settings, name, _coerce(name, names[name].type, value))
         if settings.anchor_mode not in ("embedded", "jsonrpc", "off"):
             raise ConfigError("anchor_mode must be embedded, jsonrpc or off")
+        if not 0 <= settings.registry_expiry_grace_seconds < float("inf"):
+            raise ConfigError(
+                "registry_expiry_grace_seconds must be a finite number of seconds, at least 0, "
+                f"got {settings.registry_expiry_grace_seconds}"
+            )
         return settings
 
 

@@ -133,6 +133,8 @@ def build_dev_registry(
     valid_for: timedelta = timedelta(days=365),
     serial: int = 1,
     log_origin: str = DEV_LOG_ORIGIN,
+    attestation_keys: Sequence[PublicKey] = (),
+    identity_keys: Sequence[PublicKey] = (),
 ) -> dict[str, Any]:
     """An unsigned dev registry document (a JSON-ready dict) for the four regions.
 
@@ -141,7 +143,9 @@ def build_dev_registry(
     certificate SHA-256 fingerprints; ``identity_provider_keys`` adds one identity provider
     per region given; ``endpoints`` overrides push endpoints (a region given an endpoint
     becomes push even if its default is pull). Everything is valid from ``now`` (default:
-    the current time, to the second) for ``valid_for``. Sign it with ``sign_registry``.
+    the current time, to the second) for ``valid_for``. ``log_keys`` sign checkpoints;
+    ``attestation_keys`` and ``identity_keys`` are listed in ``gateway_keys`` with their
+    purpose. Sign it with ``sign_registry``.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     end = start + valid_for
@@ -194,7 +198,15 @@ def build_dev_registry(
         )
     ]
 
-    return {
+    gateway_keys = [
+        {"purpose": purpose, **_key_entry(k, start, end)}
+        for purpose, keys_of_purpose in (
+            ("attestation", attestation_keys),
+            ("identity", identity_keys),
+        )
+        for k in keys_of_purpose
+    ]
+    document: dict[str, Any] = {
         "version": 1,
         "serial": serial,
         "issued_at": format_time(start),
@@ -204,3 +216,6 @@ def build_dev_registry(
         "members": members,
         "identity_providers": providers,
     }
+    if gateway_keys:
+        document["gateway_keys"] = gateway_keys
+    return document

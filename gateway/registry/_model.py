@@ -24,8 +24,10 @@ from .errors import RegistryFormatError
 __all__ = [
     "Delivery",
     "DeliveryMode",
+    "GatewayKey",
     "IdentityProvider",
     "KeyEntry",
+    "KeyPurpose",
     "LogConfig",
     "Member",
     "MemberId",
@@ -211,6 +213,23 @@ class IdentityProvider:
     loa_mapping: Mapping[str, str]
 
 
+class KeyPurpose(StrEnum):
+    """What a gateway key may sign; each purpose has its own key, so one leaked or misused
+    key cannot stand in for another (a checkpoint key never vouches for an envelope)."""
+
+    CHECKPOINT = "checkpoint"  # signed checkpoints of the Merkle log (``log.keys``)
+    ATTESTATION = "attestation"  # envelopes the gateway signs as a member's adapter
+    IDENTITY = "identity"  # canonical identity assertions
+
+
+@dataclass(frozen=True)
+class GatewayKey:
+    """A gateway key listed in ``gateway_keys``: the key and the one purpose it serves."""
+
+    purpose: KeyPurpose
+    key: KeyEntry
+
+
 @dataclass(frozen=True)
 class LogConfig:
     """The gateway's Merkle log: its checkpoint origin line and checkpoint-signing keys."""
@@ -231,6 +250,7 @@ class RegistryDocument:
     log: LogConfig
     members: tuple[Member, ...]
     identity_providers: tuple[IdentityProvider, ...]
+    gateway_keys: tuple[GatewayKey, ...] = ()
 
 
 def normalize_fingerprint(fingerprint: str | bytes) -> str:

@@ -22,8 +22,10 @@ from ledger.errors import KeyFormatError
 from ._model import (
     Delivery,
     DeliveryMode,
+    GatewayKey,
     IdentityProvider,
     KeyEntry,
+    KeyPurpose,
     LogConfig,
     Member,
     MemberId,
@@ -309,6 +311,26 @@ def _log(value: Any, field: str) -> LogConfig:
     return LogConfig(origin, _keys(obj["keys"], _join(field, "keys")))
 
 
+_GATEWAY_PURPOSES = (KeyPurpose.ATTESTATION, KeyPurpose.IDENTITY)
+
+
+def _gateway_keys(value: Any, field: str) -> tuple[GatewayKey, ...]:
+    """``gateway_keys``: each a key entry plus its ``purpose`` (checkpoint keys stay in
+    ``log.keys``, where auditors' tools look for them)."""
+    result = []
+    for i, item in enumerate(_list(value, field, non_empty=False)):
+        where = f"{field}[{i}]"
+        obj = _object(item, where, {"purpose", "key_id", "public_key", "not_before", "not_after"})
+        purpose = obj["purpose"]
+        if purpose not in {str(p) for p in _GATEWAY_PURPOSES}:
+            raise RegistryFormatError(
+                _join(where, "purpose"), f"expected attestation or identity, got {purpose!r}"
+            )
+        entry = {k: v for k, v in obj.items() if k != "purpose"}
+        result.append(GatewayKey(KeyPurpose(purpose), _key(entry, where)))
+    return tuple(result)
+
+
 # -- the document -------------------------------------------------------------------------
 
 DOCUMENT_FIELDS = {
@@ -329,7 +351,7 @@ def parse_document(value: Any) -> RegistryDocument:
     member ids, key ids and TLS fingerprints are unique, and that every member a permission
     names is registered. Raises RegistryFormatError naming the first offending field.
     """
-    obj = _object(value, "", DOCUMENT_FIELDS, {"identity_providers"})
+    obj = _object(value, "", DOCUMENT_FIELDS, {"identity_providers", "gateway_keys"})
     version = _int(obj["version"], "version", 1)
     if version != SUPPORTED_VERSION:
         raise RegistryFormatError(
@@ -342,6 +364,7 @@ def parse_document(value: Any) -> RegistryDocument:
         raise RegistryFormatError("expires_at", "must be later than issued_at")
     governance_key_id = _str(obj["governance_key_id"], "governance_key_id", pattern=_KEY_ID_RE)
     log = _log(obj["log"], "log")
+    gateway_keys = _gateway_keys(obj.get("gateway_keys", []), "gateway_keys")
 
     # Member ids first, so that permissions can refer to members listed after them.
     raw_members = _list(obj["members"], "members")
@@ -370,6 +393,13 @@ def parse_document(value: Any) -> RegistryDocument:
     key_owner: dict[str, str] = {}
     for key in log.keys:
         _claim(key_owner, key.key_id, "log.keys", "log")
+    for i, gateway_key in enumerate(gateway_keys):
+        _claim(
+            key_owner,
+            gateway_key.key.key_id,
+            f"gateway_keys[{i}]",
+            f"the gateway ({gateway_key.purpose})",
+        )
     for i, member in enumerate(members):
         for j, key in enumerate(member.keys):
             _claim(key_owner, key.key_id, f"members[{i}].keys[{j}]", str(member.id))
@@ -400,6 +430,7 @@ def parse_document(value: Any) -> RegistryDocument:
         log=log,
         members=members,
         identity_providers=providers,
+        gateway_keys=gateway_keys,
     )
 
 

@@ -13,6 +13,7 @@ from ._model import (
     Delivery,
     IdentityProvider,
     KeyEntry,
+    KeyPurpose,
     Member,
     MemberId,
     Region,
@@ -59,6 +60,10 @@ class TrustRegistry:
         self._by_fingerprint = {fp: m for m in document.members for fp in m.tls_fingerprints}
         self._member_keys = {k.key_id: (m, k) for m in document.members for k in m.keys}
         self._log_keys = {k.key_id: k for k in document.log.keys}
+        self._gateway_keys: dict[str, tuple[KeyPurpose, KeyEntry]] = {
+            k.key_id: (KeyPurpose.CHECKPOINT, k) for k in document.log.keys
+        }
+        self._gateway_keys.update({g.key.key_id: (g.purpose, g.key) for g in document.gateway_keys})
 
     # -- document facts -----------------------------------------------------------------
     @property
@@ -241,6 +246,40 @@ class TrustRegistry:
         if problem:
             raise RegistryLookupError(problem)
         return entry.public_key
+
+    def gateway_key(
+        self, key_id: str, purpose: KeyPurpose | str, at: datetime | None = None
+    ) -> PublicKey:
+        """The gateway's public key ``key_id`` if the registry lists it for ``purpose``.
+
+        The purpose check is the point: a relayed envelope signed with the checkpoint key,
+        or a checkpoint signed with the attestation key, is refused. Raises
+        RegistryLookupError for an unknown key, a key of another purpose, or (with ``at``)
+        a key not valid then.
+        """
+        wanted = KeyPurpose(purpose)
+        found = self._gateway_keys.get(key_id)
+        if found is None:
+            raise RegistryLookupError(f"unknown gateway {wanted} key {key_id}")
+        if found[0] is not wanted:
+            raise RegistryLookupError(
+                f"key purpose: key {key_id} is for {found[0]}, not for {wanted}"
+            )
+        problem = found[1].validity_problem(at) if at is not None else None
+        if problem:
+            raise RegistryLookupError(problem)
+        return found[1].public_key
+
+    def gateway_keys(
+        self, purpose: KeyPurpose | str, at: datetime | None = None
+    ) -> dict[str, PublicKey]:
+        """The gateway's keys for ``purpose`` by key id (only those valid at ``at``)."""
+        wanted = KeyPurpose(purpose)
+        return {
+            key_id: entry.public_key
+            for key_id, (p, entry) in self._gateway_keys.items()
+            if p is wanted and (at is None or entry.valid_at(at))
+        }
 
     # -- identity providers -------------------------------------------------------------
     def identity_providers(

@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.crypto import PrivateKey, PublicKey
@@ -24,6 +24,7 @@ from ledger.errors import SignatureError
 from ._parse import canonical_bytes, loads_strict, parse_document
 from ._registry import TrustRegistry
 from .errors import (
+    RegistryExpired,
     RegistryFormatError,
     RegistrySignatureError,
     RegistryUnsignedError,
@@ -66,6 +67,8 @@ def load_registry(
     data: bytes,
     trusted_governance_keys: Iterable[PublicKey],
     now: datetime | None = None,
+    *,
+    grace: timedelta = timedelta(0),
 ) -> TrustRegistry:
     """Verify and parse a signed registry file.
 
@@ -77,9 +80,12 @@ def load_registry(
     4. verify the signature over the document's canonical bytes (RegistrySignatureError);
     5. validate the document (RegistryFormatError naming the field);
     6. check that the document names the key that signed it (RegistryUntrustedKeyError);
-    7. check ``issued_at <= now < expires_at`` (RegistryNotYetValid, RegistryExpired).
+    7. check ``issued_at <= now < expires_at + grace`` (RegistryNotYetValid,
+       RegistryExpired).
 
-    ``now`` defaults to the current time; pass it to make the check reproducible.
+    ``now`` defaults to the current time; pass it to make the check reproducible. ``grace``
+    (default none) is for the running gateway only (``RegistryHolder``), which keeps using
+    an expired copy for a while and raises alarms meanwhile; the result may then be expired.
     """
     now = now or datetime.now(UTC)
     trusted = {key.key_id: key for key in trusted_governance_keys}
@@ -146,5 +152,9 @@ def load_registry(
 
     # (7): validity period.
     registry = TrustRegistry(parsed, document, canonical, bytes(data))
-    registry.check_valid(now)
+    try:
+        registry.check_valid(now)
+    except RegistryExpired:
+        if now >= registry.expires_at + grace:
+            raise
     return registry

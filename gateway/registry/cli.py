@@ -78,7 +78,8 @@ def add_registry_commands(subparsers: Any) -> argparse.ArgumentParser:
         help="write an unsigned dev registry for the four regions",
         description=(
             "Write an unsigned dev registry document. Keys are read from KEYS_DIR "
-            "(member-sh.key.pem or member-sh.pub.pem, log.*, idp-*, governance.*) and "
+            "(member-sh.key.pem or member-sh.pub.pem, log.*, attestation.*, identity.*, "
+            "idp-*, governance.*) and "
             "generated there when missing; member-<region>.crt.pem, if present, gives the "
             "member's TLS certificate fingerprint."
         ),
@@ -232,6 +233,8 @@ def cmd_create(args: argparse.Namespace) -> int:
         member_keys,
         governance,
         [_key_pair(keys_dir, "log")],
+        attestation_keys=[_key_pair(keys_dir, "attestation")],
+        identity_keys=[_key_pair(keys_dir, "identity")],
         tls_fingerprints=fingerprints,
         identity_provider_keys=idp_keys,
         endpoints=endpoints,
@@ -287,6 +290,12 @@ def _summary(doc: RegistryDocument, now: datetime) -> list[str]:
     for key in doc.log.keys:
         lines.append(
             f"  log key {key.key_id[:16]}… {format_time(key.not_before)} .. "
+            f"{format_time(key.not_after)} ({_status(key.not_before, key.not_after, now)})"
+        )
+    for gateway_key in doc.gateway_keys:
+        key = gateway_key.key
+        lines.append(
+            f"  {gateway_key.purpose} key {key.key_id[:16]}… {format_time(key.not_before)} .. "
             f"{format_time(key.not_after)} ({_status(key.not_before, key.not_after, now)})"
         )
     lines.append(f"members ({len(doc.members)}):")

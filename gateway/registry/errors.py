@@ -10,6 +10,7 @@ Hierarchy::
     │   └── RegistrySignatureError         the signature does not verify (tampered, corrupt)
     ├── RegistryValidityError              outside [issued_at, expires_at)
     │   ├── RegistryExpired
+    │   │   └── RegistryExpiredRefusal     also a gateway Refusal: past the grace period
     │   └── RegistryNotYetValid
     ├── RegistryRollbackError              a reload would go back to an older serial
     ├── RegistrySourceError                the registry file could not be read
@@ -23,9 +24,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..errors import Refusal
+
 __all__ = [
     "RegistryError",
     "RegistryExpired",
+    "RegistryExpiredRefusal",
     "RegistryFormatError",
     "RegistryLookupError",
     "RegistryNotYetValid",
@@ -84,6 +88,21 @@ class RegistryValidityError(RegistryError):
 
 class RegistryExpired(RegistryValidityError):
     """Now is at or after the registry's ``expires_at``."""
+
+
+class RegistryExpiredRefusal(RegistryExpired, Refusal):
+    """The registry in use expired longer ago than the grace period.
+
+    Raised by ``RegistryHolder.require()``; being a :class:`gateway.errors.Refusal` with
+    reason ``registry_expired`` (FAILED_PRECONDITION), every servicer that turns refusals
+    into statuses refuses the call with it, and nothing is written.
+    """
+
+    def __init__(self, message: str, now: datetime, issued_at: datetime, expires_at: datetime):
+        self.now = now
+        self.issued_at = issued_at
+        self.expires_at = expires_at
+        Refusal.__init__(self, "registry_expired", message, expires_at=expires_at.isoformat())
 
 
 class RegistryNotYetValid(RegistryValidityError):

@@ -33,15 +33,9 @@ def free_port() -> int:
 
 def write_config(data_dir: Path, env: DevEnvironment, **extra: Any) -> Path:
     """A TOML config naming the dev environment's trust files explicitly."""
-    dev = env.root
     values: dict[str, Any] = {
         "data_dir": str(data_dir),
-        "registry_path": str(env.registry_path),
-        "governance_public_key": str(dev / "keys" / "governance.pub"),
-        "log_key_path": str(dev / "keys" / "log.pem"),
-        "tls_ca": str(dev / "tls" / "ca.crt"),
-        "tls_cert": str(dev / "tls" / "server.crt"),
-        "tls_key": str(dev / "tls" / "server.key"),
+        **env.trust_settings(),
         "anchor_mode": "off",
         **extra,
     }

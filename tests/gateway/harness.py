@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from gateway.client import GatewayClient
 from gateway.devenv import DevEnvironment, ensure_dev_environment
+from gateway.metrics import Metrics
 from gateway.registry import RegistryHolder
 from gateway.server import Gateway, TlsFiles
 from gateway.settings import Settings
+from gateway.trust import install_registry_alarm
 from ledger.trust import TrustStore
 
 
@@ -46,20 +49,32 @@ class GatewayThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: Gateway | None = None
 
-    def start(self) -> GatewayThread:
+    def start(self, clock: Callable[[], datetime] | None = None) -> GatewayThread:
+        """Start the gateway; ``clock`` (UTC datetimes) is the registry holder's, for
+        expiry tests."""
         self.thread.start()
-        holder = RegistryHolder(self.env.registry_path, [self.env.governance.public_key])
+        holder = RegistryHolder(
+            self.env.registry_path,
+            [self.env.governance.public_key],
+            grace=timedelta(seconds=self.settings.registry_expiry_grace_seconds),
+            **({"clock": clock} if clock else {}),
+        )
         assert holder.reload(), holder.last_error
         tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
+        metrics = Metrics()
+        install_registry_alarm(metrics, holder)  # as gateway.runner.build_gateway does
         self.gateway = Gateway(
             self.settings,
             holder,
             self.env.log_key,
             tls,
             anchorer_factory=self.anchorer_factory,
+            metrics=metrics,
             dev_env=self.env,
             grpc_services=self.grpc_services,
             http_extensions=self.http_extensions,
+            attestation_key=self.env.attestation_key,
+            identity_key=self.env.identity_key,
         )
         self.call(self.gateway.start())
         return self

@@ -5,7 +5,7 @@ An Anhui (Hefei) member submits an ``evidence.request`` in Anhui's dialect (GB18
 addressed to the Jiangsu member; the gateway normalises and logs it and pushes it to the
 Jiangsu simulator in Jiangsu's dialect; the simulator answers with the certificate; the
 gateway logs the answer as an ``evidence.response`` exchange from the Jiangsu member to the
-requester (signed with the gateway's log key, as Jiangsu's adapter) and delivers it to
+requester (signed with the gateway's attestation key, as Jiangsu's adapter) and delivers it to
 Anhui, which gets it by ``Matters.GetEvidence`` and by its pull stream.
 """
 
@@ -19,7 +19,7 @@ import uuid
 import grpc
 import pytest
 
-from gateway.evidence import AnswerMismatch, answer_exchange_id
+from gateway.evidence import AnswerMismatch, answer_exchange_id, verify_relayed_envelope
 from gateway.grpc_status import reason_of
 from gateway.matters_grpc import add_matters_service
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2, matters_pb2, matters_pb2_grpc
@@ -128,10 +128,11 @@ async def test_anhui_gets_the_licence_from_jiangsu(gw, sims):
     assert entry["sender"] == gw.env.member_id("JS")
     assert entry["recipient"] == gw.env.member_id("AH")
     assert entry["matter"] == "340000000002"
-    log_key = gw.env.log_key.public_key
+    log_key = gw.env.attestation_key.public_key  # the gateway's attestation key
     assert entry["signer_key_id"] == log_key.key_id  # the gateway signed, as JS's adapter
+    assert verify_relayed_envelope(gw.gateway.registry.require(), got.answer_envelope)
     assert LICENCE_USCC not in verified.entry.decode() and "示例" not in verified.entry.decode()
-    # the envelope is signed by the gateway's log key, over the exact bytes, payload digested
+    # the envelope is signed by the gateway's attestation key, over the exact bytes
     signed = got.answer_envelope
     log_key.verify(signed.envelope, signed.signature)
     envelope = exchange_pb2.Envelope.FromString(signed.envelope)

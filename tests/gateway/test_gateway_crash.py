@@ -23,6 +23,9 @@ from gateway.server import TlsFiles
 from ledger import merkle
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
+from tests.adversarial.serving import write_config
+
+ALL_PULL = ("SH", "JS", "ZJ", "AH")
 
 PAYLOAD = json.dumps({"case_id": "C-1", "status": "received",
                       "time": "2026-11-28T10:00:00+08:00", "note": None}).encode()
@@ -36,8 +39,10 @@ def _port() -> int:
 
 def _start(data_dir, grpc_port, http_port) -> subprocess.Popen:
     env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": os.getcwd()}
+    config = write_config(data_dir, ensure_dev_environment(data_dir, pull_regions=ALL_PULL))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
+         "--data-dir", str(data_dir),
          "--grpc-port", str(grpc_port), "--http-port", str(http_port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -153,7 +153,7 @@ async def test_simulator_assertion_is_recognised(world, region):
 
     # the canonical assertion verifies with the gateway key listed in the trust registry
     registry = gw.gateway.registry.require()
-    key = registry.log_key(resp.gateway_key_id, datetime.now(UTC))
+    key = registry.gateway_key(resp.gateway_key_id, "identity", datetime.now(UTC))
     claims = verify_canonical_assertion(
         resp.canonical_assertion, {resp.gateway_key_id: key}, sh, datetime.now(UTC)
     )
