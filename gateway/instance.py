@@ -123,13 +123,17 @@ def _read_pid(fd: int) -> int | None:
         return None
 
 
-def _addresses(what: str, host: str, port: int) -> list[tuple]:
+def _addresses(
+    what: str, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+) -> list[tuple]:
     if not isinstance(host, str) or not host:
         raise ConfigError(f"listen host must be a host name or address, got {host!r}")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"{what} port must be 0..65535, got {port!r}")
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host, port, family, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
     except socket.gaierror as exc:
         raise ConfigError(f"cannot resolve listen address {host!r}: {exc.strerror}") from exc
     return [(family, kind, proto, address) for family, kind, proto, _, address in infos]
@@ -156,12 +160,14 @@ def check_port_free(what: str, host: str, port: int) -> None:
 
 
 def bind_listener(what: str, host: str, port: int, backlog: int = 2048) -> socket.socket:
-    """A listening socket on ``host:port`` (the first address it resolves to).
+    """A listening socket on ``host:port``: IPv6 if ``host`` has a colon, else IPv4 (as
+    uvicorn chooses, so ``localhost`` stays 127.0.0.1).
 
     Binding it here, rather than inside the HTTP server, makes a taken port a
     :class:`PortInUse` instead of the server's own exit.
     """
-    family, kind, proto, address = _addresses(what, host, port)[0]
+    wanted = socket.AF_INET6 if ":" in str(host) else socket.AF_INET
+    family, kind, proto, address = _addresses(what, host, port, wanted)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
