@@ -63,14 +63,20 @@ def _step(n: int, text: str) -> None:
     print(f"[{n}] {text}", flush=True)
 
 
-async def _pull_one(client: GatewayClient, exchange_id: str) -> exchange_pb2.Delivery:
-    async with client.pull() as deliveries:
-        async for delivery in deliveries:
-            await deliveries.ack(delivery)
-            envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
-            if envelope.exchange_id == exchange_id:
-                return delivery
-    raise RuntimeError(f"delivery of {exchange_id} never arrived")
+async def _pull_one(
+    client: GatewayClient, exchange_id: str, within: float = 60.0
+) -> exchange_pb2.Delivery:
+    """Pull and ack until ``exchange_id`` arrives; a demo that never gets it fails, not hangs."""
+    try:
+        async with asyncio.timeout(within), client.pull() as deliveries:
+            async for delivery in deliveries:
+                await deliveries.ack(delivery)
+                envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
+                if envelope.exchange_id == exchange_id:
+                    return delivery
+    except TimeoutError:
+        pass
+    raise ConfigError(f"delivery of {exchange_id} did not arrive within {within:.0f} s")
 
 
 async def run(out_dir: Path, data_dir: Path) -> int:
