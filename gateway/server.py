@@ -33,6 +33,7 @@ from .registry import RegistryHolder, TrustRegistry
 from .settings import Settings
 
 log = logging.getLogger("gateway.server")
+_GRPC_BIND_FAILED = "not available (in use by another process?)"
 
 
 @dataclass
@@ -163,9 +164,9 @@ class Gateway:
                 f"{s.host}:{s.grpc_port}", credentials
             )
         except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
-            raise PortInUse("gRPC", s.host, s.grpc_port, "not available") from exc
+            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED) from exc
         if not self.grpc_port:
-            raise PortInUse("gRPC", s.host, s.grpc_port, "not available")
+            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED)
         await self.grpc_server.start()
         for name in (*names[: 2 + len(extra)], ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
