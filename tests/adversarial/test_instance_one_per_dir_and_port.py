@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import subprocess
+import sys
 
 from gateway.client import GatewayClient
 from gateway.server import TlsFiles
 from ledger.trust import TrustStore
-from tests.adversarial.serving import ServeFactory, ServeProcess
+from tests.adversarial.serving import REPO, ServeFactory, ServeProcess
 
 PAYLOAD = json.dumps(
     {"case_id": "C-1", "status": "received", "time": "2026-11-28T10:00:00+08:00", "note": None}
@@ -118,3 +121,20 @@ def test_the_lock_goes_with_the_process_even_on_sigkill(serve):
     assert second.terminate() == 0
     third = serve.start().wait_ready()  # and a clean stop released it too
     assert third.terminate() == 0
+
+
+def test_demo_refuses_a_data_dir_held_by_a_running_gateway(serve):
+    first = serve.start().wait_ready()
+    demo = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "demo", "--data-dir", str(serve.root)],
+        env={**os.environ, "PYTHONPATH": str(REPO), "YRD_ANCHOR_MODE": "off"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert demo.returncode == 2, demo.stderr
+    lines = demo.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"pid {first.proc.pid}" in lines[0], demo.stderr
+    assert first.healthz() == 200
+    assert _submit(serve, first) >= 1
