@@ -95,7 +95,7 @@ CASES = _table("yrd-audit", [
     ("serve-data-dir-is-a-file", "serve --data-dir {f}/garbage.bin", 2, "not a directory"),
     ("serve-port-out-of-range", "serve --data-dir {f}/d2 --grpc-port 70000", 2, "0..65535"),
     ("serve-tampered-ledger",
-     "serve --config {f}/tampered/yrdgw.toml --grpc-port 0 --http-port 0", 2, "checkpoint"),
+     "serve --config {f}/tampered/yrdgw.toml --grpc-port 0 --http-port 0", 2, "cannot serve"),
     ("serve-bad-port-arg", "serve --grpc-port x", 2, "invalid int"),
     # demo: refused before the scenario runs
     ("demo-out-under-a-file", "demo --out {f}/garbage.bin/receipts", 2, "--out"),
