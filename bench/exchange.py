@@ -56,9 +56,11 @@ async def _echo_server(port: int, data_dir: Path) -> None:
     )
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 4 << 20)])
     server.add_generic_rpc_handlers((handler,))
-    creds = grpc.ssl_server_credentials([(env.server.key_pem, env.server.cert_pem)],
-                                        root_certificates=env.ca.cert_pem,
-                                        require_client_auth=True)
+    creds = grpc.ssl_server_credentials(
+        [(env.server.key_pem, env.server.cert_pem)],
+        root_certificates=env.ca.cert_pem,
+        require_client_auth=True,
+    )
     server.add_secure_port(f"127.0.0.1:{port}", creds)
     await server.start()
     await server.wait_for_termination()
@@ -145,11 +147,26 @@ async def run(args) -> dict:
     child_env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": str(ROOT)}
     trust = {f"YRD_{name.upper()}": path for name, path in env.trust_settings().items()}
     gateway = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp),
-         "--grpc-port", str(grpc_port), "--http-port", str(http_port)],
-        env={**child_env, **trust}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    echo = subprocess.Popen([sys.executable, __file__, "--echo-server", str(echo_port),
-                             "--data-dir", str(tmp)], env=child_env)
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--data-dir",
+            str(tmp),
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+        ],
+        env={**child_env, **trust},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    echo = subprocess.Popen(
+        [sys.executable, __file__, "--echo-server", str(echo_port), "--data-dir", str(tmp)],
+        env=child_env,
+    )
     results: dict = {"concurrency": args.concurrency, "seconds": args.seconds, "sizes": {}}
     try:
         _wait_http(http_port)
@@ -157,42 +174,69 @@ async def run(args) -> dict:
         cert = env.clients["SH"]
         tls = TlsFiles(env.ca.cert_pem, cert.cert_pem, cert.key_pem)
         options = [("grpc.max_receive_message_length", 4 << 20)]
-        client = GatewayClient(f"127.0.0.1:{grpc_port}", member=env.member_id("SH"),
-                               key=env.member_keys["SH"], tls=tls, options=options)
+        client = GatewayClient(
+            f"127.0.0.1:{grpc_port}",
+            member=env.member_id("SH"),
+            key=env.member_keys["SH"],
+            tls=tls,
+            options=options,
+        )
         creds = grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert)
         echo_channel = grpc.aio.secure_channel(f"127.0.0.1:{echo_port}", creds, options=options)
         echo_call = echo_channel.unary_unary(ECHO_METHOD)
         for size in (1024, 64 * 1024):
             note = "x" * max(0, size - 120)
-            payload = json.dumps({"case_id": "BENCH-1", "status": "received",
-                                  "time": "2026-11-28T10:00:00+08:00", "note": note}).encode()
+            payload = json.dumps(
+                {
+                    "case_id": "BENCH-1",
+                    "status": "received",
+                    "time": "2026-11-28T10:00:00+08:00",
+                    "note": note,
+                }
+            ).encode()
             count = int(args.max_rate * args.seconds * 1.2)
             print(f"signing {count} envelopes of {len(payload)} B ...", flush=True)
-            envelopes = [client.build(recipient=env.member_id("ZJ"), kind="case.status",
-                                      payload=payload, dialect="yrd-canonical/1")
-                         for _ in range(count)]
+            envelopes = [
+                client.build(
+                    recipient=env.member_id("ZJ"),
+                    kind="case.status",
+                    payload=payload,
+                    dialect="yrd-canonical/1",
+                )
+                for _ in range(count)
+            ]
             raw = [e.SerializeToString() for e in envelopes]
             await echo_call(raw[0])  # warm up both connections
             await client.exchange.Submit(envelopes[0])
             echo_peak = await closed_loop(echo_call, raw[1:], args.concurrency, args.seconds)
-            gw_peak = await closed_loop(client.exchange.Submit, envelopes[1:], args.concurrency,
-                                        args.seconds)
+            gw_peak = await closed_loop(
+                client.exchange.Submit, envelopes[1:], args.concurrency, args.seconds
+            )
             half = gw_peak["per_s"] / 2
             used = 1 + gw_peak["requests"]
-            gw_half = await open_loop(client.exchange.Submit, envelopes[used:], half,
-                                      args.seconds / 2)
+            gw_half = await open_loop(
+                client.exchange.Submit, envelopes[used:], half, args.seconds / 2
+            )
             echo_half = await open_loop(echo_call, raw[used:], half, args.seconds / 2)
             ratio = gw_peak["per_s"] / echo_peak["per_s"]
-            results["sizes"][str(size)] = {"echo_peak": echo_peak, "gateway_peak": gw_peak,
-                                           "gateway_half_load": gw_half,
-                                           "echo_half_load": echo_half, "ratio": ratio}
-            print(f"{size // 1024:>3} KiB  echo {echo_peak['per_s']:>7.0f}/s "
-                  f"(p50 {echo_peak['p50_ms']:.1f} ms, p99 {echo_peak['p99_ms']:.1f} ms)  "
-                  f"gateway {gw_peak['per_s']:>7.0f}/s (p50 {gw_peak['p50_ms']:.1f} ms, "
-                  f"p99 {gw_peak['p99_ms']:.1f} ms)  ratio {ratio:.2f}x")
-            print(f"         at half of the gateway's peak ({half:.0f}/s offered): gateway p50 "
-                  f"{gw_half['p50_ms']:.1f} ms p99 {gw_half['p99_ms']:.1f} ms; echo p50 "
-                  f"{echo_half['p50_ms']:.1f} ms p99 {echo_half['p99_ms']:.1f} ms")
+            results["sizes"][str(size)] = {
+                "echo_peak": echo_peak,
+                "gateway_peak": gw_peak,
+                "gateway_half_load": gw_half,
+                "echo_half_load": echo_half,
+                "ratio": ratio,
+            }
+            print(
+                f"{size // 1024:>3} KiB  echo {echo_peak['per_s']:>7.0f}/s "
+                f"(p50 {echo_peak['p50_ms']:.1f} ms, p99 {echo_peak['p99_ms']:.1f} ms)  "
+                f"gateway {gw_peak['per_s']:>7.0f}/s (p50 {gw_peak['p50_ms']:.1f} ms, "
+                f"p99 {gw_peak['p99_ms']:.1f} ms)  ratio {ratio:.2f}x"
+            )
+            print(
+                f"         at half of the gateway's peak ({half:.0f}/s offered): gateway p50 "
+                f"{gw_half['p50_ms']:.1f} ms p99 {gw_half['p99_ms']:.1f} ms; echo p50 "
+                f"{echo_half['p50_ms']:.1f} ms p99 {echo_half['p99_ms']:.1f} ms"
+            )
         await client.close()
         await echo_channel.close()
     finally:
@@ -207,8 +251,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--max-rate", type=float, default=1500,
-                        help="envelopes to pre-sign per second of run (upper bound on rate)")
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=1500,
+        help="envelopes to pre-sign per second of run (upper bound on rate)",
+    )
     parser.add_argument("--echo-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()

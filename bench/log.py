@@ -66,8 +66,9 @@ def measure_one(n: int, with_pymerkle: bool) -> dict:
 
     rnd = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        log = MerkleLog(SQLiteStore(Path(tmp) / "log.db"), PrivateKey.generate(), "bench/log",
-                        batch_max=8192)
+        log = MerkleLog(
+            SQLiteStore(Path(tmp) / "log.db"), PrivateKey.generate(), "bench/log", batch_max=8192
+        )
         start = time.perf_counter()
         in_flight = []
         for chunk_entries in _chunks(n, CHUNK):
@@ -138,23 +139,38 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--one", str(n)]
         if n <= args.pymerkle_max:
             cmd.append("--with-pymerkle")
-        done = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+        )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         row = rows[-1]
-        print(f"N={n:>8}: appends/s {row['appends_per_s']:>9.0f} "
-              f"(raw SM3 {row['raw_sm3_per_s']:>9.0f}/s, ratio "
-              f"{row['appends_per_s'] / row['raw_sm3_per_s']:.2f}x)"
-              + (f", pymerkle {row['pymerkle_appends_per_s']:>7.0f}/s "
-                 f"(ours {row['appends_per_s'] / row['pymerkle_appends_per_s']:.1f}x)"
-                 if "pymerkle_appends_per_s" in row else ""))
-        print(f"            inclusion proof {row['inclusion_proof_ms']:.3f} ms, consistency "
-              f"{row['consistency_proof_ms']:.3f} ms, verify {row['verify_inclusion_ms']:.3f}/"
-              f"{row['verify_consistency_ms']:.3f} ms, peak RSS {row['peak_rss_mb']:.0f} MB, "
-              f"batches {row['batches']}"
-              + (f"; pymerkle proofs {row['pymerkle_inclusion_proof_ms']:.3f}/"
-                 f"{row['pymerkle_consistency_proof_ms']:.3f} ms"
-                 if "pymerkle_inclusion_proof_ms" in row else ""))
+        print(
+            f"N={n:>8}: appends/s {row['appends_per_s']:>9.0f} "
+            f"(raw SM3 {row['raw_sm3_per_s']:>9.0f}/s, ratio "
+            f"{row['appends_per_s'] / row['raw_sm3_per_s']:.2f}x)"
+            + (
+                f", pymerkle {row['pymerkle_appends_per_s']:>7.0f}/s "
+                f"(ours {row['appends_per_s'] / row['pymerkle_appends_per_s']:.1f}x)"
+                if "pymerkle_appends_per_s" in row
+                else ""
+            )
+        )
+        print(
+            f"            inclusion proof {row['inclusion_proof_ms']:.3f} ms, consistency "
+            f"{row['consistency_proof_ms']:.3f} ms, verify {row['verify_inclusion_ms']:.3f}/"
+            f"{row['verify_consistency_ms']:.3f} ms, peak RSS {row['peak_rss_mb']:.0f} MB, "
+            f"batches {row['batches']}"
+            + (
+                f"; pymerkle proofs {row['pymerkle_inclusion_proof_ms']:.3f}/"
+                f"{row['pymerkle_consistency_proof_ms']:.3f} ms"
+                if "pymerkle_inclusion_proof_ms" in row
+                else ""
+            )
+        )
     print(f"wrote {write_results('log', {'entry_bytes': ENTRY_SIZE, 'rows': rows})}")
 
 

@@ -2,24 +2,35 @@
 
 Exit codes follow one rule everywhere: 0 success or valid, 1 a check failed (invalid
 signature, refused document), 2 usage or input error (missing file, malformed PEM). Errors
-are one line on stderr, never a traceback.
+are one line on stderr, never a traceback; an unexpected exception is ``yrdgw: internal
+error: <type>: <message>`` and exit 70 (the traceback only with ``YRD_DEBUG=1``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ledger.clitext import one_line
 from ledger.crypto import DEFAULT_ID, PrivateKey, PublicKey, default_backend, sm3_file
 from ledger.errors import KeyFormatError, SignatureError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
 
 
 class UsageError(Exception):
     """Bad input on the command line: exit 2."""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of this CLI."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see --help)\n")
 
 
 def _read(path: str, what: str) -> bytes:
@@ -118,10 +129,14 @@ def cmd_selfcheck(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the gateway; any refusal to start (settings, trust, a held lock, a taken port,
+    a log that fails its checks at open) is one line and exit 2."""
     import asyncio
 
+    from ledger.errors import Error as LedgerError
+
     from . import logs
-    from .errors import ConfigError
+    from .errors import Error as GatewayError
     from .runner import serve
     from .settings import Settings
 
@@ -135,15 +150,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             http_port=args.http_port,
         )
         asyncio.run(serve(settings, dev=settings.dev))
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    except (GatewayError, LedgerError) as exc:
+        raise UsageError(f"cannot serve: {exc}") from exc
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from ledger.errors import Error as LedgerError
 
-    return demo.main(args.out, args.data_dir)
+    from . import demo
+    from .errors import Error as GatewayError
+
+    try:
+        return demo.main(args.out, args.data_dir)
+    except (GatewayError, LedgerError) as exc:
+        raise UsageError(f"demo: {exc}") from exc
 
 
 def _add_sm2(sub: argparse._SubParsersAction) -> None:
@@ -168,7 +189,7 @@ def _add_sm2(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="yrdgw", description="YRD Gateway")
+    parser = _ArgumentParser(prog="yrdgw", description="YRD Gateway")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_sm2(sub)
     sm3_parser = sub.add_parser("sm3", help="print the SM3 digest of a file (lowercase hex)")
@@ -211,13 +232,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as exc:
-        print(f"yrdgw: error: {exc}", file=sys.stderr)
+        print(f"yrdgw: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into e.g. head: not an error of ours
         sys.stderr.close()
         return 0
+    except Exception as exc:  # last resort: a bug of ours, still one line unless debugging
+        if os.environ.get("YRD_DEBUG") == "1":
+            raise
+        print(f"yrdgw: internal error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

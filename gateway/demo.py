@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,8 @@ from ledger.crypto import sm3
 from ledger.trust import TrustStore
 
 from .client import GatewayClient
+from .errors import ConfigError
+from .instance import InstanceLock
 from .pb.yrd.v1 import exchange_pb2
 from .runner import build_gateway
 from .server import Gateway, TlsFiles
@@ -60,14 +63,20 @@ def _step(n: int, text: str) -> None:
     print(f"[{n}] {text}", flush=True)
 
 
-async def _pull_one(client: GatewayClient, exchange_id: str) -> exchange_pb2.Delivery:
-    async with client.pull() as deliveries:
-        async for delivery in deliveries:
-            await deliveries.ack(delivery)
-            envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
-            if envelope.exchange_id == exchange_id:
-                return delivery
-    raise RuntimeError(f"delivery of {exchange_id} never arrived")
+async def _pull_one(
+    client: GatewayClient, exchange_id: str, within: float = 60.0
+) -> exchange_pb2.Delivery:
+    """Pull and ack until ``exchange_id`` arrives; a demo that never gets it fails, not hangs."""
+    try:
+        async with asyncio.timeout(within), client.pull() as deliveries:
+            async for delivery in deliveries:
+                await deliveries.ack(delivery)
+                envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
+                if envelope.exchange_id == exchange_id:
+                    return delivery
+    except TimeoutError:
+        pass
+    raise ConfigError(f"delivery of {exchange_id} did not arrive within {within:.0f} s")
 
 
 async def run(out_dir: Path, data_dir: Path) -> int:
@@ -166,11 +175,27 @@ async def run(out_dir: Path, data_dir: Path) -> int:
     return 0 if not failures else 1
 
 
+def _writable_dir(path: Path, what: str) -> None:
+    """Make ``path`` (and its parents) now, so a bad ``--out`` fails before the scenario."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path} is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {what} {path}: {exc.strerror or exc}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path} is not writable")
+
+
 def main(out: str | None, data_dir: str | None) -> int:
+    """Run the scenario; ``ConfigError`` if ``out`` or ``data_dir`` cannot be used (checked
+    first) or the data directory is held by a running gateway."""
     with tempfile.TemporaryDirectory(prefix="yrd-demo-") as tmp:
         out_dir = Path(out) if out else Path(tmp) / "receipts"
         data = Path(data_dir) if data_dir else Path(tmp) / "data"
-        code = asyncio.run(run(out_dir, data))
+        _writable_dir(out_dir, "--out directory")
+        with InstanceLock(data):
+            code = asyncio.run(run(out_dir, data))
         if out:
             print(f"receipts written to {out_dir}")
         return code

@@ -20,6 +20,7 @@ from typing import Any
 
 from .adapters.registry import default_registry
 from .devenv import ensure_dev_environment
+from .instance import InstanceLock, check_port_free
 from .metrics import Metrics
 from .registry import RegistryHolder
 from .server import Gateway, TlsFiles
@@ -108,6 +109,48 @@ async def serve(
     ready: Callable[[Gateway], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
+    """Run one gateway until ``stop`` is set (or SIGINT/SIGTERM), then drain and stop.
+
+    1. lock the data directory (:class:`~gateway.instance.DataDirInUse` names the holder);
+    2. check the gRPC and HTTP ports are free (:class:`~gateway.instance.PortInUse`);
+    3. build and start the gateway; a failed start is undone before the error is raised;
+    4. serve until stopped, drain and stop; the lock is released last.
+
+    Steps 1 and 2 come before anything is opened, so a refused second instance leaves the
+    running one untouched.
+    """
+    # (1): one instance per data directory
+    lock = InstanceLock(settings.data_dir)
+    try:
+        # (2): both ports free, before anything is built
+        check_port_free("gRPC", settings.host, settings.grpc_port)
+        check_port_free("HTTP", settings.host, settings.http_port)
+        # (3) and (4)
+        await _serve_locked(settings, dev=dev, ready=ready, stop=stop)
+    finally:
+        lock.release()
+
+
+async def _start_or_undo(gateway: Gateway, simulators: Simulators | None) -> None:
+    """Start ``gateway``; if that fails, stop whatever did start, then re-raise."""
+    try:
+        await gateway.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await gateway.stop(grace=0)
+        if simulators:
+            with contextlib.suppress(Exception):
+                await simulators.stop()
+        raise
+
+
+async def _serve_locked(
+    settings: Settings,
+    *,
+    dev: bool,
+    ready: Callable[[Gateway], None] | None,
+    stop: asyncio.Event | None,
+) -> None:
     simulators = Simulators(settings.host) if dev else None
     gateway = await build_gateway(settings, simulators)
     if dev:
@@ -115,7 +158,7 @@ async def serve(
             from .web import seed_dev
 
             gateway.on_start.append(seed_dev)
-    await gateway.start()
+    await _start_or_undo(gateway, simulators)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,12 +27,14 @@ from .errors import ConfigError
 from .exchange import ExchangeCore
 from .grpc_refusals import RefusalInterceptor
 from .grpc_service import AuditServicer, ExchangeServicer
+from .instance import PortInUse, bind_listener
 from .metrics import Metrics
 from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from .registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
 from .settings import Settings
 
 log = logging.getLogger("gateway.server")
+_GRPC_BIND_FAILED = "not available (in use by another process?)"
 
 
 @dataclass
@@ -150,6 +152,8 @@ class Gateway:
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit + 64 * 1024),
+                # a second gateway on this port must fail to bind, not share the port
+                ("grpc.so_reuseport", 0),
             ],
         )
         exchange_pb2_grpc.add_ExchangeServicer_to_server(
@@ -177,9 +181,14 @@ class Gateway:
             root_certificates=self.tls.ca,
             require_client_auth=True,
         )
-        self.grpc_port = self.grpc_server.add_secure_port(f"{s.host}:{s.grpc_port}", credentials)
+        try:
+            self.grpc_port = self.grpc_server.add_secure_port(
+                f"{s.host}:{s.grpc_port}", credentials
+            )
+        except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
+            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED) from exc
         if not self.grpc_port:
-            raise ConfigError(f"cannot listen on {s.host}:{s.grpc_port}")
+            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED)
         await self.grpc_server.start()
         for name in (*names[: 2 + len(extra)], ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -190,6 +199,8 @@ class Gateway:
         from .http_app import create_app
 
         app = create_app(self, self.http_extensions)
+        # Bound here, not by uvicorn: a taken port is a PortInUse, not uvicorn's own exit.
+        sock = bind_listener("HTTP", self.settings.host, self.settings.http_port)
         config = uvicorn.Config(
             app,
             host=self.settings.host,
@@ -200,7 +211,7 @@ class Gateway:
         )
         self.http = uvicorn.Server(config)
         self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._http_task = asyncio.get_running_loop().create_task(self.http.serve())
+        self._http_task = asyncio.get_running_loop().create_task(self.http.serve([sock]))
         while not self.http.started:
             if self._http_task.done():
                 self._http_task.result()

@@ -84,8 +84,12 @@ class Settings:
                 values.update(tomllib.loads(Path(config_file).read_text(encoding="utf-8")))
             except OSError as exc:
                 raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise ConfigError(f"config file {config_file} is not utf-8 text") from exc
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"config file {config_file} is not valid toml: {exc}") from exc
+            except RecursionError as exc:  # tomllib recurses once per nested array or table
+                raise ConfigError(f"config file {config_file} nests too deep") from exc
         environ = os.environ if env is None else env
         names = {f.name: f for f in dataclasses.fields(cls)}
         for name in names:

@@ -5,59 +5,102 @@ by an anchored root (`ledger.anchor_verify`); ``anchors`` lists an origin's anch
 that consecutive anchored roots are consistent.
 
 Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error, or the
-chain could not be reached.
+chain could not be reached; 70 an unexpected error. Every error is one line on stderr, with
+any quoted input escaped and cut short; a traceback only with ``YRD_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from . import merkle
-from .checkpoint import verify_checkpoint
+from . import boundedjson, merkle
+from .checkpoint import parse_checkpoint, verify_checkpoint
+from .clitext import one_line
 from .errors import CheckpointError, ProofError, ReceiptError
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
+MAX_INPUT_BYTES = 16 << 20
+"""Largest receipt, trust, proof or checkpoint file read; ours are kilobytes."""
+MAX_CHECKPOINT_BYTES = 64 << 10
 
 
 class UsageError(Exception):
     pass
 
 
-def _read(path: str, what: str) -> bytes:
+class _ArgumentParser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of this CLI."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def _read(path: str, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise UsageError(f"{what} {path} is larger than {limit} bytes")
     if not data.strip():
         raise UsageError(f"{what} {path} is empty")
     return data
 
 
-def _trust(path: str) -> TrustStore:
+def _json(path: str, what: str) -> Any:
+    """A JSON file from outside: size and nesting depth checked before the parser runs."""
     try:
-        return TrustStore.load(_read(path, "trust file"))
+        return boundedjson.loads(_read(path, what), max_bytes=MAX_INPUT_BYTES)
+    except boundedjson.JsonLimitError as exc:
+        if exc.__cause__ is not None:  # the parser's own complaint, not a limit
+            raise UsageError(f"{what} {path} is not json: {exc.__cause__}") from exc
+        raise UsageError(f"{what} {path} refused: {exc}") from exc
+
+
+def _trust(path: str) -> TrustStore:
+    data = _read(path, "trust file")
+    try:
+        boundedjson.check_depth(data)
+        return TrustStore.load(data)
+    except boundedjson.JsonLimitError as exc:
+        raise UsageError(f"trust file {path}: {exc}") from exc
     except ReceiptError as exc:
         raise UsageError(str(exc)) from exc
 
 
+def _checkpoint(path: str, label: str) -> str:
+    """A checkpoint note's text, refused (exit 2) unless it parses as one."""
+    raw = _read(path, f"{label} checkpoint", MAX_CHECKPOINT_BYTES)
+    try:
+        text = raw.decode("utf-8")
+        parse_checkpoint(text)
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{label} checkpoint {path} is not utf-8 text (byte {exc.start}: "
+            f"{raw[exc.start : exc.start + 8]!r})"
+        ) from exc
+    except CheckpointError as exc:
+        raise UsageError(f"{label} checkpoint {path} is not a checkpoint note: {exc}") from exc
+    return text
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     trust = _trust(args.trust)
-    raw = _read(args.receipt, "receipt")
-    try:
-        receipt = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"receipt {args.receipt} is not json: {exc}") from exc
+    receipt = _json(args.receipt, "receipt")
     try:
         verified = verify_receipt(receipt, trust)
     except ReceiptError as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
+        print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     for check in verified.checks:
         print(f"ok   {check}")
@@ -90,10 +133,10 @@ def _verify_anchor(
         view = _reader(args, contract)
         check = verify_anchored(receipt, view, trust, proof, anchored_size=anchored_size)
     except AnchorCheckError as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
+        print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except ReceiptError as exc:  # pragma: no cover - verified offline just before
-        print(f"INVALID: {exc}", file=sys.stderr)
+        print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except ChainUnavailable as exc:
         raise UsageError(f"chain unreachable at {args.rpc}: {exc}") from exc
@@ -131,10 +174,7 @@ def cmd_anchors(args: argparse.Namespace) -> int:
 
     proofs = None
     if args.proofs:
-        try:
-            proofs = json.loads(_read(args.proofs, "proofs file"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"proofs file {args.proofs} is not json: {exc}") from exc
+        proofs = _json(args.proofs, "proofs file")
         if not isinstance(proofs, list):
             raise UsageError(
                 f"proofs file {args.proofs} must be a json list of "
@@ -144,7 +184,7 @@ def cmd_anchors(args: argparse.Namespace) -> int:
         view = _reader(args, args.contract)
         records = view.events(args.origin, from_block=args.from_block)
     except AnchorCheckError as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
+        print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except ChainUnavailable as exc:
         raise UsageError(f"chain unreachable at {args.rpc}: {exc}") from exc
@@ -175,7 +215,7 @@ def cmd_anchors(args: argparse.Namespace) -> int:
     for pair in bad:
         print(
             f"INVALID: anchor consistency: anchors at sizes {pair.old.tree_size} and "
-            f"{pair.new.tree_size} are inconsistent: {pair.error}",
+            f"{pair.new.tree_size} are inconsistent: {one_line(pair.error)}",
             file=sys.stderr,
         )
     if bad:
@@ -188,14 +228,13 @@ def cmd_anchors(args: argparse.Namespace) -> int:
 
 
 def _load_proof(path: str) -> tuple[int | None, int | None, list[bytes]]:
-    raw = _read(path, "proof file")
+    document = _json(path, "proof file")
     try:
-        document = json.loads(raw)
         items = document["proof"] if isinstance(document, dict) else document
         proof = [bytes.fromhex(p) for p in items]
         old = document.get("old_size") if isinstance(document, dict) else None
         new = document.get("new_size") if isinstance(document, dict) else None
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(
             f"proof file {path} must be json {{old_size, new_size, proof: [hex...]}}"
         ) from exc
@@ -204,7 +243,7 @@ def _load_proof(path: str) -> tuple[int | None, int | None, list[bytes]]:
 
 def cmd_consistency(args: argparse.Namespace) -> int:
     trust = _trust(args.trust)
-    notes = [_read(p, "checkpoint").decode("utf-8", "replace") for p in (args.old, args.new)]
+    notes = [_checkpoint(args.old, "old"), _checkpoint(args.new, "new")]
     old_size, new_size, proof = _load_proof(args.proof)
     try:
         signed = []
@@ -227,7 +266,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
         except ProofError as exc:
             raise ReceiptError(f"consistency proof: {exc}") from exc
     except ReceiptError as exc:
-        print(f"INVALID: {exc}", file=sys.stderr)
+        print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     print("ok   consistency proof")
     print(f"VALID: tree {new.size} extends tree {old.size}")
@@ -238,7 +277,7 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="yrd-audit", description="Verify YRD Gateway receipts")
+    parser = _ArgumentParser(prog="yrd-audit", description="Verify YRD Gateway receipts")
     sub = parser.add_subparsers(dest="command", required=True)
     verify = sub.add_parser("verify", help="verify a receipt offline (and on chain with --rpc)")
     verify.add_argument("receipt")
@@ -280,13 +319,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UsageError as exc:
-        print(f"yrd-audit: error: {exc}", file=sys.stderr)
+        print(f"yrd-audit: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into e.g. head: not an error of ours
         sys.stderr.close()
         return 0
+    except Exception as exc:  # last resort: a bug of ours, still one line unless debugging
+        if os.environ.get("YRD_DEBUG") == "1":
+            raise
+        print(f"yrd-audit: internal error: {type(exc).__name__}: {one_line(exc)}", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

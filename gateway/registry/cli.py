@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ledger.boundedjson import JsonLimitError, check_depth
+from ledger.clitext import one_line
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import KeyFormatError
 
@@ -53,10 +55,10 @@ def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Any]:
             try:
                 return func(args)
             except _InputError as exc:
-                print(f"registry {name}: error: {exc}", file=sys.stderr)
+                print(f"registry {name}: error: {one_line(exc)}", file=sys.stderr)
                 return EXIT_USAGE
             except RegistryError as exc:
-                print(f"registry {name}: invalid: {exc}", file=sys.stderr)
+                print(f"registry {name}: invalid: {one_line(exc)}", file=sys.stderr)
                 return EXIT_INVALID
 
         return run
@@ -139,6 +141,16 @@ def _read(path: Path, what: str) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise _InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+
+
+def _read_json(path: Path, what: str) -> bytes:
+    """A JSON file's bytes, refused before parsing if it nests deeper than any registry."""
+    data = _read(path, what)
+    try:
+        check_depth(data)
+    except JsonLimitError as exc:
+        raise _InputError(f"{what} {path}: {exc}") from exc
+    return data
 
 
 def _public_key(path: Path) -> PublicKey:
@@ -259,7 +271,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 def cmd_sign(args: argparse.Namespace) -> int:
     """Sign --in with the governance key --key and write the signed wrapper to --out."""
     key = _private_key(args.key)
-    document = loads_strict(_read(args.input, "document"))
+    document = loads_strict(_read_json(args.input, "document"))
     if isinstance(document, dict) and "registry" in document and "signature" in document:
         raise _InputError(f"{args.input} is already signed (sign the bare document)")
     signed = sign_registry(document, key)
@@ -331,7 +343,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Print a human summary; with --trust, also verify (exit 1 if that fails)."""
     now = _now(args.at)
     trusted = [_public_key(p) for p in args.trust]
-    data = _read(args.file, "registry")
+    data = _read_json(args.file, "registry")
     wrapper = loads_strict(data)
     signed = isinstance(wrapper, dict) and "registry" in wrapper
     document = parse_document(wrapper["registry"] if signed else wrapper)
@@ -352,7 +364,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Verify signature, trust, format and validity period; exit 0 valid, 1 invalid."""
     trusted = [_public_key(p) for p in args.trust]
     now = _now(args.at)
-    registry = load_registry(_read(args.file, "registry"), trusted, now)
+    registry = load_registry(_read_json(args.file, "registry"), trusted, now)
     print(
         f"ok: registry serial {registry.serial} signed by {registry.governance_key_id}, "
         f"{len(registry.members)} members, valid until {format_time(registry.expires_at)}"

@@ -150,7 +150,7 @@ async def test_anhui_gets_the_licence_from_jiangsu(gw, sims):
         assert proof.entry == verified.entry
 
         # (5): and Anhui, a pull-mode member, also receives it on its pull stream
-        async with client.pull() as deliveries:
+        async with asyncio.timeout(30), client.pull() as deliveries:
             async for delivery in deliveries:
                 envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
                 await deliveries.ack(delivery)

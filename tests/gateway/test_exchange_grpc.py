@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import uuid
@@ -14,6 +15,8 @@ from gateway.grpc_status import reason_of
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread
+
+DELIVERY_DEADLINE = 30.0  # s: a delivery stream that never yields fails, never hangs
 
 STATUS = {
     "case_id": "SJ-2026-0001",
@@ -322,7 +325,11 @@ async def test_pull_and_ack_then_nothing_redelivered(gw):
         await sender.submit(sent)
     wanted = exchange_pb2.Envelope.FromString(sent.envelope).exchange_id
     seen = set()
-    async with gw.client("AH") as recipient, recipient.pull(max_in_flight=64) as deliveries:
+    async with (
+        asyncio.timeout(DELIVERY_DEADLINE),
+        gw.client("AH") as recipient,
+        recipient.pull(max_in_flight=64) as deliveries,
+    ):
         async for delivery in deliveries:
             envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
             verify_receipt(json.loads(delivery.receipt.receipt_json), gw.trust)
@@ -347,7 +354,11 @@ async def test_unacked_delivery_is_redelivered(gw):
     wanted = exchange_pb2.Envelope.FromString(sent.envelope).exchange_id
     attempts = []
     for _ in range(2):
-        async with gw.client("JS") as recipient, recipient.pull(max_in_flight=64) as deliveries:
+        async with (
+            asyncio.timeout(DELIVERY_DEADLINE),
+            gw.client("JS") as recipient,
+            recipient.pull(max_in_flight=64) as deliveries,
+        ):
             async for delivery in deliveries:
                 envelope = exchange_pb2.Envelope.FromString(delivery.envelope.envelope)
                 if envelope.exchange_id == wanted:

@@ -27,8 +27,10 @@ from tests.adversarial.serving import write_config
 
 ALL_PULL = ("SH", "JS", "ZJ", "AH")
 
-PAYLOAD = json.dumps({"case_id": "C-1", "status": "received",
-                      "time": "2026-11-28T10:00:00+08:00", "note": None}).encode()
+LOAD_DEADLINE = 120.0  # s: generous; the load normally reaches 400 receipts in seconds
+PAYLOAD = json.dumps(
+    {"case_id": "C-1", "status": "received", "time": "2026-11-28T10:00:00+08:00", "note": None}
+).encode()
 
 
 def _port() -> int:
@@ -41,13 +43,28 @@ def _start(data_dir, grpc_port, http_port) -> subprocess.Popen:
     env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": os.getcwd()}
     config = write_config(data_dir, ensure_dev_environment(data_dir, pull_regions=ALL_PULL))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
-         "--data-dir", str(data_dir),
-         "--grpc-port", str(grpc_port), "--http-port", str(http_port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(data_dir),
+            "--grpc-port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"gateway exited {proc.returncode} before it was ready")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1) as r:
                 if r.status == 200:
@@ -60,10 +77,13 @@ def _start(data_dir, grpc_port, http_port) -> subprocess.Popen:
 
 def _client(env, region, port) -> GatewayClient:
     cert = env.clients[region]
-    return GatewayClient(f"127.0.0.1:{port}", member=env.member_id(region),
-                         key=env.member_keys[region],
-                         tls=TlsFiles(env.ca.cert_pem, cert.cert_pem, cert.key_pem),
-                         trust=TrustStore.load(env.trust_path.read_bytes()))
+    return GatewayClient(
+        f"127.0.0.1:{port}",
+        member=env.member_id(region),
+        key=env.member_keys[region],
+        tls=TlsFiles(env.ca.cert_pem, cert.cert_pem, cert.key_pem),
+        trust=TrustStore.load(env.trust_path.read_bytes()),
+    )
 
 
 @pytest.mark.slow
@@ -74,11 +94,17 @@ def test_sigkill_under_load_keeps_every_receipted_exchange(tmp_path):
     receipts: list[dict] = []
 
     async def load() -> None:
+        deadline = time.monotonic() + LOAD_DEADLINE
         async with _client(env, "SH", grpc_port) as client:
+
             async def worker() -> None:
-                while True:
-                    signed = client.build(recipient=env.member_id("ZJ"), kind="case.status",
-                                          payload=PAYLOAD, dialect="yrd-canonical/1")
+                while time.monotonic() < deadline:
+                    signed = client.build(
+                        recipient=env.member_id("ZJ"),
+                        kind="case.status",
+                        payload=PAYLOAD,
+                        dialect="yrd-canonical/1",
+                    )
                     try:
                         receipt = await client.exchange.Submit(signed, timeout=10)
                     except Exception:
@@ -87,34 +113,50 @@ def test_sigkill_under_load_keeps_every_receipted_exchange(tmp_path):
 
             tasks = [asyncio.ensure_future(worker()) for _ in range(16)]
             while len(receipts) < 400:
+                if time.monotonic() > deadline or all(t.done() for t in tasks):
+                    proc.kill()
+                    raise AssertionError(f"only {len(receipts)} receipts before the deadline")
                 await asyncio.sleep(0.01)
             proc.send_signal(signal.SIGKILL)  # mid-load: workers have requests in flight
-            await asyncio.gather(*tasks)
+            await asyncio.wait_for(asyncio.gather(*tasks), LOAD_DEADLINE)
 
     asyncio.run(load())
-    proc.wait()
+    proc.wait(30)
     trust = TrustStore.load(env.trust_path.read_bytes())
     last = max(receipts, key=lambda r: r["tree_size"])
     proc = _start(tmp_path, grpc_port, http_port)
     try:
+
         async def check() -> None:
             async with _client(env, "SH", grpc_port) as client:
                 for receipt in receipts:
                     verify_receipt(receipt, trust)
                     proof = await client.audit.GetInclusionProof(
-                        audit_pb2.GetInclusionProofRequest(exchange_id=receipt["exchange_id"]))
+                        audit_pb2.GetInclusionProofRequest(exchange_id=receipt["exchange_id"])
+                    )
                     assert proof.leaf_index == receipt["leaf_index"]
                     assert base64.b64encode(proof.entry).decode() == receipt["entry"]
                 latest = await client.audit.GetCheckpoint(audit_pb2.GetCheckpointRequest())
                 consistency = await client.audit.GetConsistencyProof(
-                    audit_pb2.GetConsistencyProofRequest(old_size=last["tree_size"],
-                                                         new_size=latest.tree_size))
+                    audit_pb2.GetConsistencyProofRequest(
+                        old_size=last["tree_size"], new_size=latest.tree_size
+                    )
+                )
                 old_root = base64.b64decode(last["checkpoint"].split("\n")[2])
-                merkle.verify_consistency(last["tree_size"], latest.tree_size,
-                                          list(consistency.hashes), old_root, latest.root)
+                merkle.verify_consistency(
+                    last["tree_size"],
+                    latest.tree_size,
+                    list(consistency.hashes),
+                    old_root,
+                    latest.root,
+                )
                 # and it keeps working
-                again = client.build(recipient=env.member_id("ZJ"), kind="case.status",
-                                     payload=PAYLOAD, dialect="yrd-canonical/1")
+                again = client.build(
+                    recipient=env.member_id("ZJ"),
+                    kind="case.status",
+                    payload=PAYLOAD,
+                    dialect="yrd-canonical/1",
+                )
                 receipt = await client.submit(again)
                 assert receipt.tree_size > latest.tree_size - 1
                 envelope = exchange_pb2.Envelope.FromString(again.envelope)

@@ -3,6 +3,7 @@ gateway, an expired member key, a refused registry at start, and the scripted de
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -56,8 +57,9 @@ async def test_health_and_reflection(anchored):
         stub = reflection_pb2_grpc.ServerReflectionStub(client.channel)
         request = reflection_pb2.ServerReflectionRequest(list_services="")
         names = set()
-        async for reply in stub.ServerReflectionInfo(iter([request])):
-            names |= {s.name for s in reply.list_services_response.service}
+        async with asyncio.timeout(30):
+            async for reply in stub.ServerReflectionInfo(iter([request])):
+                names |= {s.name for s in reply.list_services_response.service}
         assert {"yrd.v1.Exchange", "yrd.v1.Audit", "grpc.health.v1.Health"} <= names
 
 

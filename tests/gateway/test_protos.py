@@ -63,8 +63,17 @@ def test_generation_is_deterministic(tmp_path):
     assert gen.diff(a, b) == []
 
 
+def _generated_sources() -> list[Path]:
+    """The generated ``.py``/``.pyi`` files; never ``__pycache__/*.pyc`` (bytecode, not text,
+    and present whenever the tests run without ``PYTHONDONTWRITEBYTECODE``)."""
+    pb = ROOT / "gateway" / "pb"
+    return sorted(p for p in pb.rglob("*") if p.suffix in (".py", ".pyi") and p.is_file())
+
+
 def test_generated_imports_use_the_gateway_package():
-    for path in (ROOT / "gateway" / "pb").rglob("*.py*"):
+    sources = _generated_sources()
+    assert any(p.name == "exchange_pb2.py" for p in sources)
+    for path in sources:
         text = path.read_text(encoding="utf-8")
         assert "from yrd." not in text, path
         assert "from yrd " not in text, path

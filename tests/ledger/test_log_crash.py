@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 from ledger import merkle
 from ledger.checkpoint import parse_checkpoint, verify_checkpoint
@@ -63,6 +64,9 @@ def test_sigkill_loses_no_acknowledged_entry(tmp_path):
         )
         target = len(acked) + 1500
         assert proc.stdout is not None
+        # a writer that stops writing is killed, which ends the read loop below
+        watchdog = threading.Timer(120, proc.kill)
+        watchdog.start()
         for line in proc.stdout:
             record = json.loads(line)
             acked[record["i"]] = record["e"]
@@ -71,8 +75,10 @@ def test_sigkill_loses_no_acknowledged_entry(tmp_path):
                 last_note = note
             if len(acked) >= target:
                 break
+        watchdog.cancel()
+        assert len(acked) >= target, "the writer stopped before the kill"
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.wait(30)
         proc.stdout.close()
 
     assert last_note is not None
