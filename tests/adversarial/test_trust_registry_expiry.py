@@ -7,6 +7,7 @@ already past the grace at start refuses to start. The holder's clock is injected
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -151,7 +152,8 @@ async def test_gateway_refuses_exchanges_once_past_the_grace(tmp_path):
                     )
                 )
             assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-            stream = [r async for r in client.exchange.SubmitStream(iter([signed()]))]
+            async with asyncio.timeout(30):
+                stream = [r async for r in client.exchange.SubmitStream(iter([signed()]))]
             assert stream[0].error.reason == "registry_expired"
             assert thread.gateway.log.size == size
             assert first.tree_size >= 1
