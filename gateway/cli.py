@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ledger.crypto import DEFAULT_ID, PrivateKey, PublicKey, default_backend, sm3_file
+from ledger.errors import Error as LedgerError
 from ledger.errors import KeyFormatError, SignatureError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -135,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             http_port=args.http_port,
         )
         asyncio.run(serve(settings, dev=settings.dev))
-    except ConfigError as exc:
+    except (ConfigError, LedgerError) as exc:
         raise UsageError(str(exc)) from exc
     return EXIT_OK
 
@@ -194,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .registry.cli import add_registry_commands
 
     add_registry_commands(sub)
+    from .ledger_cli import add_ledger_commands
+
+    add_ledger_commands(sub)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

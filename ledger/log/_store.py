@@ -28,6 +28,16 @@ NodeId = tuple[int, int]  # (level, index)
 _LEVEL_SHIFT = 56
 
 
+def _blob(value: object) -> bytes:
+    """A stored value as bytes, whatever SQLite type it was changed to (so a tampered row
+    fails its hash check instead of a type check)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return b"" if value is None else str(value).encode()
+
+
 def _pack(node: NodeId) -> int:
     return (node[0] << _LEVEL_SHIFT) | node[1]
 
@@ -158,8 +168,10 @@ class SQLiteStore(LogStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+        try:
+            self._conn().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open log database {self.path}: {exc}") from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -291,14 +303,14 @@ class SQLiteStore(LogStore):
         rows = self._conn().execute(
             "SELECT idx, entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
         )
-        return [(r[0], bytes(r[1])) for r in rows]
+        return [(r[0], _blob(r[1])) for r in rows]
 
     def node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
         low = _pack((level, first))
         rows = self._conn().execute(
             "SELECT id, hash FROM nodes WHERE id >= ? AND id <= ?", (low, _pack((level, last)))
         )
-        return {packed - (level << _LEVEL_SHIFT): bytes(digest) for packed, digest in rows}
+        return {packed - (level << _LEVEL_SHIFT): _blob(digest) for packed, digest in rows}
 
     def node_count(self) -> int | None:
         return self._conn().execute("SELECT COUNT(*) FROM nodes").fetchone()[0]

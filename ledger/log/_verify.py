@@ -107,6 +107,7 @@ class _Verifier:
         self.chunk = chunk
         self.checkpoints = 0
         self.signatures = 0
+        self.good_size = 0
 
     def run(self, start: int, start_root: bytes | None) -> Verified:
         store = self.store
@@ -125,6 +126,7 @@ class _Verifier:
         if start > size or start > last.size:
             start, start_root = 0, None
         frontier = self._start_frontier(start, start_root)
+        self.good_size = start
         # (1)-(3): stream the leaves, checking subtrees and checkpoints as they complete
         checkpoints = self._checkpoint_stream(start)
         upcoming = next(checkpoints, None)
@@ -272,8 +274,9 @@ class _Verifier:
         if cp.root != root:
             raise IntegrityError(
                 IntegrityCode.CHECKPOINT_ROOT_MISMATCH,
-                f"checkpoint of size {cp.size}: root recomputed from the entries "
-                f"{short(root)}, stored {short(cp.root)}",
+                f"checkpoint of size {cp.size} does not match the entries (first bad index "
+                f"in [{self.good_size}, {cp.size})): root recomputed {short(root)}, "
+                f"stored {short(cp.root)}",
                 size=cp.size,
                 expected=root.hex(),
                 got=cp.root.hex(),
@@ -307,6 +310,7 @@ class _Verifier:
                     size=cp.size,
                 ) from exc
             self.signatures += 1
+        self.good_size = cp.size
 
     def _check_node_count(self, size: int) -> None:
         count = self.store.node_count()
