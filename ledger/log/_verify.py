@@ -27,6 +27,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import hashes
+
 from .. import merkle
 from ..checkpoint import parse_checkpoint, verify_checkpoint
 from ..crypto import PublicKey
@@ -38,6 +40,28 @@ __all__ = ["Verified", "verify_stored_log"]
 
 CHUNK = 1 << 14
 """Leaves read per query: a power of two, so subtree lookups align with chunks."""
+
+_SM3 = hashes.Hash(hashes.SM3())
+
+
+def _leaf_hash(entry: bytes) -> bytes:
+    """``merkle.leaf_hash`` (SM3 by way of cryptography, as ``ledger.crypto.sm3``), from a
+    copied context: a third faster, and this loop is the whole cost of a start."""
+    ctx = _SM3.copy()
+    ctx.update(b"\x00" + entry)
+    return ctx.finalize()
+
+
+def _node_hash(left: bytes, right: bytes) -> bytes:
+    ctx = _SM3.copy()
+    ctx.update(b"\x01" + left + right)
+    return ctx.finalize()
+
+
+if _leaf_hash(b"abc") != merkle.leaf_hash(b"abc") or _node_hash(
+    b"a" * 32, b"b" * 32
+) != merkle.node_hash(b"a" * 32, b"b" * 32):  # pragma: no cover - a broken backend
+    _leaf_hash, _node_hash = merkle.leaf_hash, merkle.node_hash
 
 
 def short(digest: bytes) -> str:
@@ -131,7 +155,7 @@ class _Verifier:
         checkpoints = self._checkpoint_stream(start)
         upcoming = next(checkpoints, None)
         index = start
-        leaf_hash, node_hash = merkle.leaf_hash, merkle.node_hash
+        leaf_hash, node_hash = _leaf_hash, _node_hash
         while index < size:
             end = min(size, (index // self.chunk + 1) * self.chunk)
             rows = store.entry_rows(index, end)
