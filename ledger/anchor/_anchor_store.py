@@ -267,7 +267,8 @@ class AnchorStore:
 
 
 def last_confirmed(path: str | Path, origin: str) -> tuple[int, bytes] | None:
-    """``(tree_size, root)`` of ``origin``'s largest confirmed anchor in the file at ``path``.
+    """``(tree_size, root)`` of ``origin``'s largest anchor ever confirmed (``lost`` rows
+    included: a chain that forgot an anchor does not unsay it) in the file at ``path``.
 
     Read-only: a missing file means nothing was anchored (None); it is not created. Used at
     the log's open, so the log never starts behind, or different from, what it anchored.
@@ -279,8 +280,8 @@ def last_confirmed(path: str | Path, origin: str) -> tuple[int, bytes] | None:
         conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
         try:
             row = conn.execute(
-                "SELECT tree_size, root FROM anchors WHERE origin = ? AND status = 'confirmed' "
-                "ORDER BY tree_size DESC, id DESC LIMIT 1",
+                "SELECT tree_size, root FROM anchors WHERE origin = ? "
+                "AND status IN ('confirmed', 'lost') ORDER BY tree_size DESC, id DESC LIMIT 1",
                 (origin,),
             ).fetchone()
         finally:

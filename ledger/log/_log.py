@@ -36,7 +36,7 @@ log = logging.getLogger("ledger.log")
 
 _STOP = object()
 
-FULL_VERIFY_BELOW = 1 << 17
+FULL_VERIFY_BELOW = 1 << 16
 """Logs verified up to fewer entries than this are checked in full at every open (about
 2 s at the SM3 rate of a loaded two-core machine); beyond, from the verified-up-to marker."""
 
@@ -95,7 +95,7 @@ class MerkleLog:
         if anchors is not None and Path(anchors).exists():
             from ..anchor._anchor_store import last_confirmed  # imports web3: only if anchored
 
-            self._check_against_anchor(last_confirmed(anchors, origin))
+            self.check_anchor(last_confirmed(anchors, origin))
         self._latest: SignedCheckpoint | None = None
         stored = store.checkpoint()
         if stored is not None:
@@ -175,8 +175,9 @@ class MerkleLog:
         if self.signer.last is not None and (released is None or self._size > released[0]):
             self.signer.history.append(self.signer.last.size, self.signer.last.root)
 
-    def _check_against_anchor(self, anchor: tuple[int, bytes] | None) -> None:
-        """The last confirmed anchor must be a prefix of the log, with the same root."""
+    def check_anchor(self, anchor: tuple[int, bytes] | None) -> None:
+        """An anchor ``(size, root)`` (from the anchor rows, or read from the chain) must be
+        a prefix of the log, with the same root; IntegrityError ``anchor_mismatch`` if not."""
         if anchor is None:
             return
         size, root = anchor

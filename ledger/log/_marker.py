@@ -1,10 +1,10 @@
 """The signed "verified up to" marker: how far a full check of the stored log got.
 
-Verifying every entry on every start costs about 20 s per million entries on a loaded
-two-core machine (bench/log_verify.py), so a start verifies only what was added since the
-last start: the marker names a size and root that were verified, signed with the log key so
-nobody can move it forward past unverified entries. ``yrdgw ledger verify`` checks
-everything, whatever the marker says.
+Verifying every entry on every start costs 20-25 s per million entries on a loaded
+two-core machine (bench/log_verify.py), so a start of a large log verifies only what was
+added since the last start: the marker names a size and root that were verified, signed
+with the log key so nobody can move it forward past unverified entries. ``yrdgw ledger
+verify`` checks everything, whatever the marker says.
 
 The marker is one line in a file beside the log database:
 ``<size> <root hex> <signature hex>``, the SM2 signature (GB/T 32918.2) over
