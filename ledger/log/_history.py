@@ -104,12 +104,19 @@ class SignedHistory:
             )
         if self.path is not None:
             try:
+                created = not self.path.exists()
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                 try:
                     os.write(fd, _RECORD.pack(size, root, _check(size, root)))
                     os.fsync(fd)
                 finally:
                     os.close(fd)
+                if created:  # the new name must survive a crash too
+                    directory = os.open(self.path.parent, os.O_RDONLY)
+                    try:
+                        os.fsync(directory)
+                    finally:
+                        os.close(directory)
             except OSError as exc:
                 raise StorageError(f"cannot write signer history {self.path}: {exc}") from exc
         self.last = (size, bytes(root))
