@@ -193,6 +193,8 @@ class _Verifier:
             )
         if upcoming is not None:
             self._checkpoint_between_batches(upcoming)
+        if last.size <= start:  # nothing new since the marker: still check what will be served
+            self._check_checkpoint(last, frontier, is_last=True)
         self._check_node_count(size)
         return Verified(
             size,

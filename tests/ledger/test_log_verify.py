@@ -290,6 +290,22 @@ def test_marker_does_not_hide_tampering_after_it(root: Path, monkeypatch):
     assert refused(root).code is IntegrityCode.SUBTREE_MISMATCH
 
 
+def test_last_checkpoint_is_checked_even_with_nothing_after_the_marker(root: Path, monkeypatch):
+    monkeypatch.setattr(log_module, "FULL_VERIFY_BELOW", 0)
+    open_log(root).close()  # marker at SIZE: nothing new to stream at the next open
+    other = PrivateKey.generate()
+    from ledger.checkpoint import parse_checkpoint, sign_checkpoint
+
+    conn = sqlite3.connect(root / "log.db")
+    (note,) = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (SIZE,)).fetchone()
+    conn.close()
+    forged = sign_checkpoint(parse_checkpoint(note).checkpoint, other, ORIGIN).text
+    sql(root, "UPDATE checkpoints SET note = ? WHERE size = ?", params=(forged, SIZE))
+    error = refused(root)
+    assert error.code is IntegrityCode.CHECKPOINT_SIGNATURE
+    assert error.size == SIZE
+
+
 def test_forged_marker_is_ignored(root: Path, monkeypatch):
     monkeypatch.setattr(log_module, "FULL_VERIFY_BELOW", 0)
     marker = root / "log.db.verified"
