@@ -4,11 +4,13 @@ Unlike opening a :class:`MerkleLog` it writes nothing and ignores the verified-u
 
 1. every entry, subtree hash, checkpoint root and checkpoint signature (:mod:`._verify`);
 2. every record of the signer's history is a size the log holds, with the same root;
-3. the last confirmed anchor in the anchorer's database, if there is one, likewise.
+3. the last confirmed anchor in the anchorer's database, if there is one, likewise;
+4. the latest anchor on the chain, when the caller can reach one (``chain_latest``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import merkle
@@ -28,12 +30,14 @@ def verify_log_files(
     public_key: PublicKey,
     origin: str | None = None,
     anchors: Path | None = None,
+    chain_latest: Callable[[str], tuple[int, bytes] | None] | None = None,
 ) -> Verified:
     """Check the log database ``db`` (and its signer history beside it) completely.
 
     ``origin`` defaults to the one named by the last stored checkpoint (its signature binds
-    it to ``public_key`` anyway). Raises IntegrityError on the first flaw, StorageError if
-    the files cannot be read.
+    it to ``public_key`` anyway). ``chain_latest(origin)`` gives the chain's latest anchor
+    ``(size, root)`` of the origin, or None (its errors propagate). Raises IntegrityError on
+    the first flaw, StorageError if the files cannot be read.
     """
     if not db.is_file():
         raise StorageError(f"no log database at {db}")
@@ -72,6 +76,17 @@ def verify_log_files(
                 _prefix(
                     IntegrityCode.ANCHOR_MISMATCH,
                     "last confirmed anchor has",
+                    *anchor,
+                    verified,
+                    root_at,
+                )
+        # (4): the chain
+        if chain_latest is not None:
+            anchor = chain_latest(origin)
+            if anchor is not None:
+                _prefix(
+                    IntegrityCode.ANCHOR_MISMATCH,
+                    "the chain's latest anchor has",
                     *anchor,
                     verified,
                     root_at,

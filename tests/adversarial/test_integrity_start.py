@@ -197,3 +197,19 @@ def test_ledger_verify_good_and_tampered(copy: ServeFactory):
     assert len(bad.stderr.strip().splitlines()) == 1
     assert bad.stderr.startswith("yrdgw: invalid: ")
     assert "first bad index in [5, 6)" in bad.stderr
+
+
+def test_ledger_verify_says_when_the_chain_cannot_be_reached(copy: ServeFactory, tmp_path: Path):
+    from tests.adversarial.serving import free_port
+
+    config = copy.config(
+        anchor_mode="jsonrpc",
+        anchor_rpc_url=f"http://127.0.0.1:{free_port()}",
+        anchor_contract="0x" + "22" * 20,
+    )
+    result = _ledger_verify(copy.root, config)
+    assert result.returncode == 0, result.stderr
+    assert "chain not checked" in result.stdout
+    missing = _ledger_verify(tmp_path / "nothing-here", config)
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("yrdgw: error: no log database")

@@ -347,3 +347,23 @@ def test_log_must_contain_its_last_confirmed_anchor(root: Path):
     assert f"anchor has size {SIZE + 5}" in str(error)
     with pytest.raises(IntegrityError, match=f"anchor has size {SIZE + 5}"):
         verify_log_files(root / "log.db", KEY.public_key, anchors=anchors)
+
+
+def test_full_check_compares_the_chains_latest_anchor(root: Path):
+    from ledger.anchor import EmbeddedChain
+
+    chain = EmbeddedChain()
+    chain.deploy()
+    chain.grant(ORIGIN, chain.account)
+
+    def latest(origin: str) -> tuple[int, bytes] | None:
+        record = chain.latest(origin)
+        return None if record is None else (record.tree_size, record.root)
+
+    assert verify_log_files(root / "log.db", KEY.public_key, chain_latest=latest).size == SIZE
+    chain.wait(chain.anchor(ORIGIN, 9, merkle.root_hash(entries(0, 9))))
+    assert verify_log_files(root / "log.db", KEY.public_key, chain_latest=latest).size == SIZE
+    chain.wait(chain.anchor(ORIGIN, 16, merkle.root_hash(entries(1, 16))))
+    with pytest.raises(IntegrityError, match="chain's latest anchor has size 16 with root") as info:
+        verify_log_files(root / "log.db", KEY.public_key, chain_latest=latest)
+    assert info.value.code is IntegrityCode.ANCHOR_MISMATCH
