@@ -96,7 +96,15 @@ def verify_log_files(
         store.close()
 
 
-def _prefix(code, what: str, size: int, root: bytes, verified: Verified, root_at) -> None:
+def _prefix(
+    code: IntegrityCode,
+    what: str,
+    size: int,
+    root: bytes,
+    verified: Verified,
+    root_at: Callable[[int], bytes],
+) -> None:
+    """``(size, root)``, something the log once stood at, must be a prefix of the log."""
     if size > verified.size:
         raise IntegrityError(
             code,

@@ -25,6 +25,7 @@ size and what differs.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
@@ -233,7 +234,7 @@ class _Verifier:
             )
         return frontier
 
-    def _checkpoint_stream(self, start: int):
+    def _checkpoint_stream(self, start: int) -> Iterator[StoredCheckpoint]:
         after = start
         while True:
             page = self.store.checkpoints(after, 1000)
