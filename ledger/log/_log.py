@@ -87,15 +87,19 @@ class MerkleLog:
         self.batch_max = batch_max
         self.batch_wait = batch_wait
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.verified = self._verify_stored(key, verify)
-        self._size = self.verified.size
-        self._frontier = self._load_frontier(self._size)
-        self._check_against_last_checkpoint()
-        self._check_against_history()
-        if anchors is not None and Path(anchors).exists():
-            from ..anchor._anchor_store import last_confirmed  # imports web3: only if anchored
+        try:
+            self.verified = self._verify_stored(key, verify)
+            self._size = self.verified.size
+            self._frontier = self._load_frontier(self._size)
+            self._check_against_last_checkpoint()
+            self._check_against_history()
+            if anchors is not None and Path(anchors).exists():
+                from ..anchor._anchor_store import last_confirmed  # imports web3: only if used
 
-            self.check_anchor(last_confirmed(anchors, origin))
+                self.check_anchor(last_confirmed(anchors, origin))
+        except Error:
+            store.close()  # refused: nothing may write to it through us
+            raise
         self._latest: SignedCheckpoint | None = None
         stored = store.checkpoint()
         if stored is not None:
