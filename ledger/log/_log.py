@@ -94,7 +94,7 @@ class MerkleLog:
             self._check_against_last_checkpoint()
             self._check_against_history()
             if anchors is not None and Path(anchors).exists():
-                from ..anchor._anchor_store import last_confirmed  # imports web3: only if used
+                from ._anchors import last_confirmed
 
                 self.check_anchor(last_confirmed(anchors, origin))
         except Error:

@@ -69,7 +69,7 @@ def verify_log_files(
             _prefix(IntegrityCode.SIGNER_HISTORY, "signer released", size, root, verified, root_at)
         # (3): the last confirmed anchor
         if anchors is not None and anchors.exists():
-            from ..anchor._anchor_store import last_confirmed
+            from ._anchors import last_confirmed
 
             anchor = last_confirmed(anchors, origin)
             if anchor is not None:
