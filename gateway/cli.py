@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .init_cmd import add_init_command
 
     add_init_command(sub)
+    from .ledger_cli import add_ledger_commands
+
+    add_ledger_commands(sub)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

@@ -85,6 +85,7 @@ class Gateway:
             origin,
             batch_max=s.batch_max,
             batch_wait=s.batch_wait_seconds,
+            anchors=s.data_dir / "anchors.db",
         )
         from .store import GatewayStore
 

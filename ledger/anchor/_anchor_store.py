@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ledger.errors import StorageError
 
-__all__ = ["AnchorRow", "AnchorStore"]
+__all__ = ["AnchorRow", "AnchorStore", "last_confirmed"]
 
 PENDING, CONFIRMED, FAILED, LOST = "pending", "confirmed", "failed", "lost"
 STATUSES = (PENDING, CONFIRMED, FAILED, LOST)
@@ -264,3 +264,28 @@ class AnchorStore:
                 return [_row(r) for r in self._conn.execute(sql, params).fetchall()]
             except sqlite3.Error as exc:
                 raise StorageError(f"anchor database read failed: {exc}") from exc
+
+
+def last_confirmed(path: str | Path, origin: str) -> tuple[int, bytes] | None:
+    """``(tree_size, root)`` of ``origin``'s largest anchor ever confirmed (``lost`` rows
+    included: a chain that forgot an anchor does not unsay it) in the file at ``path``.
+
+    Read-only: a missing file means nothing was anchored (None); it is not created. Used at
+    the log's open, so the log never starts behind, or different from, what it anchored.
+    """
+    target = Path(path)
+    if not target.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = conn.execute(
+                "SELECT tree_size, root FROM anchors WHERE origin = ? "
+                "AND status IN ('confirmed', 'lost') ORDER BY tree_size DESC, id DESC LIMIT 1",
+                (origin,),
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot read anchor database {target}: {exc}") from exc
+    return None if row is None else (int(row[0]), bytes(row[1]))

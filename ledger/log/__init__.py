@@ -1,7 +1,10 @@
 """The durable SM3 Merkle log: group commit, signed checkpoints, O(log n) proofs."""
 
+from ._history import SignedHistory
 from ._log import AppendResult, CheckpointSigner, MerkleLog
+from ._offline import verify_log_files
 from ._store import Batch, LogStore, SQLiteStore, StoredCheckpoint
+from ._verify import Verified, verify_stored_log
 
 __all__ = [
     "AppendResult",
@@ -10,5 +13,9 @@ __all__ = [
     "LogStore",
     "MerkleLog",
     "SQLiteStore",
+    "SignedHistory",
     "StoredCheckpoint",
+    "Verified",
+    "verify_log_files",
+    "verify_stored_log",
 ]

@@ -17,20 +17,28 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import merkle
 from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint
 from ..crypto import PrivateKey, PublicKey
-from ..errors import CheckpointError, Error, StorageError
+from ..errors import CheckpointError, Error, IntegrityCode, IntegrityError, StorageError
 from ..receipt import build_receipt
+from ._history import SignedHistory
+from ._marker import read_marker, write_marker
 from ._results import AppendResult, SideWrite
 from ._signer import CheckpointSigner
 from ._store import Batch, LogStore, NodeId, StoredCheckpoint
 from ._tree import STORED_MIN_LEVEL, SubtreeReader, node_of
+from ._verify import Verified, short, verify_stored_log
 
 log = logging.getLogger("ledger.log")
 
 _STOP = object()
+
+FULL_VERIFY_BELOW = 1 << 16
+"""Logs verified up to fewer entries than this are checked in full at every open (about
+2 s at the SM3 rate of a loaded two-core machine); beyond, from the verified-up-to marker."""
 
 
 @dataclass
@@ -58,17 +66,40 @@ class MerkleLog:
         *,
         batch_max: int = 4096,
         batch_wait: float = 0.002,
+        verify: str = "incremental",
+        anchors: str | Path | None = None,
     ) -> None:
+        """Open the log over ``store``, verifying it before anything can be signed.
+
+        ``verify`` is ``"incremental"`` (entries added since the signed verified-up-to
+        marker, see :mod:`._marker`) or ``"full"`` (every entry and every checkpoint
+        signature). ``anchors`` is the anchorer's database (``AnchorStore``), if any: the log
+        must contain its last confirmed anchor, with the same root. Raises
+        :class:`ledger.errors.IntegrityError` naming the first bad index or size; nothing is
+        started then.
+        """
+        if verify not in ("incremental", "full"):
+            raise ValueError("verify must be 'incremental' or 'full'")
         self.store = store
         self._tree = SubtreeReader(store)
         self.origin = origin
-        self.signer = CheckpointSigner(key, origin)
+        self.signer = CheckpointSigner(key, origin, history=SignedHistory(store.sidecar(".signed")))
         self.batch_max = batch_max
         self.batch_wait = batch_wait
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._size = store.size()
-        self._frontier = self._load_frontier(self._size)
-        self._check_against_last_checkpoint()
+        try:
+            self.verified = self._verify_stored(key, verify)
+            self._size = self.verified.size
+            self._frontier = self._load_frontier(self._size)
+            self._check_against_last_checkpoint()
+            self._check_against_history()
+            if anchors is not None and Path(anchors).exists():
+                from ._anchors import last_confirmed
+
+                self.check_anchor(last_confirmed(anchors, origin))
+        except Error:
+            store.close()  # refused: nothing may write to it through us
+            raise
         self._latest: SignedCheckpoint | None = None
         stored = store.checkpoint()
         if stored is not None:
@@ -80,7 +111,27 @@ class MerkleLog:
         self._thread.start()
 
     # -- opening -----------------------------------------------------------------------
+    def _verify_stored(self, key: PrivateKey, mode: str) -> Verified:
+        """Entries -> leaf hashes -> stored subtrees -> signed checkpoints (see ._verify)."""
+        marker_path = self.store.sidecar(".verified")
+        marker = None if mode == "full" else read_marker(marker_path, key.public_key, self.origin)
+        if marker is not None and marker.size < FULL_VERIFY_BELOW:
+            marker = None  # small enough to check everything, every time
+        verified = verify_stored_log(
+            self.store,
+            key.public_key,
+            self.origin,
+            start=marker.size if marker else 0,
+            start_root=marker.root if marker else None,
+            all_signatures=mode == "full",
+        )
+        if verified.size and (marker is None or verified.size > marker.size):
+            write_marker(marker_path, key, self.origin, verified.size, verified.root)
+        return verified
+
     def _load_frontier(self, size: int) -> list[bytes]:
+        if size == self.verified.size:
+            return list(self.verified.frontier)
         ranges = merkle.perfect_subtrees(0, size)
         ids = [node_of(r) for r in ranges]
         found = self._tree.nodes(set(ids), {})
@@ -90,19 +141,68 @@ class MerkleLog:
         """On open: the stored tree must be consistent with the last signed checkpoint."""
         stored = self.store.checkpoint()
         if stored is None:
-            if self._size:
-                raise StorageError("log has entries but no checkpoint: store is corrupt")
             return
-        if stored.size != self._size:
-            raise StorageError(
-                f"last checkpoint size {stored.size} differs from stored entries {self._size}"
-            )
         root = merkle.hash_from_perfect_subtrees(self._frontier)
-        if root != stored.root:
-            raise CheckpointError(
-                f"stored tree root at size {stored.size} does not match its signed checkpoint"
+        if stored.size != self._size or root != stored.root:
+            raise IntegrityError(
+                IntegrityCode.CHECKPOINT_ROOT_MISMATCH,
+                f"stored tree root at size {stored.size} does not match its signed checkpoint",
+                size=stored.size,
             )
         self.signer.last = Checkpoint(self.origin, stored.size, stored.root)
+
+    def _check_against_history(self) -> None:
+        """The log must hold every size the signer released, with the same root; a log
+        ahead of the history (a crash between commit and record) is recorded now."""
+        released = self.signer.history.last
+        if released is not None:
+            size, root = released
+            if self._size < size:
+                raise IntegrityError(
+                    IntegrityCode.SIGNER_HISTORY,
+                    f"signer released size {size} but the log ends at size {self._size} "
+                    f"(first missing index {self._size})",
+                    size=size,
+                    expected=str(size),
+                    got=str(self._size),
+                )
+            have = self.root(size) if size else merkle.EMPTY_ROOT
+            if have != root:
+                raise IntegrityError(
+                    IntegrityCode.SIGNER_HISTORY,
+                    f"signer released size {size} with root {short(root)}, the log has "
+                    f"{short(have)}",
+                    size=size,
+                    expected=root.hex(),
+                    got=have.hex(),
+                )
+        if self.signer.last is not None and (released is None or self._size > released[0]):
+            self.signer.history.append(self.signer.last.size, self.signer.last.root)
+
+    def check_anchor(self, anchor: tuple[int, bytes] | None) -> None:
+        """An anchor ``(size, root)`` (from the anchor rows, or read from the chain) must be
+        a prefix of the log, with the same root; IntegrityError ``anchor_mismatch`` if not."""
+        if anchor is None:
+            return
+        size, root = anchor
+        if self._size < size:
+            raise IntegrityError(
+                IntegrityCode.ANCHOR_MISMATCH,
+                f"last confirmed anchor has size {size} but the log ends at size {self._size}",
+                size=size,
+                expected=str(size),
+                got=str(self._size),
+            )
+        have = self.root(size) if size else merkle.EMPTY_ROOT
+        if have != root:
+            raise IntegrityError(
+                IntegrityCode.ANCHOR_MISMATCH,
+                f"last confirmed anchor at size {size} has root {short(root)}, the log has "
+                f"{short(have)}",
+                size=size,
+                expected=root.hex(),
+                got=have.hex(),
+            )
 
     # -- appending ---------------------------------------------------------------------
     def append_async(
@@ -304,6 +404,7 @@ class MerkleLog:
                     side_writes,
                 )
             )
+            self.signer.release(signed)
         except Error as exc:
             self.signer.last = previous
             log.error("log batch of %d entries failed: %s", len(entries), exc)

@@ -28,6 +28,16 @@ NodeId = tuple[int, int]  # (level, index)
 _LEVEL_SHIFT = 56
 
 
+def _blob(value: object) -> bytes:
+    """A stored value as bytes, whatever SQLite type it was changed to (so a tampered row
+    fails its hash check instead of a type check)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return b"" if value is None else str(value).encode()
+
+
 def _pack(node: NodeId) -> int:
     return (node[0] << _LEVEL_SHIFT) | node[1]
 
@@ -100,6 +110,33 @@ class LogStore(abc.ABC):
     def checkpoint_sizes(self, after: int = -1, limit: int = 1000) -> list[int]:
         """Sizes of stored checkpoints greater than ``after``, ascending."""
 
+    def checkpoints(self, after: int = -1, limit: int = 1000) -> list[StoredCheckpoint]:
+        """Stored checkpoints of size greater than ``after``, ascending (for streaming)."""
+        found = (self.checkpoint(size) for size in self.checkpoint_sizes(after, limit))
+        return [cp for cp in found if cp is not None]
+
+    def entry_rows(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        """``(index, entry)`` for indexes in [start, end), ascending, gaps left out.
+
+        The default cannot see gaps; stores that can should override it, so integrity
+        checks name the first missing index.
+        """
+        return list(enumerate(self.entries(start, end), start))
+
+    def node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        """Stored hashes of subtrees ``(level, i)`` for ``first <= i <= last``, by ``i``."""
+        found = self.nodes((level, i) for i in range(first, last + 1))
+        return {node[1]: digest for node, digest in found.items()}
+
+    def node_count(self) -> int | None:
+        """How many subtree hashes are stored (None if the store cannot say cheaply)."""
+        return None
+
+    def sidecar(self, suffix: str) -> Path | None:
+        """Path of a file kept beside the store (None for in-memory stores): the signer's
+        history and the verified-up-to marker live there, outside the log's own tables."""
+        return None
+
     @abc.abstractmethod
     def close(self) -> None: ...
 
@@ -131,8 +168,10 @@ class SQLiteStore(LogStore):
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+        try:
+            self._conn().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open log database {self.path}: {exc}") from exc
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -252,6 +291,34 @@ class SQLiteStore(LogStore):
             "SELECT size FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?", (after, limit)
         )
         return [r[0] for r in rows]
+
+    def checkpoints(self, after: int = -1, limit: int = 1000) -> list[StoredCheckpoint]:
+        rows = self._conn().execute(
+            "SELECT size, root, note FROM checkpoints WHERE size > ? ORDER BY size LIMIT ?",
+            (after, limit),
+        )
+        return [StoredCheckpoint(r[0], bytes(r[1]), r[2]) for r in rows]
+
+    def entry_rows(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        rows = self._conn().execute(
+            "SELECT idx, entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
+        )
+        return [(r[0], _blob(r[1])) for r in rows]
+
+    def node_range(self, level: int, first: int, last: int) -> dict[int, bytes]:
+        low = _pack((level, first))
+        rows = self._conn().execute(
+            "SELECT id, hash FROM nodes WHERE id >= ? AND id <= ?", (low, _pack((level, last)))
+        )
+        return {packed - (level << _LEVEL_SHIFT): _blob(digest) for packed, digest in rows}
+
+    def node_count(self) -> int | None:
+        return self._conn().execute("SELECT COUNT(*) FROM nodes").fetchone()[0]
+
+    def sidecar(self, suffix: str) -> Path | None:
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            return None
+        return Path(self.path + suffix)
 
     def close(self) -> None:
         with self._lock:
