@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import grpc
 
-__all__ = ["REASON_CODES", "ConfigError", "Error", "Refusal"]
+__all__ = ["REASON_CODES", "ConfigError", "Error", "Refusal", "clip"]
+
+# A refusal travels in the grpc-status-details-bin trailer, which grpc caps (8 KiB soft,
+# 16 KiB hard): a long echoed value used to replace the reason by RESOURCE_EXHAUSTED.
+MAX_MESSAGE = 1024
+MAX_METADATA_VALUE = 128
+MAX_ECHO = 80
 
 REASON_CODES: dict[str, grpc.StatusCode] = {
     "malformed": grpc.StatusCode.INVALID_ARGUMENT,
@@ -44,6 +50,15 @@ REASON_CODES: dict[str, grpc.StatusCode] = {
 __doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CODES.items())
 
 
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """``repr``-like text of an echoed input value, cut to ``limit`` characters so a refusal
+    always fits in its trailer; the cut says how long the value was."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...({len(text)} chars)"
+
+
 class Error(Exception):
     """Root of every error the gateway raises on purpose."""
 
@@ -54,10 +69,11 @@ class Refusal(Error):
     def __init__(self, reason: str, message: str, **metadata: str) -> None:
         if reason not in REASON_CODES:
             raise ValueError(f"unknown refusal reason {reason!r}")
+        message = clip(message, MAX_MESSAGE)
         super().__init__(message)
         self.reason = reason
         self.message = message
-        self.metadata = {k: str(v) for k, v in metadata.items()}
+        self.metadata = {k[:64]: clip(str(v), MAX_METADATA_VALUE) for k, v in metadata.items()}
 
     @property
     def code(self) -> grpc.StatusCode:

@@ -43,12 +43,12 @@ from ledger.receipt import build_receipt
 from .adapters.errors import AdapterError
 from .adapters.registry import AdapterRegistry
 from .entry import canonical_json, exchange_entry
-from .errors import Refusal
+from .errors import Refusal, clip
 from .pb.yrd.v1 import common_pb2, exchange_pb2
 from .registry import MemberId, RegistryError, TrustRegistry
 from .store import GatewayStore, insert_exchange
 
-KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 REGIONS = {
     common_pb2.REGION_SH: "SH",
     common_pb2.REGION_JS: "JS",
@@ -56,6 +56,9 @@ REGIONS = {
     common_pb2.REGION_AH: "AH",
 }
 ENVELOPE_OVERHEAD = 8 * 1024
+# google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -215,14 +218,20 @@ class ExchangeCore:
             raise Refusal("malformed", "exchange_id must be a lower-case canonical uuid") from exc
         if not envelope.HasField("sender") or not envelope.HasField("recipient"):
             raise Refusal("malformed", "envelope needs sender and recipient")
-        if not KIND_RE.match(envelope.kind):
-            raise Refusal("malformed", f"kind {envelope.kind!r} is not '<area>.<verb>'")
+        if not KIND_RE.fullmatch(envelope.kind):
+            raise Refusal("malformed", f"kind {clip(envelope.kind)} is not '<area>.<verb>'")
         if len(envelope.payload_digest) != 32:
             raise Refusal("malformed", "payload_digest must be 32 bytes of sm3")
         if len(envelope.nonce) != 16:
             raise Refusal("malformed", f"nonce must be 16 bytes, got {len(envelope.nonce)}")
         if not envelope.HasField("created_at"):
             raise Refusal("malformed", "envelope needs created_at")
+        seconds, nanos = envelope.created_at.seconds, envelope.created_at.nanos
+        if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos <= 999_999_999):
+            raise Refusal(
+                "malformed",
+                f"created_at ({seconds}s, {nanos}ns) is outside the protobuf Timestamp range",
+            )
         return envelope
 
     def _verify_and_look_up(
@@ -268,7 +277,7 @@ class ExchangeCore:
         if envelope.dialect not in (adapter.dialect, expected):
             raise Refusal(
                 "normalisation_failed",
-                f"dialect {envelope.dialect!r} is not the "
+                f"dialect {clip(envelope.dialect)} is not the "
                 f"sender's registered dialect {adapter.dialect!r}",
             )
         try:

@@ -19,6 +19,7 @@ from ledger.errors import Error as LedgerError
 from .delivery import PullHub
 from .errors import Refusal
 from .exchange import Accepted, ExchangeCore
+from .grpc_guard import refusal_for
 from .grpc_status import abort
 from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from .registry import DeliveryMode, TrustRegistry, certificate_fingerprint
@@ -113,7 +114,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         async def work(sequence: int, request) -> exchange_pb2.SubmitResult:
             try:
                 accepted = await self._accept(request, context)
-            except Refusal as refusal:
+            except Exception as exc:  # one bad item must not end the others' stream
+                refusal = refusal_for(exc, "/yrd.v1.Exchange/SubmitStream")
                 return exchange_pb2.SubmitResult(
                     sequence=sequence,
                     error=exchange_pb2.SubmitError(
@@ -128,9 +130,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
         async def reader() -> None:
             sequence = 0
-            async for request in request_iterator:
-                await queue.put(asyncio.ensure_future(work(sequence, request)))
-                sequence += 1
+            try:
+                async for request in request_iterator:
+                    await queue.put(asyncio.ensure_future(work(sequence, request)))
+                    sequence += 1
+            except Exception as exc:  # undecodable message: the stream ends with its refusal
+                await queue.put(exc)
+                return
             await queue.put(None)
 
         feeder = asyncio.ensure_future(reader())
@@ -139,6 +145,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 task = await queue.get()
                 if task is None:
                     break
+                if isinstance(task, Exception):
+                    raise task
                 yield await task
         finally:
             feeder.cancel()

@@ -25,6 +25,7 @@ from .adapters.registry import AdapterRegistry, default_registry
 from .delivery import PullHub, PushWorker
 from .errors import ConfigError
 from .exchange import ExchangeCore
+from .grpc_guard import GuardInterceptor
 from .grpc_service import AuditServicer, ExchangeServicer
 from .metrics import Metrics
 from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
@@ -125,6 +126,7 @@ class Gateway:
         s = self.settings
         limit = s.max_payload_bytes + 64 * 1024
         self.grpc_server = grpc.aio.server(
+            interceptors=[GuardInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit + 64 * 1024),

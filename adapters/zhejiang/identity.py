@@ -68,8 +68,8 @@ __all__ = ["NS", "ZhejiangSamlAssertion", "canonical_form", "create_format"]
 _HERE = Path(__file__).parent
 NS = "urn:zjzwfw:sso:assertion:1.0"
 C14N = "zj-c14n/1"
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _NAME_ATTR = "xingming"  # 姓名
 _BIRTH_ATTR = "chushengriqi"  # 出生日期
 

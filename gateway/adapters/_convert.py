@@ -25,8 +25,8 @@ _PATTERNS = {
     "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S",
     "yyyyMMddHHmmss": "%Y%m%d%H%M%S",
 }
-_YUAN = re.compile(r"^(0|[1-9]\d*)(\.\d{1,2})?$")
-_INT_TEXT = re.compile(r"^(0|-?[1-9]\d*)$")
+_YUAN = re.compile(r"\A(0|[1-9][0-9]*)(\.[0-9]{1,2})?\Z")
+_INT_TEXT = re.compile(r"\A(0|-?[1-9][0-9]*)\Z")
 
 
 def text(value: Any) -> str:
@@ -40,7 +40,7 @@ def _native(raw: Any, native: type, textual: bool) -> Any:
     """Bring a raw dialect scalar to the expected native type (raises ValueError)."""
     if textual:
         if native is int:
-            if not _INT_TEXT.match(raw):
+            if not _INT_TEXT.fullmatch(raw):
                 raise ValueError(f"expected integer, got {raw!r}")
             return int(raw)
         if native is bool:
@@ -140,7 +140,7 @@ def _money_conv(fmt: str) -> Conv:
         return Conv(int, lambda v: v, lambda v: v)
 
     def dec(raw: str) -> int:
-        if not _YUAN.match(raw):
+        if not _YUAN.fullmatch(raw):
             raise ValueError(f"expected yuan as a decimal string like '12.50', got {raw!r}")
         whole, _, frac = raw.partition(".")
         return int(whole) * 100 + int((frac + "00")[:2])

@@ -117,8 +117,8 @@ class OnlineDepth(IntEnum):
     FULL = 4  # handled entirely online (全程网办)
 
 
-_BASIC = re.compile(r"^\d{12}$")
-_SUFFIX = re.compile(r"^\d{2}$")
+_BASIC = re.compile(r"\A[0-9]{12}\Z")
+_SUFFIX = re.compile(r"\A[0-9]{2}\Z")
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
@@ -306,7 +306,7 @@ class Matter:
     def __post_init__(self) -> None:
         # (1): codes
         _need(
-            bool(_BASIC.match(self.basic_code)),
+            bool(_BASIC.fullmatch(self.basic_code)),
             "basic_code",
             f"expected 12 digits, got {self.basic_code!r}",
         )
@@ -338,7 +338,7 @@ class Matter:
                 len(code) == 32
                 and code[:18] == self.implementing_body.uscc
                 and code[18:30] == self.basic_code
-                and bool(_SUFFIX.match(code[30:])),
+                and bool(_SUFFIX.fullmatch(code[30:])),
                 "implementation_code",
                 f"expected implementing body USCC + basic code + 2-digit suffix, got {code!r}",
             )

@@ -1,0 +1,226 @@
+"""Finding 7: inputs that escaped precise refusal (UNKNOWN, tracebacks, lost reasons, 500s).
+
+Every case runs against a real in-process gateway over mTLS; a refusal must name the check
+(INVALID_ARGUMENT / ``malformed``), fit in its trailer, and write nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+
+import grpc
+import pytest
+from google.protobuf import timestamp_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from gateway.cases import Role
+from gateway.envelopes import signed_envelope
+from gateway.exchange import member_proto
+from gateway.grpc_status import reason_of
+from gateway.identity_grpc import add_identity_service
+from gateway.matters_grpc import add_matters_service
+from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.web import make_install
+from ledger.crypto import sm3
+from tests.gateway.harness import GatewayThread
+from tests.web.helpers import sign_in
+
+PASSWORD = "correct-horse-battery"
+
+PAYLOAD = json.dumps(
+    {"case_id": "SJ-2026-0001", "status": "accepted", "time": "2026-11-28T10:00:00+08:00",
+     "note": None}
+).encode()  # fmt: skip
+
+# every method of every service the gateway serves, by full name and streaming shape
+METHODS = {
+    "/yrd.v1.Exchange/Submit": "unary_unary",
+    "/yrd.v1.Exchange/SubmitStream": "stream_stream",
+    "/yrd.v1.Exchange/GetReceipt": "unary_unary",
+    "/yrd.v1.Exchange/Pull": "stream_stream",
+    "/yrd.v1.Audit/GetCheckpoint": "unary_unary",
+    "/yrd.v1.Audit/GetInclusionProof": "unary_unary",
+    "/yrd.v1.Audit/GetConsistencyProof": "unary_unary",
+    "/yrd.v1.Audit/GetAnchors": "unary_unary",
+    "/yrd.v1.Matters/Resolve": "unary_unary",
+    "/yrd.v1.Matters/List": "unary_unary",
+    "/yrd.v1.Matters/Search": "unary_unary",
+    "/yrd.v1.Matters/Compare": "unary_unary",
+    "/yrd.v1.Matters/GetEvidence": "unary_unary",
+    "/yrd.v1.Identity/Recognize": "unary_unary",
+}
+GARBAGE = b"\xff\xff\xff\xff\x0f not a protobuf"
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory):
+    thread = GatewayThread(
+        tmp_path_factory.mktemp("input"),
+        grpc_services=[add_matters_service, add_identity_service],
+    ).start()
+    yield thread
+    thread.stop()
+
+
+def counts(gw) -> tuple[int, int, int]:
+    conn = sqlite3.connect(gw.data_dir / "gateway.db")
+    try:
+        return tuple(
+            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("leaves", "exchanges", "nonces")
+        )
+    finally:
+        conn.close()
+
+
+def envelope_bytes(gw, **fields) -> bytes:
+    values = {
+        "exchange_id": str(uuid.uuid4()),
+        "sender": member_proto(gw.env.member_id("SH")),
+        "recipient": member_proto(gw.env.member_id("ZJ")),
+        "kind": "case.status",
+        "payload": PAYLOAD,
+        "payload_digest": sm3(PAYLOAD),
+        "dialect": "yrd-canonical/1",
+        "payload_content_type": "application/json",
+        "nonce": uuid.uuid4().bytes,
+    }
+    values.update(fields)
+    return exchange_pb2.Envelope(**values).SerializeToString()
+
+
+def signed(gw, raw: bytes) -> exchange_pb2.SignedEnvelope:
+    key = gw.env.member_keys["SH"]
+    return exchange_pb2.SignedEnvelope(
+        envelope=raw, signature=key.sign(raw), key_id=key.public_key.key_id
+    )
+
+
+async def refused_malformed(gw, request, needle: str) -> str:
+    before = counts(gw)
+    async with gw.client("SH") as client:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await client.exchange.Submit(request, timeout=30)
+    error = info.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (error.code(), error.details())
+    assert reason_of(error) == "malformed"
+    assert needle in error.details()
+    assert counts(gw) == before, "a refusal must write nothing"
+    return error.details()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [(253_402_300_800, 0), (-62_135_596_801, 0), (2**62, 0), (1_700_000_000, 2_000_000_000)],
+)
+async def test_created_at_outside_timestamp_range_is_malformed(gw, seconds, nanos):
+    raw = envelope_bytes(gw, created_at=timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos))
+    await refused_malformed(gw, signed(gw, raw), "outside the protobuf Timestamp range")
+
+
+async def test_kind_with_trailing_newline_is_malformed(gw):
+    raw = envelope_bytes(
+        gw, kind="case.status\n", created_at=timestamp_pb2.Timestamp(seconds=1_700_000_000)
+    )
+    await refused_malformed(gw, signed(gw, raw), "is not '<area>.<verb>'")
+
+
+async def test_huge_echoed_value_keeps_the_reason(gw):
+    raw = envelope_bytes(
+        gw, kind="x" * 20_000, created_at=timestamp_pb2.Timestamp(seconds=1_700_000_000)
+    )
+    details = await refused_malformed(gw, signed(gw, raw), "chars)")
+    assert len(details) < 1100
+
+
+async def test_huge_dialect_keeps_the_reason(gw):
+    key = gw.env.member_keys["SH"]
+    request = signed_envelope(
+        key=key,
+        sender=gw.env.member_id("SH"),
+        recipient=gw.env.member_id("ZJ"),
+        kind="case.status",
+        matter="",
+        payload=PAYLOAD,
+        dialect="d" * 20_000,
+        content_type="application/json",
+    )
+    before = counts(gw)
+    async with gw.client("SH") as client:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await client.exchange.Submit(request, timeout=30)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+    assert reason_of(info.value) == "normalisation_failed"
+    assert len(info.value.details()) < 1100
+    assert counts(gw) == before
+
+
+async def test_envelope_bytes_that_do_not_decode_are_malformed(gw):
+    await refused_malformed(gw, signed(gw, GARBAGE), "do not decode")
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+async def test_raw_garbage_to_every_method_is_malformed_never_unknown(gw, method):
+    before = counts(gw)
+    async with gw.client("SH") as client:
+        shape = METHODS[method]
+        call = getattr(client.channel, shape)(method)  # identity serializers: raw bytes
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            if shape == "unary_unary":
+                await call(GARBAGE, timeout=30)
+            else:
+                async for _ in call(iter([GARBAGE]), timeout=30):
+                    pass
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (
+        info.value.code(),
+        info.value.details(),
+    )
+    assert reason_of(info.value) == "malformed"
+    assert counts(gw) == before
+    async with gw.client("SH") as client:
+        health = health_pb2_grpc.HealthStub(client.channel)
+        answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=30)
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_submit_stream_reports_out_of_range_item_and_goes_on(gw):
+    bad = signed(
+        gw, envelope_bytes(gw, created_at=timestamp_pb2.Timestamp(seconds=253_402_300_800))
+    )
+    async with gw.client("SH") as client:
+        good = client.build(
+            recipient=gw.env.member_id("ZJ"),
+            kind="case.status",
+            payload=PAYLOAD,
+            dialect="yrd-canonical/1",
+        )
+        results = await client.submit_many([bad, good])
+    assert results[0].error.reason == "malformed"
+    assert "Timestamp range" in results[0].error.message
+    assert results[1].receipt.tree_size >= 1
+
+
+def test_compare_reference_date_past_the_calendar_is_400(tmp_path):
+    web = GatewayThread(tmp_path, http_extensions=[make_install()]).start()
+    try:
+        accounts = web.gateway.cases.accounts
+        accounts.create("clerk", PASSWORD, role=Role.CLERK, display_name="c", city="suzhou")
+        client = sign_in(web.http_url, "clerk", PASSWORD)
+        try:
+            ok = client.get(
+                "/api/matters/200051200100/compare", params={"reference_date": "2026-09-30"}
+            )
+            assert ok.status_code == 200, ok.text
+            response = client.get(
+                "/api/matters/200051200100/compare", params={"reference_date": "9999-12-31"}
+            )
+        finally:
+            client.close()
+    finally:
+        web.stop()
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["field"] == "reference_date"
+    assert "9999-12-31" in error["message"]
