@@ -38,8 +38,8 @@ from ..matters.model import (
     Matter,
     MatterType,
     TimeUnit,
-    uscc_is_valid,
 )
+from ..uscc import uscc_problem
 from .errors import AdapterError
 
 __all__ = ["ENUMS", "SCHEMAS", "ListOf", "Obj", "check_scalar", "validate"]
@@ -185,8 +185,8 @@ def check_scalar(stype: str, value: Any, path: str) -> Any:
             raise _bad(path, f"expected yyyy-mm-ddThh:mm:ss+08:00, got {value!r}")
     elif stype in ("matter_code", "basic_code") and not _BASIC.fullmatch(value):
         raise _bad(path, f"expected a 12-digit basic code, got {value!r}")
-    elif stype == "uscc" and not uscc_is_valid(value):
-        raise _bad(path, f"not a valid unified social credit code (GB 32100): {value!r}")
+    elif stype == "uscc" and (problem := uscc_problem(value)) is not None:
+        raise _bad(path, f"not a valid unified social credit code (GB 32100): {problem}")
     elif stype == "digest" and not _DIGEST.fullmatch(value):
         raise _bad(path, "expected 64 lowercase hex digits (sm3)")
     elif stype == "base64":
