@@ -28,6 +28,14 @@ from .store import DELIVERED, PENDING, REJECTED, GatewayStore
 log = logging.getLogger("gateway.grpc")
 
 DEFAULT_IN_FLIGHT = 32
+_MAX_INDEX = 2**63 - 1  # SQLite's INTEGER; a uint64 above it cannot name a leaf or a size
+
+
+def _index(value: int, name: str) -> int:
+    """A uint64 size or index from a request, refused if no log could be that large."""
+    if value > _MAX_INDEX:
+        raise Refusal("malformed", f"{name} {value} exceeds the largest log size 2^63-1")
+    return value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -164,7 +172,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     "only the sender or recipient of an exchange may fetch its receipt",
                 ),
             )
-        size = request.tree_size or None
+        try:
+            size = _index(request.tree_size, "tree_size") or None
+        except Refusal as refusal:
+            await abort(context, refusal)
         try:
             receipt = await asyncio.to_thread(
                 self.core.log.receipt, row.leaf_index, size, row.exchange_id
@@ -295,7 +306,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     async def GetCheckpoint(self, request, context):
         try:
-            return self._checkpoint(request.tree_size or None)
+            return self._checkpoint(_index(request.tree_size, "tree_size") or None)
         except (Refusal, LedgerError) as exc:
             await abort(
                 context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
@@ -309,8 +320,8 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
                     raise Refusal("not_found", f"unknown exchange {request.exchange_id}")
                 index = row.leaf_index
             else:
-                index = request.leaf_index
-            checkpoint = self._checkpoint(request.tree_size or None)
+                index = _index(request.leaf_index, "leaf_index")
+            checkpoint = self._checkpoint(_index(request.tree_size, "tree_size") or None)
             if index >= checkpoint.tree_size:
                 raise Refusal(
                     "not_found", f"leaf {index} is not in the tree of size {checkpoint.tree_size}"
@@ -329,8 +340,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             )
 
     async def GetConsistencyProof(self, request, context):
-        new = request.new_size or self.log.size
         try:
+            new = _index(request.new_size, "new_size") or self.log.size
+            _index(request.old_size, "old_size")
             if request.old_size > new:
                 raise Refusal("malformed", f"old_size {request.old_size} > new_size {new}")
             proof = await asyncio.to_thread(self.log.consistency_proof, request.old_size, new)

@@ -21,7 +21,7 @@ from gateway.exchange import member_proto
 from gateway.grpc_status import reason_of
 from gateway.identity_grpc import add_identity_service
 from gateway.matters_grpc import add_matters_service
-from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
 from gateway.web import make_install
 from ledger.crypto import sm3
 from tests.gateway.harness import GatewayThread
@@ -224,3 +224,20 @@ def test_compare_reference_date_past_the_calendar_is_400(tmp_path):
     error = response.json()["error"]
     assert error["field"] == "reference_date"
     assert "9999-12-31" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "request_"),
+    [
+        ("GetCheckpoint", audit_pb2.GetCheckpointRequest(tree_size=2**63)),
+        ("GetInclusionProof", audit_pb2.GetInclusionProofRequest(leaf_index=2**64 - 1)),
+        ("GetConsistencyProof", audit_pb2.GetConsistencyProofRequest(old_size=1, new_size=2**63)),
+    ],
+)
+async def test_uint64_sizes_beyond_sqlite_are_malformed(gw, method, request_):
+    async with gw.client("SH") as client:
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await getattr(client.audit, method)(request_, timeout=30)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+    assert reason_of(info.value) == "malformed"
+    assert "2^63-1" in info.value.details()
