@@ -6,7 +6,12 @@ Hierarchy::
     ├── Refusal            a request is refused; carries a stable ``reason`` and a gRPC code
     └── ConfigError        settings, keys or registry unusable at start
 
-Every refusal names the failing check in a lowercase message. The reasons and their codes:
+Every refusal names the failing check in a lowercase message. Echoed input values go
+through :func:`clip`, and a refusal's message (1024 characters) and ``ErrorInfo`` metadata
+values (128) are cut so the status always fits in its trailer. Every gRPC method runs behind
+``gateway.grpc_guard``: request bytes that do not decode are ``malformed``, any other
+unexpected exception is ``internal`` (logged once with its cause); no client sees
+``UNKNOWN``. The reasons and their codes:
 """
 
 from __future__ import annotations
