@@ -241,3 +241,38 @@ async def test_uint64_sizes_beyond_sqlite_are_malformed(gw, method, request_):
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
     assert reason_of(info.value) == "malformed"
     assert "2^63-1" in info.value.details()
+
+
+def test_serve_process_refuses_hostile_bytes_precisely_without_traceback(serve):
+    """The production start path (``yrdgw serve`` from trust files) has the same guard."""
+    proc = serve.start().wait_ready()
+    env = serve.env
+    cert = env.clients["SH"]
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=env.ca.cert_pem, private_key=cert.key_pem, certificate_chain=cert.cert_pem
+    )
+    key = env.member_keys["SH"]
+    raw = exchange_pb2.Envelope(
+        exchange_id=str(uuid.uuid4()),
+        sender=member_proto(env.member_id("SH")),
+        recipient=member_proto(env.member_id("ZJ")),
+        kind="case.status",
+        payload=PAYLOAD,
+        payload_digest=sm3(PAYLOAD),
+        dialect="yrd-canonical/1",
+        created_at=timestamp_pb2.Timestamp(seconds=253_402_300_800),
+        nonce=uuid.uuid4().bytes,
+    ).SerializeToString()
+    out_of_range = exchange_pb2.SignedEnvelope(
+        envelope=raw, signature=key.sign(raw), key_id=key.public_key.key_id
+    ).SerializeToString()
+    with grpc.secure_channel(proc.target, credentials) as channel:
+        submit = channel.unary_unary("/yrd.v1.Exchange/Submit")
+        for request in (GARBAGE, out_of_range):
+            with pytest.raises(grpc.RpcError) as info:
+                submit(request, timeout=30)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+            assert reason_of(info.value) == "malformed"
+    assert proc.healthz() == 200
+    assert proc.terminate() == 0
+    assert "Traceback" not in proc.stderr() + proc.stdout()
