@@ -56,9 +56,12 @@ __doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CO
 
 
 def clip(value: object, limit: int = MAX_ECHO) -> str:
-    """``repr``-like text of an echoed input value, cut to ``limit`` characters so a refusal
-    always fits in its trailer; the cut says how long the value was."""
-    text = value if isinstance(value, str) else repr(value)
+    """The ``repr`` of an input value a message echoes, cut to ``limit`` characters: the one
+    way to echo a value, so a refusal always fits in its trailer (and shows a stray newline)."""
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}...({len(text)} chars)"
@@ -74,11 +77,11 @@ class Refusal(Error):
     def __init__(self, reason: str, message: str, **metadata: str) -> None:
         if reason not in REASON_CODES:
             raise ValueError(f"unknown refusal reason {reason!r}")
-        message = clip(message, MAX_MESSAGE)
+        message = _cut(message, MAX_MESSAGE)
         super().__init__(message)
         self.reason = reason
         self.message = message
-        self.metadata = {k[:64]: clip(str(v), MAX_METADATA_VALUE) for k, v in metadata.items()}
+        self.metadata = {k[:64]: _cut(str(v), MAX_METADATA_VALUE) for k, v in metadata.items()}
 
     @property
     def code(self) -> grpc.StatusCode:

@@ -228,7 +228,7 @@ def _unusable(request, response: str | None) -> str | None:
         return f"the holder's answer could not be decoded: {answer['undecodable_answer']}"
     asked = json.loads(request.canonical).get("request_id")
     if answer.get("request_id") != asked:
-        return f"the holder answered request_id {answer.get('request_id')!r}, not {asked!r}"
+        return f"the holder answered request_id {clip(answer.get('request_id'))}, not {asked!r}"
     return None
 
 

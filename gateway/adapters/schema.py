@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..errors import clip
 from ..matters.errors import MatterError
 from ..matters.model import (
     REGIONS,
@@ -151,13 +152,13 @@ def check_scalar(stype: str, value: Any, path: str) -> Any:
     """Check one canonical scalar of type ``stype`` (without ``?``); return it."""
     if stype in ("int", "money", "depth"):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _bad(path, f"expected integer, got {value!r}")
+            raise _bad(path, f"expected integer, got {clip(value)}")
         if value < 0 or (stype == "depth" and not 1 <= value <= 4):
             raise _bad(path, f"out of range: {value}")
         return value
     if stype == "bool":
         if not isinstance(value, bool):
-            raise _bad(path, f"expected boolean, got {value!r}")
+            raise _bad(path, f"expected boolean, got {clip(value)}")
         return value
     if not isinstance(value, str):
         raise _bad(path, f"expected string, got {type(value).__name__}")
@@ -168,23 +169,23 @@ def check_scalar(stype: str, value: Any, path: str) -> Any:
     if stype.startswith("enum:"):
         allowed = ENUMS[stype[5:]]
         if value not in allowed:
-            raise _bad(path, f"expected one of {', '.join(allowed)}, got {value!r}")
+            raise _bad(path, f"expected one of {', '.join(allowed)}, got {clip(value)}")
     elif stype == "date":
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise _bad(path, f"expected date yyyy-mm-dd, got {value!r}") from None
+            raise _bad(path, f"expected date yyyy-mm-dd, got {clip(value)}") from None
         if len(value) != 10:
-            raise _bad(path, f"expected date yyyy-mm-dd, got {value!r}")
+            raise _bad(path, f"expected date yyyy-mm-dd, got {clip(value)}")
     elif stype == "datetime":
         try:
             ok = bool(_DATETIME.fullmatch(value)) and bool(datetime.fromisoformat(value))
         except ValueError:
             ok = False
         if not ok:
-            raise _bad(path, f"expected yyyy-mm-ddThh:mm:ss+08:00, got {value!r}")
+            raise _bad(path, f"expected yyyy-mm-ddThh:mm:ss+08:00, got {clip(value)}")
     elif stype in ("matter_code", "basic_code") and not _BASIC.fullmatch(value):
-        raise _bad(path, f"expected a 12-digit basic code, got {value!r}")
+        raise _bad(path, f"expected a 12-digit basic code, got {clip(value)}")
     elif stype == "uscc" and (problem := uscc_problem(value)) is not None:
         raise _bad(path, f"not a valid unified social credit code (GB 32100): {problem}")
     elif stype == "digest" and not _DIGEST.fullmatch(value):
@@ -235,7 +236,7 @@ def _join(path: str, key: str) -> str:
 def validate(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Check ``payload`` against the schema of ``kind``; return it normalised."""
     if kind not in SCHEMAS:
-        raise _bad("kind", f"unknown message kind {kind!r}")
+        raise _bad("kind", f"unknown message kind {clip(kind)}")
     out = _walk(SCHEMAS[kind], payload, "")
     # cross-field rules
     if kind == "evidence.request" and (out["subject_uscc"] is None) == (

@@ -276,3 +276,37 @@ def test_serve_process_refuses_hostile_bytes_precisely_without_traceback(serve):
     assert proc.healthz() == 200
     assert proc.terminate() == 0
     assert "Traceback" not in proc.stderr() + proc.stdout()
+
+
+async def test_huge_payload_field_keeps_the_reason(gw):
+    """A 20 KB value in a dialect field: the adapter's refusal echoes it clipped."""
+    from gateway.adapters import default_registry
+
+    js = default_registry().get("JS")
+    case = {
+        "case_id": "C-1",
+        "matter_code": "010010300100",
+        "applicant": {"person_key": "pk:js:0123456789abcdef", "masked_name": "王*明"},
+        "handling_mode": "异地代收代办",
+        "materials": [{"material_id": "M01", "name": "申请书", "digest_sm3": "ab" * 32}],
+        "receiving_city": "苏州",
+        "submitted_at": "2025-09-26T10:15:00+08:00",
+    }
+    body = json.loads(js.from_canonical("case.submit", case))
+    body["handleMode"] = "Q" * 20_000
+    before = counts(gw)
+    async with gw.client("JS") as client:
+        signed = client.build(
+            recipient=gw.env.member_id("SH"),
+            kind="case.submit",
+            payload=json.dumps(body).encode(),
+            dialect=js.dialect,
+            content_type=js.content_type,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await client.exchange.Submit(signed, timeout=30)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+    assert reason_of(info.value) == "normalisation_failed"
+    assert "handleMode" in info.value.details() and "(20002 chars)" in info.value.details()
+    assert len(info.value.details()) < 300
+    assert counts(gw) == before
