@@ -310,3 +310,49 @@ async def test_huge_payload_field_keeps_the_reason(gw):
     assert "handleMode" in info.value.details() and "(20002 chars)" in info.value.details()
     assert len(info.value.details()) < 300
     assert counts(gw) == before
+
+
+class _ExplodingAdapters:
+    """Fault injection: an adapter registry whose adapter fails unexpectedly."""
+
+    def __init__(self, real) -> None:
+        self.real = real
+
+    def get(self, region):
+        real = self.real.get(region)
+
+        class Exploding:
+            dialect = real.dialect
+
+            def to_canonical(self, kind, payload):
+                raise RuntimeError("injected fault with secret detail")
+
+        return Exploding()
+
+
+async def test_unexpected_error_is_internal_logged_once_and_writes_nothing(gw, caplog):
+    core = gw.gateway.core
+    real = core.adapters
+    core.adapters = _ExplodingAdapters(real)
+    before = counts(gw)
+    try:
+        async with gw.client("SH") as client:
+            signed = client.build(
+                recipient=gw.env.member_id("ZJ"),
+                kind="case.status",
+                payload=PAYLOAD,
+                dialect="yrd-canonical/1",
+            )
+            with caplog.at_level("ERROR", logger="gateway.grpc"):
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await client.exchange.Submit(signed, timeout=30)
+    finally:
+        core.adapters = real
+    assert info.value.code() == grpc.StatusCode.INTERNAL, info.value.details()
+    assert reason_of(info.value) == "internal"
+    assert "RuntimeError" in info.value.details()
+    assert "secret detail" not in info.value.details()
+    records = [r for r in caplog.records if r.name == "gateway.grpc" and r.exc_info]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert "injected fault" in str(records[0].exc_info[1])
+    assert counts(gw) == before
