@@ -281,6 +281,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     )
                 if not rows:
                     await self.hub.wait(member, 0.5)
+            failed = None if acks.cancelled() else acks.exception()
+            if failed is not None:  # e.g. an ack that does not decode: the stream's refusal
+                raise failed
         finally:
             acks.cancel()
             for exchange_id in sent.values():

@@ -356,3 +356,16 @@ async def test_unexpected_error_is_internal_logged_once_and_writes_nothing(gw, c
     assert len(records) == 1, [r.getMessage() for r in records]
     assert "injected fault" in str(records[0].exc_info[1])
     assert counts(gw) == before
+
+
+async def test_pull_ack_that_does_not_decode_ends_the_stream_as_malformed(gw):
+    first = exchange_pb2.PullMessage(
+        request=exchange_pb2.PullRequest(member=member_proto(gw.env.member_id("SH")))
+    ).SerializeToString()
+    async with gw.client("SH") as client:
+        call = client.channel.stream_stream("/yrd.v1.Exchange/Pull")(iter([first, GARBAGE]))
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for _ in call:
+                pass
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
+    assert reason_of(info.value) == "malformed"
