@@ -4,7 +4,7 @@ The checks run in this order, each refusing with a named :class:`Refusal` and wr
 nothing:
 
 (1) size: envelope and payload within the limit;
-(2) parse: the exact envelope bytes decode and carry every required field;
+(2) parse: the exact envelope bytes decode and carry every required field, each well formed;
 (3) caller: the mTLS-authenticated member is the envelope's sender;
 (4) key: the signing key is the sender's, registered and valid at created_at;
 (5) signature: SM2 over the exact envelope bytes (in a worker thread: it releases the GIL);
@@ -49,6 +49,9 @@ from .registry import MemberId, RegistryError, TrustRegistry
 from .store import GatewayStore, insert_exchange
 
 KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
+# a matter code (canonical or local) goes into the log entry: no spaces or controls, bounded
+MATTER_RE = re.compile(r"\A[^\s\x00-\x1f\x7f-\x9f]{1,128}\Z")
+CONTENT_TYPE_RE = re.compile(r"\A[\x20-\x7e]{0,128}\Z")  # a MIME type: printable ascii
 REGIONS = {
     common_pb2.REGION_SH: "SH",
     common_pb2.REGION_JS: "JS",
@@ -220,6 +223,18 @@ class ExchangeCore:
             raise Refusal("malformed", "envelope needs sender and recipient")
         if not KIND_RE.fullmatch(envelope.kind):
             raise Refusal("malformed", f"kind {clip(envelope.kind)} is not '<area>.<verb>'")
+        if envelope.matter_ref and not MATTER_RE.fullmatch(envelope.matter_ref):
+            raise Refusal(
+                "malformed",
+                f"matter_ref {clip(envelope.matter_ref)} is not 1-128 characters "
+                "without spaces or control characters",
+            )
+        if not CONTENT_TYPE_RE.fullmatch(envelope.payload_content_type):
+            raise Refusal(
+                "malformed",
+                f"payload_content_type {clip(envelope.payload_content_type)} is not a "
+                "mime type of at most 128 printable ascii characters",
+            )
         if len(envelope.payload_digest) != 32:
             raise Refusal("malformed", "payload_digest must be 32 bytes of sm3")
         if len(envelope.nonce) != 16:

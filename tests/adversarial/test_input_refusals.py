@@ -369,3 +369,19 @@ async def test_pull_ack_that_does_not_decode_ends_the_stream_as_malformed(gw):
                 pass
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
     assert reason_of(info.value) == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"matter_ref": "310117000000\n"}, "matter_ref '310117000000\\n'"),
+        ({"matter_ref": "m" * 20_000}, "matter_ref 'mmm"),
+        ({"matter_ref": "a b"}, "without spaces"),
+        ({"payload_content_type": "application/json\r\nX: y"}, "payload_content_type"),
+        ({"payload_content_type": "t" * 5000}, "payload_content_type"),
+    ],
+)
+async def test_matter_and_content_type_are_well_formed(gw, fields, needle):
+    raw = envelope_bytes(gw, created_at=timestamp_pb2.Timestamp(seconds=1_700_000_000), **fields)
+    details = await refused_malformed(gw, signed(gw, raw), needle)
+    assert len(details) < 400
