@@ -6,14 +6,25 @@ Hierarchy::
     ├── Refusal            a request is refused; carries a stable ``reason`` and a gRPC code
     └── ConfigError        settings, keys or registry unusable at start
 
-Every refusal names the failing check in a lowercase message. The reasons and their codes:
+Every refusal names the failing check in a lowercase message. Echoed input values go
+through :func:`clip`, and a refusal's message (1024 characters) and ``ErrorInfo`` metadata
+values (128) are cut so the status always fits in its trailer. Every gRPC method runs behind
+``gateway.grpc_guard``: request bytes that do not decode are ``malformed``, any other
+unexpected exception is ``internal`` (logged once with its cause); no client sees
+``UNKNOWN``. The reasons and their codes:
 """
 
 from __future__ import annotations
 
 import grpc
 
-__all__ = ["REASON_CODES", "ConfigError", "Error", "Refusal"]
+__all__ = ["REASON_CODES", "ConfigError", "Error", "Refusal", "clip"]
+
+# A refusal travels in the grpc-status-details-bin trailer, which grpc caps (8 KiB soft,
+# 16 KiB hard): a long echoed value used to replace the reason by RESOURCE_EXHAUSTED.
+MAX_MESSAGE = 1024
+MAX_METADATA_VALUE = 128
+MAX_ECHO = 80
 
 REASON_CODES: dict[str, grpc.StatusCode] = {
     "malformed": grpc.StatusCode.INVALID_ARGUMENT,
@@ -46,6 +57,18 @@ REASON_CODES: dict[str, grpc.StatusCode] = {
 __doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CODES.items())
 
 
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """The ``repr`` of an input value a message echoes, cut to ``limit`` characters: the one
+    way to echo a value, so a refusal always fits in its trailer (and shows a stray newline)."""
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...({len(text)} chars)"
+
+
 class Error(Exception):
     """Root of every error the gateway raises on purpose."""
 
@@ -56,10 +79,11 @@ class Refusal(Error):
     def __init__(self, reason: str, message: str, **metadata: str) -> None:
         if reason not in REASON_CODES:
             raise ValueError(f"unknown refusal reason {reason!r}")
+        message = _cut(message, MAX_MESSAGE)
         super().__init__(message)
         self.reason = reason
         self.message = message
-        self.metadata = {k: str(v) for k, v in metadata.items()}
+        self.metadata = {k[:64]: _cut(str(v), MAX_METADATA_VALUE) for k, v in metadata.items()}
 
     @property
     def code(self) -> grpc.StatusCode:

@@ -4,7 +4,7 @@ The checks run in this order, each refusing with a named :class:`Refusal` and wr
 nothing:
 
 (1) size: envelope and payload within the limit;
-(2) parse: the exact envelope bytes decode and carry every required field;
+(2) parse: the exact envelope bytes decode and carry every required field, each well formed;
 (3) caller: the mTLS-authenticated member is the envelope's sender;
 (4) key: the signing key is the sender's, registered and valid at created_at;
 (5) signature: SM2 over the exact envelope bytes (in a worker thread: it releases the GIL);
@@ -43,12 +43,15 @@ from ledger.receipt import build_receipt
 from .adapters.errors import AdapterError
 from .adapters.registry import AdapterRegistry
 from .entry import canonical_json, exchange_entry
-from .errors import Refusal
+from .errors import Refusal, clip
 from .pb.yrd.v1 import common_pb2, exchange_pb2
 from .registry import MemberId, RegistryError, TrustRegistry
 from .store import GatewayStore, insert_exchange
 
-KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
+# a matter code (canonical or local) goes into the log entry: no spaces or controls, bounded
+MATTER_RE = re.compile(r"\A[^\s\x00-\x1f\x7f-\x9f]{1,128}\Z")
+CONTENT_TYPE_RE = re.compile(r"\A[\x20-\x7e]{0,128}\Z")  # a MIME type: printable ascii
 REGIONS = {
     common_pb2.REGION_SH: "SH",
     common_pb2.REGION_JS: "JS",
@@ -56,6 +59,9 @@ REGIONS = {
     common_pb2.REGION_AH: "AH",
 }
 ENVELOPE_OVERHEAD = 8 * 1024
+# google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -215,14 +221,32 @@ class ExchangeCore:
             raise Refusal("malformed", "exchange_id must be a lower-case canonical uuid") from exc
         if not envelope.HasField("sender") or not envelope.HasField("recipient"):
             raise Refusal("malformed", "envelope needs sender and recipient")
-        if not KIND_RE.match(envelope.kind):
-            raise Refusal("malformed", f"kind {envelope.kind!r} is not '<area>.<verb>'")
+        if not KIND_RE.fullmatch(envelope.kind):
+            raise Refusal("malformed", f"kind {clip(envelope.kind)} is not '<area>.<verb>'")
+        if envelope.matter_ref and not MATTER_RE.fullmatch(envelope.matter_ref):
+            raise Refusal(
+                "malformed",
+                f"matter_ref {clip(envelope.matter_ref)} is not 1-128 characters "
+                "without spaces or control characters",
+            )
+        if not CONTENT_TYPE_RE.fullmatch(envelope.payload_content_type):
+            raise Refusal(
+                "malformed",
+                f"payload_content_type {clip(envelope.payload_content_type)} is not a "
+                "mime type of at most 128 printable ascii characters",
+            )
         if len(envelope.payload_digest) != 32:
             raise Refusal("malformed", "payload_digest must be 32 bytes of sm3")
         if len(envelope.nonce) != 16:
             raise Refusal("malformed", f"nonce must be 16 bytes, got {len(envelope.nonce)}")
         if not envelope.HasField("created_at"):
             raise Refusal("malformed", "envelope needs created_at")
+        seconds, nanos = envelope.created_at.seconds, envelope.created_at.nanos
+        if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos <= 999_999_999):
+            raise Refusal(
+                "malformed",
+                f"created_at ({seconds}s, {nanos}ns) is outside the protobuf Timestamp range",
+            )
         return envelope
 
     def _verify_and_look_up(
@@ -268,7 +292,7 @@ class ExchangeCore:
         if envelope.dialect not in (adapter.dialect, expected):
             raise Refusal(
                 "normalisation_failed",
-                f"dialect {envelope.dialect!r} is not the "
+                f"dialect {clip(envelope.dialect)} is not the "
                 f"sender's registered dialect {adapter.dialect!r}",
             )
         try:

@@ -19,6 +19,7 @@ from ledger.errors import Error as LedgerError
 from .delivery import PullHub
 from .errors import Refusal
 from .exchange import Accepted, ExchangeCore
+from .grpc_guard import refusal_for
 from .grpc_status import abort
 from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from .registry import DeliveryMode, TrustRegistry, certificate_fingerprint
@@ -27,6 +28,14 @@ from .store import DELIVERED, PENDING, REJECTED, GatewayStore
 log = logging.getLogger("gateway.grpc")
 
 DEFAULT_IN_FLIGHT = 32
+_MAX_INDEX = 2**63 - 1  # SQLite's INTEGER; a uint64 above it cannot name a leaf or a size
+
+
+def _index(value: int, name: str) -> int:
+    """A uint64 size or index from a request, refused if no log could be that large."""
+    if value > _MAX_INDEX:
+        raise Refusal("malformed", f"{name} {value} exceeds the largest log size 2^63-1")
+    return value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,7 +122,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         async def work(sequence: int, request) -> exchange_pb2.SubmitResult:
             try:
                 accepted = await self._accept(request, context)
-            except Refusal as refusal:
+            except Exception as exc:  # one bad item must not end the others' stream
+                refusal = refusal_for(exc, "/yrd.v1.Exchange/SubmitStream")
                 return exchange_pb2.SubmitResult(
                     sequence=sequence,
                     error=exchange_pb2.SubmitError(
@@ -128,9 +138,13 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
         async def reader() -> None:
             sequence = 0
-            async for request in request_iterator:
-                await queue.put(asyncio.ensure_future(work(sequence, request)))
-                sequence += 1
+            try:
+                async for request in request_iterator:
+                    await queue.put(asyncio.ensure_future(work(sequence, request)))
+                    sequence += 1
+            except Exception as exc:  # undecodable message: the stream ends with its refusal
+                await queue.put(exc)
+                return
             await queue.put(None)
 
         feeder = asyncio.ensure_future(reader())
@@ -139,6 +153,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 task = await queue.get()
                 if task is None:
                     break
+                if isinstance(task, Exception):
+                    raise task
                 yield await task
         finally:
             feeder.cancel()
@@ -156,7 +172,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     "only the sender or recipient of an exchange may fetch its receipt",
                 ),
             )
-        size = request.tree_size or None
+        try:
+            size = _index(request.tree_size, "tree_size") or None
+        except Refusal as refusal:
+            await abort(context, refusal)
         try:
             receipt = await asyncio.to_thread(
                 self.core.log.receipt, row.leaf_index, size, row.exchange_id
@@ -262,6 +281,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                     )
                 if not rows:
                     await self.hub.wait(member, 0.5)
+            failed = None if acks.cancelled() else acks.exception()
+            if failed is not None:  # e.g. an ack that does not decode: the stream's refusal
+                raise failed
         finally:
             acks.cancel()
             for exchange_id in sent.values():
@@ -287,7 +309,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
 
     async def GetCheckpoint(self, request, context):
         try:
-            return self._checkpoint(request.tree_size or None)
+            return self._checkpoint(_index(request.tree_size, "tree_size") or None)
         except (Refusal, LedgerError) as exc:
             await abort(
                 context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
@@ -301,8 +323,8 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
                     raise Refusal("not_found", f"unknown exchange {request.exchange_id}")
                 index = row.leaf_index
             else:
-                index = request.leaf_index
-            checkpoint = self._checkpoint(request.tree_size or None)
+                index = _index(request.leaf_index, "leaf_index")
+            checkpoint = self._checkpoint(_index(request.tree_size, "tree_size") or None)
             if index >= checkpoint.tree_size:
                 raise Refusal(
                     "not_found", f"leaf {index} is not in the tree of size {checkpoint.tree_size}"
@@ -321,8 +343,9 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             )
 
     async def GetConsistencyProof(self, request, context):
-        new = request.new_size or self.log.size
         try:
+            new = _index(request.new_size, "new_size") or self.log.size
+            _index(request.old_size, "old_size")
             if request.old_size > new:
                 raise Refusal("malformed", f"old_size {request.old_size} > new_size {new}")
             proof = await asyncio.to_thread(self.log.consistency_proof, request.old_size, new)

@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from .errors import Refusal
+from .errors import Refusal, clip
 from .evidence import REQUEST_KIND, answer_exchange_id, install_evidence_relay
 from .exchange import REGIONS as PROTO_REGIONS
 from .grpc_service import caller_member, receipt_proto
@@ -30,6 +30,7 @@ from .matters import (
     Comparison,
     HandlingMode,
     Matter,
+    MatterError,
     MatterNotFound,
     MatterType,
     compare_matter,
@@ -198,7 +199,7 @@ def _page(items: Sequence[Matter], size: int, token: str) -> matters_pb2.ListMat
         except (ValueError, UnicodeDecodeError):
             after = ""
         if not (after.isdigit() and len(after) == 12):
-            raise Refusal("malformed", f"page_token {token!r} is not a token of this service")
+            raise Refusal("malformed", f"page_token {clip(token)} is not a token of this service")
         start = next((i for i, m in enumerate(items) if m.basic_code > after), len(items))
     size = min(size or DEFAULT_PAGE, MAX_PAGE)
     chunk = items[start : start + size]
@@ -215,7 +216,7 @@ def _reference_date(text: str, today: Callable[[], date]) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Refusal("malformed", f"reference_date must be yyyy-mm-dd, got {text!r}") from None
+        raise Refusal("malformed", f"reference_date must be yyyy-mm-dd, got {clip(text)}") from None
 
 
 def _unusable(request, response: str | None) -> str | None:
@@ -227,7 +228,7 @@ def _unusable(request, response: str | None) -> str | None:
         return f"the holder's answer could not be decoded: {answer['undecodable_answer']}"
     asked = json.loads(request.canonical).get("request_id")
     if answer.get("request_id") != asked:
-        return f"the holder answered request_id {answer.get('request_id')!r}, not {asked!r}"
+        return f"the holder answered request_id {clip(answer.get('request_id'))}, not {asked!r}"
     return None
 
 
@@ -263,6 +264,8 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
             return result
         except MatterNotFound as exc:
             refusal = Refusal("not_found", exc.message, field=exc.field)
+        except MatterError as exc:  # the request's values fail a matter check
+            refusal = Refusal("malformed", exc.message, field=exc.field)
         except Refusal as exc:
             refusal = exc
         await abort(context, refusal)
@@ -328,7 +331,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
                 raise Refusal("unavailable", "this gateway keeps no exchanges")
             row = await asyncio.to_thread(self.store.exchange, request.exchange_id)
             if row is None:
-                raise Refusal("not_found", f"unknown exchange {request.exchange_id!r}")
+                raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")
             if caller != row.sender:
                 raise Refusal(
                     "not_permitted", "only the sender of an evidence request may fetch its answer"

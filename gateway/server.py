@@ -25,7 +25,7 @@ from .adapters.registry import AdapterRegistry, default_registry
 from .delivery import PullHub, PushWorker
 from .errors import ConfigError
 from .exchange import ExchangeCore
-from .grpc_refusals import RefusalInterceptor
+from .grpc_guard import GuardInterceptor
 from .grpc_service import AuditServicer, ExchangeServicer
 from .instance import PortInUse, bind_listener
 from .metrics import Metrics
@@ -149,7 +149,9 @@ class Gateway:
         s = self.settings
         limit = s.max_payload_bytes + 64 * 1024
         self.grpc_server = grpc.aio.server(
-            interceptors=[RefusalInterceptor()],  # e.g. registry_expired from require()
+            # every refusal (e.g. registry_expired from require()) as its own status,
+            # undecodable requests as malformed, anything else INTERNAL: never UNKNOWN
+            interceptors=[GuardInterceptor()],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit + 64 * 1024),

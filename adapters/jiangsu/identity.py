@@ -67,7 +67,7 @@ _CLAIMS = {
     "rzfs": list,
     "rzsj": int,
 }
-_DATE = re.compile(r"\d{8}")
+_DATE = re.compile(r"\d{8}", re.ASCII)
 
 
 def _unb64(part: str, label: str) -> bytes:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from ..errors import clip
 from .errors import AdapterError
 from .schema import ENUMS
 
@@ -25,8 +26,8 @@ _PATTERNS = {
     "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S",
     "yyyyMMddHHmmss": "%Y%m%d%H%M%S",
 }
-_YUAN = re.compile(r"^(0|[1-9]\d*)(\.\d{1,2})?$")
-_INT_TEXT = re.compile(r"^(0|-?[1-9]\d*)$")
+_YUAN = re.compile(r"\A(0|[1-9][0-9]*)(\.[0-9]{1,2})?\Z")
+_INT_TEXT = re.compile(r"\A(0|-?[1-9][0-9]*)\Z")
 
 
 def text(value: Any) -> str:
@@ -40,20 +41,20 @@ def _native(raw: Any, native: type, textual: bool) -> Any:
     """Bring a raw dialect scalar to the expected native type (raises ValueError)."""
     if textual:
         if native is int:
-            if not _INT_TEXT.match(raw):
-                raise ValueError(f"expected integer, got {raw!r}")
+            if not _INT_TEXT.fullmatch(raw):
+                raise ValueError(f"expected integer, got {clip(raw)}")
             return int(raw)
         if native is bool:
             if raw not in ("true", "false"):
-                raise ValueError(f"expected true or false, got {raw!r}")
+                raise ValueError(f"expected true or false, got {clip(raw)}")
             return raw == "true"
         return raw
     if native is int and (not isinstance(raw, int) or isinstance(raw, bool)):
-        raise ValueError(f"expected integer, got {raw!r}")
+        raise ValueError(f"expected integer, got {clip(raw)}")
     if native is bool and not isinstance(raw, bool):
-        raise ValueError(f"expected boolean, got {raw!r}")
+        raise ValueError(f"expected boolean, got {clip(raw)}")
     if native is str and not isinstance(raw, str):
-        raise ValueError(f"expected string, got {raw!r}")
+        raise ValueError(f"expected string, got {clip(raw)}")
     return raw
 
 
@@ -81,12 +82,12 @@ def _code_list(name: str, table: Mapping[str, Any], what: str) -> Conv:
         try:
             return table[v]
         except KeyError:
-            raise ValueError(f"no {what} for {v!r} in this dialect") from None
+            raise ValueError(f"no {what} for {clip(v)} in this dialect") from None
 
     def dec(raw: Any, textual: bool) -> str:
         found = reverse_text.get(raw) if textual else reverse.get((type(raw), raw))
         if found is None:
-            raise ValueError(f"unknown {what} {raw!r}")
+            raise ValueError(f"unknown {what} {clip(raw)}")
         return found
 
     return Conv(None, enc, dec)
@@ -108,7 +109,7 @@ def _date_conv(fmt: str) -> Conv:
         except ValueError:
             d = None
         if d is None or d.strftime(pattern) != raw:
-            raise ValueError(f"expected {fmt}, got {raw!r}")
+            raise ValueError(f"expected {fmt}, got {clip(raw)}")
         return d.isoformat()
 
     return Conv(str, lambda v: date.fromisoformat(v).strftime(pattern), dec)
@@ -129,7 +130,7 @@ def _datetime_conv(fmt: str) -> Conv:
         except ValueError:
             dt = None
         if dt is None or dt.strftime(pattern) != raw:
-            raise ValueError(f"expected {fmt}, got {raw!r}")
+            raise ValueError(f"expected {fmt}, got {clip(raw)}")
         return dt.isoformat()
 
     return Conv(str, lambda v: datetime.fromisoformat(v).astimezone(BEIJING).strftime(pattern), dec)
@@ -140,8 +141,8 @@ def _money_conv(fmt: str) -> Conv:
         return Conv(int, lambda v: v, lambda v: v)
 
     def dec(raw: str) -> int:
-        if not _YUAN.match(raw):
-            raise ValueError(f"expected yuan as a decimal string like '12.50', got {raw!r}")
+        if not _YUAN.fullmatch(raw):
+            raise ValueError(f"expected yuan as a decimal string like '12.50', got {clip(raw)}")
         whole, _, frac = raw.partition(".")
         return int(whole) * 100 + int((frac + "00")[:2])
 

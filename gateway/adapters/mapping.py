@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import clip
 from ._convert import Conv, build_converters
 from ._mapfile import check_spec, dialect_path, load_document, spec_name
 from ._wire import MISSING, Items, Wire, join
@@ -109,7 +110,7 @@ class MappedAdapter(Adapter):
         except KeyError:
             raise AdapterError(
                 "matter_code",
-                f"no {self.region} local code for canonical matter {canonical_code!r}",
+                f"no {self.region} local code for canonical matter {clip(canonical_code)}",
             ) from None
 
     def canonical_matter_code(self, local_code: str) -> str:
@@ -117,7 +118,7 @@ class MappedAdapter(Adapter):
             return self._local[local_code]
         except (KeyError, TypeError):
             raise AdapterError(
-                "matter_code", f"unknown {self.region} local matter code {local_code!r}"
+                "matter_code", f"unknown {self.region} local matter code {clip(local_code)}"
             ) from None
 
     def from_canonical(self, kind: str, canonical: Mapping[str, Any]) -> bytes:
@@ -148,7 +149,7 @@ class MappedAdapter(Adapter):
         try:
             return self._kinds[kind]
         except KeyError:
-            raise AdapterError("kind", f"{self.dialect} does not carry {kind!r}") from None
+            raise AdapterError("kind", f"{self.dialect} does not carry {clip(kind)}") from None
 
     def _encode(self, stype: Any, spec: Any, value: Any, path: str) -> Any:
         if isinstance(stype, Obj):
@@ -218,7 +219,7 @@ class MappedAdapter(Adapter):
         except AdapterError as exc:  # unknown local matter code
             raise AdapterError(path, exc.message) from exc
         except (ValueError, OverflowError, OSError) as exc:  # OverflowError: epoch out of range
-            raise AdapterError(path, str(exc) or f"out of range: {raw!r}") from exc
+            raise AdapterError(path, str(exc) or f"out of range: {clip(raw)}") from exc
         return check_scalar(stype, value, path)
 
     def _dialect_path(self, kind: str, cpath: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from typing import Any
 
+from ..errors import clip
 from .base import Adapter
 from .canonical import CanonicalAdapter
 from .errors import RegistryError
@@ -74,13 +75,13 @@ class AdapterRegistry:
         try:
             return self._by_region[region]
         except KeyError:
-            raise RegistryError("region", f"no adapter for region {region!r}") from None
+            raise RegistryError("region", f"no adapter for region {clip(region)}") from None
 
     def by_dialect(self, dialect: str) -> Adapter:
         try:
             return self._by_dialect()[dialect]
         except KeyError:
-            raise RegistryError("dialect", f"no adapter for dialect {dialect!r}") from None
+            raise RegistryError("dialect", f"no adapter for dialect {clip(dialect)}") from None
 
     def regions(self) -> list[str]:
         return sorted(self._by_region)

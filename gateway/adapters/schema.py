@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ..errors import clip
 from ..matters.errors import MatterError
 from ..matters.model import (
     REGIONS,
@@ -38,8 +39,8 @@ from ..matters.model import (
     Matter,
     MatterType,
     TimeUnit,
-    uscc_is_valid,
 )
+from ..uscc import uscc_problem
 from .errors import AdapterError
 
 __all__ = ["ENUMS", "SCHEMAS", "ListOf", "Obj", "check_scalar", "validate"]
@@ -133,13 +134,13 @@ SCHEMAS: Mapping[str, Obj] = {
     "error": Obj({"code": "str", "message": "str", "field": "str?"}),
 }  # fmt: skip
 
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
-_BASIC = re.compile(r"^\d{12}$")
-_DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
+_DIGEST = re.compile(r"\A[0-9a-f]{64}\Z")
+_BASIC = re.compile(r"\A[0-9]{12}\Z")
+_DATETIME = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00\Z", re.ASCII)
 # Unicode categories Cc (C0/C1 controls) and Cs (surrogates), and the two non-characters:
 # one regex scan instead of a category lookup per character (this runs on every payload).
 _FORBIDDEN_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_PERSON_KEY = re.compile(r"^[A-Za-z0-9:_-]{16,128}$")
+_PERSON_KEY = re.compile(r"\A[A-Za-z0-9:_-]{16,128}\Z")
 _RESIDENT_ID = re.compile(r"\d{17}[\dXx]|\d{15}")
 
 
@@ -151,13 +152,13 @@ def check_scalar(stype: str, value: Any, path: str) -> Any:
     """Check one canonical scalar of type ``stype`` (without ``?``); return it."""
     if stype in ("int", "money", "depth"):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise _bad(path, f"expected integer, got {value!r}")
+            raise _bad(path, f"expected integer, got {clip(value)}")
         if value < 0 or (stype == "depth" and not 1 <= value <= 4):
             raise _bad(path, f"out of range: {value}")
         return value
     if stype == "bool":
         if not isinstance(value, bool):
-            raise _bad(path, f"expected boolean, got {value!r}")
+            raise _bad(path, f"expected boolean, got {clip(value)}")
         return value
     if not isinstance(value, str):
         raise _bad(path, f"expected string, got {type(value).__name__}")
@@ -168,26 +169,26 @@ def check_scalar(stype: str, value: Any, path: str) -> Any:
     if stype.startswith("enum:"):
         allowed = ENUMS[stype[5:]]
         if value not in allowed:
-            raise _bad(path, f"expected one of {', '.join(allowed)}, got {value!r}")
+            raise _bad(path, f"expected one of {', '.join(allowed)}, got {clip(value)}")
     elif stype == "date":
         try:
             date.fromisoformat(value)
         except ValueError:
-            raise _bad(path, f"expected date yyyy-mm-dd, got {value!r}") from None
+            raise _bad(path, f"expected date yyyy-mm-dd, got {clip(value)}") from None
         if len(value) != 10:
-            raise _bad(path, f"expected date yyyy-mm-dd, got {value!r}")
+            raise _bad(path, f"expected date yyyy-mm-dd, got {clip(value)}")
     elif stype == "datetime":
         try:
-            ok = bool(_DATETIME.match(value)) and bool(datetime.fromisoformat(value))
+            ok = bool(_DATETIME.fullmatch(value)) and bool(datetime.fromisoformat(value))
         except ValueError:
             ok = False
         if not ok:
-            raise _bad(path, f"expected yyyy-mm-ddThh:mm:ss+08:00, got {value!r}")
-    elif stype in ("matter_code", "basic_code") and not _BASIC.match(value):
-        raise _bad(path, f"expected a 12-digit basic code, got {value!r}")
-    elif stype == "uscc" and not uscc_is_valid(value):
-        raise _bad(path, f"not a valid unified social credit code (GB 32100): {value!r}")
-    elif stype == "digest" and not _DIGEST.match(value):
+            raise _bad(path, f"expected yyyy-mm-ddThh:mm:ss+08:00, got {clip(value)}")
+    elif stype in ("matter_code", "basic_code") and not _BASIC.fullmatch(value):
+        raise _bad(path, f"expected a 12-digit basic code, got {clip(value)}")
+    elif stype == "uscc" and (problem := uscc_problem(value)) is not None:
+        raise _bad(path, f"not a valid unified social credit code (GB 32100): {problem}")
+    elif stype == "digest" and not _DIGEST.fullmatch(value):
         raise _bad(path, "expected 64 lowercase hex digits (sm3)")
     elif stype == "base64":
         try:
@@ -197,7 +198,7 @@ def check_scalar(stype: str, value: Any, path: str) -> Any:
     elif stype == "person_key":
         if _RESIDENT_ID.fullmatch(value):
             raise _bad(path, "looks like a raw resident id number; send the pseudonymous key")
-        if not _PERSON_KEY.match(value):
+        if not _PERSON_KEY.fullmatch(value):
             raise _bad(path, "expected 16-128 characters of [A-Za-z0-9:_-]")
     elif stype == "masked_name":
         if "*" not in value or _RESIDENT_ID.search(value):
@@ -235,7 +236,7 @@ def _join(path: str, key: str) -> str:
 def validate(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Check ``payload`` against the schema of ``kind``; return it normalised."""
     if kind not in SCHEMAS:
-        raise _bad("kind", f"unknown message kind {kind!r}")
+        raise _bad("kind", f"unknown message kind {clip(kind)}")
     out = _walk(SCHEMAS[kind], payload, "")
     # cross-field rules
     if kind == "evidence.request" and (out["subject_uscc"] is None) == (

@@ -10,7 +10,8 @@ Standards:
   (6), subject identifier (9), check character (1); alphabet without I, O, Z, S, V;
   weights 3^i mod 31; check = 31 - (sum mod 31), 31 -> 0.
 
-Every ``validate_*`` function returns the normalised number (``x`` -> ``X``, upper case) or
+Every ``validate_*`` function returns the normalised number (``x`` -> ``X``, upper case; a
+credit code is never normalised: it must be upper case) or
 raises :class:`InvalidIdNumber` / :class:`InvalidCreditCode` naming the failing check.
 Checks run in a fixed order (length, alphabet, structure, dates, check character) so that
 the first failure reported is the most basic one.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from .. import uscc
 from ._enums import DocumentType
 from .errors import InvalidCreditCode, InvalidIdNumber
 
@@ -240,29 +242,12 @@ def validate_document_number(
     return validate_foreign_permanent_resident_id(number, today=today)
 
 
-# -- GB 32100-2015 --------------------------------------------------------------------------
+# -- GB 32100-2015: the one validator is gateway.uscc --------------------------------------
 
 #: The 31 characters of GB 32100; the letters I, O, Z, S, V are excluded.
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
-_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
-
-#: Registration department code (position 1) -> organisation type codes (position 2) it may
-#: issue, after GB 32100-2015 table 1 and its later additions (A, N).
-USCC_DEPARTMENT_TYPES: dict[str, frozenset[str]] = {
-    "1": frozenset("1239"),  # institutional staffing: organs, public institutions, groups
-    "2": frozenset("19"),  # foreign affairs
-    "3": frozenset("123459"),  # justice: law firms, notaries, legal services, ...
-    "4": frozenset("19"),  # culture
-    "5": frozenset("1239"),  # civil affairs: social groups, private non-enterprises, foundations
-    "6": frozenset("129"),  # tourism
-    "7": frozenset("129"),  # religious affairs
-    "8": frozenset("19"),  # trade unions
-    "9": frozenset("123"),  # market regulation: enterprises, individual businesses, co-ops
-    "A": frozenset("19"),  # central military commission
-    "N": frozenset("1239"),  # agriculture: rural collective economic organisations
-    "Y": frozenset("1"),  # others
-}
+USCC_ALPHABET = uscc.ALPHABET
+#: Registration department (position 1) -> the organisation types (position 2) it issues.
+USCC_DEPARTMENT_TYPES = uscc.DEPARTMENT_TYPES
 
 
 def compute_uscc_check_char(first17: str) -> str:
@@ -271,75 +256,27 @@ def compute_uscc_check_char(first17: str) -> str:
     Raises :class:`InvalidCreditCode` unless ``first17`` is 17 characters of
     :data:`USCC_ALPHABET` (upper case).
     """
-    if len(first17) != 17:
-        raise InvalidCreditCode(f"credit code body length: expected 17, got {len(first17)}")
-    total = 0
-    for i, (ch, weight) in enumerate(zip(first17, _USCC_WEIGHTS, strict=True)):
-        value = _USCC_VALUE.get(ch)
-        if value is None:
-            raise InvalidCreditCode(
-                f"credit code character {i + 1}: expected one of {USCC_ALPHABET}, "
-                f"got {_show_char(ch)}"
-            )
-        total += value * weight
-    return USCC_ALPHABET[(31 - total % 31) % 31]
+    try:
+        return uscc.check_character(first17)
+    except ValueError as exc:
+        raise InvalidCreditCode(str(exc)) from None
 
 
 def validate_uscc(code: str) -> str:
-    """Validate a unified social credit code (GB 32100-2015); return it upper-cased.
+    """Validate a unified social credit code (GB 32100-2015, :mod:`gateway.uscc`); return it.
 
-    Checks, in order: 18 characters; every character in :data:`USCC_ALPHABET` (after upper
-    casing); position 1 a known registration department code and position 2 an organisation
-    type that department issues (:data:`USCC_DEPARTMENT_TYPES`); positions 3-8 digits (the
-    GB/T 2260 division code of the registering authority); the check character.
-
-    Not checked: that the division code exists, and the GB 11714 check character inside the
-    subject identifier (positions 9-17), which older codes do not always satisfy.
-
+    Upper case only (as everywhere else a code is checked): a lower-case code is refused.
     Raises :class:`InvalidCreditCode` naming the first failing check.
     """
-    if not isinstance(code, str):
-        raise InvalidCreditCode(f"credit code: expected a string, got {type(code).__name__}")
-    if len(code) != 18:
-        raise InvalidCreditCode(f"credit code length: expected 18, got {len(code)}")
-    code = code.upper()
-    for i, ch in enumerate(code):
-        if ch not in _USCC_VALUE:
-            raise InvalidCreditCode(
-                f"credit code character {i + 1}: expected one of {USCC_ALPHABET}, "
-                f"got {_show_char(ch)}"
-            )
-    department, kind = code[0], code[1]
-    types = USCC_DEPARTMENT_TYPES.get(department)
-    if types is None:
-        raise InvalidCreditCode(
-            f"credit code registration department: expected one of "
-            f"{''.join(sorted(USCC_DEPARTMENT_TYPES))}, got {department}"
-        )
-    if kind not in types:
-        raise InvalidCreditCode(
-            f"credit code organisation type for department {department}: expected one of "
-            f"{''.join(sorted(types))}, got {kind}"
-        )
-    if not code[2:8].isdigit():
-        raise InvalidCreditCode(f"credit code division code: expected 6 digits, got {code[2:8]}")
-    expected = compute_uscc_check_char(code[:17])
-    if code[17] != expected:
-        raise InvalidCreditCode(
-            f"credit code check character mismatch: expected {expected}, got {code[17]}"
-        )
+    problem = uscc.uscc_problem(code)
+    if problem is not None:
+        raise InvalidCreditCode(problem)
     return code
 
 
 def is_valid_uscc(code: object) -> bool:
     """True when :func:`validate_uscc` accepts ``code``; never raises."""
-    if not isinstance(code, str):
-        return False
-    try:
-        validate_uscc(code)
-    except InvalidCreditCode:
-        return False
-    return True
+    return uscc.is_valid_uscc(code)
 
 
 def _describe_shape(text: str) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..workdays import WorkdayCalendar, default_calendar
 from .catalogue import Catalogue
+from .errors import MatterError
 from .model import REGIONS, Fee, Matter, TimeLimit, TimeUnit
 
 __all__ = ["Comparison", "MaterialPresence", "MaterialRow", "compare_matter"]
@@ -146,8 +147,14 @@ def compare_matter(
     # (2): time limits
     legal = per(lambda m: m.legal_time_limit)
     promised = per(lambda m: m.promised_time_limit)
-    legal_wd = {r: to_working_days(t, reference_date, cal) for r, t in legal.items()}
-    promised_wd = {r: to_working_days(t, reference_date, cal) for r, t in promised.items()}
+    try:
+        legal_wd = {r: to_working_days(t, reference_date, cal) for r, t in legal.items()}
+        promised_wd = {r: to_working_days(t, reference_date, cal) for r, t in promised.items()}
+    except OverflowError as exc:  # date + timedelta past 9999-12-31
+        raise MatterError(
+            "reference_date",
+            f"reference_date {reference_date.isoformat()} plus the time limit is past 9999-12-31",
+        ) from exc
     # (3): materials by canonical id, baseline order first, then region-only ones
     order = [m.material_id for m in entry.baseline.materials]
     for m in v.values():

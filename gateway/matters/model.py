@@ -34,6 +34,7 @@ from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from ..uscc import is_valid_uscc, uscc_problem
 from .errors import MatterError
 
 __all__ = [
@@ -117,19 +118,13 @@ class OnlineDepth(IntEnum):
     FULL = 4  # handled entirely online (全程网办)
 
 
-_BASIC = re.compile(r"^\d{12}$")
-_SUFFIX = re.compile(r"^\d{2}$")
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_BASIC = re.compile(r"\A[0-9]{12}\Z")
+_SUFFIX = re.compile(r"\A[0-9]{2}\Z")
 
 
 def uscc_is_valid(code: str) -> bool:
-    """Check a unified social credit code: alphabet, length 18 and GB 32100 check char."""
-    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
-        return False
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(code, _USCC_WEIGHTS, strict=False))
-    check = 31 - total % 31
-    return _USCC_ALPHABET[0 if check == 31 else check] == code[17]
+    """A unified social credit code valid by :mod:`gateway.uscc` (the one GB 32100 validator)."""
+    return is_valid_uscc(code)
 
 
 def implementation_code(uscc: str, basic_code: str, suffix: str = "01") -> str:
@@ -199,7 +194,7 @@ class ImplementingBody:
         _need(
             uscc_is_valid(self.uscc),
             "implementing_body.uscc",
-            f"not a valid unified social credit code (GB 32100): {self.uscc!r}",
+            f"not a valid unified social credit code (GB 32100): {uscc_problem(self.uscc)}",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -306,7 +301,7 @@ class Matter:
     def __post_init__(self) -> None:
         # (1): codes
         _need(
-            bool(_BASIC.match(self.basic_code)),
+            bool(_BASIC.fullmatch(self.basic_code)),
             "basic_code",
             f"expected 12 digits, got {self.basic_code!r}",
         )
@@ -338,7 +333,7 @@ class Matter:
                 len(code) == 32
                 and code[:18] == self.implementing_body.uscc
                 and code[18:30] == self.basic_code
-                and bool(_SUFFIX.match(code[30:])),
+                and bool(_SUFFIX.fullmatch(code[30:])),
                 "implementation_code",
                 f"expected implementing body USCC + basic code + 2-digit suffix, got {code!r}",
             )

@@ -37,7 +37,7 @@ from ..cases import (
     TransitionRefused,
 )
 from ..cases.throttle import SignInThrottled
-from ..matters import MatterNotFound, compare_matter
+from ..matters import MatterError, MatterNotFound, compare_matter
 from .audit import verify_with_checks
 
 __all__ = ["STATUS_OF", "build_router", "error_response", "trust_for"]
@@ -208,6 +208,8 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
             )
         except MatterNotFound as exc:
             raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
+        except MatterError as exc:  # a reference_date the time limits cannot count from: 400
+            raise CaseError("invalid", exc.message, exc.field) from exc
         return result.to_dict()
 
     # -- uploads and cases ----------------------------------------------------------------

@@ -25,6 +25,7 @@ from gateway.matters import (
     TimeUnit,
     default_catalogue,
 )
+from gateway.uscc import DEPARTMENT_TYPES
 
 BEIJING = timezone(timedelta(hours=8))
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -52,7 +53,12 @@ def enum(name: str) -> st.SearchStrategy[str]:
 
 @st.composite
 def usccs(draw) -> str:
-    body = draw(st.text(alphabet=ALPHABET, min_size=17, max_size=17))
+    """Codes valid by GB 32100 (gateway.uscc): a department and a type it issues, a 6-digit
+    division, then any subject identifier."""
+    department = draw(st.sampled_from(sorted(DEPARTMENT_TYPES)))
+    kind = draw(st.sampled_from(sorted(DEPARTMENT_TYPES[department])))
+    division = draw(st.text(alphabet="0123456789", min_size=6, max_size=6))
+    body = department + kind + division + draw(st.text(alphabet=ALPHABET, min_size=9, max_size=9))
     check = 31 - sum(ALPHABET.index(c) * w for c, w in zip(body, WEIGHTS, strict=False)) % 31
     return body + ALPHABET[0 if check == 31 else check]
 

@@ -130,8 +130,10 @@ def test_subject_from_dict_is_strict(change, match):
 
 
 def test_legal_person_round_trip_and_errors():
-    org = LegalPerson("某某科技有限公司", USCC.lower(), "李四")
+    org = LegalPerson("某某科技有限公司", USCC, "李四")
     assert org.uscc == USCC
+    with pytest.raises(InvalidCreditCode, match="use upper case"):  # as everywhere
+        LegalPerson("某某科技有限公司", USCC.lower(), "李四")
     data = org.to_dict()
     assert set(data) - {"kind"} == set(MINIMUM_DATA_SET["legal_person"])
     assert subject_from_dict(data) == org

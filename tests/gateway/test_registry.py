@@ -219,7 +219,7 @@ def _mutations():
         (
             lambda d: member(d)["id"].__setitem__("org_code", "91350100M000100Y44"),
             "members[0].id.org_code",
-            "check character mismatch: expected '3', got '4'",
+            "check character mismatch: expected 3, got 4",
         ),
         (
             lambda d: member(d)["id"].__setitem__("region", "BJ"),

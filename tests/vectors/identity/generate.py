@@ -231,7 +231,11 @@ def uscc_cases() -> list[dict]:
     body_chars = ALPHABET
     cases = [
         valid("commonly cited example", "91350100M000100Y43"),
-        valid("commonly cited example, lower case", "91350100m000100y43", "91350100M000100Y43"),
+        invalid(  # upper case only, as everywhere a code is checked (gateway.uscc)
+            "commonly cited example, lower case",
+            "91350100m000100y43",
+            f"credit code character 9: expected one of {ALPHABET}, got 'm' (use upper case)",
+        ),
         valid("widely published enterprise code 1", "914403001922038216"),
         valid("widely published enterprise code 2", "91440300708461136T"),
         valid("widely published enterprise code 3", "91110000100010433L"),
