@@ -6,6 +6,7 @@ Every case runs against a real in-process gateway over mTLS; a refusal must name
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import uuid
@@ -171,8 +172,9 @@ async def test_raw_garbage_to_every_method_is_malformed_never_unknown(gw, method
             if shape == "unary_unary":
                 await call(GARBAGE, timeout=30)
             else:
-                async for _ in call(iter([GARBAGE]), timeout=30):
-                    pass
+                async with asyncio.timeout(60):
+                    async for _ in call(iter([GARBAGE]), timeout=30):
+                        pass
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (
         info.value.code(),
         info.value.details(),
@@ -365,8 +367,9 @@ async def test_pull_ack_that_does_not_decode_ends_the_stream_as_malformed(gw):
     async with gw.client("SH") as client:
         call = client.channel.stream_stream("/yrd.v1.Exchange/Pull")(iter([first, GARBAGE]))
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            async for _ in call:
-                pass
+            async with asyncio.timeout(60):
+                async for _ in call:
+                    pass
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
     assert reason_of(info.value) == "malformed"
 
