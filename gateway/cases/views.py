@@ -16,7 +16,7 @@ from ..matters import REGIONS
 from ..workdays import WorkdayCalendar
 from ._clock import business_day
 from .accounts import Account, Role
-from .deadlines import countdown
+from .deadlines import countdown, parse_years
 from .errors import CaseInvalid, CaseNotFound
 from .lifecycle import load_case, may_read, next_steps, transition_label
 from .model import CITIES, CLOSED, OPEN, RATINGS, REGION_NAMES, Status
@@ -26,10 +26,14 @@ __all__ = ["CaseViews"]
 
 
 class CaseViews:
-    """Reads of the cases in ``store``; ``clock`` and ``calendar`` give the countdowns."""
+    """Reads of the cases in ``store``; ``clock`` and ``calendar`` (the calendar in use) give
+    the countdowns."""
 
     def __init__(
-        self, store: CaseStore, clock: Callable[[], datetime], calendar: WorkdayCalendar
+        self,
+        store: CaseStore,
+        clock: Callable[[], datetime],
+        calendar: Callable[[], WorkdayCalendar],
     ) -> None:
         self._store = store
         self._clock = clock
@@ -102,6 +106,22 @@ class CaseViews:
             }
             for e in events
         ]
+        system = [
+            {
+                "seq": None,
+                "system": True,
+                "transition": e["transition"],
+                "label": transition_label(e["transition"]),
+                "status_after": None,
+                "at": e["at"],
+                "actor": e["actor"],
+                "note": e["note"],
+                "detail": e["detail"],
+            }
+            for e in self._store.system_events(case_id)
+        ]
+        if system:  # merged by time; a system event follows the exchanges of its second
+            out["timeline"] = sorted(out["timeline"] + system, key=lambda e: e["at"])
         out["materials"] = self._store.materials(case_id)
         out["next"] = next_steps(account, case)
         out["can_rate"] = (
@@ -155,7 +175,11 @@ class CaseViews:
             "finished_on": case["finished_on"],
             "deadline_provisional": case["accepted_on"] is None,
             "countdown": countdown(
-                deadline, business_day(self._clock()), self._calendar, finished_on=finished
+                deadline,
+                business_day(self._clock()),
+                self._calendar(),
+                finished_on=finished,
+                missing_years=parse_years(case["deadline_missing_years"]),
             ).to_dict(),
             "rating": case["rating"],
             "rating_label": RATINGS.get(case["rating"]) if case["rating"] else None,
