@@ -168,8 +168,9 @@ def bundled_data() -> dict[str, Any]:
     return _json(text.encode("utf-8"), _DEFAULT_DATA[1])
 
 
-def read_data(path: Path) -> dict[str, Any]:
+def read_data(path: str | Path) -> dict[str, Any]:
     """A calendar file's JSON document; :class:`CalendarError` if it is not one."""
+    path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -279,9 +280,7 @@ def _parse(data: Mapping[str, Any]) -> WorkdayCalendar:
             name = _name(m["name"], at)
             at = f"{at} ({name})"
             d = _date(m["date"], f"{at}.date")
-            if abs(d.year - year) > 1 or not (
-                date(year, 1, 1) - _NEAR <= d <= date(year, 12, 31) + _NEAR
-            ):
+            if not date(year, 1, 1) - _NEAR <= d <= date(year, 12, 31) + _NEAR:
                 raise CalendarError(f"{at}: {d} is not in or next to {year}")
             if d.weekday() not in weekend:
                 raise CalendarError(f"{at}: {d} is a {d:%A}, not a weekend day")
