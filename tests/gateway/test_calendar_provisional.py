@@ -228,3 +228,33 @@ class _page:
     def __exit__(self, *exc) -> None:
         self._browser.close()
         self._pw.stop()
+
+
+def test_making_a_provisional_deadline_is_logged_without_personal_data(caplog):
+    from datetime import datetime
+
+    from gateway.cases.lifecycle import step_sets
+    from gateway.cases.model import Status
+    from gateway.workdays import default_calendar
+
+    case = {
+        "case_id": "c-2027",
+        "promised_limit": json.dumps({"value": 3, "unit": "working_days"}),
+        "applicant_name_masked": "张*丰",
+    }
+    caplog.set_level("WARNING", logger="gateway.cases")
+    sets = step_sets(case, Status.ACCEPTED, datetime.fromisoformat(START), default_calendar())
+    assert sets["deadline"] == "2027-01-04" and sets["deadline_missing_years"] == "2027"
+    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.cases"]
+    assert len(lines) == 1
+    assert "provisional deadline 2027-01-04 for case c-2027" in lines[0]
+    assert "2027" in lines[0] and "张" not in lines[0]
+    caplog.clear()
+    inside = step_sets(
+        case,
+        Status.ACCEPTED,
+        datetime.fromisoformat("2026-12-01T10:00:00+08:00"),
+        default_calendar(),
+    )
+    assert inside["deadline_missing_years"] is None
+    assert not [r for r in caplog.records if r.name == "gateway.cases"]
