@@ -6,6 +6,10 @@ in or out together. A transition is journalled first as an *intent* (the signed 
 the change it makes); once the exchange is durable in the log, the change is applied and the
 intent removed in one transaction. An intent left by a crash is replayed at start (the
 exchange is idempotent on its id), so a case never holds an exchange the log does not.
+
+``system_events`` holds what the gateway itself changed on a case without an exchange (today:
+a deadline recomputed once its year's holiday calendar was loaded); the timeline shows both.
+``_migrate`` brings a database of an earlier release up to the schema when it is opened.
 """
 
 from __future__ import annotations

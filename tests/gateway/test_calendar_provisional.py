@@ -189,6 +189,12 @@ def test_loading_2027_recomputes_deadlines_without_a_restart(env):
     ]
     row = env["service"].store.case(env["cases"]["AH"])
     assert row["deadline"] == "2027-01-05" and row["deadline_missing_years"] is None
+    # a case submitted now is counted with the loaded year from the start
+    fresh = env["clerk"].get(f"/api/cases/{_submit_accepted(env['clerk'], 'AH')}").json()
+    assert fresh["countdown"]["deadline"] == "2027-01-05"
+    assert fresh["countdown"]["calendar_provisional"] is False
+    assert [e["transition"] for e in fresh["timeline"]] == ["submitted", "accepted"]
+    assert _gauge(env) == 0
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not at /usr/bin/chromium")
