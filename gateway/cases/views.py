@@ -24,6 +24,8 @@ from .store import CaseStore
 
 __all__ = ["CaseViews"]
 
+_EXCHANGE_FIELDS = ("exchange_id", "kind", "sender", "recipient", "leaf_index", "tree_size")
+
 
 class CaseViews:
     """Reads of the cases in ``store``; ``clock`` and ``calendar`` (the calendar in use) give
@@ -87,8 +89,20 @@ class CaseViews:
         case = load_case(self._store, case_id)
         may_read(account, case)
         out = self.summary(case)
-        events = self._store.events(case_id)
-        out["timeline"] = [
+        out["timeline"] = self._timeline(case_id)
+        out["materials"] = self._store.materials(case_id)
+        out["next"] = next_steps(account, case)
+        out["can_rate"] = (
+            account.role is Role.CLERK
+            and account.city == case["receiving_city"]
+            and Status(case["status"]) in CLOSED
+            and case["rating"] is None
+        )
+        return out
+
+    def _timeline(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's exchanges, with the system events (no exchange) merged in by time."""
+        timeline = [
             {
                 "seq": e["seq"],
                 "transition": e["transition"],
@@ -103,8 +117,9 @@ class CaseViews:
                 "recipient": e["recipient"],
                 "leaf_index": e["leaf_index"],
                 "tree_size": e["tree_size"],
+                "system": False,
             }
-            for e in events
+            for e in self._store.events(case_id)
         ]
         system = [
             {
@@ -116,21 +131,13 @@ class CaseViews:
                 "at": e["at"],
                 "actor": e["actor"],
                 "note": e["note"],
+                **dict.fromkeys(_EXCHANGE_FIELDS),  # no exchange: the gateway's own change
                 "detail": e["detail"],
             }
             for e in self._store.system_events(case_id)
         ]
-        if system:  # merged by time; a system event follows the exchanges of its second
-            out["timeline"] = sorted(out["timeline"] + system, key=lambda e: e["at"])
-        out["materials"] = self._store.materials(case_id)
-        out["next"] = next_steps(account, case)
-        out["can_rate"] = (
-            account.role is Role.CLERK
-            and account.city == case["receiving_city"]
-            and Status(case["status"]) in CLOSED
-            and case["rating"] is None
-        )
-        return out
+        # merged by time; a system event follows the exchanges of its second
+        return sorted(timeline + system, key=lambda e: e["at"]) if system else timeline
 
     def receipt(self, exchange_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(event, receipt) of one exchange of a case."""

@@ -168,6 +168,8 @@ def test_loading_2027_recomputes_deadlines_without_a_restart(env):
     assert ah["countdown"]["calendar_missing_years"] == []
     event = ah["timeline"][-1]
     assert event["system"] is True and event["transition"] == "deadline_recomputed"
+    assert event["exchange_id"] is None and event["actor"] == "系统（节假日安排）"
+    assert [e["system"] for e in ah["timeline"]] == [False, False, True]
     assert event["detail"] == {
         "deadline_before": "2027-01-04",
         "deadline_after": "2027-01-05",
