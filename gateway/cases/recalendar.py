@@ -5,7 +5,8 @@ A deadline counted through a year with no calendar data was computed on weekends
 every open case with such a deadline is recomputed from the same start (the acceptance day,
 or the submission day before acceptance):
 
-(1) find the open cases whose missing years the calendar now covers (an indexed query);
+(1) find the open cases whose missing years the calendar now covers (one query, run every
+    second: it also catches a case submitted with the previous calendar during a reload);
 (2) under the case's lock (shared with steps, so a step in flight finishes first), compute
     the deadline again with the calendar in use;
 (3) write the new deadline, its remaining missing years and a ``deadline_recomputed``
@@ -57,19 +58,13 @@ class Recalendar:
 
     def open_provisional(self) -> int:
         """How many open cases have a calendar-provisional deadline (the alarm gauge)."""
-        return len(self._store.provisional(_OPEN))
+        return self._store.count_provisional(_OPEN)
 
     async def run(self) -> int:
         """Recompute what the calendar in use now covers; the number of cases recomputed."""
         # (1): candidates
-        years = self._calendar().years
-        ids = [
-            row["case_id"]
-            for row in self._store.provisional(_OPEN)
-            if set(parse_years(row["deadline_missing_years"])) & years
-        ]
         done = 0
-        for case_id in ids:
+        for case_id in self._store.provisional(_OPEN, covered=self._calendar().years):
             # (2): under the case's lock
             async with self._locks.setdefault(case_id, asyncio.Lock()):
                 case = self._store.case(case_id)

@@ -308,15 +308,38 @@ class CaseStore:
         return True
 
     # -- calendar-provisional deadlines ----------------------------------------------------
-    def provisional(self, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
-        """Cases in ``statuses`` whose deadline was counted through a year with no calendar."""
+    def provisional(
+        self, statuses: tuple[str, ...], covered: frozenset[int] | None = None
+    ) -> list[str]:
+        """Ids of cases in ``statuses`` whose deadline was counted through a year with no
+        calendar; with ``covered``, only those missing one of these years (now loaded)."""
         marks = ", ".join("?" for _ in statuses)
         sql = (
-            "SELECT case_id, deadline_missing_years FROM cases"  # noqa: S608 - placeholders only
+            "SELECT case_id FROM cases"  # noqa: S608 - placeholders only
             f" WHERE deadline_missing_years IS NOT NULL AND status IN ({marks})"
         )
-        rows = self.query(sql, statuses)
-        return [dict(r) for r in rows]
+        params: list[Any] = list(statuses)
+        if covered is not None:
+            if not covered:
+                return []
+            # the column is "2027" or "2027,2028": match whole years
+            sql += (
+                " AND ("
+                + " OR ".join("(',' || deadline_missing_years || ',') LIKE ?" for _ in covered)
+                + ")"
+            )
+            params += [f"%,{y},%" for y in sorted(covered)]
+        return [r["case_id"] for r in self.query(sql, params)]
+
+    def count_provisional(self, statuses: tuple[str, ...]) -> int:
+        """How many cases in ``statuses`` have a calendar-provisional deadline."""
+        marks = ", ".join("?" for _ in statuses)
+        sql = (
+            "SELECT COUNT(*) FROM cases"  # noqa: S608 - placeholders only
+            f" WHERE deadline_missing_years IS NOT NULL AND status IN ({marks})"
+        )
+        row = self.one(sql, statuses)
+        return int(row[0]) if row else 0
 
     def set_deadline(
         self, case_id: str, was: dict[str, Any], sets: dict[str, Any], event: dict[str, Any]
