@@ -26,7 +26,8 @@ submission), ``lifecycle`` (the transition rules and taking a step), ``ratings``
 The holiday calendar in use is ``<data_dir>/calendar.json`` over the bundled notices
 (``gateway.workdays.CalendarFile``); a second background task looks at that file every
 ``calendar_poll_seconds`` and, once a year it lacked is loaded, recomputes the provisional
-deadlines of open cases (``recalendar``). ``yrd_calendar_provisional_deadlines`` counts the
+deadlines of open cases (``recalendar``; also once a minute, for a case written with the
+previous calendar while the file was reloaded). ``yrd_calendar_provisional_deadlines`` counts the
 open cases whose deadline is still provisional.
 """
 
@@ -61,6 +62,8 @@ from .views import CaseViews
 __all__ = ["BEIJING", "CaseService"]
 
 log = logging.getLogger("gateway.cases")
+
+_RECALENDAR_EVERY = 60.0  # seconds between passes when the calendar file did not change
 
 
 class CaseService:
@@ -147,10 +150,17 @@ class CaseService:
         return await self._recalendar.run()
 
     async def _watch_calendar(self) -> None:
+        """Look at the file every poll; recompute when it changed, and once a minute anyway
+        (a case submitted with the previous calendar may be written after a reload's pass)."""
+        loop = asyncio.get_running_loop()
+        last_pass = loop.time()
         while True:
             await asyncio.sleep(self._calendar_poll)
             try:
-                await self.check_calendar()
+                changed = self.calendar_file is not None and self.calendar_file.check()
+                if changed or loop.time() - last_pass >= _RECALENDAR_EVERY:
+                    last_pass = loop.time()
+                    await self._recalendar.run()
             except Exception:  # the watcher must outlive a bad file or a busy database
                 log.exception("calendar watcher failed")
 
