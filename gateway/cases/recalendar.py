@@ -5,8 +5,9 @@ A deadline counted through a year with no calendar data was computed on weekends
 every open case with such a deadline is recomputed from the same start (the acceptance day,
 or the submission day before acceptance):
 
-(1) find the open cases whose missing years the calendar now covers (one query, run every
-    second: it also catches a case submitted with the previous calendar during a reload);
+(1) find the open cases whose missing years the calendar now covers (one query on a covering
+    index; the service runs the pass when the file changed and once a minute, which also
+    catches a case written with the previous calendar during a reload);
 (2) under the case's lock (shared with steps, so a step in flight finishes first), compute
     the deadline again with the calendar in use;
 (3) write the new deadline, its remaining missing years and a ``deadline_recomputed``
