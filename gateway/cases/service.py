@@ -86,7 +86,9 @@ class CaseService:
         self.gateway = gateway
         self.keys = dict(keys or {})
         self.clock = clock
-        self.calendar_file = None if calendar else CalendarFile(Path(data_dir) / "calendar.json")
+        self.calendar_file = (
+            None if calendar is not None else CalendarFile(Path(data_dir) / "calendar.json")
+        )
         self._fixed_calendar = calendar
         self._calendar_poll = calendar_poll_seconds
         self._calendar_task: asyncio.Task | None = None
