@@ -37,6 +37,11 @@ class Metrics:
             "Seconds since the last confirmed anchor",
             registry=self.registry,
         )
+        self.calendar_provisional = Gauge(
+            "yrd_calendar_provisional_deadlines",
+            "Open cases whose deadline runs through a year with no holiday calendar loaded",
+            registry=self.registry,
+        )
         self._refreshers: list[Callable[[], None]] = []
 
     def accepted(self, seconds: float, duplicate: bool) -> None:

@@ -10,17 +10,68 @@ day after submission, as a provisional deadline):
   Code art. 203: a period whose last day is a statutory day of rest ends on the day after).
 
 A case is overdue when it is still open after its deadline day, or finished later than it.
+
+A deadline whose count runs through a year the calendar has no notice for (today: 2027,
+until a deployment loads it) is computed on weekends only and is **calendar-provisional**:
+``Deadline.missing_years`` names those years, the case keeps them, every view marks the
+deadline, and loading the year recomputes it (``gateway.cases.recalendar``).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..matters import TimeLimit, TimeUnit
 from ..workdays import WorkdayCalendar
 
-__all__ = ["Countdown", "countdown", "deadline_for"]
+log = logging.getLogger("gateway.cases")
+
+__all__ = [
+    "Countdown",
+    "Deadline",
+    "compute_deadline",
+    "countdown",
+    "deadline_for",
+    "log_provisional",
+    "parse_years",
+]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    day: date
+    missing_years: tuple[int, ...]  # years counted through with no calendar data
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.missing_years)
+
+    def stored_years(self) -> str | None:
+        """The ``deadline_missing_years`` column: ``"2027"``, ``"2027,2028"`` or None."""
+        return ",".join(str(y) for y in self.missing_years) or None
+
+
+def compute_deadline(start: date, limit: TimeLimit, calendar: WorkdayCalendar) -> Deadline:
+    """``deadline_for`` with the years its count ran through that ``calendar`` lacks."""
+    day = deadline_for(start, limit, calendar)
+    return Deadline(day, calendar.missing_years(start + timedelta(days=1), day))
+
+
+def log_provisional(case_id: str, deadline: Deadline) -> None:
+    """The log line for a deadline made on weekends only (no personal data: ids and dates)."""
+    if deadline.provisional:
+        log.warning(
+            "provisional deadline %s for case %s: no holiday calendar for %s; load it into"
+            " <data_dir>/calendar.json (docs/calendar.md)",
+            deadline.day, case_id, ", ".join(map(str, deadline.missing_years)),
+        )  # fmt: skip
+
+
+def parse_years(stored: str | None) -> tuple[int, ...]:
+    """The inverse of ``Deadline.stored_years``."""
+    return tuple(int(y) for y in stored.split(",")) if stored else ()
 
 
 def deadline_for(start: date, limit: TimeLimit, calendar: WorkdayCalendar) -> date:
@@ -39,10 +90,13 @@ class Countdown:
     working_days_left: int  # negative once overdue
     natural_days_left: int
     overdue: bool
+    missing_years: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         return {
             "deadline": self.deadline.isoformat(),
+            "calendar_provisional": bool(self.missing_years),
+            "calendar_missing_years": list(self.missing_years),
             "working_days_left": self.working_days_left,
             "natural_days_left": self.natural_days_left,
             "overdue": self.overdue,
@@ -50,13 +104,20 @@ class Countdown:
 
 
 def countdown(
-    deadline: date, today: date, calendar: WorkdayCalendar, *, finished_on: date | None = None
+    deadline: date,
+    today: date,
+    calendar: WorkdayCalendar,
+    *,
+    finished_on: date | None = None,
+    missing_years: tuple[int, ...] = (),
 ) -> Countdown:
-    """Days left to ``deadline`` as of ``today``; a finished case counts at ``finished_on``."""
+    """Days left to ``deadline`` as of ``today``; a finished case counts at ``finished_on``.
+    ``missing_years`` (the case's stored ones) mark the deadline as calendar-provisional."""
     at = finished_on or today
     return Countdown(
         deadline=deadline,
         working_days_left=calendar.working_days_between(at, deadline),
         natural_days_left=(deadline - at).days,
         overdue=at > deadline,
+        missing_years=missing_years,
     )

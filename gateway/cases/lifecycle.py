@@ -19,7 +19,7 @@ from ..privacy import scrub
 from ..workdays import WorkdayCalendar
 from ._clock import business_day, stamp
 from .accounts import Account, Role
-from .deadlines import deadline_for
+from .deadlines import compute_deadline, log_provisional
 from .errors import CaseForbidden, CaseInvalid, CaseNotFound, TransitionRefused
 from .model import CANONICAL_STATUS, CITIES, FINISHED, REGION_NAMES, TRANSITIONS, Actor, Status
 from .store import CaseStore
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .exchanges import CaseExchanges
 
 __all__ = [
+    "DEADLINE_RECOMPUTED",
     "Transitions",
     "actor_for",
     "actor_label",
@@ -40,6 +41,9 @@ __all__ = [
     "step_sets",
     "transition_label",
 ]
+
+
+DEADLINE_RECOMPUTED = "deadline_recomputed"  # a system event: a newly loaded calendar
 
 
 def load_case(store: CaseStore, case_id: str) -> dict[str, Any]:
@@ -110,6 +114,8 @@ def next_steps(account: Account, case: Mapping[str, Any]) -> list[dict[str, str]
 def transition_label(transition: str) -> str:
     if transition == "rated":
         return "好差评"
+    if transition == DEADLINE_RECOMPUTED:
+        return "办结时限重新计算"
     try:
         return Status(transition).label_zh
     except ValueError:
@@ -156,21 +162,25 @@ def step_sets(
     if target is Status.ACCEPTED:
         limit = TimeLimit.from_dict(json.loads(case["promised_limit"]))
         sets["accepted_on"] = today.isoformat()
-        sets["deadline"] = deadline_for(today, limit, calendar).isoformat()
+        deadline = compute_deadline(today, limit, calendar)
+        log_provisional(case["case_id"], deadline)
+        sets["deadline"] = deadline.day.isoformat()
+        sets["deadline_missing_years"] = deadline.stored_years()
     if target in FINISHED:
         sets["finished_on"] = today.isoformat()
     return sets
 
 
 class Transitions:
-    """Steps of cases. ``locks`` (by case id) is shared with whatever else changes a case."""
+    """Steps of cases. ``locks`` (by case id) is shared with whatever else changes a case;
+    ``calendar`` gives the calendar in use."""
 
     def __init__(
         self,
         store: CaseStore,
         exchanges: CaseExchanges,
         clock: Callable[[], datetime],
-        calendar: WorkdayCalendar,
+        calendar: Callable[[], WorkdayCalendar],
         locks: dict[str, asyncio.Lock],
     ) -> None:
         self._store = store
@@ -195,7 +205,7 @@ class Transitions:
             case = load_case(self._store, case_id)
             check_step(Status(case["status"]), target, actor)
             now = self._clock()
-            sets = step_sets(case, target, now, self._calendar)
+            sets = step_sets(case, target, now, self._calendar())
             clean = scrub(note or "")[:500] or None
             await self._exchanges.send_status(
                 case, actor, target.value, CANONICAL_STATUS[target], clean, sets, now, label,

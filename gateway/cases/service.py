@@ -22,11 +22,20 @@ A background task records the handling province's answer to a pushed ``case.subm
 submission), ``lifecycle`` (the transition rules and taking a step), ``ratings``,
 ``exchanges`` (steps (3)-(6) and crash recovery), ``answers`` (the background task),
 ``materials`` (sealed uploads and applicant records) and ``views`` (reads).
+
+The holiday calendar in use is ``<data_dir>/calendar.json`` over the bundled notices
+(``gateway.workdays.CalendarFile``); a second background task looks at that file every
+``calendar_poll_seconds`` and, once a year it lacked is loaded, recomputes the provisional
+deadlines of open cases (``recalendar``; also once a minute, for a case written with the
+previous calendar while the file was reloaded). ``yrd_calendar_provisional_deadlines`` counts the
+open cases whose deadline is still provisional.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -37,7 +46,7 @@ from ledger.crypto import PrivateKey, generate_sm4_key
 
 from ..identity import PersonKeyDeriver
 from ..matters import Catalogue, default_catalogue
-from ..workdays import WorkdayCalendar, default_calendar
+from ..workdays import CalendarFile, WorkdayCalendar
 from ._clock import BEIJING, business_day, now
 from .accounts import Account, Accounts
 from .answers import AnswerWatcher
@@ -45,16 +54,23 @@ from .exchanges import CaseExchanges
 from .lifecycle import Transitions
 from .materials import Materials, secret_file
 from .ratings import Ratings
+from .recalendar import Recalendar
 from .store import CaseStore
 from .submission import Intake
 from .views import CaseViews
 
 __all__ = ["BEIJING", "CaseService"]
 
+log = logging.getLogger("gateway.cases")
+
+_RECALENDAR_EVERY = 60.0  # seconds between passes when the calendar file did not change
+
 
 class CaseService:
-    """Cases of one gateway. ``clock`` gives the business time (Beijing), ``calendar`` the
-    working days, ``keys`` the member signing keys by region."""
+    """Cases of one gateway. ``clock`` gives the business time (Beijing), ``keys`` the member
+    signing keys by region. ``calendar``, if given, is the fixed calendar in use (tests);
+    otherwise it is ``<data_dir>/calendar.json`` over the bundled notices, reloaded when the
+    file changes (looked at every ``calendar_poll_seconds``)."""
 
     def __init__(
         self,
@@ -65,11 +81,17 @@ class CaseService:
         clock: Callable[[], datetime] = now,
         calendar: WorkdayCalendar | None = None,
         catalogue: Catalogue | None = None,
+        calendar_poll_seconds: float = 1.0,
     ) -> None:
         self.gateway = gateway
         self.keys = dict(keys or {})
         self.clock = clock
-        self.calendar = calendar or _configured_calendar(data_dir)
+        self.calendar_file = (
+            None if calendar is not None else CalendarFile(Path(data_dir) / "calendar.json")
+        )
+        self._fixed_calendar = calendar
+        self._calendar_poll = calendar_poll_seconds
+        self._calendar_task: asyncio.Task | None = None
         self.catalogue = catalogue or default_catalogue()
         self.store = CaseStore(Path(data_dir) / "cases.db")
         self.accounts = Accounts(self.store)
@@ -80,22 +102,69 @@ class CaseService:
         self._materials = Materials(self.store, sm4)
         self._exchanges = CaseExchanges(gateway, self.store, self.keys)
         self._intake = Intake(
-            self.catalogue, PersonKeyDeriver(secret), self._materials, clock, self.calendar
+            self.catalogue, PersonKeyDeriver(secret), self._materials, clock, self._calendar
         )
-        self._transitions = Transitions(self.store, self._exchanges, clock, self.calendar, locks)
+        self._transitions = Transitions(self.store, self._exchanges, clock, self._calendar, locks)
         self._ratings = Ratings(self.store, self._exchanges, clock, locks)
-        self._views = CaseViews(self.store, clock, self.calendar)
+        self._views = CaseViews(self.store, clock, self._calendar)
         self._answers = AnswerWatcher(gateway, self.store, self.keys, self._transitions.step)
+        self._recalendar = Recalendar(self.store, self._calendar, clock, locks)
+        metrics = getattr(gateway, "metrics", None)
+        if metrics is not None:
+            gauge = metrics.calendar_provisional
+            metrics.on_scrape(lambda: gauge.set(self._recalendar.open_provisional()))
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         self._answers.arm()
         await self.recover()
         self._answers.start()
+        await self.check_calendar()
+        self._calendar_task = asyncio.get_running_loop().create_task(
+            self._watch_calendar(), name="case-calendar"
+        )
 
     async def stop(self) -> None:
+        if self._calendar_task is not None:
+            self._calendar_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._calendar_task
+            self._calendar_task = None
         await self._answers.stop()
         self.store.close()
+
+    @property
+    def calendar(self) -> WorkdayCalendar:
+        """The holiday calendar in use now."""
+        return self._calendar()
+
+    def _calendar(self) -> WorkdayCalendar:
+        if self._fixed_calendar is not None:
+            return self._fixed_calendar
+        assert self.calendar_file is not None
+        return self.calendar_file.current
+
+    async def check_calendar(self) -> int:
+        """Reload ``calendar.json`` if it changed, then recompute the provisional deadlines
+        of open cases that the calendar in use now covers; how many were recomputed."""
+        if self.calendar_file is not None:
+            self.calendar_file.check()
+        return await self._recalendar.run()
+
+    async def _watch_calendar(self) -> None:
+        """Look at the file every poll; recompute when it changed, and once a minute anyway
+        (a case submitted with the previous calendar may be written after a reload's pass)."""
+        loop = asyncio.get_running_loop()
+        last_pass = loop.time()
+        while True:
+            await asyncio.sleep(self._calendar_poll)
+            try:
+                changed = self.calendar_file is not None and self.calendar_file.check()
+                if changed or loop.time() - last_pass >= _RECALENDAR_EVERY:
+                    last_pass = loop.time()
+                    await self._recalendar.run()
+            except Exception:  # the watcher must outlive a bad file or a busy database
+                log.exception("calendar watcher failed")
 
     def today(self) -> date:
         return business_day(self.clock())
@@ -113,6 +182,8 @@ class CaseService:
     # -- changes -----------------------------------------------------------------------------
     async def submit(self, account: Account, request: Mapping[str, Any]) -> dict[str, Any]:
         """Submit a case at the account's window (steps (1)-(6) of the module docstring)."""
+        if self.calendar_file is not None:
+            self.calendar_file.check()  # one stat: a file loaded a moment ago counts already
         exchange = self._intake.prepare(account, request)
         await self._exchanges.send(**exchange)
         self._answers.notify()
@@ -168,9 +239,3 @@ class CaseService:
 
     def events(self, case_id: str) -> list[dict[str, Any]]:
         return self._views.events(case_id)
-
-
-def _configured_calendar(data_dir: Path) -> WorkdayCalendar:
-    """``<data_dir>/calendar.json`` (yrd-workday-calendar/1) if present, else the bundled one."""
-    path = Path(data_dir) / "calendar.json"
-    return WorkdayCalendar.load(path) if path.exists() else default_calendar()

@@ -6,6 +6,10 @@ in or out together. A transition is journalled first as an *intent* (the signed 
 the change it makes); once the exchange is durable in the log, the change is applied and the
 intent removed in one transaction. An intent left by a crash is replayed at start (the
 exchange is idempotent on its id), so a case never holds an exchange the log does not.
+
+``system_events`` holds what the gateway itself changed on a case without an exchange (today:
+a deadline recomputed once its year's holiday calendar was loaded); the timeline shows both.
+``_migrate`` brings a database of an earlier release up to the schema when it is opened.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ CREATE TABLE IF NOT EXISTS cases (
     submitted_at TEXT NOT NULL,
     accepted_on TEXT,
     deadline TEXT NOT NULL,
+    deadline_missing_years TEXT,
     finished_on TEXT,
     rating INTEGER,
     rating_comment TEXT,
@@ -65,6 +70,15 @@ CREATE TABLE IF NOT EXISTS events (
     receipt TEXT NOT NULL,
     PRIMARY KEY (case_id, seq)
 );
+CREATE TABLE IF NOT EXISTS system_events (
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    at TEXT NOT NULL,
+    transition TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    note TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS system_events_case ON system_events(case_id);
 CREATE TABLE IF NOT EXISTS materials (
     case_id TEXT NOT NULL REFERENCES cases(case_id),
     material_id TEXT NOT NULL,
@@ -114,8 +128,8 @@ CASE_COLUMNS = (
     "case_id", "number", "receiving_city", "window_region", "handling_region", "matter_code",
     "matter_name", "handling_mode", "status", "applicant_name_masked", "applicant_id_masked",
     "applicant_person_key", "applicant_level", "applicant_sealed", "promised_limit",
-    "submitted_at", "accepted_on", "deadline", "finished_on", "rating", "rating_comment",
-    "clerk", "updated_at",
+    "submitted_at", "accepted_on", "deadline", "deadline_missing_years", "finished_on",
+    "rating", "rating_comment", "clerk", "updated_at",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "case_id", "seq", "transition", "status_after", "at", "actor", "note", "exchange_id",
@@ -131,6 +145,19 @@ class CaseStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._conn().executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a database made by an earlier release up to ``SCHEMA``."""
+        conn = self._conn()
+        columns = {r["name"] for r in conn.execute("PRAGMA table_info(cases)")}
+        if "deadline_missing_years" not in columns:  # added with the provisional deadlines
+            conn.execute("ALTER TABLE cases ADD COLUMN deadline_missing_years TEXT")
+        conn.execute(  # covering: the once-a-second pass and the gauge never read the rows
+            "CREATE INDEX IF NOT EXISTS cases_provisional_deadlines"
+            " ON cases(status, deadline_missing_years, case_id)"
+            " WHERE deadline_missing_years IS NOT NULL"
+        )
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -241,7 +268,7 @@ class CaseStore:
                 conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
                 return True
             if "create" in change:
-                row = change["create"]
+                row = {"deadline_missing_years": None, **change["create"]}  # older intents
                 row = {**row, "applicant_sealed": bytes.fromhex(row["applicant_sealed"])}
                 cols = ", ".join(CASE_COLUMNS)
                 marks = ", ".join(":" + c for c in CASE_COLUMNS)
@@ -280,6 +307,64 @@ class CaseStore:
             )
             conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
         return True
+
+    # -- calendar-provisional deadlines ----------------------------------------------------
+    def provisional(
+        self, statuses: tuple[str, ...], covered: frozenset[int] | None = None
+    ) -> list[str]:
+        """Ids of cases in ``statuses`` whose deadline was counted through a year with no
+        calendar; with ``covered``, only those missing one of these years (now loaded)."""
+        marks = ", ".join("?" for _ in statuses)
+        sql = (
+            "SELECT case_id FROM cases"  # noqa: S608 - placeholders only
+            f" WHERE deadline_missing_years IS NOT NULL AND status IN ({marks})"
+        )
+        params: list[Any] = list(statuses)
+        if covered is not None:
+            if not covered:
+                return []
+            # the column is "2027" or "2027,2028": match whole years
+            match = "instr(',' || deadline_missing_years || ',', ?) > 0"
+            sql += " AND (" + " OR ".join(match for _ in covered) + ")"
+            params += [f",{y}," for y in sorted(covered)]
+        return [r["case_id"] for r in self.query(sql, params)]
+
+    def count_provisional(self, statuses: tuple[str, ...]) -> int:
+        """How many cases in ``statuses`` have a calendar-provisional deadline."""
+        marks = ", ".join("?" for _ in statuses)
+        sql = (
+            "SELECT COUNT(*) FROM cases"  # noqa: S608 - placeholders only
+            f" WHERE deadline_missing_years IS NOT NULL AND status IN ({marks})"
+        )
+        row = self.one(sql, statuses)
+        return int(row[0]) if row else 0
+
+    def set_deadline(
+        self, case_id: str, was: dict[str, Any], sets: dict[str, Any], event: dict[str, Any]
+    ) -> bool:
+        """Recompute one case's deadline with its timeline event, if the case still has the
+        ``status`` and ``deadline`` of ``was``; False if it moved meanwhile."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE cases SET deadline = :deadline,"
+                " deadline_missing_years = :deadline_missing_years, updated_at = :updated_at"
+                " WHERE case_id = :_case AND status = :_status AND deadline = :_deadline",
+                {**sets, "_case": case_id, "_status": was["status"], "_deadline": was["deadline"]},
+            )
+            if cur.rowcount != 1:
+                return False
+            conn.execute(
+                "INSERT INTO system_events(case_id, at, transition, actor, note, detail)"
+                " VALUES (:case_id, :at, :transition, :actor, :note, :detail)",
+                {**event, "case_id": case_id, "detail": json.dumps(event["detail"])},
+            )
+        return True
+
+    def system_events(self, case_id: str) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT * FROM system_events WHERE case_id = ? ORDER BY rowid", (case_id,)
+        )
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

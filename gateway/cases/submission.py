@@ -31,7 +31,7 @@ from ..privacy import mask_id_number, mask_name, scrub
 from ..workdays import WorkdayCalendar
 from ._clock import business_day, stamp
 from .accounts import Account, Role
-from .deadlines import deadline_for
+from .deadlines import compute_deadline, log_provisional
 from .errors import CaseForbidden, CaseInvalid
 from .lifecycle import require
 from .materials import Materials
@@ -41,7 +41,8 @@ __all__ = ["Intake"]
 
 
 class Intake:
-    """Checks submissions against ``catalogue`` and builds their ``case.submit`` exchange."""
+    """Checks submissions against ``catalogue`` and builds their ``case.submit`` exchange;
+    ``calendar`` gives the calendar in use (it may be reloaded between two calls)."""
 
     def __init__(
         self,
@@ -49,7 +50,7 @@ class Intake:
         persons: PersonKeyDeriver,
         materials: Materials,
         clock: Callable[[], datetime],
-        calendar: WorkdayCalendar,
+        calendar: Callable[[], WorkdayCalendar],
     ) -> None:
         self._catalogue = catalogue
         self._persons = persons
@@ -113,6 +114,8 @@ class Intake:
         now = self._clock()
         today = business_day(now)
         limit = matter.promised_time_limit
+        deadline = compute_deadline(today, limit, self._calendar())
+        log_provisional(case_id, deadline)
         canonical = {
             "case_id": case_id,
             "matter_code": code,
@@ -147,7 +150,8 @@ class Intake:
             "promised_limit": json.dumps(limit.to_dict()),
             "submitted_at": stamp(now),
             "accepted_on": None,
-            "deadline": deadline_for(today, limit, self._calendar).isoformat(),
+            "deadline": deadline.day.isoformat(),
+            "deadline_missing_years": deadline.stored_years(),
             "finished_on": None,
             "rating": None,
             "rating_comment": None,

@@ -16,7 +16,7 @@ from ..matters import REGIONS
 from ..workdays import WorkdayCalendar
 from ._clock import business_day
 from .accounts import Account, Role
-from .deadlines import countdown
+from .deadlines import countdown, parse_years
 from .errors import CaseInvalid, CaseNotFound
 from .lifecycle import load_case, may_read, next_steps, transition_label
 from .model import CITIES, CLOSED, OPEN, RATINGS, REGION_NAMES, Status
@@ -24,12 +24,18 @@ from .store import CaseStore
 
 __all__ = ["CaseViews"]
 
+_EXCHANGE_FIELDS = ("exchange_id", "kind", "sender", "recipient", "leaf_index", "tree_size")
+
 
 class CaseViews:
-    """Reads of the cases in ``store``; ``clock`` and ``calendar`` give the countdowns."""
+    """Reads of the cases in ``store``; ``clock`` and ``calendar`` (the calendar in use) give
+    the countdowns."""
 
     def __init__(
-        self, store: CaseStore, clock: Callable[[], datetime], calendar: WorkdayCalendar
+        self,
+        store: CaseStore,
+        clock: Callable[[], datetime],
+        calendar: Callable[[], WorkdayCalendar],
     ) -> None:
         self._store = store
         self._clock = clock
@@ -83,8 +89,20 @@ class CaseViews:
         case = load_case(self._store, case_id)
         may_read(account, case)
         out = self.summary(case)
-        events = self._store.events(case_id)
-        out["timeline"] = [
+        out["timeline"] = self._timeline(case_id)
+        out["materials"] = self._store.materials(case_id)
+        out["next"] = next_steps(account, case)
+        out["can_rate"] = (
+            account.role is Role.CLERK
+            and account.city == case["receiving_city"]
+            and Status(case["status"]) in CLOSED
+            and case["rating"] is None
+        )
+        return out
+
+    def _timeline(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's exchanges, with the system events (no exchange) merged in by time."""
+        timeline = [
             {
                 "seq": e["seq"],
                 "transition": e["transition"],
@@ -99,18 +117,27 @@ class CaseViews:
                 "recipient": e["recipient"],
                 "leaf_index": e["leaf_index"],
                 "tree_size": e["tree_size"],
+                "system": False,
             }
-            for e in events
+            for e in self._store.events(case_id)
         ]
-        out["materials"] = self._store.materials(case_id)
-        out["next"] = next_steps(account, case)
-        out["can_rate"] = (
-            account.role is Role.CLERK
-            and account.city == case["receiving_city"]
-            and Status(case["status"]) in CLOSED
-            and case["rating"] is None
-        )
-        return out
+        system = [
+            {
+                "seq": None,
+                "system": True,
+                "transition": e["transition"],
+                "label": transition_label(e["transition"]),
+                "status_after": None,
+                "at": e["at"],
+                "actor": e["actor"],
+                "note": e["note"],
+                **dict.fromkeys(_EXCHANGE_FIELDS),  # no exchange: the gateway's own change
+                "detail": e["detail"],
+            }
+            for e in self._store.system_events(case_id)
+        ]
+        # merged by time; a system event follows the exchanges of its second
+        return sorted(timeline + system, key=lambda e: e["at"]) if system else timeline
 
     def receipt(self, exchange_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(event, receipt) of one exchange of a case."""
@@ -155,7 +182,11 @@ class CaseViews:
             "finished_on": case["finished_on"],
             "deadline_provisional": case["accepted_on"] is None,
             "countdown": countdown(
-                deadline, business_day(self._clock()), self._calendar, finished_on=finished
+                deadline,
+                business_day(self._clock()),
+                self._calendar(),
+                finished_on=finished,
+                missing_years=parse_years(case["deadline_missing_years"]),
             ).to_dict(),
             "rating": case["rating"],
             "rating_label": RATINGS.get(case["rating"]) if case["rating"] else None,
