@@ -149,6 +149,9 @@ FAULTS = {
 @pytest.fixture
 def gw(tmp_path) -> Iterator[GatewayThread]:
     thread = GatewayThread(tmp_path).start()
+    # recovery must come from the next exchange committing, not from the idle store probe
+    # (tested on its own in test_fault_sequencer.py and test_disk_full.py)
+    thread.gateway.log.probe_interval = 3600
     yield thread
     thread.stop()
 
@@ -217,3 +220,43 @@ async def test_commit_fault_fails_fast_reports_down_and_heals(gw, fault):
                 exchange_pb2.GetReceiptRequest(exchange_id=exchange_id, tree_size=latest.size)
             )
             verify_receipt(json.loads(again.receipt_json), gw.trust)
+
+
+class _Bug(BaseException):
+    """Not an Exception: stands for a bug that escapes the sequencer's per-batch guard."""
+
+
+async def test_dead_sequencer_refuses_exchanges_at_once_and_stays_down(gw):
+    log = gw.gateway.log
+    real = log.append_async
+
+    def killing(entry, key=None, side_write=None, want_proof=False):
+        def bug(**_: Any):
+            raise _Bug("sequencer bug")
+
+        return real(entry, key, bug, want_proof)
+
+    async with gw.client("SH") as client:
+
+        def build():
+            return client.build(
+                recipient=gw.env.member_id("ZJ"),
+                kind="case.status",
+                payload=PAYLOAD,
+                dialect="yrd-canonical/1",
+            )
+
+        await client.submit(build())
+        log.append_async = killing  # type: ignore[method-assign]
+        for _ in range(2):  # the batch that kills the thread, then one after it
+            started = time.monotonic()
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await client.exchange.Submit(build(), timeout=30)
+            assert time.monotonic() - started < ANSWER_WITHIN
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value.details()
+            assert reason_of(info.value) == "unavailable"
+            log.__dict__.pop("append_async", None)
+        assert "not running" in info.value.details()
+        await eventually(lambda: healthz(gw)[0] == 503, "/healthz 503")
+        _, body = healthz(gw)
+        assert "sequencer thread died: _Bug: sequencer bug" in body["down"]["sequencer"]
