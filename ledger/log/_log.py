@@ -288,12 +288,16 @@ class MerkleLog:
                 self.signer.last = previous
             entries = sum(len(item.entries) for item in batch)
             cause = _describe(exc)
-            log.error("log batch of %d entries failed: %s", entries, cause, exc_info=exc)
+            failure = f"last log batch failed: {cause}"
+            if failure != self._failure:  # the traceback once per cause, not once per batch
+                log.error("log batch of %d entries failed: %s", entries, cause, exc_info=exc)
+            else:
+                log.warning("log batch of %d entries failed again: %s", entries, cause)
             error = StorageError(f"log batch of {entries} entries failed: {cause}")
             error.__cause__ = exc
             for item in batch:
                 _fail(item.future, error)
-            self._failure = f"last log batch failed: {cause}"
+            self._failure = failure
             self._failed_at = time.monotonic()
         else:
             if self._failure is not None:
