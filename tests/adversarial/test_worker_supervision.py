@@ -165,3 +165,65 @@ async def test_supervisor_restarts_with_capped_jittered_backoff_and_logs_once(ca
     logged = [r for r in caplog.records if "worker flaky failed" in r.getMessage()]
     assert len(logged) == 1 and "OSError: no space left on device" in logged[0].getMessage()
     assert json.dumps(supervisor.workers["flaky"].as_dict())  # health table is JSON-ready
+
+
+async def _down_then_up(supervisor: Supervisor, name: str, cause: str, heal) -> None:
+    await eventually(lambda: cause in supervisor.down().get(name, ""), f"{name} down")
+    heal()
+    await eventually(lambda: supervisor.healthy, f"{name} up again", timeout=30)
+    assert supervisor.workers[name].restarts >= 1
+
+
+async def test_registry_reload_failure_is_supervised(tmp_path):
+    from functools import partial
+
+    from gateway.devenv import ensure_dev_environment
+    from gateway.registry import RegistryHolder
+    from gateway.runner import _reload_registry
+
+    env = ensure_dev_environment(tmp_path, pull_regions=("SH", "JS", "ZJ", "AH"))
+    holder = RegistryHolder(env.registry_path, [env.governance.public_key])
+    assert holder.reload()
+
+    def broken() -> bool:
+        raise OSError("disk I/O error")
+
+    holder.reload = broken  # type: ignore[method-assign]
+    supervisor = Supervisor(base=0.01, cap=0.05, poll=0.01)
+    await supervisor.start()
+    supervisor.run("registry-reload", partial(_reload_registry, holder, every=0.01))
+    try:
+        await _down_then_up(
+            supervisor,
+            "registry-reload",
+            "OSError: disk I/O error",
+            lambda: delattr(holder, "reload"),
+        )
+    finally:
+        await supervisor.stop()
+
+
+async def test_nonce_purger_failure_is_supervised(gw):
+    """The gateway's own purger coroutine, on its real store, under a fast supervisor."""
+    store = gw.gateway.store
+
+    def broken(older_than: float) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    async def run() -> None:
+        gw.gateway.purge_every_seconds = 0.01
+        store.purge_nonces = broken  # type: ignore[method-assign]
+        supervisor = Supervisor(base=0.01, cap=0.05, poll=0.01)
+        await supervisor.start()
+        supervisor.run("nonce-purger", gw.gateway._purge_nonces)
+        try:
+            await _down_then_up(
+                supervisor,
+                "nonce-purger",
+                "database or disk is full",
+                lambda: delattr(store, "purge_nonces"),
+            )
+        finally:
+            await supervisor.stop()
+
+    gw.call(run())
