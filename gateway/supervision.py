@@ -183,9 +183,9 @@ class Supervisor:
             self._set(name, cause is None, cause)
         healthy = self.healthy
         if healthy != self._reported:
-            self._reported = healthy
+            first, self._reported = self._reported is None, healthy
             if healthy:
-                log.warning("all workers up: serving")
+                log.log(logging.INFO if first else logging.WARNING, "all workers up: serving")
             else:
                 log.error("workers down, not serving: %s", self.down())
             for listener in self._listeners:
