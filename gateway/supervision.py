@@ -205,14 +205,19 @@ class Supervisor:
                 log.exception("supervisor health update failed")
 
     async def stop(self) -> None:
-        """Cancel every run worker and the monitor; wait until they have ended."""
-        tasks = [*self._tasks.values(), *([self._monitor] if self._monitor else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):  # noqa: S110 - ending anyway
-                pass
+        """Cancel every run worker and the monitor; wait until they have ended.
+
+        Cancelling again until each task is done: before Python 3.12 ``asyncio.wait_for``
+        can swallow a cancellation that lands as its inner wait completes, and a worker
+        that loops would then never end.
+        """
+        pending = {*self._tasks.values(), *([self._monitor] if self._monitor else [])}
+        while pending:
+            for task in pending:
+                task.cancel()
+            done, pending = await asyncio.wait(pending, timeout=0.5)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("worker %s ended with %s", task.get_name(), task.exception())
         self._tasks.clear()
         self._monitor = None

@@ -227,3 +227,26 @@ async def test_nonce_purger_failure_is_supervised(gw):
             await supervisor.stop()
 
     gw.call(run())
+
+
+async def test_supervisor_stop_ends_a_worker_that_swallowed_a_cancellation():
+    """Before Python 3.12 ``asyncio.wait_for`` can swallow a cancellation (seen as a gateway
+    stop that hung); stopping must still end every worker."""
+    swallowed = 0
+
+    async def stubborn(beat) -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed += 1  # as wait_for does when the cancel races its inner result
+
+    supervisor = Supervisor(poll=0.01)
+    await supervisor.start()
+    supervisor.run("stubborn", stubborn)
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(supervisor.stop(), 10)
+    assert swallowed == 1
