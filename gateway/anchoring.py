@@ -38,6 +38,11 @@ class GatewayAnchorer:
     def lag(self) -> Any:
         return self.anchorer.lag()
 
+    @property
+    def failure(self) -> str | None:
+        """Why anchoring is down (thread dead, unexpected error), for the supervisor."""
+        return self.anchorer.failure
+
     def covering_anchor(self, tree_size: int) -> Any:
         return self.anchorer.covering_anchor(tree_size)
 

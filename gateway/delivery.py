@@ -81,7 +81,10 @@ class PushWorker:
         self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="push-worker")
+        """Run unsupervised (tests of the worker alone); the gateway uses :meth:`run`."""
+        self._task = asyncio.get_running_loop().create_task(
+            self.run(lambda: None), name="push-worker"
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -94,7 +97,14 @@ class PushWorker:
             await transport.close()  # type: ignore[attr-defined]
         self._transports.clear()
 
-    async def _run(self) -> None:
+    async def run(self, beat: Callable[[], None]) -> None:
+        """Push due rows until cancelled; ``beat()`` after each round the outbox took.
+
+        A storage error (e.g. "database or disk is full" while marking a row) ends the round
+        only after every push of it has finished, then propagates: the supervisor reports
+        the worker down and restarts it, and rows not marked are simply pushed again
+        (recipients deduplicate by exchange id).
+        """
         while True:
             rows = await asyncio.to_thread(self.store.due, None, "push", 64)
             if rows:
@@ -104,8 +114,13 @@ class PushWorker:
                     async with sem:
                         await self._push(row.exchange_id, row.recipient, row.attempts)
 
-                await asyncio.gather(*(one(r) for r in rows))
+                outcomes = await asyncio.gather(*(one(r) for r in rows), return_exceptions=True)
+                for outcome in outcomes:
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                beat()
                 continue
+            beat()
             try:
                 await asyncio.wait_for(self._wake.wait(), 1.0)
             except TimeoutError:

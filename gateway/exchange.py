@@ -36,6 +36,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from ledger.crypto import sm3
+from ledger.errors import Error as LedgerError
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
 from ledger.receipt import build_receipt
@@ -345,11 +346,14 @@ class ExchangeCore:
             nonce=bytes(envelope.nonce),
             delivery_mode=str(registry.delivery(recipient).mode),
         )
-        result = await asyncio.wrap_future(
-            self.log.append_async(
-                entry, key=envelope.exchange_id, side_write=write, want_proof=True
+        try:
+            result = await asyncio.wrap_future(
+                self.log.append_async(
+                    entry, key=envelope.exchange_id, side_write=write, want_proof=True
+                )
             )
-        )
+        except LedgerError as exc:  # the log could not commit: nothing was written
+            raise Refusal("unavailable", f"the log could not commit the exchange: {exc}") from exc
         if result.duplicate:  # lost a race with an identical retry on another stream
             existing = await self._existing(envelope.exchange_id, envelope_sm3)
             assert existing is not None

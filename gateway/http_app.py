@@ -23,10 +23,26 @@ def create_app(
 
     @app.get("/healthz", tags=["operations"])
     def healthz(response: Response) -> dict[str, Any]:
+        """200 while serving; 503 while starting, stopping, or while any background worker
+        is down (``down`` names each one and its cause; docs/operations.md)."""
         ready = gateway.ready
         response.status_code = 200 if ready else 503
+        supervisor = getattr(gateway, "supervisor", None)
+        down = supervisor.down() if supervisor is not None else {}
+        if ready:
+            status = "ok"
+        elif down:
+            status = "down"
+        elif gateway.started_at > 0 and not gateway.registry.healthy:
+            status = "registry_unhealthy"
+        else:
+            status = "starting"
         return {
-            "status": "ok" if ready else "starting",
+            "status": status,
+            "down": down,
+            "workers": {n: w.as_dict() for n, w in supervisor.workers.items()}
+            if supervisor is not None
+            else {},
             "log_size": gateway.log.size,
             "registry_serial": gateway.registry.current.serial
             if gateway.registry.current

@@ -44,6 +44,8 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
+from ledger.errors import Error as LedgerError
+
 from .adapters.errors import RegistryError as AdapterRegistryError
 from .errors import ConfigError, Refusal
 from .grpc_service import caller_member, receipt_proto
@@ -234,9 +236,13 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             raise Refusal("malformed", f"identity: {exc}") from exc
         # (5): the log
         log_ = self.gateway.log
-        result = await asyncio.wrap_future(
-            log_.append_async(recognition.entry, key=f"identity:{recognition_id}")
-        )
+        try:
+            result = await asyncio.wrap_future(
+                log_.append_async(recognition.entry, key=f"identity:{recognition_id}")
+            )
+        except LedgerError as exc:  # the log could not commit: fail closed, precisely
+            message = f"the log could not commit the recognition: {exc}"
+            raise Refusal("unavailable", message) from exc
         receipt = await loop.run_in_executor(
             self.gateway.executor, log_.receipt, result.index, result.tree_size
         )

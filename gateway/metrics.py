@@ -42,6 +42,18 @@ class Metrics:
             "Open cases whose deadline runs through a year with no holiday calendar loaded",
             registry=self.registry,
         )
+        self.worker_up = Gauge(
+            "yrd_worker_up",
+            "1 while a background worker is up, 0 while it is down (see /healthz for the cause)",
+            ["worker"],
+            registry=self.registry,
+        )
+        self.worker_restarts = Counter(
+            "yrd_worker_restarts",
+            "Restarts of a background worker after an unexpected exception",
+            ["worker"],
+            registry=self.registry,
+        )
         self._refreshers: list[Callable[[], None]] = []
 
     def accepted(self, seconds: float, duplicate: bool) -> None:
@@ -55,10 +67,20 @@ class Metrics:
     def on_scrape(self, refresh: Callable[[], None]) -> None:
         self._refreshers.append(refresh)
 
-    def render(self) -> bytes:
+    def refresh(self) -> None:
+        """Run every refresher; raises the first failure (the supervised refresh reports it)."""
+        first: Exception | None = None
         for refresh in self._refreshers:
             try:
                 refresh()
-            except Exception:  # noqa: S110 - a failed gauge must not break the scrape
-                pass
+            except Exception as exc:
+                first = first or exc
+        if first is not None:
+            raise first
+
+    def render(self) -> bytes:
+        try:
+            self.refresh()
+        except Exception:  # noqa: S110 - a failed gauge must not break the scrape
+            pass
         return generate_latest(self.registry)

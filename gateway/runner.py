@@ -16,6 +16,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from .adapters.registry import default_registry
@@ -26,6 +27,7 @@ from .registry import RegistryHolder
 from .server import Gateway, TlsFiles
 from .settings import Settings
 from .simulators import Simulators
+from .supervision import Beat
 from .trust import GatewayKeys, install_registry_alarm, load_configured_trust, registry_holder
 
 log = logging.getLogger("gateway.runner")
@@ -177,22 +179,25 @@ async def _serve_locked(
         print(f"yrdgw: trust file for yrd-audit: {gateway.dev_env.trust_path}", flush=True)
     if ready:
         ready(gateway)
-    reload_task = loop.create_task(_reload_registry(gateway.registry))
+    gateway.supervisor.run("registry-reload", partial(_reload_registry, gateway.registry))
     try:
         await stop.wait()
     finally:
         print("yrdgw: stopping (draining in-flight requests)", flush=True)
-        reload_task.cancel()
         await gateway.stop(grace=5)
         if simulators:
             await simulators.stop()
 
 
-async def _reload_registry(holder: RegistryHolder, every: float = 60.0) -> None:
-    """Reload the registry periodically; a bad copy is refused and the last good one kept."""
+async def _reload_registry(holder: RegistryHolder, beat: Beat, every: float = 60.0) -> None:
+    """Reload the registry periodically; a bad copy is refused and the last good one kept.
+
+    Runs under the gateway's supervisor: an unexpected exception (not a refused copy, which
+    ``reload`` reports in ``last_error``) marks it down and restarts it with backoff."""
     while True:
         await asyncio.sleep(every)
         changed = await asyncio.to_thread(holder.reload)
+        beat()
         if holder.last_error is not None:
             log.error(
                 "trust registry reload refused; keeping serial %s: %s",

@@ -32,6 +32,7 @@ from .metrics import Metrics
 from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from .registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
 from .settings import Settings
+from .supervision import Beat, Supervisor
 
 log = logging.getLogger("gateway.server")
 _GRPC_BIND_FAILED = "not available (in use by another process?)"
@@ -70,6 +71,8 @@ class Gateway:
     grpc_port: int = 0
     http_port: int = 0
     started_at: float = 0.0
+    purge_every_seconds: float = 60.0
+    metrics_every_seconds: float = 5.0
 
     async def start(self) -> None:
         s = self.settings
@@ -110,9 +113,10 @@ class Gateway:
             on_accept=self._on_accept,
         )
         self.anchorer = self.anchorer_factory(self.log) if self.anchorer_factory else None
+        self.supervisor = Supervisor(self.metrics)
         self._metrics_refresh()
         await self._start_grpc()
-        self.push.start()
+        self._supervise()
         if self.anchorer is not None:
             await asyncio.to_thread(self.anchorer.start)
         self.http = None
@@ -120,7 +124,31 @@ class Gateway:
         for hook in self.on_start:
             await hook(self)
         self.started_at = time.time()
-        self._purger = asyncio.get_running_loop().create_task(self._purge_nonces())
+        await self.supervisor.start()
+
+    def _supervise(self) -> None:
+        """Every background worker runs under (or is watched by) the supervisor."""
+        sup = self.supervisor
+        sup.watch("sequencer", lambda: self.log.failure)
+        if self.anchorer is not None:
+            sup.watch("anchorer", lambda: getattr(self.anchorer, "failure", None))
+        sup.run("push-delivery", self.push.run)
+        sup.run("nonce-purger", self._purge_nonces)
+        sup.run("metrics-refresh", self._refresh_metrics)
+        sup.on_change(self._set_serving)
+
+    async def _set_serving(self, healthy: bool) -> None:
+        """gRPC health follows the supervisor: NOT_SERVING (overall and per service) while
+        any worker is down, so load balancers and partners stop sending."""
+        if self.started_at == 0.0 and healthy:  # stopping: graceful shutdown owns health
+            return
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if healthy
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in self._health_names:
+            await self.health.set(name, status)
 
     def _check_keys(self, current: TrustRegistry) -> None:
         """Each of the gateway's keys must be listed in the registry for its own purpose."""
@@ -193,7 +221,8 @@ class Gateway:
         if not self.grpc_port:
             raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED)
         await self.grpc_server.start()
-        for name in (*names[: 2 + len(extra)], ""):
+        self._health_names = (*names[: 2 + len(extra)], "")
+        for name in self._health_names:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def _start_http(self) -> None:
@@ -242,21 +271,30 @@ class Gateway:
 
         self.metrics.on_scrape(refresh)
 
-    async def _purge_nonces(self) -> None:
+    async def _purge_nonces(self, beat: Beat) -> None:
         while True:
-            await asyncio.sleep(60)
+            await asyncio.sleep(self.purge_every_seconds)
             cutoff = time.time() - 2 * self.settings.freshness_seconds
             await asyncio.to_thread(self.store.purge_nonces, cutoff)
+            beat()
+
+    async def _refresh_metrics(self, beat: Beat) -> None:
+        """Refresh the gauges now and then, so a failing source shows as a down worker
+        rather than as a silently stale gauge."""
+        while True:
+            await asyncio.to_thread(self.metrics.refresh)
+            beat()
+            await asyncio.sleep(self.metrics_every_seconds)
 
     @property
     def ready(self) -> bool:
-        return self.started_at > 0 and self.registry.healthy
+        return self.started_at > 0 and self.registry.healthy and self.supervisor.healthy
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop taking requests, let in-flight ones finish (``grace`` s), then close."""
         self.started_at = 0.0
-        if getattr(self, "_purger", None):
-            self._purger.cancel()
+        if getattr(self, "supervisor", None):
+            await self.supervisor.stop()
         if getattr(self, "health", None):
             await self.health.enter_graceful_shutdown()
         if getattr(self, "grpc_server", None):

@@ -89,6 +89,8 @@ class Anchorer:
         self._stop = threading.Event()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._unexpected: str | None = None
+        self._died: str | None = None
 
     # -- running -----------------------------------------------------------------------------
 
@@ -97,6 +99,7 @@ class Anchorer:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._died = None
         self._thread = threading.Thread(target=self._run, name="anchorer", daemon=True)
         self._thread.start()
 
@@ -131,15 +134,47 @@ class Anchorer:
                     return None
                 self._changed.wait(0.5 if remaining is None else min(0.5, remaining))
 
+    @property
+    def failure(self) -> str | None:
+        """Why the anchorer cannot work (None when it can): its thread died, or its last step
+        failed unexpectedly (not a chain outage, which is retried and shows as anchor lag)."""
+        if self._died is not None:
+            return f"anchorer thread died: {self._died}"
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return "anchorer thread is not running"
+        return self._unexpected
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # never let the thread die: log it and back off
+        try:
+            while not self._stop.is_set():
+                self._step()
+        except BaseException as exc:  # a bug: say so through ``failure`` instead of silently
+            self._died = f"{type(exc).__name__}: {exc}"
+            log.critical("anchorer thread died: %s", self._died, exc_info=exc)
+            raise
+
+    def _step(self) -> None:
+        """One guarded step and the sleep after it; nothing a step raises ends the thread."""
+        try:
+            self.run_once()
+        except Exception as exc:  # never let the thread die: log it and back off
+            cause = f"{type(exc).__name__}: {exc}"
+            if cause != self._unexpected:  # once per cause, not once per retry
                 log.exception("anchorer step failed")
+            self._unexpected = cause
+            try:
                 self._backoff("unexpected error (see log)")
-            self._wake.wait(self._sleep_time())
-            self._wake.clear()
+            except Exception:
+                log.exception("anchorer could not record its backoff")
+        else:
+            self._unexpected = None
+        try:
+            sleep = self._sleep_time()
+        except Exception:  # the store is unreadable now: try again after the longest wait
+            log.exception("anchorer could not read its schedule")
+            sleep = self.backoff_max
+        self._wake.wait(sleep)
+        self._wake.clear()
 
     def _sleep_time(self) -> float:
         return _schedule.sleep_time(

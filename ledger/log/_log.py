@@ -7,6 +7,13 @@ entries + subtree hashes + checkpoint in one durable transaction. Only then are 
 answered: an acknowledged entry is durable and covered by a signed checkpoint.
 
 Memory is flat: the sequencer keeps only the right edge of the tree (O(log n) hashes).
+
+The sequencer never dies from one bad batch: any exception while integrating, signing or
+committing fails exactly that batch's callers with a :class:`StorageError` naming the cause,
+restores the signer's last checkpoint (the in-memory size and frontier only move after a
+commit), logs once, and carries on. Until a batch commits again (or, while idle, a store
+probe succeeds) :attr:`MerkleLog.failure` says why the log is down. If the thread dies anyway
+(a bug), every pending and later append fails at once instead of hanging.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,6 +75,7 @@ class MerkleLog:
         batch_wait: float = 0.002,
         verify: str = "incremental",
         anchors: str | Path | None = None,
+        probe_interval: float = 2.0,
     ) -> None:
         """Open the log over ``store``, verifying it before anything can be signed.
 
@@ -86,6 +94,7 @@ class MerkleLog:
         self.signer = CheckpointSigner(key, origin, history=SignedHistory(store.sidecar(".signed")))
         self.batch_max = batch_max
         self.batch_wait = batch_wait
+        self.probe_interval = probe_interval
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         try:
             self.verified = self._verify_stored(key, verify)
@@ -108,6 +117,11 @@ class MerkleLog:
         self.batch_sizes: list[int] = []
         self._thread = threading.Thread(target=self._run, name="merkle-sequencer", daemon=True)
         self._closed = False
+        self._failure: str | None = None
+        self._failed_at = 0.0
+        self._dead: BaseException | None = None
+        self._current: list[_Pending] = []
+        self._submit_lock = threading.Lock()
         self._thread.start()
 
     # -- opening -----------------------------------------------------------------------
@@ -265,12 +279,79 @@ class MerkleLog:
         if self._closed:
             raise Error("log is closed")
         future: Future = Future()
-        self._queue.put(_Pending(entries, keys, future, single, side_write, want_proof))
+        with self._submit_lock:  # the thread's death drains the queue under the same lock
+            if self._dead is not None:
+                raise StorageError(f"log sequencer is not running: {_describe(self._dead)}")
+            self._queue.put(_Pending(entries, keys, future, single, side_write, want_proof))
         return future
 
+    # -- health ------------------------------------------------------------------------
+    @property
+    def failure(self) -> str | None:
+        """Why the log cannot commit now (None when healthy): a dead sequencer, or the cause
+        of the last failed batch until a batch commits or an idle store probe succeeds."""
+        if self._dead is not None:
+            return f"sequencer thread died: {_describe(self._dead)}"
+        if not self._closed and not self._thread.is_alive():
+            return "sequencer thread is not running"
+        return self._failure
+
+    @property
+    def healthy(self) -> bool:
+        return self.failure is None
+
+    @property
+    def alive(self) -> bool:
+        """The sequencer thread runs: appends are answered (possibly with an error)."""
+        return self._dead is None and self._thread.is_alive()
+
+    # -- the sequencer -----------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # a bug: fail everyone at once rather than hang them
+            log.critical("log sequencer died: %s", _describe(exc), exc_info=exc)
+            with self._submit_lock:
+                self._dead = exc
+                waiting = list(self._current)
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not _STOP:
+                        waiting.append(item)
+            error = StorageError(f"log sequencer died: {_describe(exc)}")
+            error.__cause__ = exc
+            for item in waiting:
+                _fail(item.future, error)
+
+    def _next(self) -> object:
+        """The next queued item; while failing and idle, probe the store now and then."""
+        while self._failure is not None and self._dead is None:
+            wait = self._failed_at + self.probe_interval - time.monotonic()
+            try:
+                return self._queue.get(timeout=max(0.0, wait))
+            except queue.Empty:
+                self._probe()
+        return self._queue.get()
+
+    def _probe(self) -> None:
+        probe = getattr(self.store, "probe", None)
+        self._failed_at = time.monotonic()
+        if probe is None:
+            return
+        try:
+            probe()
+        except Exception as exc:
+            self._failure = f"store probe failed: {_describe(exc)}"
+            return
+        log.info("log store probe succeeded; the log is healthy again")
+        self._failure = None
+
+    def _loop(self) -> None:
         while True:
-            first = self._queue.get()
+            first = self._next()
             if first is _STOP:
                 return
             batch = [first]
@@ -287,11 +368,47 @@ class MerkleLog:
                     break
                 batch.append(item)
                 count += len(item.entries)
-            self._integrate(batch)
+            self._process(batch)
             if stop:
                 return
 
-    def _integrate(self, pending: list[_Pending]) -> None:
+    def _process(self, batch: list[_Pending]) -> None:
+        """One batch: integrate, sign and commit it, then answer its callers.
+
+        Any exception before the commit fails exactly this batch: the signer goes back to its
+        last checkpoint (size and frontier only move once committed) and the log is marked
+        down with the cause until a later batch commits.
+        """
+        self._current = batch
+        previous, size_before = self.signer.last, self._size
+        try:
+            answers = self._integrate(batch)
+        except Exception as exc:
+            if self._size == size_before:  # not committed: the signature it made is void
+                self.signer.last = previous
+            entries = sum(len(item.entries) for item in batch)
+            cause = _describe(exc)
+            failure = f"last log batch failed: {cause}"
+            if failure != self._failure:  # the traceback once per cause, not once per batch
+                log.error("log batch of %d entries failed: %s", entries, cause, exc_info=exc)
+            else:
+                log.warning("log batch of %d entries failed again: %s", entries, cause)
+            error = StorageError(f"log batch of {entries} entries failed: {cause}")
+            error.__cause__ = exc
+            for item in batch:
+                _fail(item.future, error)
+            self._failure = failure
+            self._failed_at = time.monotonic()
+        else:
+            if self._failure is not None:
+                log.info("log batch committed; the log is healthy again")
+            self._failure = None
+            for future, result in answers:
+                _answer(future, result)
+        self._current = []  # not in ``finally``: if the thread dies, _run fails these callers
+
+    def _integrate(self, pending: list[_Pending]) -> list[tuple[Future, object]]:
+        """Hash, sign and commit ``pending``; the answers for its callers (raises on failure)."""
         store = self.store
         first_index = self._size
         frontier = list(self._frontier)
@@ -346,16 +463,17 @@ class MerkleLog:
                 pending,
                 [st for write, i in side_writes for st in write(index=i, tree_size=new_size)],
             )
-            if signed is None:
-                return
-        assert signed is not None
+        if signed is None:
+            raise StorageError("log has no signed checkpoint to answer a duplicate with")
         proofs = self._batch_proofs(pending, signed.size, overlay)
+        answers: list[tuple[Future, object]] = []
         for item in pending:
             results = [
                 AppendResult(i, signed, duplicate=dup, proof=proofs.get(i))
                 for i, dup in zip(item.indexes, item.duplicate, strict=True)
             ]
-            item.future.set_result(results[0] if item.single else results)
+            answers.append((item.future, results[0] if item.single else results))
+        return answers
 
     def _batch_proofs(
         self, pending: list[_Pending], size: int, overlay: dict[NodeId, bytes]
@@ -367,7 +485,7 @@ class MerkleLog:
             proofs = self._range_hashes_many(
                 [merkle.inclusion_proof_ranges(i, size) for i in wanted], overlay
             )
-        except Error:  # the entries are durable: callers can still ask for a receipt later
+        except Exception:  # the entries are durable: callers can still ask for a receipt later
             log.exception("could not build inclusion proofs for a committed batch")
             return {}
         return dict(zip(wanted, proofs, strict=True))
@@ -382,41 +500,38 @@ class MerkleLog:
         keys: list[str | None],
         pending: list[_Pending],
         side_writes: list,
-    ) -> SignedCheckpoint | None:
+    ) -> SignedCheckpoint:
+        """Sign and durably commit the batch; raises (state untouched but the signer's) if not."""
         root = merkle.hash_from_perfect_subtrees(frontier)
-        previous = self.signer.last
-        try:
-            proof = (
-                self._range_hashes(
-                    merkle.consistency_proof_ranges(self._size, new_size), dict(new_nodes)
-                )
-                if self._size
-                else []
+        proof = (
+            self._range_hashes(
+                merkle.consistency_proof_ranges(self._size, new_size), dict(new_nodes)
             )
-            signed = self.signer.sign(new_size, root, proof)
-            self.store.commit(
-                Batch(
-                    first_index,
-                    entries,
-                    keys,
-                    [n for n in new_nodes if n[0][0] >= STORED_MIN_LEVEL],
-                    StoredCheckpoint(new_size, root, signed.text),
-                    side_writes,
-                )
+            if self._size
+            else []
+        )
+        signed = self.signer.sign(new_size, root, proof)
+        self.store.commit(
+            Batch(
+                first_index,
+                entries,
+                keys,
+                [n for n in new_nodes if n[0][0] >= STORED_MIN_LEVEL],
+                StoredCheckpoint(new_size, root, signed.text),
+                side_writes,
             )
-            self.signer.release(signed)
-        except Error as exc:
-            self.signer.last = previous
-            log.error("log batch of %d entries failed: %s", len(entries), exc)
-            for item in pending:
-                item.future.set_exception(exc)
-            return None
+        )
+        # The batch is durable: memory follows the store whatever happens next.
         self._size = new_size
         self._frontier = frontier
         self._latest = signed
         self.batches += 1
         if len(self.batch_sizes) < 100_000:
             self.batch_sizes.append(len(entries))
+        # Recorded before any caller or anchor sees it; if this write fails the batch's
+        # callers are failed (nothing unrecorded is acknowledged) and the history catches up
+        # from the store with the next release or at the next open.
+        self.signer.release(signed)
         return signed
 
     # -- reading -----------------------------------------------------------------------
@@ -506,3 +621,24 @@ class MerkleLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception, one line, bounded (it ends up in health output)."""
+    text = " ".join(str(exc).split())
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _answer(future: Future, result: object) -> None:
+    try:
+        future.set_result(result)
+    except InvalidStateError:  # the caller gave up (cancelled); the entry is still durable
+        pass
+
+
+def _fail(future: Future, error: BaseException) -> None:
+    try:
+        future.set_exception(error)
+    except InvalidStateError:
+        pass

@@ -227,6 +227,23 @@ class SQLiteStore(LogStore):
                 pass
             raise StorageError(f"log batch commit failed: {exc}") from exc
 
+    def probe(self) -> None:
+        """Prove the database takes a durable write again (after e.g. disk full); no log data
+        is touched: a scratch row is written and deleted in one committed transaction."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE IF NOT EXISTS write_probe (x BLOB)")
+            conn.execute("INSERT INTO write_probe VALUES (randomblob(16384))")
+            conn.execute("DELETE FROM write_probe")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise StorageError(f"log store write probe failed: {exc}") from exc
+
     def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
         wanted = {_pack(node): node for node in ids}
         if not wanted:
