@@ -42,6 +42,42 @@ def decompress_y(x: int, odd: bool) -> int:
     return y if (y & 1) == odd else P - y
 
 
+def _add(p1: tuple[int, int] | None, p2: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Affine point addition (None is the point at infinity)."""
+    if p1 is None:
+        return p2
+    if p2 is None:
+        return p1
+    (x1, y1), (x2, y2) = p1, p2
+    if x1 == x2:
+        if (y1 + y2) % P == 0:
+            return None
+        slope = (3 * x1 * x1 + A) * pow(2 * y1, -1, P) % P
+    else:
+        slope = (y2 - y1) * pow(x2 - x1, -1, P) % P
+    x3 = (slope * slope - x1 - x2) % P
+    return x3, (slope * (x1 - x3) - y1) % P
+
+
+def multiply_g(d: int) -> tuple[int, int]:
+    """Q = d*G in affine coordinates, pure Python, for d in [1, n-1].
+
+    Only where tongsuopy is missing (deriving a public key on import of a private one); like
+    any Python big-integer code it is not constant-time, as gmssl's scalar code is not.
+    """
+    if not 1 <= d < N:
+        raise ValueError("scalar outside [1, n-1]")
+    result: tuple[int, int] | None = None
+    addend: tuple[int, int] | None = (GX, GY)
+    while d:
+        if d & 1:
+            result = _add(result, addend)
+        addend = _add(addend, addend)
+        d >>= 1
+    assert result is not None  # d < n, so d*G is never the point at infinity
+    return result
+
+
 def _coord(v: int) -> bytes:
     return v.to_bytes(32, "big")
 
