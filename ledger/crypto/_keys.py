@@ -17,7 +17,6 @@ import functools
 import os
 import re
 import secrets
-from typing import Any
 
 from ..errors import KeyFormatError, SignatureError
 from . import _der, _native, _reference
@@ -114,7 +113,7 @@ class PublicKey:
         if not is_on_curve(x, y):
             raise KeyFormatError("public key is not a point on the sm2 curve")
         self.x, self.y = x, y
-        self._native: Any = None
+        self._native: _native.NativeKey | None = None
         self._z_cache: dict[bytes, bytes] = {}
 
     # -- import -------------------------------------------------------------------------
@@ -254,7 +253,7 @@ class PrivateKey:
             raise KeyFormatError("sm2 private key out of range [1, n-2]")
         self._d = d
         self.public_key = public or PublicKey(*_public_point(d))
-        self._native: Any = None
+        self._native: _native.NativeKey | None = None
 
     @classmethod
     def generate(cls) -> PrivateKey:
