@@ -146,15 +146,15 @@ def _last_line(out: subprocess.CompletedProcess[str]) -> str:
 def test_without_gmssl_the_native_backend_works_and_reference_names_the_extra():
     out = _run_blocked(
         ("gmssl",),
-        "from ledger.crypto import PrivateKey, default_backend\n"
+        "from ledger.crypto import REFERENCE_AVAILABLE, PrivateKey, default_backend\n"
         "key = PrivateKey.generate()\n"
         "again = PrivateKey.from_pem(key.to_pem())\n"
         "key.public_key.verify(b'm', again.sign(b'm'))\n"
         "key.public_key.verify(b'm', again.sign(b'm', b'custom id'), b'custom id')\n"
-        "print(default_backend())\n"
+        "print(default_backend(), REFERENCE_AVAILABLE)\n"
         "key.sign(b'm', backend='reference')\n",
     )
-    assert out.stdout.strip() == "native", out.stderr
+    assert out.stdout.strip() == "native False", out.stderr
     assert out.returncode == 1
     assert _last_line(out) == (
         "ledger._extras.MissingExtraError: the reference sm2 backend (gmssl) needs the "

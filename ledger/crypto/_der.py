@@ -1,7 +1,12 @@
-"""A minimal, strict DER reader and writer: just what SM2 keys and signatures need.
+"""A minimal, strict DER reader and writer: just what SM2 keys need.
 
-Strict means: definite minimal lengths, minimal INTEGER encodings, no trailing bytes.
-GM/T 0009-2012 encodes an SM2 signature as ``SEQUENCE { r INTEGER, s INTEGER }``.
+Strict means: definite minimal lengths, minimal INTEGER and OID encodings, no trailing bytes.
+
+Signatures (GM/T 0009-2012: ``SEQUENCE { r INTEGER, s INTEGER }``) are decoded and encoded
+by ``cryptography``'s ``decode_dss_signature``/``encode_dss_signature``, which are as strict
+(see ``_curve.decode_signature``); this reader only names the check a refused one fails.
+Keys stay here: ``cryptography`` has no SM2 curve, so it cannot load SM2 SubjectPublicKeyInfo
+or PKCS#8, and it has no public decoder for a bare OBJECT IDENTIFIER.
 """
 
 from __future__ import annotations
