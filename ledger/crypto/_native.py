@@ -82,6 +82,8 @@ _private_lock = threading.Lock()
 def _private_api() -> _Private:
     """The private names, checked once; a changed tongsuopy fails here, naming the pin."""
     global _private
+    if _private is not None:
+        return _private
     with _private_lock:
         if _private is None:
             try:
