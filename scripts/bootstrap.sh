@@ -11,7 +11,7 @@ fi
 stamp=.venv/.yrd-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,bench]"
+  .venv/bin/python -m pip install -q -e ".[test,bench,reference,embedded-chain]"
   touch "$stamp"
 fi
 if [ -f ledger/contracts/package-lock.json ] && command -v npm >/dev/null 2>&1; then

@@ -17,6 +17,7 @@ from typing import Any
 
 from web3 import EthereumTesterProvider, Web3
 
+from ledger._extras import require
 from ledger.anchor._artifact import Artifact, load_artifact
 from ledger.anchor._base import TxRef
 from ledger.anchor._web3chain import Web3Chain
@@ -36,6 +37,8 @@ class EmbeddedChain(Web3Chain):
     """
 
     def __init__(self, account: str | None = None, *, artifact: Artifact | None = None) -> None:
+        for module in ("eth_tester", "eth"):  # eth-tester and py-evm: the embedded-chain extra
+            require(module, "embedded-chain", 'the embedded chain (anchor_mode = "embedded")')
         w3 = Web3(EthereumTesterProvider())
         self._shared = _Shared(w3, artifact or load_artifact())
         super().__init__(w3, self._shared.artifact, None, self._shared.lock)

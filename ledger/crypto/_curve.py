@@ -5,6 +5,11 @@ Shared by both backends: the backends differ only in who does the scalar arithme
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
 from . import _der
 from ._sm3 import sm3
 
@@ -37,6 +42,42 @@ def decompress_y(x: int, odd: bool) -> int:
     return y if (y & 1) == odd else P - y
 
 
+def _add(p1: tuple[int, int] | None, p2: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Affine point addition (None is the point at infinity)."""
+    if p1 is None:
+        return p2
+    if p2 is None:
+        return p1
+    (x1, y1), (x2, y2) = p1, p2
+    if x1 == x2:
+        if (y1 + y2) % P == 0:
+            return None
+        slope = (3 * x1 * x1 + A) * pow(2 * y1, -1, P) % P
+    else:
+        slope = (y2 - y1) * pow(x2 - x1, -1, P) % P
+    x3 = (slope * slope - x1 - x2) % P
+    return x3, (slope * (x1 - x3) - y1) % P
+
+
+def multiply_g(d: int) -> tuple[int, int]:
+    """Q = d*G in affine coordinates, pure Python, for d in [1, n-1].
+
+    Only where tongsuopy is missing (deriving a public key on import of a private one); like
+    any Python big-integer code it is not constant-time, as gmssl's scalar code is not.
+    """
+    if not 1 <= d < N:
+        raise ValueError("scalar outside [1, n-1]")
+    result: tuple[int, int] | None = None
+    addend: tuple[int, int] | None = (GX, GY)
+    while d:
+        if d & 1:
+            result = _add(result, addend)
+        addend = _add(addend, addend)
+        d >>= 1
+    assert result is not None  # d < n, so d*G is never the point at infinity
+    return result
+
+
 def _coord(v: int) -> bytes:
     return v.to_bytes(32, "big")
 
@@ -57,23 +98,38 @@ def digest_e(z: bytes, message: bytes) -> bytes:
 
 
 def encode_signature(r: int, s: int) -> bytes:
-    """DER ``SEQUENCE { r INTEGER, s INTEGER }`` (GM/T 0009-2012)."""
-    return _der.encode_sequence(_der.encode_integer(r), _der.encode_integer(s))
+    """DER ``SEQUENCE { r INTEGER, s INTEGER }`` (GM/T 0009-2012), by ``cryptography``."""
+    return encode_dss_signature(r, s)
 
 
 def decode_signature(signature: bytes) -> tuple[int, int]:
     """Parse a DER signature strictly; r and s must lie in [1, n-1].
 
+    ``cryptography``'s decoder (Rust ``asn1``) decides: it refuses BER forms (indefinite or
+    non-minimal lengths), non-minimal or negative INTEGERs, any shape but two INTEGERs and
+    trailing bytes -- as strict as DER demands. It does not say which check failed, so on
+    refusal our own strict reader names it; it accepts r or s = 0, so the range is ours.
     Raises ``_der.DERError`` naming the failing check.
     """
-    body = _der.read_single(signature, _der.SEQUENCE)
-    items = _der.read_sequence(body)
-    if len(items) != 2 or any(item.tag != _der.INTEGER for item in items):
-        raise _der.DERError("signature must be a sequence of exactly two integers")
-    r = _der.decode_integer(items[0].value)
-    s = _der.decode_integer(items[1].value)
+    try:
+        r, s = decode_dss_signature(signature)
+    except ValueError as exc:
+        raise _der.DERError(_refusal(signature)) from exc
     if not 1 <= r < N:
         raise _der.DERError("signature r outside [1, n-1]")
     if not 1 <= s < N:
         raise _der.DERError("signature s outside [1, n-1]")
     return r, s
+
+
+def _refusal(signature: bytes) -> str:
+    """The failing check of a signature ``cryptography`` refused, found by our reader."""
+    try:
+        items = _der.read_sequence(_der.read_single(signature, _der.SEQUENCE))
+        if len(items) != 2 or any(item.tag != _der.INTEGER for item in items):
+            return "signature must be a sequence of exactly two integers"
+        for item in items:
+            _der.decode_integer(item.value)
+    except _der.DERError as exc:
+        return str(exc)
+    return "malformed der signature"

@@ -1,7 +1,12 @@
-"""A minimal, strict DER reader and writer: just what SM2 keys and signatures need.
+"""A minimal, strict DER reader and writer: just what SM2 keys need.
 
-Strict means: definite minimal lengths, minimal INTEGER encodings, no trailing bytes.
-GM/T 0009-2012 encodes an SM2 signature as ``SEQUENCE { r INTEGER, s INTEGER }``.
+Strict means: definite minimal lengths, minimal INTEGER and OID encodings, no trailing bytes.
+
+Signatures (GM/T 0009-2012: ``SEQUENCE { r INTEGER, s INTEGER }``) are decoded and encoded
+by ``cryptography``'s ``decode_dss_signature``/``encode_dss_signature``, which are as strict
+(see ``_curve.decode_signature``); this reader only names the check a refused one fails.
+Keys stay here: ``cryptography`` has no SM2 curve, so it cannot load SM2 SubjectPublicKeyInfo
+or PKCS#8, and it has no public decoder for a bare OBJECT IDENTIFIER.
 """
 
 from __future__ import annotations
@@ -113,9 +118,10 @@ def encode_sequence(*items: bytes) -> bytes:
 
 
 def encode_oid(dotted: str) -> bytes:
+    """DER OBJECT IDENTIFIER of a dotted OID; each subidentifier base 128, minimal."""
     arcs = [int(a) for a in dotted.split(".")]
-    body = bytearray([40 * arcs[0] + arcs[1]])
-    for arc in arcs[2:]:
+    body = bytearray()
+    for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
         chunk = [arc & 0x7F]
         arc >>= 7
         while arc:
@@ -126,17 +132,27 @@ def encode_oid(dotted: str) -> bytes:
 
 
 def decode_oid(value: bytes) -> str:
+    """Decode an OBJECT IDENTIFIER's contents strictly (X.690 section 8.19) to dotted form.
+
+    Refused: empty contents, a subidentifier cut short (last byte with bit 8 set), and a
+    subidentifier whose first byte is 0x80 (a non-minimal encoding: DER, like BER, demands
+    the fewest bytes, so one OID has exactly one encoding and compares bytewise).
+    """
     if not value:
         raise DERError("empty der oid")
+    if value[-1] & 0x80:
+        raise DERError("truncated der oid: last subidentifier has its continuation bit set")
     arcs: list[int] = []
     acc = 0
+    start = True
     for byte in value:
+        if start and byte == 0x80:
+            raise DERError("non-minimal der oid: subidentifier starts with 0x80")
         acc = (acc << 7) | (byte & 0x7F)
-        if not byte & 0x80:
+        start = not byte & 0x80
+        if start:
             arcs.append(acc)
             acc = 0
-    if value[-1] & 0x80:
-        raise DERError("truncated der oid")
     first = arcs[0]
     head = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
     return ".".join(str(a) for a in head + arcs[1:])

@@ -17,7 +17,6 @@ import functools
 import os
 import re
 import secrets
-from typing import Any
 
 from ..errors import KeyFormatError, SignatureError
 from . import _der, _native, _reference
@@ -31,6 +30,7 @@ from ._curve import (
     digest_e,
     encode_signature,
     is_on_curve,
+    multiply_g,
     z_value,
 )
 from ._sm3 import sm3
@@ -44,10 +44,16 @@ _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\s*(.*?)\s*-----END \1-----"
 def _backend_name(requested: str | None) -> str:
     name = requested or os.environ.get("YRD_SM2_BACKEND") or "auto"
     if name == "auto":
-        return _native.NAME if _native.AVAILABLE else _reference.NAME
+        if _native.AVAILABLE:
+            return _native.NAME
+        _reference.check_available()  # no tongsuopy wheel here: gmssl is the only way
+        return _reference.NAME
     if name == _native.NAME and not _native.AVAILABLE:
         raise ValueError("sm2 backend 'native' requested but tongsuopy is not installed")
-    if name not in (_native.NAME, _reference.NAME):
+    if name == _reference.NAME:
+        _reference.check_available()
+        return name
+    if name != _native.NAME:
         raise ValueError(f"unknown sm2 backend: expected native or reference, got {name!r}")
     return name
 
@@ -107,7 +113,7 @@ class PublicKey:
         if not is_on_curve(x, y):
             raise KeyFormatError("public key is not a point on the sm2 curve")
         self.x, self.y = x, y
-        self._native: Any = None
+        self._native: _native.NativeKey | None = None
         self._z_cache: dict[bytes, bytes] = {}
 
     # -- import -------------------------------------------------------------------------
@@ -207,12 +213,15 @@ class PublicKey:
             r, s = decode_signature(signature)
         except _der.DERError as exc:
             raise SignatureError(f"malformed signature: {exc}") from exc
-        e = digest_e(self.z(user_id), message)
         if _backend_name(backend) == _native.NAME:
             if self._native is None:
                 self._native = _native.public_key(self.x, self.y)
-            ok = self._native.verify_digest(e, signature)
+            if user_id == DEFAULT_ID:
+                ok = self._native.verify(message, signature)
+            else:
+                ok = self._native.verify_digest(digest_e(self.z(user_id), message), signature)
         else:
+            e = digest_e(self.z(user_id), message)
             ok = _reference.verify_digest(self.x, self.y, e, r, s)
         if not ok:
             raise SignatureError("signature does not verify: wrong key, id, message or signature")
@@ -243,8 +252,8 @@ class PrivateKey:
         if not 1 <= d <= N - 2:
             raise KeyFormatError("sm2 private key out of range [1, n-2]")
         self._d = d
-        self.public_key = public or PublicKey(*_reference.public_point(d))
-        self._native: Any = None
+        self.public_key = public or PublicKey(*_public_point(d))
+        self._native: _native.NativeKey | None = None
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -332,11 +341,13 @@ class PrivateKey:
         backend: str | None = None,
     ) -> bytes:
         """DER SM2 signature of ``message`` with ``user_id`` (GB/T 32918.2, GM/T 0009)."""
-        e = digest_e(self.public_key.z(user_id), message)
         if _backend_name(backend) == _native.NAME:
             if self._native is None:
                 self._native = _native.private_key(self._d, self.public_key.x, self.public_key.y)
-            return self._native.sign_digest(e)
+            if user_id == DEFAULT_ID:
+                return self._native.sign(message)
+            return self._native.sign_digest(digest_e(self.public_key.z(user_id), message))
+        e = digest_e(self.public_key.z(user_id), message)
         r, s = _reference.sign_digest(self._d, self.public_key.x, self.public_key.y, e)
         return encode_signature(r, s)
 
@@ -348,6 +359,11 @@ class PrivateKey:
 
     def __repr__(self) -> str:
         return f"PrivateKey(key_id={self.public_key.key_id[:16]}...)"
+
+
+def _public_point(d: int) -> tuple[int, int]:
+    """d*G: by Tongsuo where it loads, else in pure Python (gmssl has no public call)."""
+    return _native.public_point(d) if _native.AVAILABLE else multiply_g(d)
 
 
 def _to_pem(label: str, der: bytes) -> bytes:
