@@ -77,7 +77,7 @@ def _fill(path: Path) -> None:
     """Write ``path`` until the file system is full (ENOSPC)."""
     chunk = b"\0" * (64 * 1024)
     with path.open("wb", buffering=0) as out:
-        while True:
+        for _ in range(1 << 20):  # 64 GiB at most: ENOSPC comes long before
             try:
                 out.write(chunk)
             except OSError as exc:
@@ -85,7 +85,7 @@ def _fill(path: Path) -> None:
                     raise
                 break
         for size in (4096, 512, 1):  # the last few bytes too
-            while True:
+            for _ in range(1 << 16):
                 try:
                     out.write(b"\0" * size)
                 except OSError:
