@@ -8,10 +8,9 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
+from gateway.pb.yrd.v1 import audit_pb2
+from gateway.settings import Settings
 from ledger.anchor import Anchorer, EmbeddedChain, JsonRpcChain
-
-from .pb.yrd.v1 import audit_pb2
-from .settings import Settings
 
 STATUS = {
     "pending": audit_pb2.ANCHOR_STATUS_PENDING,

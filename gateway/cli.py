@@ -133,12 +133,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     a log that fails its checks at open) is one line and exit 2."""
     import asyncio
 
+    from gateway import logs
+    from gateway.errors import Error as GatewayError
+    from gateway.runner import serve
+    from gateway.settings import Settings
     from ledger.errors import Error as LedgerError
-
-    from . import logs
-    from .errors import Error as GatewayError
-    from .runner import serve
-    from .settings import Settings
 
     logs.configure()
     try:
@@ -156,10 +155,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway import demo
+    from gateway.errors import Error as GatewayError
     from ledger.errors import Error as LedgerError
-
-    from . import demo
-    from .errors import Error as GatewayError
 
     try:
         return demo.main(args.out, args.data_dir)
@@ -212,13 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="directory for the receipts and trust file")
     demo.add_argument("--data-dir", help="data directory (default: a temporary one)")
     demo.set_defaults(func=cmd_demo)
-    from .registry.cli import add_registry_commands
+    from gateway.registry.cli import add_registry_commands
 
     add_registry_commands(sub)
-    from .init_cmd import add_init_command
+    from gateway.init_cmd import add_init_command
 
     add_init_command(sub)
-    from .ledger_cli import add_ledger_commands
+    from gateway.ledger_cli import add_ledger_commands
 
     add_ledger_commands(sub)
     for extend in _EXTENSIONS:

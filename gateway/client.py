@@ -16,14 +16,13 @@ from typing import Any
 
 import grpc
 
+from gateway.envelopes import signed_envelope
+from gateway.exchange import member_proto
+from gateway.pb.yrd.v1 import audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from gateway.server import TlsFiles
 from ledger.crypto import PrivateKey
 from ledger.receipt import VerifiedReceipt, verify_receipt
 from ledger.trust import TrustStore
-
-from .envelopes import signed_envelope
-from .exchange import member_proto
-from .pb.yrd.v1 import audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from .server import TlsFiles
 
 
 class GatewayClient:

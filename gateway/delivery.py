@@ -15,11 +15,11 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .adapters.base import RESPONSE_KIND
-from .adapters.errors import AdapterError, DeliveryError
-from .adapters.registry import AdapterRegistry
-from .registry import TrustRegistry
-from .store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
+from gateway.adapters.base import RESPONSE_KIND
+from gateway.adapters.errors import AdapterError, DeliveryError
+from gateway.adapters.registry import AdapterRegistry
+from gateway.registry import TrustRegistry
+from gateway.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
 
 AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
 

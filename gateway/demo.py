@@ -19,16 +19,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gateway.client import GatewayClient
+from gateway.errors import ConfigError
+from gateway.instance import InstanceLock
+from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.runner import build_gateway
+from gateway.server import Gateway, TlsFiles
+from gateway.settings import Settings
 from ledger.crypto import sm3
 from ledger.trust import TrustStore
-
-from .client import GatewayClient
-from .errors import ConfigError
-from .instance import InstanceLock
-from .pb.yrd.v1 import exchange_pb2
-from .runner import build_gateway
-from .server import Gateway, TlsFiles
-from .settings import Settings
 
 CASE = {
     "case_id": "SZ-G60-2026-000123",

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gateway.pki import CertPair, issue, make_ca
+from gateway.registry import (
+    DEV_LOG_ORIGIN,
+    Region,
+    build_dev_registry,
+    dev_member_id,
+    sign_registry,
+)
 from ledger.crypto import PrivateKey
 from ledger.trust import trust_document
-
-from .pki import CertPair, issue, make_ca
-from .registry import DEV_LOG_ORIGIN, Region, build_dev_registry, dev_member_id, sign_registry
 
 REGIONS = ("SH", "JS", "ZJ", "AH")
 

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 
+from gateway.exchange import member_proto
+from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import PrivateKey, sm3
-
-from .exchange import member_proto
-from .pb.yrd.v1 import exchange_pb2
 
 __all__ = ["signed_envelope"]
 

@@ -41,16 +41,15 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
+from gateway.entry import canonical_json, exchange_entry
+from gateway.errors import Error, Refusal
+from gateway.exchange import member_proto
+from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.registry import KeyPurpose, RegistryLookupError, TrustRegistry
+from gateway.store import ExchangeRow, GatewayStore, insert_exchange
 from ledger.crypto import PrivateKey, sm3
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
-
-from .entry import canonical_json, exchange_entry
-from .errors import Error, Refusal
-from .exchange import member_proto
-from .pb.yrd.v1 import exchange_pb2
-from .registry import KeyPurpose, RegistryLookupError, TrustRegistry
-from .store import ExchangeRow, GatewayStore, insert_exchange
 
 __all__ = [
     "ANSWER_DIALECT",

@@ -35,19 +35,18 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from gateway.adapters.errors import AdapterError
+from gateway.adapters.registry import AdapterRegistry
+from gateway.entry import canonical_json, exchange_entry
+from gateway.errors import Refusal, clip
+from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
+from gateway.registry import MemberId, RegistryError, TrustRegistry
+from gateway.store import GatewayStore, insert_exchange
 from ledger.crypto import sm3
 from ledger.errors import Error as LedgerError
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
 from ledger.receipt import build_receipt
-
-from .adapters.errors import AdapterError
-from .adapters.registry import AdapterRegistry
-from .entry import canonical_json, exchange_entry
-from .errors import Refusal, clip
-from .pb.yrd.v1 import common_pb2, exchange_pb2
-from .registry import MemberId, RegistryError, TrustRegistry
-from .store import GatewayStore, insert_exchange
 
 KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 # a matter code (canonical or local) goes into the log entry: no spaces or controls, bounded

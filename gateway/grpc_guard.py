@@ -23,8 +23,8 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from .errors import Refusal
-from .grpc_status import abort
+from gateway.errors import Refusal
+from gateway.grpc_status import abort
 
 __all__ = ["GuardInterceptor", "refusal_for"]
 

@@ -14,16 +14,15 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
+from gateway.delivery import PullHub
+from gateway.errors import Refusal
+from gateway.exchange import Accepted, ExchangeCore
+from gateway.grpc_guard import refusal_for
+from gateway.grpc_status import abort
+from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
+from gateway.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from ledger.errors import Error as LedgerError
-
-from .delivery import PullHub
-from .errors import Refusal
-from .exchange import Accepted, ExchangeCore
-from .grpc_guard import refusal_for
-from .grpc_status import abort
-from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from .registry import DeliveryMode, TrustRegistry, certificate_fingerprint
-from .store import DELIVERED, PENDING, REJECTED, GatewayStore
 
 log = logging.getLogger("gateway.grpc")
 
@@ -196,7 +195,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             return
         if not first.HasField("request"):
             await abort(context, Refusal("malformed", "the first pull message must be a request"))
-        from .exchange import member_text
+        from gateway.exchange import member_text
 
         try:
             member = member_text(first.request.member)

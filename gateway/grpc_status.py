@@ -7,7 +7,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .errors import Refusal
+from gateway.errors import Refusal
 
 ERROR_DOMAIN = "yrd-gateway"
 

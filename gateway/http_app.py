@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Response
 
-from .web.limits import BodyLimitMiddleware, BodyLimits
+from gateway.web.limits import BodyLimitMiddleware, BodyLimits
 
 
 def create_app(

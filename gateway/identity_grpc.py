@@ -44,24 +44,23 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
-from ledger.errors import Error as LedgerError
-
-from .adapters.errors import RegistryError as AdapterRegistryError
-from .errors import ConfigError, Refusal
-from .grpc_service import caller_member, receipt_proto
-from .grpc_status import abort
-from .identity import (
+from gateway.adapters.errors import RegistryError as AdapterRegistryError
+from gateway.errors import ConfigError, Refusal
+from gateway.grpc_service import caller_member, receipt_proto
+from gateway.grpc_status import abort
+from gateway.identity import (
     AssertionRejected,
     AssuranceLevel,
     IdentityError,
     NaturalPerson,
     PersonKeyDeriver,
 )
-from .identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
-from .matters import MatterError, default_catalogue
-from .pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
-from .privacy import mask_id_number, mask_name
-from .registry import MemberId, Region, TrustRegistry
+from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
+from gateway.matters import MatterError, default_catalogue
+from gateway.pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
+from gateway.privacy import mask_id_number, mask_name
+from gateway.registry import MemberId, Region, TrustRegistry
+from ledger.errors import Error as LedgerError
 
 __all__ = ["IdentityServicer", "add_identity_service", "load_person_key_secret"]
 

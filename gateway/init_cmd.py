@@ -27,13 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.pki import issue, make_ca
+from gateway.registry import RegistryError, format_time, sign_registry
+from gateway.registry._parse import loads_strict
 from ledger.boundedjson import JsonLimitError
 from ledger.boundedjson import loads as bounded_loads
 from ledger.crypto import PrivateKey, PublicKey
-
-from .pki import issue, make_ca
-from .registry import RegistryError, format_time, sign_registry
-from .registry._parse import loads_strict
 
 __all__ = ["add_init_command", "cmd_init", "init_deployment"]
 

@@ -17,7 +17,7 @@ import os
 import socket
 from pathlib import Path
 
-from .errors import ConfigError
+from gateway.errors import ConfigError
 
 __all__ = [
     "LOCK_NAME",

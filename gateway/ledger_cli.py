@@ -16,10 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from gateway.errors import Error as GatewayError
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import Error, IntegrityError, KeyFormatError
-
-from .errors import Error as GatewayError
 
 __all__ = ["add_ledger_commands", "cmd_verify"]
 
@@ -32,7 +31,7 @@ def _public_key(args: argparse.Namespace, data_dir: Path) -> PublicKey:
         return PublicKey.from_pem(Path(args.log_pub).read_bytes())
     candidates = []
     if args.config:
-        from .settings import Settings
+        from gateway.settings import Settings
 
         settings = Settings.load(args.config, data_dir=data_dir)
         candidates.append(settings.path("log_key_path", "log.pem"))
@@ -50,7 +49,7 @@ def _chain_reader(args: argparse.Namespace, data_dir: Path, notes: list[str]):
     """
     if not args.config:
         return None
-    from .settings import Settings
+    from gateway.settings import Settings
 
     settings = Settings.load(args.config, data_dir=data_dir)
     if settings.anchor_mode != "jsonrpc" or not settings.anchor_contract:

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from .privacy import MaskingFilter, scrub
+from gateway.privacy import MaskingFilter, scrub
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
 

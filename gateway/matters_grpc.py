@@ -19,12 +19,12 @@ from typing import Any
 
 import grpc
 
-from .errors import Refusal, clip
-from .evidence import REQUEST_KIND, answer_exchange_id, install_evidence_relay
-from .exchange import REGIONS as PROTO_REGIONS
-from .grpc_service import caller_member, receipt_proto
-from .grpc_status import abort
-from .matters import (
+from gateway.errors import Refusal, clip
+from gateway.evidence import REQUEST_KIND, answer_exchange_id, install_evidence_relay
+from gateway.exchange import REGIONS as PROTO_REGIONS
+from gateway.grpc_service import caller_member, receipt_proto
+from gateway.grpc_status import abort
+from gateway.matters import (
     REGIONS,
     Catalogue,
     Comparison,
@@ -36,10 +36,10 @@ from .matters import (
     compare_matter,
     default_catalogue,
 )
-from .pb.yrd.v1 import common_pb2, exchange_pb2, matters_pb2, matters_pb2_grpc
-from .registry import TrustRegistry
-from .store import DELIVERED, PENDING, REJECTED, GatewayStore
-from .workdays import WorkdayCalendar
+from gateway.pb.yrd.v1 import common_pb2, exchange_pb2, matters_pb2, matters_pb2_grpc
+from gateway.registry import TrustRegistry
+from gateway.store import DELIVERED, PENDING, REJECTED, GatewayStore
+from gateway.workdays import WorkdayCalendar
 
 __all__ = ["SERVICE_NAME", "MattersServicer", "add_matters_service"]
 

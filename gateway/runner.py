@@ -19,16 +19,21 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from .adapters.registry import default_registry
-from .devenv import ensure_dev_environment
-from .instance import InstanceLock, check_port_free
-from .metrics import Metrics
-from .registry import RegistryHolder
-from .server import Gateway, TlsFiles
-from .settings import Settings
-from .simulators import Simulators
-from .supervision import Beat
-from .trust import GatewayKeys, install_registry_alarm, load_configured_trust, registry_holder
+from gateway.adapters.registry import default_registry
+from gateway.devenv import ensure_dev_environment
+from gateway.instance import InstanceLock, check_port_free
+from gateway.metrics import Metrics
+from gateway.registry import RegistryHolder
+from gateway.server import Gateway, TlsFiles
+from gateway.settings import Settings
+from gateway.simulators import Simulators
+from gateway.supervision import Beat
+from gateway.trust import (
+    GatewayKeys,
+    install_registry_alarm,
+    load_configured_trust,
+    registry_holder,
+)
 
 log = logging.getLogger("gateway.runner")
 
@@ -38,15 +43,15 @@ def _plugins() -> tuple[list[Any], list[Any]]:
     grpc_services: list[Any] = []
     http: list[Any] = []
     with contextlib.suppress(ImportError):
-        from .matters_grpc import add_matters_service
+        from gateway.matters_grpc import add_matters_service
 
         grpc_services.append(add_matters_service)
     with contextlib.suppress(ImportError):
-        from .identity_grpc import add_identity_service
+        from gateway.identity_grpc import add_identity_service
 
         grpc_services.append(add_identity_service)
     with contextlib.suppress(ImportError):
-        from .web import install
+        from gateway.web import install
 
         http.append(install)
     return grpc_services, http
@@ -55,7 +60,7 @@ def _plugins() -> tuple[list[Any], list[Any]]:
 def anchorer_factory(settings: Settings) -> Callable[[Any], Any] | None:
     if settings.anchor_mode == "off":
         return None
-    from .anchoring import make_anchorer_factory
+    from gateway.anchoring import make_anchorer_factory
 
     return make_anchorer_factory(settings)
 
@@ -98,7 +103,7 @@ async def build_gateway(settings: Settings, simulators: Simulators | None) -> Ga
 def _give_simulators_their_idp_keys(simulators: Simulators, env: Any) -> None:
     """The dev simulators issue identity assertions with the keys the registry lists."""
     with contextlib.suppress(ImportError):
-        from .identity.idp_simulator import set_identity_provider_key
+        from gateway.identity.idp_simulator import set_identity_provider_key
 
         for region, app in simulators.apps.items():
             set_identity_provider_key(app, env.idp_keys[region])
@@ -157,7 +162,7 @@ async def _serve_locked(
     gateway = await build_gateway(settings, simulators)
     if dev:
         with contextlib.suppress(ImportError):
-            from .web import seed_dev
+            from gateway.web import seed_dev
 
             gateway.on_start.append(seed_dev)
     await _start_or_undo(gateway, simulators)

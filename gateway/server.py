@@ -18,21 +18,20 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gateway.adapters.registry import AdapterRegistry, default_registry
+from gateway.delivery import PullHub, PushWorker
+from gateway.errors import ConfigError
+from gateway.exchange import ExchangeCore
+from gateway.grpc_guard import GuardInterceptor
+from gateway.grpc_service import AuditServicer, ExchangeServicer
+from gateway.instance import PortInUse, bind_listener
+from gateway.metrics import Metrics
+from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
+from gateway.settings import Settings
+from gateway.supervision import Beat, Supervisor
 from ledger.crypto import PrivateKey
 from ledger.log import MerkleLog, SQLiteStore
-
-from .adapters.registry import AdapterRegistry, default_registry
-from .delivery import PullHub, PushWorker
-from .errors import ConfigError
-from .exchange import ExchangeCore
-from .grpc_guard import GuardInterceptor
-from .grpc_service import AuditServicer, ExchangeServicer
-from .instance import PortInUse, bind_listener
-from .metrics import Metrics
-from .pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from .registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
-from .settings import Settings
-from .supervision import Beat, Supervisor
 
 log = logging.getLogger("gateway.server")
 _GRPC_BIND_FAILED = "not available (in use by another process?)"
@@ -90,7 +89,7 @@ class Gateway:
             batch_wait=s.batch_wait_seconds,
             anchors=s.data_dir / "anchors.db",
         )
-        from .store import GatewayStore
+        from gateway.store import GatewayStore
 
         self.store = GatewayStore(db)
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crypto")
@@ -228,7 +227,7 @@ class Gateway:
     async def _start_http(self) -> None:
         import uvicorn
 
-        from .http_app import create_app
+        from gateway.http_app import create_app
 
         app = create_app(self, self.http_extensions)
         # Bound here, not by uvicorn: a taken port is a PortInUse, not uvicorn's own exit.

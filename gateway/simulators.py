@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from .adapters.registry import AdapterRegistry
+from gateway.adapters.registry import AdapterRegistry
 
 DEV_PORTS = {"JS": 18081, "ZJ": 18082, "AH": 18083}
 

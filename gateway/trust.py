@@ -15,14 +15,13 @@ from pathlib import Path
 
 from prometheus_client import Gauge
 
+from gateway.errors import ConfigError
+from gateway.metrics import Metrics
+from gateway.registry import RegistryHolder
+from gateway.server import TlsFiles, load_tls
+from gateway.settings import Settings
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import KeyFormatError
-
-from .errors import ConfigError
-from .metrics import Metrics
-from .registry import RegistryHolder
-from .server import TlsFiles, load_tls
-from .settings import Settings
 
 __all__ = [
     "NO_TRUST_MATERIAL",

@@ -36,9 +36,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import Error
 from ledger import boundedjson
-
-from .errors import Error
 
 __all__ = [
     "CalendarError",

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.jiangsu.identity import create_format
 from gateway.adapters import MappedAdapter
 from gateway.identity.province import with_identity
-
-from .identity import create_format
 
 __all__ = ["create_adapter"]
 

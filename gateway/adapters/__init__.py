@@ -5,14 +5,19 @@ are in ``schema``; province packages are found through ``AdapterRegistry`` (entr
 group ``yrd_gateway.adapters``) and never imported by name from ``gateway``.
 """
 
-from .base import KINDS, REQUEST_KINDS, RESPONSE_KIND, Adapter
-from .canonical import CanonicalAdapter
-from .errors import AdapterError, DeliveryError, RegistryError
-from .mapping import MappedAdapter
-from .registry import ENTRY_POINT_GROUP, AdapterRegistry, default_registry, register_adapter
-from .schema import ENUMS, SCHEMAS, validate
-from .simulator import build_simulator
-from .transport import Delivery, HttpTransport
+from gateway.adapters.base import KINDS, REQUEST_KINDS, RESPONSE_KIND, Adapter
+from gateway.adapters.canonical import CanonicalAdapter
+from gateway.adapters.errors import AdapterError, DeliveryError, RegistryError
+from gateway.adapters.mapping import MappedAdapter
+from gateway.adapters.registry import (
+    ENTRY_POINT_GROUP,
+    AdapterRegistry,
+    default_registry,
+    register_adapter,
+)
+from gateway.adapters.schema import ENUMS, SCHEMAS, validate
+from gateway.adapters.simulator import build_simulator
+from gateway.adapters.transport import Delivery, HttpTransport
 
 __all__ = [
     "ENTRY_POINT_GROUP",

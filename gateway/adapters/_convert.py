@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import clip
-from .errors import AdapterError
-from .schema import ENUMS
+from gateway.adapters.errors import AdapterError
+from gateway.adapters.schema import ENUMS
+from gateway.errors import clip
 
 __all__ = ["BEIJING", "Conv", "build_converters", "text"]
 

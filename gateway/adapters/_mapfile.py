@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import AdapterError
-from .schema import ListOf, Obj
+from gateway.adapters.errors import AdapterError
+from gateway.adapters.schema import ListOf, Obj
 
 __all__ = ["check_spec", "dialect_path", "load_document", "spec_name"]
 

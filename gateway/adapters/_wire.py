@@ -12,7 +12,7 @@ import abc
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from .errors import AdapterError
+from gateway.adapters.errors import AdapterError
 
 __all__ = ["BODY", "MISSING", "Items", "Wire", "join"]
 

@@ -10,8 +10,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ._wire import BODY, MISSING, Wire
-from .errors import AdapterError
+from gateway.adapters._wire import BODY, MISSING, Wire
+from gateway.adapters.errors import AdapterError
 
 __all__ = ["JsonWire"]
 

@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from ._convert import text
-from ._wire import BODY, MISSING, Items, Wire, join
-from .errors import AdapterError
-from .untrusted_xml import UntrustedXmlError, parse_untrusted_xml
+from gateway.adapters._convert import text
+from gateway.adapters._wire import BODY, MISSING, Items, Wire, join
+from gateway.adapters.errors import AdapterError
+from gateway.adapters.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 
 __all__ = ["XmlWire"]
 

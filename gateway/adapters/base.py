@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from .transport import HttpTransport
+    from gateway.adapters.transport import HttpTransport
 
 __all__ = ["KINDS", "REQUEST_KINDS", "RESPONSE_KIND", "Adapter"]
 
@@ -99,7 +99,7 @@ class Adapter(abc.ABC):
         return "/" + kind.replace(".", "/")
 
     def transport(self, base_url: str, **options: Any) -> HttpTransport:
-        from .transport import HttpTransport
+        from gateway.adapters.transport import HttpTransport
 
         return HttpTransport(self, base_url, **options)
 

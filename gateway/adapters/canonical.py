@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from ..matters.catalogue import Catalogue, default_catalogue
-from ..matters.errors import MatterNotFound
-from .base import Adapter
-from .errors import AdapterError
-from .schema import validate
+from gateway.adapters.base import Adapter
+from gateway.adapters.errors import AdapterError
+from gateway.adapters.schema import validate
+from gateway.matters.catalogue import Catalogue, default_catalogue
+from gateway.matters.errors import MatterNotFound
 
 __all__ = ["CanonicalAdapter"]
 
@@ -65,7 +65,7 @@ class CanonicalAdapter(Adapter):
             raise AdapterError("matter_code", exc.message) from exc
 
     def simulator(self):
-        from .simulator import build_simulator
+        from gateway.adapters.simulator import build_simulator
 
         samples = resources.files("gateway.adapters.data").joinpath("sh_samples.json")
         certs = json.loads(samples.read_text("utf-8"))["certificates"]

@@ -16,7 +16,7 @@ Messages are lowercase, name the check, and say expected vs got. Foreign excepti
 
 from __future__ import annotations
 
-from ..errors import Error
+from gateway.errors import Error
 
 __all__ = ["AdapterError", "DeliveryError", "RegistryError"]
 

@@ -35,15 +35,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import clip
-from ._convert import Conv, build_converters
-from ._mapfile import check_spec, dialect_path, load_document, spec_name
-from ._wire import MISSING, Items, Wire, join
-from ._wire_json import JsonWire
-from ._wire_xml import XmlWire
-from .base import KINDS, Adapter
-from .errors import AdapterError
-from .schema import SCHEMAS, ListOf, Obj, check_scalar, validate
+from gateway.adapters._convert import Conv, build_converters
+from gateway.adapters._mapfile import check_spec, dialect_path, load_document, spec_name
+from gateway.adapters._wire import MISSING, Items, Wire, join
+from gateway.adapters._wire_json import JsonWire
+from gateway.adapters._wire_xml import XmlWire
+from gateway.adapters.base import KINDS, Adapter
+from gateway.adapters.errors import AdapterError
+from gateway.adapters.schema import SCHEMAS, ListOf, Obj, check_scalar, validate
+from gateway.errors import clip
 
 __all__ = ["MappedAdapter"]
 
@@ -139,7 +139,7 @@ class MappedAdapter(Adapter):
             raise AdapterError(self._dialect_path(kind, exc.field), exc.message) from exc
 
     def simulator(self):
-        from .simulator import build_simulator
+        from gateway.adapters.simulator import build_simulator
 
         return build_simulator(self, certificates=self.samples.get("certificates", []))
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from typing import Any
 
-from ..errors import clip
-from .base import Adapter
-from .canonical import CanonicalAdapter
-from .errors import RegistryError
+from gateway.adapters.base import Adapter
+from gateway.adapters.canonical import CanonicalAdapter
+from gateway.adapters.errors import RegistryError
+from gateway.errors import clip
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ..errors import clip
-from ..matters.errors import MatterError
-from ..matters.model import (
+from gateway.adapters.errors import AdapterError
+from gateway.errors import clip
+from gateway.matters.errors import MatterError
+from gateway.matters.model import (
     REGIONS,
     AssuranceLevel,
     HandlingMode,
@@ -40,8 +41,7 @@ from ..matters.model import (
     MatterType,
     TimeUnit,
 )
-from ..uscc import uscc_problem
-from .errors import AdapterError
+from gateway.uscc import uscc_problem
 
 __all__ = ["ENUMS", "SCHEMAS", "ListOf", "Obj", "check_scalar", "validate"]
 

@@ -22,10 +22,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.adapters.errors import AdapterError
+from gateway.matters.catalogue import Catalogue, default_catalogue
 from ledger.crypto import sm3
-
-from ..matters.catalogue import Catalogue, default_catalogue
-from .errors import AdapterError
 
 __all__ = ["CASES", "STATUS_UPDATES", "build_simulator", "certificate_response"]
 

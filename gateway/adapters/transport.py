@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from .base import RESPONSE_KIND
-from .errors import AdapterError, DeliveryError
+from gateway.adapters.base import RESPONSE_KIND
+from gateway.adapters.errors import AdapterError, DeliveryError
 
 if TYPE_CHECKING:
-    from .base import Adapter
+    from gateway.adapters.base import Adapter
 
 __all__ = ["MAX_RESPONSE_BYTES", "Delivery", "HttpTransport"]
 

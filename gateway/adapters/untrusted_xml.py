@@ -28,7 +28,7 @@ from collections.abc import Collection
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from ..errors import Error
+from gateway.errors import Error
 
 __all__ = ["MAX_DEPTH", "UntrustedXmlError", "parse_untrusted_xml"]
 

@@ -6,9 +6,9 @@ facade), ``submission``, ``lifecycle``, ``ratings``, ``exchanges``, ``answers``,
 ``docs/cases.md``.
 """
 
-from .accounts import Account, Accounts, Role, hash_password, verify_password
-from .deadlines import Countdown, countdown, deadline_for
-from .errors import (
+from gateway.cases.accounts import Account, Accounts, Role, hash_password, verify_password
+from gateway.cases.deadlines import Countdown, countdown, deadline_for
+from gateway.cases.errors import (
     CaseError,
     CaseForbidden,
     CaseInvalid,
@@ -16,7 +16,7 @@ from .errors import (
     CaseUnavailable,
     TransitionRefused,
 )
-from .model import (
+from gateway.cases.model import (
     CANONICAL_STATUS,
     CITIES,
     CLOSED,
@@ -29,7 +29,7 @@ from .model import (
     City,
     Status,
 )
-from .service import BEIJING, CaseService
+from gateway.cases.service import BEIJING, CaseService
 
 __all__ = [
     "BEIJING",

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gateway.envelopes import signed_envelope
 from ledger.crypto import PrivateKey
-
-from ..envelopes import signed_envelope
 
 __all__ = ["member_for_key", "signed_envelope"]
 

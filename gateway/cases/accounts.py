@@ -26,12 +26,11 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from gateway.cases.errors import CaseForbidden, CaseInvalid
+from gateway.cases.model import CITIES
+from gateway.cases.store import CaseStore
+from gateway.cases.throttle import SignInThrottle
 from ledger.crypto import sm3
-
-from .errors import CaseForbidden, CaseInvalid
-from .model import CITIES
-from .store import CaseStore
-from .throttle import SignInThrottle
 
 __all__ = ["Account", "Accounts", "Role", "hash_password", "password_hasher", "verify_password"]
 

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .errors import CaseError
-from .model import REGION_NAMES, Actor, Status
-from .store import CaseStore
+from gateway.cases.errors import CaseError
+from gateway.cases.model import REGION_NAMES, Actor, Status
+from gateway.cases.store import CaseStore
 
 __all__ = ["AnswerWatcher", "Step"]
 

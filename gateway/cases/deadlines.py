@@ -23,8 +23,8 @@ import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..matters import TimeLimit, TimeUnit
-from ..workdays import WorkdayCalendar
+from gateway.matters import TimeLimit, TimeUnit
+from gateway.workdays import WorkdayCalendar
 
 log = logging.getLogger("gateway.cases")
 

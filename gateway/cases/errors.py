@@ -17,7 +17,7 @@ codes in one table (``gateway.web``).
 
 from __future__ import annotations
 
-from ..errors import Error
+from gateway.errors import Error
 
 __all__ = [
     "CaseError",

@@ -16,15 +16,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from gateway.adapters.errors import AdapterError
+from gateway.cases._clock import stamp
+from gateway.cases._signing import member_for_key, signed_envelope
+from gateway.cases.errors import CaseError, CaseInvalid, CaseUnavailable, TransitionRefused
+from gateway.cases.model import Actor, Status
+from gateway.cases.store import CaseStore
+from gateway.errors import Refusal
 from ledger.crypto import PrivateKey
-
-from ..adapters.errors import AdapterError
-from ..errors import Refusal
-from ._clock import stamp
-from ._signing import member_for_key, signed_envelope
-from .errors import CaseError, CaseInvalid, CaseUnavailable, TransitionRefused
-from .model import Actor, Status
-from .store import CaseStore
 
 __all__ = ["CaseExchanges"]
 
@@ -161,7 +160,7 @@ class CaseExchanges:
 
     async def recover(self) -> int:
         """Replay intents left by a crash: resubmit (idempotent), then apply or drop."""
-        from ..pb.yrd.v1 import exchange_pb2
+        from gateway.pb.yrd.v1 import exchange_pb2
 
         done = 0
         for intent in await asyncio.to_thread(self._store.intents):
@@ -196,6 +195,6 @@ class CaseExchanges:
 
 
 def _exchange_id(signed: Any) -> str:
-    from ..pb.yrd.v1 import exchange_pb2
+    from gateway.pb.yrd.v1 import exchange_pb2
 
     return exchange_pb2.Envelope.FromString(signed.envelope).exchange_id

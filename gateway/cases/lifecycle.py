@@ -14,18 +14,26 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..matters import TimeLimit
-from ..privacy import scrub
-from ..workdays import WorkdayCalendar
-from ._clock import business_day, stamp
-from .accounts import Account, Role
-from .deadlines import compute_deadline, log_provisional
-from .errors import CaseForbidden, CaseInvalid, CaseNotFound, TransitionRefused
-from .model import CANONICAL_STATUS, CITIES, FINISHED, REGION_NAMES, TRANSITIONS, Actor, Status
-from .store import CaseStore
+from gateway.cases._clock import business_day, stamp
+from gateway.cases.accounts import Account, Role
+from gateway.cases.deadlines import compute_deadline, log_provisional
+from gateway.cases.errors import CaseForbidden, CaseInvalid, CaseNotFound, TransitionRefused
+from gateway.cases.model import (
+    CANONICAL_STATUS,
+    CITIES,
+    FINISHED,
+    REGION_NAMES,
+    TRANSITIONS,
+    Actor,
+    Status,
+)
+from gateway.cases.store import CaseStore
+from gateway.matters import TimeLimit
+from gateway.privacy import scrub
+from gateway.workdays import WorkdayCalendar
 
 if TYPE_CHECKING:
-    from .exchanges import CaseExchanges
+    from gateway.cases.exchanges import CaseExchanges
 
 __all__ = [
     "DEADLINE_RECOMPUTED",

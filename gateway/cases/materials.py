@@ -15,15 +15,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gateway.cases.accounts import Account, Role
+from gateway.cases.errors import CaseForbidden, CaseInvalid, CaseNotFound, CaseUnavailable
+from gateway.cases.lifecycle import load_case, require
+from gateway.cases.store import CaseStore
+from gateway.identity import RecognisedIdentity
+from gateway.privacy import scrub
 from ledger.crypto import sm3, sm4_gcm_open, sm4_gcm_seal
 from ledger.errors import CryptoError
-
-from ..identity import RecognisedIdentity
-from ..privacy import scrub
-from .accounts import Account, Role
-from .errors import CaseForbidden, CaseInvalid, CaseNotFound, CaseUnavailable
-from .lifecycle import load_case, require
-from .store import CaseStore
 
 __all__ = ["MAX_MATERIAL_BYTES", "Materials", "secret_file"]
 

@@ -11,16 +11,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..privacy import scrub
-from ._clock import stamp
-from .accounts import Account
-from .errors import CaseForbidden, CaseInvalid, TransitionRefused
-from .lifecycle import actor_for, actor_label, load_case
-from .model import CLOSED, RATINGS, Actor, Status
-from .store import CaseStore
+from gateway.cases._clock import stamp
+from gateway.cases.accounts import Account
+from gateway.cases.errors import CaseForbidden, CaseInvalid, TransitionRefused
+from gateway.cases.lifecycle import actor_for, actor_label, load_case
+from gateway.cases.model import CLOSED, RATINGS, Actor, Status
+from gateway.cases.store import CaseStore
+from gateway.privacy import scrub
 
 if TYPE_CHECKING:
-    from .exchanges import CaseExchanges
+    from gateway.cases.exchanges import CaseExchanges
 
 __all__ = ["Ratings"]
 

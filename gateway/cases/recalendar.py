@@ -26,13 +26,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from ..matters import TimeLimit
-from ..workdays import WorkdayCalendar
-from ._clock import business_day, stamp
-from .deadlines import compute_deadline, parse_years
-from .lifecycle import DEADLINE_RECOMPUTED
-from .model import OPEN
-from .store import CaseStore
+from gateway.cases._clock import business_day, stamp
+from gateway.cases.deadlines import compute_deadline, parse_years
+from gateway.cases.lifecycle import DEADLINE_RECOMPUTED
+from gateway.cases.model import OPEN
+from gateway.cases.store import CaseStore
+from gateway.matters import TimeLimit
+from gateway.workdays import WorkdayCalendar
 
 __all__ = ["SYSTEM_ACTOR", "Recalendar"]
 

@@ -42,22 +42,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.cases._clock import BEIJING, business_day, now
+from gateway.cases.accounts import Account, Accounts
+from gateway.cases.answers import AnswerWatcher
+from gateway.cases.exchanges import CaseExchanges
+from gateway.cases.lifecycle import Transitions
+from gateway.cases.materials import Materials, secret_file
+from gateway.cases.ratings import Ratings
+from gateway.cases.recalendar import Recalendar
+from gateway.cases.store import CaseStore
+from gateway.cases.submission import Intake
+from gateway.cases.views import CaseViews
+from gateway.identity import PersonKeyDeriver
+from gateway.matters import Catalogue, default_catalogue
+from gateway.workdays import CalendarFile, WorkdayCalendar
 from ledger.crypto import PrivateKey, generate_sm4_key
-
-from ..identity import PersonKeyDeriver
-from ..matters import Catalogue, default_catalogue
-from ..workdays import CalendarFile, WorkdayCalendar
-from ._clock import BEIJING, business_day, now
-from .accounts import Account, Accounts
-from .answers import AnswerWatcher
-from .exchanges import CaseExchanges
-from .lifecycle import Transitions
-from .materials import Materials, secret_file
-from .ratings import Ratings
-from .recalendar import Recalendar
-from .store import CaseStore
-from .submission import Intake
-from .views import CaseViews
 
 __all__ = ["BEIJING", "CaseService"]
 

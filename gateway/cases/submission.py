@@ -15,7 +15,14 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from ..identity import (
+from gateway.cases._clock import business_day, stamp
+from gateway.cases.accounts import Account, Role
+from gateway.cases.deadlines import compute_deadline, log_provisional
+from gateway.cases.errors import CaseForbidden, CaseInvalid
+from gateway.cases.lifecycle import require
+from gateway.cases.materials import Materials
+from gateway.cases.model import CITIES, Status
+from gateway.identity import (
     AuthMethod,
     DocumentType,
     IdentityError,
@@ -26,16 +33,9 @@ from ..identity import (
     check_level,
     validate_resident_id,
 )
-from ..matters import REGIONS, Catalogue, MatterNotFound
-from ..privacy import mask_id_number, mask_name, scrub
-from ..workdays import WorkdayCalendar
-from ._clock import business_day, stamp
-from .accounts import Account, Role
-from .deadlines import compute_deadline, log_provisional
-from .errors import CaseForbidden, CaseInvalid
-from .lifecycle import require
-from .materials import Materials
-from .model import CITIES, Status
+from gateway.matters import REGIONS, Catalogue, MatterNotFound
+from gateway.privacy import mask_id_number, mask_name, scrub
+from gateway.workdays import WorkdayCalendar
 
 __all__ = ["Intake"]
 

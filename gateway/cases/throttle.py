@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import CaseForbidden
+from gateway.cases.errors import CaseForbidden
 
 __all__ = ["SignInThrottle", "SignInThrottled", "ThrottlePolicy"]
 

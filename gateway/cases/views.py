@@ -12,15 +12,15 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from ..matters import REGIONS
-from ..workdays import WorkdayCalendar
-from ._clock import business_day
-from .accounts import Account, Role
-from .deadlines import countdown, parse_years
-from .errors import CaseInvalid, CaseNotFound
-from .lifecycle import load_case, may_read, next_steps, transition_label
-from .model import CITIES, CLOSED, OPEN, RATINGS, REGION_NAMES, Status
-from .store import CaseStore
+from gateway.cases._clock import business_day
+from gateway.cases.accounts import Account, Role
+from gateway.cases.deadlines import countdown, parse_years
+from gateway.cases.errors import CaseInvalid, CaseNotFound
+from gateway.cases.lifecycle import load_case, may_read, next_steps, transition_label
+from gateway.cases.model import CITIES, CLOSED, OPEN, RATINGS, REGION_NAMES, Status
+from gateway.cases.store import CaseStore
+from gateway.matters import REGIONS
+from gateway.workdays import WorkdayCalendar
 
 __all__ = ["CaseViews"]
 

@@ -4,17 +4,17 @@ and gateway-signed canonical assertions.
 Public names are re-exported here; modules starting with ``_`` are internal.
 """
 
-from ._enums import AssuranceLevel, AuthMethod, DocumentType, Province
-from .assertion import issue_canonical_assertion, verify_canonical_assertion
-from .errors import (
+from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType, Province
+from gateway.identity.assertion import issue_canonical_assertion, verify_canonical_assertion
+from gateway.identity.errors import (
     REJECTION_REASONS,
     AssertionRejected,
     IdentityError,
     InvalidCreditCode,
     InvalidIdNumber,
 )
-from .levels import DEFAULT_POLICY, LevelPolicy, assess_level, check_level
-from .model import (
+from gateway.identity.levels import DEFAULT_POLICY, LevelPolicy, assess_level, check_level
+from gateway.identity.model import (
     MINIMUM_DATA_SET,
     LegalPerson,
     NaturalPerson,
@@ -22,8 +22,8 @@ from .model import (
     Subject,
     subject_from_dict,
 )
-from .pseudonym import PersonKeyDeriver, canonical_identifier, derive_person_key
-from .validation import (
+from gateway.identity.pseudonym import PersonKeyDeriver, canonical_identifier, derive_person_key
+from gateway.identity.validation import (
     compute_id_check_digit,
     compute_uscc_check_char,
     is_valid_resident_id,

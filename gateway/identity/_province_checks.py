@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from ._enums import AssuranceLevel, AuthMethod, DocumentType
-from ._province_types import Claims
-from .errors import AssertionRejected, IdentityError, InvalidIdNumber
-from .model import NaturalPerson
+from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType
+from gateway.identity._province_types import Claims
+from gateway.identity.errors import AssertionRejected, IdentityError, InvalidIdNumber
+from gateway.identity.model import NaturalPerson
 
 __all__ = [
     "check_audience",

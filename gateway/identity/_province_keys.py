@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gateway.identity._enums import Province
+from gateway.identity._province_types import Signed
+from gateway.identity.errors import AssertionRejected
 from ledger.crypto import PublicKey
 from ledger.errors import SignatureError
-
-from ._enums import Province
-from ._province_types import Signed
-from .errors import AssertionRejected
 
 __all__ = ["candidate_keys", "check_signature"]
 

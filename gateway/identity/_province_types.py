@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from gateway.identity._enums import AuthMethod, Province
+from gateway.identity.model import NaturalPerson
 from gateway.privacy import mask_id_number, mask_name
-
-from ._enums import AuthMethod, Province
-from .model import NaturalPerson
 
 __all__ = ["Claims", "ProvinceAssertion", "Signed"]
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import AssertionRejected
+from gateway.identity.errors import AssertionRejected
 
 __all__ = [
     "b64url_decode",

@@ -20,15 +20,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from gateway.identity._enums import AssuranceLevel, AuthMethod, Province
+from gateway.identity._strict import b64url_decode, b64url_encode, no_duplicate_keys
+from gateway.identity.errors import AssertionRejected
+from gateway.identity.levels import check_level
+from gateway.identity.model import PERSON_KEY_RE, NaturalPerson, RecognisedIdentity
 from gateway.privacy import mask_id_number, mask_name, mask_uscc
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import SignatureError
-
-from ._enums import AssuranceLevel, AuthMethod, Province
-from ._strict import b64url_decode, b64url_encode, no_duplicate_keys
-from .errors import AssertionRejected
-from .levels import check_level
-from .model import PERSON_KEY_RE, NaturalPerson, RecognisedIdentity
 
 __all__ = [
     "ALG",

@@ -25,10 +25,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.identity.errors import IdentityError
+from gateway.identity.province import AssertionFormat
 from ledger.crypto import PrivateKey
-
-from .errors import IdentityError
-from .province import AssertionFormat
 
 __all__ = ["IDENTITY_PROVIDER", "install_identity_provider", "set_identity_provider_key"]
 

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from ._enums import AssuranceLevel, AuthMethod
-from .errors import AssertionRejected, IdentityError
+from gateway.identity._enums import AssuranceLevel, AuthMethod
+from gateway.identity.errors import AssertionRejected, IdentityError
 
 __all__ = [
     "DEFAULT_COMBINATION_LEVELS",

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType, Province
+from gateway.identity.errors import IdentityError
+from gateway.identity.validation import validate_document_number, validate_uscc
 from gateway.privacy import mask_id_number, mask_name, mask_uscc
-
-from ._enums import AssuranceLevel, AuthMethod, DocumentType, Province
-from .errors import IdentityError
-from .validation import validate_document_number, validate_uscc
 
 __all__ = [
     "MINIMUM_DATA_SET",

@@ -53,10 +53,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.crypto import PrivateKey, PublicKey, sm3
-
-from ._enums import AuthMethod, DocumentType, Province
-from ._province_checks import (
+from gateway.identity._enums import AuthMethod, DocumentType, Province
+from gateway.identity._province_checks import (
     check_audience,
     check_issuer,
     check_validity,
@@ -64,10 +62,11 @@ from ._province_checks import (
     map_methods,
     subject_of,
 )
-from ._province_keys import candidate_keys, check_signature
-from ._province_types import Claims, ProvinceAssertion, Signed
-from ._strict import b64url_decode, b64url_encode, exact_fields, strict_json
-from .errors import AssertionRejected, IdentityError
+from gateway.identity._province_keys import candidate_keys, check_signature
+from gateway.identity._province_types import Claims, ProvinceAssertion, Signed
+from gateway.identity._strict import b64url_decode, b64url_encode, exact_fields, strict_json
+from gateway.identity.errors import AssertionRejected, IdentityError
+from ledger.crypto import PrivateKey, PublicKey, sm3
 
 __all__ = [
     "AssertionFormat",
@@ -246,7 +245,7 @@ def with_identity(adapter: Any, fmt: AssertionFormat) -> Any:
     The simulator's signing key is set after start with
     :func:`gateway.identity.idp_simulator.set_identity_provider_key`.
     """
-    from .idp_simulator import install_identity_provider
+    from gateway.identity.idp_simulator import install_identity_provider
 
     adapter.identity = fmt
     make: Callable[[], Any] = adapter.simulator

@@ -24,8 +24,8 @@ import unicodedata
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from .errors import IdentityError
-from .model import LegalPerson, NaturalPerson, Subject
+from gateway.identity.errors import IdentityError
+from gateway.identity.model import LegalPerson, NaturalPerson, Subject
 
 __all__ = [
     "MIN_SECRET_BYTES",

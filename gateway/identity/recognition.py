@@ -26,14 +26,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from gateway.entry import canonical_json, format_time
+from gateway.identity._enums import AssuranceLevel
+from gateway.identity.assertion import DEFAULT_ISSUER, issue_canonical_assertion
+from gateway.identity.levels import check_level
+from gateway.identity.model import RecognisedIdentity
+from gateway.identity.province import AssertionFormat, ProvinceAssertion, level_from_mapping
+from gateway.identity.pseudonym import PersonKeyDeriver
 from ledger.crypto import PrivateKey, PublicKey, sm3
-
-from ._enums import AssuranceLevel
-from .assertion import DEFAULT_ISSUER, issue_canonical_assertion
-from .levels import check_level
-from .model import RecognisedIdentity
-from .province import AssertionFormat, ProvinceAssertion, level_from_mapping
-from .pseudonym import PersonKeyDeriver
 
 __all__ = [
     "DEFAULT_AUDIENCE",

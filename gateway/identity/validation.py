@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .. import uscc
-from ._enums import DocumentType
-from .errors import InvalidCreditCode, InvalidIdNumber
+from gateway import uscc
+from gateway.identity._enums import DocumentType
+from gateway.identity.errors import InvalidCreditCode, InvalidIdNumber
 
 __all__ = [
     "PROVINCE_CODES",

@@ -4,10 +4,10 @@ Public names only; ``model``, ``catalogue`` and ``compare`` are the implementati
 The bundled catalogue is SAMPLE DATA, not an official list (see ``docs/matters.md``).
 """
 
-from .catalogue import Catalogue, CatalogueEntry, default_catalogue
-from .compare import Comparison, MaterialPresence, MaterialRow, compare_matter
-from .errors import MatterError, MatterNotFound
-from .model import (
+from gateway.matters.catalogue import Catalogue, CatalogueEntry, default_catalogue
+from gateway.matters.compare import Comparison, MaterialPresence, MaterialRow, compare_matter
+from gateway.matters.errors import MatterError, MatterNotFound
+from gateway.matters.model import (
     BASELINE_REGION,
     MATTER_TYPE_CODES,
     REGIONS,

@@ -23,8 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import MatterError, MatterNotFound
-from .model import REGIONS, HandlingMode, Matter, MatterType, implementation_code
+from gateway.matters.errors import MatterError, MatterNotFound
+from gateway.matters.model import REGIONS, HandlingMode, Matter, MatterType, implementation_code
 
 __all__ = ["Catalogue", "CatalogueEntry", "default_catalogue"]
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..workdays import WorkdayCalendar, default_calendar
-from .catalogue import Catalogue
-from .errors import MatterError
-from .model import REGIONS, Fee, Matter, TimeLimit, TimeUnit
+from gateway.matters.catalogue import Catalogue
+from gateway.matters.errors import MatterError
+from gateway.matters.model import REGIONS, Fee, Matter, TimeLimit, TimeUnit
+from gateway.workdays import WorkdayCalendar, default_calendar
 
 __all__ = ["Comparison", "MaterialPresence", "MaterialRow", "compare_matter"]
 

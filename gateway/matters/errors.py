@@ -11,7 +11,7 @@ Messages are lowercase, name the check, and say expected vs got.
 
 from __future__ import annotations
 
-from ..errors import Error
+from gateway.errors import Error
 
 __all__ = ["MatterError", "MatterNotFound"]
 

@@ -34,8 +34,8 @@ from datetime import date
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from ..uscc import is_valid_uscc, uscc_problem
-from .errors import MatterError
+from gateway.matters.errors import MatterError
+from gateway.uscc import is_valid_uscc, uscc_problem
 
 __all__ = [
     "BASELINE_REGION",

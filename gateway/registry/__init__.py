@@ -9,9 +9,15 @@ not-yet-valid registry; ``RegistryHolder`` keeps the last good copy across reloa
 format is documented in ``docs/registry.md``.
 """
 
-from ._dev import DEV_LOG_ORIGIN, DEV_MEMBERS, DevMember, build_dev_registry, dev_member_id
-from ._holder import RegistryHolder
-from ._model import (
+from gateway.registry._dev import (
+    DEV_LOG_ORIGIN,
+    DEV_MEMBERS,
+    DevMember,
+    build_dev_registry,
+    dev_member_id,
+)
+from gateway.registry._holder import RegistryHolder
+from gateway.registry._model import (
     Delivery,
     DeliveryMode,
     GatewayKey,
@@ -28,11 +34,11 @@ from ._model import (
     format_time,
     normalize_fingerprint,
 )
-from ._parse import canonical_bytes, loads_strict, parse_document, parse_time
-from ._registry import Decision, TrustRegistry
-from ._signing import load_registry, sign_registry
-from ._uscc import check_character, is_valid_uscc, uscc_problem
-from .errors import (
+from gateway.registry._parse import canonical_bytes, loads_strict, parse_document, parse_time
+from gateway.registry._registry import Decision, TrustRegistry
+from gateway.registry._signing import load_registry, sign_registry
+from gateway.registry._uscc import check_character, is_valid_uscc, uscc_problem
+from gateway.registry.errors import (
     RegistryError,
     RegistryExpired,
     RegistryExpiredRefusal,

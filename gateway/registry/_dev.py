@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gateway.registry._model import (
+    DeliveryMode,
+    MemberId,
+    Region,
+    format_time,
+    normalize_fingerprint,
+)
 from ledger.crypto import PublicKey
-
-from ._model import DeliveryMode, MemberId, Region, format_time, normalize_fingerprint
 
 __all__ = ["DEV_LOG_ORIGIN", "DEV_MEMBERS", "DevMember", "build_dev_registry", "dev_member_id"]
 

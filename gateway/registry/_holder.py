@@ -20,18 +20,17 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ledger.crypto import PublicKey
-
-from ._model import format_time
-from ._registry import TrustRegistry
-from ._signing import load_registry
-from .errors import (
+from gateway.registry._model import format_time
+from gateway.registry._registry import TrustRegistry
+from gateway.registry._signing import load_registry
+from gateway.registry.errors import (
     RegistryError,
     RegistryExpired,
     RegistryExpiredRefusal,
     RegistryRollbackError,
     RegistrySourceError,
 )
+from ledger.crypto import PublicKey
 
 __all__ = ["DEFAULT_EXPIRY_GRACE", "RegistryHolder"]
 

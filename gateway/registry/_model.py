@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from gateway.registry._uscc import uscc_problem
+from gateway.registry.errors import RegistryFormatError
 from ledger.crypto import PublicKey
-
-from ._uscc import uscc_problem
-from .errors import RegistryFormatError
 
 __all__ = [
     "Delivery",

@@ -16,10 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from ledger.crypto import PublicKey
-from ledger.errors import KeyFormatError
-
-from ._model import (
+from gateway.registry._model import (
     Delivery,
     DeliveryMode,
     GatewayKey,
@@ -34,7 +31,9 @@ from ._model import (
     Rule,
     normalize_fingerprint,
 )
-from .errors import RegistryFormatError
+from gateway.registry.errors import RegistryFormatError
+from ledger.crypto import PublicKey
+from ledger.errors import KeyFormatError
 
 SUPPORTED_VERSION = 1
 _KEY_ID_RE = re.compile(r"[0-9a-f]{64}")

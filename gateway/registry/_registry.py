@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger.crypto import PublicKey, sm3
-
-from ._model import (
+from gateway.registry._model import (
     Delivery,
     IdentityProvider,
     KeyEntry,
@@ -21,7 +19,13 @@ from ._model import (
     format_time,
     normalize_fingerprint,
 )
-from .errors import RegistryExpired, RegistryLookupError, RegistryNotYetValid, RegistryValidityError
+from gateway.registry.errors import (
+    RegistryExpired,
+    RegistryLookupError,
+    RegistryNotYetValid,
+    RegistryValidityError,
+)
+from ledger.crypto import PublicKey, sm3
 
 __all__ = ["Decision", "TrustRegistry"]
 

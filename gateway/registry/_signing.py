@@ -18,18 +18,17 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.crypto import PrivateKey, PublicKey
-from ledger.errors import SignatureError
-
-from ._parse import canonical_bytes, loads_strict, parse_document
-from ._registry import TrustRegistry
-from .errors import (
+from gateway.registry._parse import canonical_bytes, loads_strict, parse_document
+from gateway.registry._registry import TrustRegistry
+from gateway.registry.errors import (
     RegistryExpired,
     RegistryFormatError,
     RegistrySignatureError,
     RegistryUnsignedError,
     RegistryUntrustedKeyError,
 )
+from ledger.crypto import PrivateKey, PublicKey
+from ledger.errors import SignatureError
 
 __all__ = ["WRAPPER_FIELDS", "load_registry", "sign_registry"]
 

@@ -4,6 +4,6 @@ only), so a member id and a legal person's code are judged alike."""
 
 from __future__ import annotations
 
-from ..uscc import ALPHABET, LENGTH, check_character, is_valid_uscc, uscc_problem
+from gateway.uscc import ALPHABET, LENGTH, check_character, is_valid_uscc, uscc_problem
 
 __all__ = ["ALPHABET", "LENGTH", "check_character", "is_valid_uscc", "uscc_problem"]

@@ -22,16 +22,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.registry._dev import DEV_MEMBERS, build_dev_registry
+from gateway.registry._model import Region, RegistryDocument, certificate_fingerprint, format_time
+from gateway.registry._parse import loads_strict, parse_document, parse_time
+from gateway.registry._signing import load_registry, sign_registry
+from gateway.registry.errors import RegistryError, RegistryFormatError
 from ledger.boundedjson import JsonLimitError, check_depth
 from ledger.clitext import one_line
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import KeyFormatError
-
-from ._dev import DEV_MEMBERS, build_dev_registry
-from ._model import Region, RegistryDocument, certificate_fingerprint, format_time
-from ._parse import loads_strict, parse_document, parse_time
-from ._signing import load_registry, sign_registry
-from .errors import RegistryError, RegistryFormatError
 
 __all__ = [
     "add_registry_commands",

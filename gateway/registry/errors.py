@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..errors import Refusal
+from gateway.errors import Refusal
 
 __all__ = [
     "RegistryError",

@@ -18,12 +18,11 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from gateway.cases import CaseService
+from gateway.web.api import build_router, install_errors
+from gateway.web.seed import seed_dev
+from gateway.workdays import WorkdayCalendar
 from ledger.crypto import PrivateKey
-
-from ..cases import CaseService
-from ..workdays import WorkdayCalendar
-from .api import build_router, install_errors
-from .seed import seed_dev
 
 __all__ = ["STATIC_DIR", "install", "make_install", "seed_dev"]
 

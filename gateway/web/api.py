@@ -22,9 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from ledger.trust import TrustStore, trust_document
-
-from ..cases import (
+from gateway.cases import (
     CITIES,
     REGION_NAMES,
     Account,
@@ -36,9 +34,10 @@ from ..cases import (
     CaseUnavailable,
     TransitionRefused,
 )
-from ..cases.throttle import SignInThrottled
-from ..matters import MatterError, MatterNotFound, compare_matter
-from .audit import verify_with_checks
+from gateway.cases.throttle import SignInThrottled
+from gateway.matters import MatterError, MatterNotFound, compare_matter
+from gateway.web.audit import verify_with_checks
+from ledger.trust import TrustStore, trust_document
 
 __all__ = ["STATUS_OF", "build_router", "error_response", "trust_for"]
 

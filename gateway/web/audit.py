@@ -19,14 +19,13 @@ import base64
 import json
 from typing import Any
 
+from gateway.entry import decode_entry
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.errors import CheckpointError, ProofError, ReceiptError
 from ledger.errors import Error as LedgerError
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
-
-from ..entry import decode_entry
 
 __all__ = ["CHECKS", "verify_with_checks"]
 

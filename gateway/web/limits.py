@@ -25,9 +25,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.cases.materials import MAX_MATERIAL_BYTES
 from ledger.boundedjson import DEFAULT_MAX_DEPTH, JsonLimitError, check_depth
-
-from ..cases.materials import MAX_MATERIAL_BYTES
 
 __all__ = ["BodyLimitMiddleware", "BodyLimits", "BodyTooLarge"]
 

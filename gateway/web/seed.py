@@ -11,8 +11,8 @@ import logging
 import secrets
 from typing import Any
 
-from ..cases import CITIES, REGION_NAMES, Role
-from ..identity import compute_id_check_digit
+from gateway.cases import CITIES, REGION_NAMES, Role
+from gateway.identity import compute_id_check_digit
 
 __all__ = ["sample_id_number", "seed_dev"]
 
