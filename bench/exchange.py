@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 import grpc  # noqa: E402
 
 from bench._common import write_results  # noqa: E402
+from gateway.app.devenv import ensure_dev_environment  # noqa: E402
 from gateway.client import GatewayClient  # noqa: E402
-from gateway.devenv import ensure_dev_environment  # noqa: E402
-from gateway.server import TlsFiles  # noqa: E402
+from gateway.tls import TlsFiles  # noqa: E402
 
 ECHO_METHOD = "/bench.Echo/Echo"
 

@@ -134,9 +134,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from gateway import logs
+    from gateway.app.serve import serve
+    from gateway.app.settings import Settings
     from gateway.errors import Error as GatewayError
-    from gateway.runner import serve
-    from gateway.settings import Settings
     from ledger.errors import Error as LedgerError
 
     logs.configure()
@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("selfcheck", help="sign and verify with every SM2 backend")
     check.set_defaults(func=cmd_selfcheck)
     serve = sub.add_parser("serve", help="run the gateway (gRPC + HTTP) until interrupted")
-    serve.add_argument("--config", help="TOML settings file (see gateway/settings.py)")
+    serve.add_argument("--config", help="TOML settings file (see gateway/app/settings.py)")
     serve.add_argument(
         "--dev",
         action="store_true",
@@ -213,10 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.registry.cli import add_registry_commands
 
     add_registry_commands(sub)
-    from gateway.init_cmd import add_init_command
+    from gateway.app.init_cmd import add_init_command
 
     add_init_command(sub)
-    from gateway.ledger_cli import add_ledger_commands
+    from gateway.app.ledger_cli import add_ledger_commands
 
     add_ledger_commands(sub)
     for extend in _EXTENSIONS:

@@ -16,10 +16,10 @@ from typing import Any
 
 import grpc
 
-from gateway.envelopes import signed_envelope
-from gateway.exchange import member_proto
+from gateway.exchange.core import member_proto
+from gateway.exchange.envelopes import signed_envelope
 from gateway.pb.yrd.v1 import audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from gateway.server import TlsFiles
+from gateway.tls import TlsFiles
 from ledger.crypto import PrivateKey
 from ledger.receipt import VerifiedReceipt, verify_receipt
 from ledger.trust import TrustStore

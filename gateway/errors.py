@@ -9,7 +9,7 @@ Hierarchy::
 Every refusal names the failing check in a lowercase message. Echoed input values go
 through :func:`clip`, and a refusal's message (1024 characters) and ``ErrorInfo`` metadata
 values (128) are cut so the status always fits in its trailer. Every gRPC method runs behind
-``gateway.grpc_guard``: request bytes that do not decode are ``malformed``, any other
+``gateway.rpc.guard``: request bytes that do not decode are ``malformed``, any other
 unexpected exception is ``internal`` (logged once with its cause); no client sees
 ``UNKNOWN``. The reasons and their codes:
 """
@@ -41,7 +41,7 @@ REASON_CODES: dict[str, grpc.StatusCode] = {
     "replay": grpc.StatusCode.ALREADY_EXISTS,
     "conflict": grpc.StatusCode.ALREADY_EXISTS,
     "too_large": grpc.StatusCode.RESOURCE_EXHAUSTED,
-    # identity recognition (gateway.identity_grpc): a province assertion refused
+    # identity recognition (gateway.rpc.identity): a province assertion refused
     "bad_signature": grpc.StatusCode.UNAUTHENTICATED,
     "unknown_issuer": grpc.StatusCode.UNAUTHENTICATED,
     "expired": grpc.StatusCode.UNAUTHENTICATED,

@@ -189,7 +189,7 @@ def test_without_tongsuopy_and_gmssl_no_backend_is_left_and_the_error_says_which
 def test_embedded_chain_without_its_extra_names_the_extra(blocked: str):
     out = _run_blocked(
         (blocked,),
-        "import gateway.anchoring, gateway.runner\n"  # the gateway itself imports without it
+        "import gateway.app.anchoring, gateway.app.serve\n"  # the gateway itself imports without it
         "from ledger.anchor import EmbeddedChain, JsonRpcChain\n"
         "print('imported')\n"
         "EmbeddedChain()\n",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.jiangsu.identity import create_format
-from gateway.adapters import MappedAdapter
+from gateway.dialects import MappedAdapter
 from gateway.identity.province import with_identity
 
 __all__ = ["create_adapter"]

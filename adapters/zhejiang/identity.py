@@ -30,7 +30,7 @@ type, the ``AuthnContextClassRef`` the method (one class may be a combination, s
 ``PasswordSmsOtp``), both listed in ``identity.json``. The structure is checked strictly:
 no missing, repeated or unknown element or attribute, no text outside leaf elements. The
 document is UTF-8 (a byte order mark is allowed) and is parsed only by
-``gateway.adapters.untrusted_xml`` (no DTD, no entities, no external references).
+``gateway.dialects.untrusted_xml`` (no DTD, no entities, no external references).
 
 Signature: SM2 (GB/T 32918.2, default user id) over the **canonical form** ``zj-c14n/1``,
 a line-oriented text made from the *parsed* document (so indentation, attribute order,
@@ -60,7 +60,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from gateway.adapters.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
+from gateway.dialects.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 from gateway.identity import AssertionRejected
 from gateway.identity.province import AssertionFormat, Claims, Signed
 from ledger.crypto import PrivateKey

@@ -1,11 +1,11 @@
 """Signed envelopes for case exchanges: which member signs, and the shared envelope builder
-(``gateway.envelopes``: serialise once, sign those exact bytes with SM2)."""
+(``gateway.exchange.envelopes``: serialise once, sign those exact bytes with SM2)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.envelopes import signed_envelope
+from gateway.exchange.envelopes import signed_envelope
 from ledger.crypto import PrivateKey
 
 __all__ = ["member_for_key", "signed_envelope"]

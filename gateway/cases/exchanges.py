@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from gateway.adapters.errors import AdapterError
 from gateway.cases._clock import stamp
 from gateway.cases._signing import member_for_key, signed_envelope
 from gateway.cases.errors import CaseError, CaseInvalid, CaseUnavailable, TransitionRefused
 from gateway.cases.model import Actor, Status
 from gateway.cases.store import CaseStore
+from gateway.dialects.errors import AdapterError
 from gateway.errors import Refusal
 from ledger.crypto import PrivateKey
 

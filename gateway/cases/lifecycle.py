@@ -29,7 +29,7 @@ from gateway.cases.model import (
 )
 from gateway.cases.store import CaseStore
 from gateway.matters import TimeLimit
-from gateway.privacy import scrub
+from gateway.ops.privacy import scrub
 from gateway.workdays import WorkdayCalendar
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from gateway.cases.errors import CaseForbidden, CaseInvalid, CaseNotFound, CaseU
 from gateway.cases.lifecycle import load_case, require
 from gateway.cases.store import CaseStore
 from gateway.identity import RecognisedIdentity
-from gateway.privacy import scrub
+from gateway.ops.privacy import scrub
 from ledger.crypto import sm3, sm4_gcm_open, sm4_gcm_seal
 from ledger.errors import CryptoError
 

@@ -17,7 +17,7 @@ from gateway.cases.errors import CaseForbidden, CaseInvalid, TransitionRefused
 from gateway.cases.lifecycle import actor_for, actor_label, load_case
 from gateway.cases.model import CLOSED, RATINGS, Actor, Status
 from gateway.cases.store import CaseStore
-from gateway.privacy import scrub
+from gateway.ops.privacy import scrub
 
 if TYPE_CHECKING:
     from gateway.cases.exchanges import CaseExchanges

@@ -34,7 +34,7 @@ from gateway.identity import (
     validate_resident_id,
 )
 from gateway.matters import REGIONS, Catalogue, MatterNotFound
-from gateway.privacy import mask_id_number, mask_name, scrub
+from gateway.ops.privacy import mask_id_number, mask_name, scrub
 from gateway.workdays import WorkdayCalendar
 
 __all__ = ["Intake"]

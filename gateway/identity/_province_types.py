@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.identity._enums import AuthMethod, Province
 from gateway.identity.model import NaturalPerson
-from gateway.privacy import mask_id_number, mask_name
+from gateway.ops.privacy import mask_id_number, mask_name
 
 __all__ = ["Claims", "ProvinceAssertion", "Signed"]
 

@@ -25,7 +25,7 @@ from gateway.identity._strict import b64url_decode, b64url_encode, no_duplicate_
 from gateway.identity.errors import AssertionRejected
 from gateway.identity.levels import check_level
 from gateway.identity.model import PERSON_KEY_RE, NaturalPerson, RecognisedIdentity
-from gateway.privacy import mask_id_number, mask_name, mask_uscc
+from gateway.ops.privacy import mask_id_number, mask_name, mask_uscc
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import SignatureError
 

@@ -25,7 +25,7 @@ from typing import Any
 from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType, Province
 from gateway.identity.errors import IdentityError
 from gateway.identity.validation import validate_document_number, validate_uscc
-from gateway.privacy import mask_id_number, mask_name, mask_uscc
+from gateway.ops.privacy import mask_id_number, mask_name, mask_uscc
 
 __all__ = [
     "MINIMUM_DATA_SET",

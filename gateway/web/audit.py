@@ -19,7 +19,7 @@ import base64
 import json
 from typing import Any
 
-from gateway.entry import decode_entry
+from gateway.exchange.entry import decode_entry
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.errors import CheckpointError, ProofError, ReceiptError

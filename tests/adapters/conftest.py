@@ -5,7 +5,7 @@ import pytest
 import adapters.anhui
 import adapters.jiangsu
 import adapters.zhejiang
-from gateway.adapters import Adapter, CanonicalAdapter
+from gateway.dialects import Adapter, CanonicalAdapter
 
 FACTORIES = {
     "SH": CanonicalAdapter,

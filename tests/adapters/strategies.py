@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from gateway.adapters import ENUMS, Adapter
+from gateway.dialects import ENUMS, Adapter
 from gateway.matters import (
     MATTER_TYPE_CODES,
     REGIONS,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from gateway.adapters import AdapterError
+from gateway.dialects import AdapterError
 from gateway.matters import default_catalogue
 
 from .conftest import ADAPTERS

@@ -16,7 +16,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.adapters import (
+from gateway.dialects import (
     KINDS,
     Adapter,
     AdapterError,

@@ -15,7 +15,7 @@ import pytest
 
 import adapters.anhui.identity as ah
 import adapters.zhejiang.identity as zj
-from gateway.adapters import default_registry
+from gateway.dialects import default_registry
 from gateway.identity import (
     DEFAULT_POLICY,
     AssertionRejected,

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.adapters import CanonicalAdapter, default_registry
+from gateway.dialects import CanonicalAdapter, default_registry
 from gateway.identity.idp_simulator import set_identity_provider_key
 from ledger.crypto import PrivateKey
 

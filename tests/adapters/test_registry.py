@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pytest
 
-import gateway.adapters
+import gateway.dialects
 import gateway.matters
-from gateway.adapters import (
+from gateway.dialects import (
     ENTRY_POINT_GROUP,
     AdapterRegistry,
     CanonicalAdapter,
@@ -94,7 +94,7 @@ def test_gateway_never_imports_a_province_by_name() -> None:
                 assert not name.startswith("adapters"), f"{path}: imports {name}"
 
 
-@pytest.mark.parametrize("module", [gateway.adapters, gateway.matters])
+@pytest.mark.parametrize("module", [gateway.dialects, gateway.matters])
 def test_all_is_honest(module) -> None:
     # order is checked by ruff (RUF022); here: no duplicates, every name exists
     assert len(set(module.__all__)) == len(module.__all__)

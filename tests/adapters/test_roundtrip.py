@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.adapters import KINDS, AdapterError
+from gateway.dialects import KINDS, AdapterError
 from gateway.matters import REGIONS, default_catalogue
 
 from .conftest import ADAPTERS

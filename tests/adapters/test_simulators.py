@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from gateway.adapters import Adapter, DeliveryError
-from gateway.adapters.simulator import CASES, STATUS_UPDATES
+from gateway.dialects import Adapter, DeliveryError
+from gateway.dialects.simulator import CASES, STATUS_UPDATES
 from gateway.matters import default_catalogue
 from ledger.crypto import sm3
 

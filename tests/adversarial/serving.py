@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from gateway.devenv import DevEnvironment, ensure_dev_environment
+from gateway.app.devenv import DevEnvironment, ensure_dev_environment
 
 REPO = Path(__file__).resolve().parents[2]
 

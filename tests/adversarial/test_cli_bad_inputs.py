@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gateway import cli as gateway_cli
-from gateway.devenv import ensure_dev_environment
+from gateway.app.devenv import ensure_dev_environment
 from gateway.registry import RegistryHolder
 from ledger import audit_cli
 from ledger.crypto import PrivateKey

@@ -29,9 +29,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.client import GatewayClient
-from gateway.grpc_status import reason_of
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
-from gateway.server import TlsFiles
+from gateway.rpc.status import reason_of
+from gateway.tls import TlsFiles
 from ledger import merkle
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore

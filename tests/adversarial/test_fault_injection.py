@@ -29,8 +29,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gateway.grpc_status import reason_of
 from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.rpc.status import reason_of
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.receipt import verify_receipt

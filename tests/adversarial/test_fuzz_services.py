@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import REASON_CODES
-from gateway.identity_grpc import add_identity_service
-from gateway.matters_grpc import add_matters_service
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2, identity_pb2, matters_pb2
+from gateway.rpc.identity import add_identity_service
+from gateway.rpc.matters import add_matters_service
 from tests.gateway.harness import GatewayThread
 
 REFUSAL_CODES = set(REASON_CODES.values()) - {grpc.StatusCode.INTERNAL}

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.errors import REASON_CODES
-from gateway.exchange import member_proto
+from gateway.exchange.core import member_proto
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 from ledger.crypto import sm3
 from tests.gateway.harness import GatewayThread

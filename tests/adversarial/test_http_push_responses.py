@@ -12,9 +12,9 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from gateway.adapters import default_registry
-from gateway.adapters.errors import DeliveryError
-from gateway.adapters.transport import HttpTransport
+from gateway.dialects import default_registry
+from gateway.dialects.errors import DeliveryError
+from gateway.dialects.transport import HttpTransport
 
 HUGE = 64 * 1024 * 1024
 LIMIT = 1024 * 1024

@@ -19,7 +19,7 @@ before = sys.getrecursionlimit()
 from ledger.anchor import EmbeddedChain
 chain = EmbeddedChain()
 chain.deploy()
-import gateway.anchoring  # the gateway's wiring of the chain
+import gateway.app.anchoring  # the gateway's wiring of the chain
 after = sys.getrecursionlimit()
 try:
     json.loads("[" * 100_000 + "]" * 100_000)

@@ -17,12 +17,12 @@ from google.protobuf import timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.cases import Role
-from gateway.envelopes import signed_envelope
-from gateway.exchange import member_proto
-from gateway.grpc_status import reason_of
-from gateway.identity_grpc import add_identity_service
-from gateway.matters_grpc import add_matters_service
+from gateway.exchange.core import member_proto
+from gateway.exchange.envelopes import signed_envelope
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
+from gateway.rpc.identity import add_identity_service
+from gateway.rpc.matters import add_matters_service
+from gateway.rpc.status import reason_of
 from gateway.web import make_install
 from ledger.crypto import sm3
 from tests.gateway.harness import GatewayThread
@@ -282,7 +282,7 @@ def test_serve_process_refuses_hostile_bytes_precisely_without_traceback(serve):
 
 async def test_huge_payload_field_keeps_the_reason(gw):
     """A 20 KB value in a dialect field: the adapter's refusal echoes it clipped."""
-    from gateway.adapters import default_registry
+    from gateway.dialects import default_registry
 
     js = default_registry().get("JS")
     case = {

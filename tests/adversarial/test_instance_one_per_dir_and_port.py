@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 from gateway.client import GatewayClient
-from gateway.server import TlsFiles
+from gateway.tls import TlsFiles
 from ledger.trust import TrustStore
 from tests.adversarial.serving import REPO, ServeFactory, ServeProcess
 

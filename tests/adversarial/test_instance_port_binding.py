@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.instance import PortInUse
+from gateway.app.instance import PortInUse
 from tests.gateway.harness import GatewayThread
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from gateway.client import GatewayClient
-from gateway.server import TlsFiles
+from gateway.tls import TlsFiles
 from ledger.trust import TrustStore
 from tests.adversarial.serving import REPO, ServeFactory
 

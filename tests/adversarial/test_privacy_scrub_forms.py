@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.privacy import contains_raw_id_number, scrub
+from gateway.ops.privacy import contains_raw_id_number, scrub
 
 NUMBER = "110101199003074514"  # valid (GB 11643)
 MASKED = "1101**********4514"

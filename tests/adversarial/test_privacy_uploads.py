@@ -14,7 +14,7 @@ import unicodedata
 import pytest
 
 from gateway.cases import Role
-from gateway.privacy import contains_raw_id_number
+from gateway.ops.privacy import contains_raw_id_number
 from gateway.web import make_install
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway

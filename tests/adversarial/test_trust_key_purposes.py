@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from gateway.devenv import ensure_dev_environment
-from gateway.envelopes import signed_envelope
+from gateway.app.devenv import ensure_dev_environment
 from gateway.errors import Refusal
-from gateway.evidence import verify_relayed_envelope
+from gateway.exchange.envelopes import signed_envelope
+from gateway.exchange.evidence import verify_relayed_envelope
 from gateway.identity import (
     AssertionRejected,
     AssuranceLevel,

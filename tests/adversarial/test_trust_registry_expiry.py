@@ -18,7 +18,6 @@ import grpc
 import pytest
 
 from gateway.errors import REASON_CODES
-from gateway.grpc_status import reason_of
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import (
     RegistryExpired,
@@ -26,6 +25,7 @@ from gateway.registry import (
     RegistryHolder,
     format_time,
 )
+from gateway.rpc.status import reason_of
 from tests.gateway.harness import GatewayThread
 
 PAYLOAD = json.dumps(
@@ -50,7 +50,7 @@ def _expire_at(moment: datetime):
 
 
 def test_holder_keeps_the_copy_for_the_grace_period_then_refuses(tmp_path, caplog):
-    from gateway.devenv import ensure_dev_environment
+    from gateway.app.devenv import ensure_dev_environment
 
     env = ensure_dev_environment(tmp_path)
     clock = Clock(datetime.now(UTC))
@@ -86,7 +86,7 @@ def test_holder_keeps_the_copy_for_the_grace_period_then_refuses(tmp_path, caplo
 
 
 def test_holder_start_within_grace_loads_with_alarm_beyond_grace_refuses(tmp_path):
-    from gateway.devenv import ensure_dev_environment
+    from gateway.app.devenv import ensure_dev_environment
 
     now = datetime.now(UTC).replace(microsecond=0)
     env = ensure_dev_environment(tmp_path, mutate=_expire_at(now - timedelta(minutes=10)))
@@ -162,7 +162,7 @@ async def test_gateway_refuses_exchanges_once_past_the_grace(tmp_path):
 
 
 def test_serve_refuses_to_start_on_a_registry_expired_beyond_the_grace(serve):
-    from gateway.devenv import ensure_dev_environment
+    from gateway.app.devenv import ensure_dev_environment
 
     past = datetime.now(UTC) - GRACE - timedelta(minutes=1)
     env = ensure_dev_environment(
@@ -177,7 +177,7 @@ def test_serve_refuses_to_start_on_a_registry_expired_beyond_the_grace(serve):
 
 
 def test_serve_starts_within_the_grace_and_raises_the_alarm(serve):
-    from gateway.devenv import ensure_dev_environment
+    from gateway.app.devenv import ensure_dev_environment
 
     past = datetime.now(UTC) - timedelta(minutes=5)
     env = ensure_dev_environment(
@@ -200,8 +200,8 @@ def test_serve_starts_within_the_grace_and_raises_the_alarm(serve):
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "soon"])
 def test_grace_setting_must_be_finite_and_not_negative(value):
+    from gateway.app.settings import Settings
     from gateway.errors import ConfigError
-    from gateway.settings import Settings
 
     assert Settings.load(env={}).registry_expiry_grace_seconds == 3600
     with pytest.raises(ConfigError, match="registry_expiry_grace_seconds"):

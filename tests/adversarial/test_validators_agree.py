@@ -12,8 +12,8 @@ from datetime import date
 
 import pytest
 
-from gateway.adapters import AdapterError
-from gateway.adapters.schema import check_scalar
+from gateway.dialects import AdapterError
+from gateway.dialects.schema import check_scalar
 from gateway.identity import (
     DocumentType,
     IdentityError,
@@ -26,7 +26,7 @@ from gateway.identity import (
 )
 from gateway.matters import MatterError
 from gateway.matters.model import ImplementingBody
-from gateway.privacy import contains_raw_id_number
+from gateway.ops.privacy import contains_raw_id_number
 from gateway.registry import MemberId, RegistryFormatError
 from gateway.uscc import check_character, is_valid_uscc
 

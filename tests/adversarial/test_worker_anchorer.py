@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from grpc_health.v1 import health_pb2
 
-from gateway.anchoring import make_anchorer_factory
-from gateway.settings import Settings
+from gateway.app.anchoring import make_anchorer_factory
+from gateway.app.settings import Settings
 from tests.adversarial.test_fault_injection import eventually, grpc_health, healthz, worker_up
 from tests.gateway.harness import GatewayThread
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from grpc_health.v1 import health_pb2
 
-from gateway.matters_grpc import add_matters_service
+from gateway.ops.supervision import Supervisor
 from gateway.pb.yrd.v1 import exchange_pb2
-from gateway.supervision import Supervisor
+from gateway.rpc.matters import add_matters_service
 from tests.adversarial.test_fault_injection import (
     eventually,
     grpc_health,
@@ -177,9 +177,9 @@ async def _down_then_up(supervisor: Supervisor, name: str, cause: str, heal) -> 
 async def test_registry_reload_failure_is_supervised(tmp_path):
     from functools import partial
 
-    from gateway.devenv import ensure_dev_environment
+    from gateway.app.devenv import ensure_dev_environment
+    from gateway.app.serve import _reload_registry
     from gateway.registry import RegistryHolder
-    from gateway.runner import _reload_registry
 
     env = ensure_dev_environment(tmp_path, pull_regions=("SH", "JS", "ZJ", "AH"))
     holder = RegistryHolder(env.registry_path, [env.governance.public_key])

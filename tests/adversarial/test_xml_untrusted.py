@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway.adapters import default_registry
-from gateway.grpc_status import reason_of
+from gateway.dialects import default_registry
 from gateway.identity import AssertionRejected
+from gateway.rpc.status import reason_of
 from ledger.crypto import PrivateKey
 from tests.gateway.harness import GatewayThread
 

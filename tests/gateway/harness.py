@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.app.devenv import DevEnvironment, ensure_dev_environment
+from gateway.app.gateway import Gateway
+from gateway.app.settings import Settings
+from gateway.app.trust import install_registry_alarm
 from gateway.client import GatewayClient
-from gateway.devenv import DevEnvironment, ensure_dev_environment
-from gateway.metrics import Metrics
+from gateway.ops.metrics import Metrics
 from gateway.registry import RegistryHolder
-from gateway.server import Gateway, TlsFiles
-from gateway.settings import Settings
-from gateway.trust import install_registry_alarm
+from gateway.tls import TlsFiles
 from ledger.trust import TrustStore
 
 
@@ -62,7 +63,7 @@ class GatewayThread:
         assert holder.reload(), holder.last_error
         tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
         metrics = Metrics()
-        install_registry_alarm(metrics, holder)  # as gateway.runner.build_gateway does
+        install_registry_alarm(metrics, holder)  # as gateway.app.serve.build_gateway does
         self.gateway = Gateway(
             self.settings,
             holder,

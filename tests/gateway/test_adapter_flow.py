@@ -24,11 +24,11 @@ from aiohttp import web
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from gateway.adapters.registry import default_registry
-from gateway.adapters.simulator import CASES
-from gateway.grpc_status import reason_of
-from gateway.matters_grpc import add_matters_service
+from gateway.dialects.registry import default_registry
+from gateway.dialects.simulator import CASES
 from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.rpc.matters import add_matters_service
+from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread

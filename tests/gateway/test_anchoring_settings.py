@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.anchoring import make_anchorer_factory
-from gateway.settings import Settings
+from gateway.app.anchoring import make_anchorer_factory
+from gateway.app.settings import Settings
 from ledger.crypto import PrivateKey
 from ledger.log import MerkleLog, SQLiteStore
 

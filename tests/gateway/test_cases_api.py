@@ -16,8 +16,8 @@ from datetime import date
 import httpx
 import pytest
 
-from gateway.adapters.simulator import CASES
 from gateway.cases import Role
+from gateway.dialects.simulator import CASES
 from gateway.web import make_install
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for

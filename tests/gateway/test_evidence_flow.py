@@ -19,10 +19,10 @@ import uuid
 import grpc
 import pytest
 
-from gateway.evidence import AnswerMismatch, answer_exchange_id, verify_relayed_envelope
-from gateway.grpc_status import reason_of
-from gateway.matters_grpc import add_matters_service
+from gateway.exchange.evidence import AnswerMismatch, answer_exchange_id, verify_relayed_envelope
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2, matters_pb2, matters_pb2_grpc
+from gateway.rpc.matters import add_matters_service
+from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway.grpc_status import reason_of
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
+from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread
 

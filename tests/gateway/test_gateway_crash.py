@@ -16,10 +16,10 @@ import urllib.request
 
 import pytest
 
+from gateway.app.devenv import ensure_dev_environment
 from gateway.client import GatewayClient
-from gateway.devenv import ensure_dev_environment
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
-from gateway.server import TlsFiles
+from gateway.tls import TlsFiles
 from ledger import merkle
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore

@@ -1,4 +1,4 @@
-"""Public surface of gateway.identity and gateway.privacy: honest __all__, no import cycles."""
+"""Public surface of gateway.identity and gateway.ops.privacy: honest __all__, no import cycles."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import gateway.identity as identity
-import gateway.privacy as privacy
+import gateway.ops.privacy as privacy
 from gateway.identity import errors
 
 MODULES = [
@@ -21,7 +21,7 @@ MODULES = [
     "gateway.identity.model",
     "gateway.identity.pseudonym",
     "gateway.identity.validation",
-    "gateway.privacy",
+    "gateway.ops.privacy",
 ]
 
 
@@ -44,11 +44,11 @@ def test_package_reexports_resolve_to_their_modules():
         assert getattr(identity, attr) is not None
 
 
-@pytest.mark.parametrize("first", ["gateway.privacy", "gateway.identity", *MODULES[1:-1]])
+@pytest.mark.parametrize("first", ["gateway.ops.privacy", "gateway.identity", *MODULES[1:-1]])
 def test_each_module_imports_first_in_a_fresh_interpreter(first):
-    """Catches cycles between gateway.privacy and gateway.identity."""
+    """Catches cycles between gateway.ops.privacy and gateway.identity."""
     result = subprocess.run(
-        [sys.executable, "-c", f"import {first}; import gateway.identity, gateway.privacy"],
+        [sys.executable, "-c", f"import {first}; import gateway.identity, gateway.ops.privacy"],
         capture_output=True,
         text=True,
         check=False,

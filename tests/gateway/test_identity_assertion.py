@@ -20,7 +20,7 @@ from gateway.identity import (
     issue_canonical_assertion,
     verify_canonical_assertion,
 )
-from gateway.privacy import contains_raw_id_number
+from gateway.ops.privacy import contains_raw_id_number
 from ledger.crypto import PrivateKey
 
 RAW_ID = "310101199003071231"  # fixed below to a valid number

@@ -11,14 +11,14 @@ import aiohttp
 import grpc
 import pytest
 
-from gateway.adapters import default_registry
-from gateway.grpc_status import reason_of
+from gateway.dialects import default_registry
 from gateway.identity import verify_canonical_assertion
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.identity.recognition import ENTRY_TYPE, person_commitment
-from gateway.identity_grpc import add_identity_service
+from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
-from gateway.privacy import contains_raw_id_number
+from gateway.rpc.identity import add_identity_service
+from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread
 

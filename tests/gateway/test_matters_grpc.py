@@ -14,13 +14,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from gateway.app.pki import issue
 from gateway.client import GatewayClient
-from gateway.grpc_status import reason_of
 from gateway.matters import default_catalogue
-from gateway.matters_grpc import SERVICE_NAME, add_matters_service
 from gateway.pb.yrd.v1 import common_pb2, matters_pb2, matters_pb2_grpc
-from gateway.pki import issue
-from gateway.server import TlsFiles
+from gateway.rpc.matters import SERVICE_NAME, add_matters_service
+from gateway.rpc.status import reason_of
+from gateway.tls import TlsFiles
 from tests.gateway.harness import GatewayThread
 
 JS, ZJ, AH, SH = (

@@ -15,10 +15,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from gateway.anchoring import make_anchorer_factory
-from gateway.grpc_status import reason_of
+from gateway.app.anchoring import make_anchorer_factory
+from gateway.app.settings import Settings
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
-from gateway.settings import Settings
+from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread
 
@@ -129,7 +129,7 @@ async def test_expired_member_key_is_refused(tmp_path):
 
 
 def test_serve_refuses_a_tampered_registry(tmp_path):
-    from gateway.devenv import ensure_dev_environment
+    from gateway.app.devenv import ensure_dev_environment
 
     env = ensure_dev_environment(tmp_path)
     signed = json.loads(env.registry_path.read_text())

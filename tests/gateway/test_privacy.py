@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.identity import compute_id_check_digit
-from gateway.privacy import (
+from gateway.ops.privacy import (
     MaskingFilter,
     contains_raw_id_number,
     mask_id_number,

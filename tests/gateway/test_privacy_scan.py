@@ -13,9 +13,9 @@ import grpc
 import pytest
 
 from gateway import logs
-from gateway.adapters import default_registry
+from gateway.dialects import default_registry
+from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import identity_pb2
-from gateway.privacy import contains_raw_id_number
 from tests.gateway.test_identity_grpc import (
     BAD_NUMBER,
     LOW,

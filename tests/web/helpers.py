@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from gateway.adapters.registry import default_registry
-from gateway.simulators import Simulators
+from gateway.app.simulators import Simulators
+from gateway.dialects.registry import default_registry
 from tests.gateway.harness import GatewayThread
 
 BEIJING_OFFSET = "+08:00"

@@ -1,0 +1,214 @@
+"""``yrdgw serve``: bring the gateway up from settings, print where it listens, run until
+SIGINT/SIGTERM, then drain and stop.
+
+It starts only from configured trust material (``registry_path`` and the keys and TLS files
+next to it, made once by ``yrdgw init``) and refuses to start without it. ``--dev`` makes a
+local environment once in the data directory instead (SM2 keys, a dev TLS CA, a signed
+registry) and adds the three province simulators (push delivery to them), seeded window
+accounts and sample cases. SQLite holds the log, the embedded EVM anchors it, gRPC and
+HTTP listen on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from gateway.app.devenv import ensure_dev_environment
+from gateway.app.gateway import Gateway
+from gateway.app.instance import InstanceLock, check_port_free
+from gateway.app.settings import Settings
+from gateway.app.simulators import Simulators
+from gateway.app.trust import (
+    GatewayKeys,
+    install_registry_alarm,
+    load_configured_trust,
+    registry_holder,
+)
+from gateway.dialects.registry import default_registry
+from gateway.ops.metrics import Metrics
+from gateway.ops.supervision import Beat
+from gateway.registry import RegistryHolder
+from gateway.tls import TlsFiles
+
+log = logging.getLogger("gateway.app.serve")
+
+
+def _plugins() -> tuple[list[Any], list[Any]]:
+    """The optional services of this build: gRPC services and HTTP extensions."""
+    grpc_services: list[Any] = []
+    http: list[Any] = []
+    with contextlib.suppress(ImportError):
+        from gateway.rpc.matters import add_matters_service
+
+        grpc_services.append(add_matters_service)
+    with contextlib.suppress(ImportError):
+        from gateway.rpc.identity import add_identity_service
+
+        grpc_services.append(add_identity_service)
+    with contextlib.suppress(ImportError):
+        from gateway.web import install
+
+        http.append(install)
+    return grpc_services, http
+
+
+def anchorer_factory(settings: Settings) -> Callable[[Any], Any] | None:
+    if settings.anchor_mode == "off":
+        return None
+    from gateway.app.anchoring import make_anchorer_factory
+
+    return make_anchorer_factory(settings)
+
+
+async def build_gateway(settings: Settings, simulators: Simulators | None) -> Gateway:
+    """The gateway from configured trust material, or (``settings.dev`` with no registry
+    configured) from the dev environment made under the data directory. Without ``--dev``
+    nothing is ever generated: missing material is a ConfigError saying what to configure.
+    """
+    env = None
+    if settings.dev and settings.registry_path is None:
+        endpoints = await simulators.start(default_registry()) if simulators else {}
+        pull = tuple(r for r in ("SH", "JS", "ZJ", "AH") if r not in endpoints)
+        env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
+        if simulators:
+            _give_simulators_their_idp_keys(simulators, env)
+        holder = registry_holder(settings, env.registry_path, env.governance.public_key)
+        keys = GatewayKeys(env.log_key, env.attestation_key, env.identity_key)
+        tls = TlsFiles(env.ca.cert_pem, env.server.cert_pem, env.server.key_pem)
+    else:
+        holder, keys, tls = load_configured_trust(settings)
+    metrics = Metrics()
+    install_registry_alarm(metrics, holder)
+    grpc_services, http = _plugins()
+    return Gateway(
+        settings,
+        holder,
+        keys.log,
+        tls,
+        anchorer_factory=anchorer_factory(settings),
+        metrics=metrics,
+        dev_env=env,
+        grpc_services=grpc_services,
+        http_extensions=http,
+        attestation_key=keys.attestation,
+        identity_key=keys.identity,
+    )
+
+
+def _give_simulators_their_idp_keys(simulators: Simulators, env: Any) -> None:
+    """The dev simulators issue identity assertions with the keys the registry lists."""
+    with contextlib.suppress(ImportError):
+        from gateway.identity.idp_simulator import set_identity_provider_key
+
+        for region, app in simulators.apps.items():
+            set_identity_provider_key(app, env.idp_keys[region])
+
+
+async def serve(
+    settings: Settings,
+    *,
+    dev: bool,
+    ready: Callable[[Gateway], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run one gateway until ``stop`` is set (or SIGINT/SIGTERM), then drain and stop.
+
+    1. lock the data directory (:class:`~gateway.app.instance.DataDirInUse` names the holder);
+    2. check the gRPC and HTTP ports are free (:class:`~gateway.app.instance.PortInUse`);
+    3. build and start the gateway; a failed start is undone before the error is raised;
+    4. serve until stopped, drain and stop; the lock is released last.
+
+    Steps 1 and 2 come before anything is opened, so a refused second instance leaves the
+    running one untouched.
+    """
+    # (1): one instance per data directory
+    lock = InstanceLock(settings.data_dir)
+    try:
+        # (2): both ports free, before anything is built
+        check_port_free("gRPC", settings.host, settings.grpc_port)
+        check_port_free("HTTP", settings.host, settings.http_port)
+        # (3) and (4)
+        await _serve_locked(settings, dev=dev, ready=ready, stop=stop)
+    finally:
+        lock.release()
+
+
+async def _start_or_undo(gateway: Gateway, simulators: Simulators | None) -> None:
+    """Start ``gateway``; if that fails, stop whatever did start, then re-raise."""
+    try:
+        await gateway.start()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await gateway.stop(grace=0)
+        if simulators:
+            with contextlib.suppress(Exception):
+                await simulators.stop()
+        raise
+
+
+async def _serve_locked(
+    settings: Settings,
+    *,
+    dev: bool,
+    ready: Callable[[Gateway], None] | None,
+    stop: asyncio.Event | None,
+) -> None:
+    simulators = Simulators(settings.host) if dev else None
+    gateway = await build_gateway(settings, simulators)
+    if dev:
+        with contextlib.suppress(ImportError):
+            from gateway.web import seed_dev
+
+            gateway.on_start.append(seed_dev)
+    await _start_or_undo(gateway, simulators)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    print(f"yrdgw: gRPC (mTLS) listening on {settings.host}:{gateway.grpc_port}", flush=True)
+    print(
+        f"yrdgw: HTTP listening on http://{settings.host}:{gateway.http_port} "
+        "(/healthz, /metrics, /docs)",
+        flush=True,
+    )
+    if simulators:
+        for region, url in simulators.urls.items():
+            print(f"yrdgw: {region} simulator at {url}", flush=True)
+    if gateway.dev_env is not None:
+        print(f"yrdgw: trust file for yrd-audit: {gateway.dev_env.trust_path}", flush=True)
+    if ready:
+        ready(gateway)
+    gateway.supervisor.run("registry-reload", partial(_reload_registry, gateway.registry))
+    try:
+        await stop.wait()
+    finally:
+        print("yrdgw: stopping (draining in-flight requests)", flush=True)
+        await gateway.stop(grace=5)
+        if simulators:
+            await simulators.stop()
+
+
+async def _reload_registry(holder: RegistryHolder, beat: Beat, every: float = 60.0) -> None:
+    """Reload the registry periodically; a bad copy is refused and the last good one kept.
+
+    Runs under the gateway's supervisor: an unexpected exception (not a refused copy, which
+    ``reload`` reports in ``last_error``) marks it down and restarts it with backoff."""
+    while True:
+        await asyncio.sleep(every)
+        changed = await asyncio.to_thread(holder.reload)
+        beat()
+        if holder.last_error is not None:
+            log.error(
+                "trust registry reload refused; keeping serial %s: %s",
+                holder.current.serial if holder.current else None,
+                holder.last_error,
+            )
+        elif changed:
+            log.info("trust registry reloaded", extra={"serial": holder.current.serial})

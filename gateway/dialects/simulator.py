@@ -1,0 +1,141 @@
+"""An in-memory simulator of a partner system, speaking one adapter's dialect.
+
+It serves, on the adapter's endpoints:
+
+- ``matter.lookup``: the region's variant from the matter catalogue (SAMPLE DATA);
+- ``evidence.request``: certificates (电子证照) from a small sample store;
+- ``case.submit``: records the case and answers ``case.status`` ``accepted`` (idempotent
+  on case id: the same case id gets the same acceptance);
+- ``case.status``: records a status update for a known case and echoes it.
+
+Refusals are ``error`` messages in the dialect: 400 for invalid input, 404 for an unknown
+matter, certificate or case. ``app["cases"]`` and ``app["status_updates"]`` hold what was
+received, for tests. For tests and ``--dev`` only.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from aiohttp import web
+
+from gateway.dialects.errors import AdapterError
+from gateway.matters.catalogue import Catalogue, default_catalogue
+from ledger.crypto import sm3
+
+__all__ = ["CASES", "STATUS_UPDATES", "build_simulator", "certificate_response"]
+
+BEIJING = timezone(timedelta(hours=8))
+CASES = web.AppKey("cases", dict)
+STATUS_UPDATES = web.AppKey("status_updates", list)
+
+
+def _now() -> datetime:
+    return datetime.now(BEIJING)
+
+
+def certificate_response(request: Mapping[str, Any], cert: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical ``evidence.response`` for a sample certificate record."""
+    content = cert["content"].encode("utf-8")
+    return {
+        "request_id": request["request_id"],
+        "certificate_type": cert["certificate_type"],
+        "certificate_number": cert["certificate_number"],
+        "holder": cert["holder"],
+        "issued_date": cert["issued_date"],
+        "digest_sm3": sm3(content).hex(),
+        "content_base64": base64.b64encode(content).decode("ascii"),
+    }
+
+
+def build_simulator(
+    adapter: Any,
+    *,
+    certificates: Iterable[Mapping[str, Any]] = (),
+    catalogue: Catalogue | None = None,
+    clock: Callable[[], datetime] = _now,
+) -> web.Application:
+    """A fresh simulator application for ``adapter`` (an ``Adapter``)."""
+    catalogue = catalogue or default_catalogue()
+    certs = list(certificates)
+    app = web.Application()
+    app[CASES] = {}
+    app[STATUS_UPDATES] = []
+
+    def reply(kind: str, canonical: Mapping[str, Any], status: int = 200) -> web.Response:
+        return web.Response(
+            body=adapter.from_canonical(kind, canonical),
+            status=status,
+            headers={"Content-Type": adapter.content_type},
+        )
+
+    def refuse(status: int, code: str, message: str, field: str | None = None) -> web.Response:
+        return reply("error", {"code": code, "message": message, "field": field}, status)
+
+    def stamp() -> str:
+        return clock().astimezone(BEIJING).replace(microsecond=0).isoformat()
+
+    def handler(kind: str, answer: Callable[[dict[str, Any]], web.Response]):
+        async def handle(request: web.Request) -> web.Response:
+            try:
+                canonical = adapter.to_canonical(kind, await request.read())
+            except AdapterError as exc:
+                return refuse(400, "invalid", exc.message, exc.field)
+            return answer(canonical)
+
+        return handle
+
+    def matter(req: dict[str, Any]) -> web.Response:
+        try:
+            record = catalogue.get(req["matter_code"], adapter.region)
+        except LookupError:
+            return refuse(404, "no_matter", f"no matter {req['matter_code']}", "matter_code")
+        return reply("matter", record.to_dict())
+
+    def evidence(req: dict[str, Any]) -> web.Response:
+        subject = ("subject_uscc", req["subject_uscc"]) if req["subject_uscc"] else (
+            "subject_person_key", req["subject_person_key"])  # fmt: skip
+        for cert in certs:
+            if cert["certificate_type"] == req["certificate_type"] and (
+                cert.get(subject[0]) == subject[1]
+            ):
+                return reply("evidence.response", certificate_response(req, cert))
+        return refuse(404, "no_certificate", "no certificate for this subject", "subject")
+
+    def intake(case: dict[str, Any]) -> web.Response:
+        try:
+            catalogue.get(case["matter_code"], adapter.region)
+        except LookupError:
+            return refuse(404, "no_matter", f"no matter {case['matter_code']}", "matter_code")
+        cases = app[CASES]
+        if case["case_id"] not in cases:
+            number = f"{adapter.region}-SIM-{len(cases) + 1:06d}"
+            cases[case["case_id"]] = {
+                "case": case,
+                "acceptance": {
+                    "case_id": case["case_id"],
+                    "status": "accepted",
+                    "time": stamp(),
+                    "note": f"受理编号 {number}",
+                },
+            }
+        return reply("case.status", cases[case["case_id"]]["acceptance"])
+
+    def status(update: dict[str, Any]) -> web.Response:
+        if update["case_id"] not in app[CASES]:
+            return refuse(404, "no_case", f"no case {update['case_id']}", "case_id")
+        app[STATUS_UPDATES].append(update)
+        return reply("case.status", update)
+
+    routes = {
+        "matter.lookup": matter,
+        "evidence.request": evidence,
+        "case.submit": intake,
+        "case.status": status,
+    }
+    for kind, answer in routes.items():
+        app.router.add_post(adapter.endpoint(kind), handler(kind, answer))
+    return app

@@ -1,0 +1,3 @@
+"""One exchange from check to receipt to delivery: envelope checks and commit
+(:mod:`.core`), the store of exchanges and the outbox, delivery (pull and push), the
+once-only evidence relay, and the log entry format."""

@@ -1,0 +1,52 @@
+"""Building a signed envelope: the one implementation for clients and in-process senders."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from google.protobuf import timestamp_pb2
+
+from gateway.exchange.core import member_proto
+from gateway.pb.yrd.v1 import exchange_pb2
+from ledger.crypto import PrivateKey, sm3
+
+__all__ = ["signed_envelope"]
+
+
+def signed_envelope(
+    *,
+    key: PrivateKey,
+    sender: str,
+    recipient: str,
+    kind: str,
+    matter: str,
+    payload: bytes,
+    dialect: str,
+    content_type: str,
+    exchange_id: str | None = None,
+    created_at: datetime | None = None,
+    nonce: bytes | None = None,
+) -> exchange_pb2.SignedEnvelope:
+    """Serialise the envelope once and sign those exact bytes with SM2 (default ID): the
+    gateway verifies, stores and forwards these bytes and never re-serialises them."""
+    created = timestamp_pb2.Timestamp()
+    created.FromDatetime(created_at or datetime.now(UTC))
+    envelope = exchange_pb2.Envelope(
+        exchange_id=exchange_id or str(uuid.uuid4()),
+        sender=member_proto(sender),
+        recipient=member_proto(recipient),
+        kind=kind,
+        matter_ref=matter,
+        payload=payload,
+        payload_digest=sm3(payload),
+        payload_content_type=content_type,
+        dialect=dialect,
+        created_at=created,
+        nonce=nonce if nonce is not None else secrets.token_bytes(16),
+    )
+    raw = envelope.SerializeToString()
+    return exchange_pb2.SignedEnvelope(
+        envelope=raw, signature=key.sign(raw), key_id=key.public_key.key_id
+    )

@@ -1,0 +1,2 @@
+"""Operations: metrics, structured logs with personal data masked, and the supervisor that
+watches every background worker. The bottom layer of the gateway: it imports no other part."""

@@ -1,0 +1,360 @@
+"""The gRPC servicers: they authenticate the caller, translate, and call the core."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from gateway.errors import Refusal
+from gateway.exchange.core import Accepted, ExchangeCore
+from gateway.exchange.delivery import PullHub
+from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
+from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
+from gateway.rpc.guard import refusal_for
+from gateway.rpc.status import abort
+from ledger.errors import Error as LedgerError
+
+log = logging.getLogger("gateway.grpc")
+
+DEFAULT_IN_FLIGHT = 32
+_MAX_INDEX = 2**63 - 1  # SQLite's INTEGER; a uint64 above it cannot name a leaf or a size
+
+
+def _index(value: int, name: str) -> int:
+    """A uint64 size or index from a request, refused if no log could be that large."""
+    if value > _MAX_INDEX:
+        raise Refusal("malformed", f"{name} {value} exceeds the largest log size 2^63-1")
+    return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _fingerprint(pem: bytes) -> str:
+    return certificate_fingerprint(pem)
+
+
+def caller_member(context: grpc.aio.ServicerContext, registry: TrustRegistry) -> str | None:
+    """The member bound (by certificate fingerprint) to the caller's mTLS client certificate."""
+    certs = context.auth_context().get("x509_pem_cert") or []
+    if not certs:
+        return None
+    member = registry.member_for_cert_fingerprint(_fingerprint(certs[0]))
+    return None if member is None else str(member.id)
+
+
+def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+def receipt_proto(receipt: dict[str, Any], received_at: float) -> exchange_pb2.Receipt:
+    import json
+
+    return exchange_pb2.Receipt(
+        exchange_id=receipt.get("exchange_id", ""),
+        leaf_index=receipt["leaf_index"],
+        tree_size=receipt["tree_size"],
+        entry=base64.b64decode(receipt["entry"]),
+        inclusion_proof=[bytes.fromhex(h) for h in receipt["inclusion_proof"]],
+        checkpoint=receipt["checkpoint"],
+        log_key_id=receipt["log_key_id"],
+        received_at=_timestamp(received_at),
+        receipt_json=json.dumps(receipt, ensure_ascii=False),
+    )
+
+
+class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
+    def __init__(
+        self,
+        core: ExchangeCore,
+        store: GatewayStore,
+        registry: Callable[[], TrustRegistry],
+        hub: PullHub,
+        metrics: Any = None,
+        anchorer: Any = None,
+    ) -> None:
+        self.anchorer = anchorer
+        self.core = core
+        self.store = store
+        self.registry = registry
+        self.hub = hub
+        self.metrics = metrics
+
+    async def _accept(
+        self, request: exchange_pb2.SignedEnvelope, context: grpc.aio.ServicerContext
+    ) -> Accepted:
+        started = time.perf_counter()
+        try:
+            accepted = await self.core.submit(request, caller_member(context, self.registry()))
+        except Refusal as refusal:
+            if self.metrics:
+                self.metrics.refused(refusal.reason)
+            log.info(
+                "exchange refused", extra={"reason": refusal.reason, "detail": refusal.message}
+            )
+            raise
+        if self.metrics:
+            self.metrics.accepted(time.perf_counter() - started, accepted.duplicate)
+        return accepted
+
+    async def Submit(self, request, context):
+        try:
+            accepted = await self._accept(request, context)
+        except Refusal as refusal:
+            await abort(context, refusal)
+            raise AssertionError("unreachable") from None
+        return receipt_proto(accepted.receipt, accepted.received_at)
+
+    async def SubmitStream(self, request_iterator, context):
+        queue: asyncio.Queue = asyncio.Queue(maxsize=256)
+
+        async def work(sequence: int, request) -> exchange_pb2.SubmitResult:
+            try:
+                accepted = await self._accept(request, context)
+            except Exception as exc:  # one bad item must not end the others' stream
+                refusal = refusal_for(exc, "/yrd.v1.Exchange/SubmitStream")
+                return exchange_pb2.SubmitResult(
+                    sequence=sequence,
+                    error=exchange_pb2.SubmitError(
+                        code=refusal.code.value[0], message=refusal.message, reason=refusal.reason
+                    ),
+                )
+            return exchange_pb2.SubmitResult(
+                sequence=sequence,
+                exchange_id=accepted.exchange_id,
+                receipt=receipt_proto(accepted.receipt, accepted.received_at),
+            )
+
+        async def reader() -> None:
+            sequence = 0
+            try:
+                async for request in request_iterator:
+                    await queue.put(asyncio.ensure_future(work(sequence, request)))
+                    sequence += 1
+            except Exception as exc:  # undecodable message: the stream ends with its refusal
+                await queue.put(exc)
+                return
+            await queue.put(None)
+
+        feeder = asyncio.ensure_future(reader())
+        try:
+            while True:
+                task = await queue.get()
+                if task is None:
+                    break
+                if isinstance(task, Exception):
+                    raise task
+                yield await task
+        finally:
+            feeder.cancel()
+
+    async def GetReceipt(self, request, context):
+        caller = caller_member(context, self.registry())
+        row = self.store.exchange(request.exchange_id)
+        if row is None:
+            await abort(context, Refusal("not_found", f"unknown exchange {request.exchange_id}"))
+        if caller not in (row.sender, row.recipient):
+            await abort(
+                context,
+                Refusal(
+                    "not_permitted",
+                    "only the sender or recipient of an exchange may fetch its receipt",
+                ),
+            )
+        try:
+            size = _index(request.tree_size, "tree_size") or None
+        except Refusal as refusal:
+            await abort(context, refusal)
+        try:
+            receipt = await asyncio.to_thread(
+                self.core.log.receipt, row.leaf_index, size, row.exchange_id
+            )
+        except LedgerError as exc:
+            await abort(context, Refusal("not_found", f"receipt at tree size {size}: {exc}"))
+        if self.anchorer is not None:  # later receipts carry where their root is anchored
+            receipt = await asyncio.to_thread(self.anchorer.attach_anchor, receipt)
+        return receipt_proto(receipt, row.received_at)
+
+    async def Pull(self, request_iterator, context):
+        registry = self.registry()
+        caller = caller_member(context, registry)
+        iterator = request_iterator.__aiter__()
+        try:
+            first = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        if not first.HasField("request"):
+            await abort(context, Refusal("malformed", "the first pull message must be a request"))
+        from gateway.exchange.core import member_text
+
+        try:
+            member = member_text(first.request.member)
+        except Refusal as refusal:
+            await abort(context, refusal)
+        if caller is None or caller != member:
+            await abort(
+                context,
+                Refusal(
+                    "sender_mismatch",
+                    f"client certificate is bound to {caller}, pull requested for {member}",
+                ),
+            )
+        if registry.delivery(member).mode != DeliveryMode.PULL:
+            await abort(
+                context,
+                Refusal("not_permitted", f"{member} is registered for push delivery, not pull"),
+            )
+        limit = min(first.request.max_in_flight or DEFAULT_IN_FLIGHT, 256)
+        sent: dict[str, str] = {}  # delivery_id -> exchange_id
+        in_flight = self.hub.in_flight[member]
+
+        async def read_acks() -> None:
+            async for message in iterator:
+                if not message.HasField("ack"):
+                    continue
+                ack = message.ack
+                exchange_id = sent.pop(ack.delivery_id, None)
+                if exchange_id is None:
+                    continue
+                in_flight.discard(exchange_id)
+                if ack.outcome == exchange_pb2.ACK_OUTCOME_ACCEPTED:
+                    await asyncio.to_thread(self.store.mark, exchange_id, DELIVERED)
+                elif ack.outcome == exchange_pb2.ACK_OUTCOME_REJECTED:
+                    await asyncio.to_thread(
+                        self.store.mark,
+                        exchange_id,
+                        REJECTED,
+                        error=ack.reason or "rejected by recipient",
+                    )
+                else:
+                    await asyncio.to_thread(
+                        self.store.mark,
+                        exchange_id,
+                        PENDING,
+                        error=ack.reason or "retry",
+                        retry_at=time.time() + 1,
+                    )
+                self.hub.notify(member)
+
+        acks = asyncio.ensure_future(read_acks())
+        try:
+            while not acks.done():
+                room = limit - len(sent)
+                rows = []
+                if room > 0:
+                    rows = await asyncio.to_thread(
+                        self.store.due, member, "pull", room, set(in_flight)
+                    )
+                for row in rows:
+                    exchange = self.store.exchange(row.exchange_id)
+                    if exchange is None:
+                        continue
+                    receipt = await asyncio.to_thread(
+                        self.core.log.receipt,
+                        exchange.leaf_index,
+                        exchange.tree_size,
+                        exchange.exchange_id,
+                    )
+                    delivery_id = str(uuid.uuid4())
+                    sent[delivery_id] = row.exchange_id
+                    in_flight.add(row.exchange_id)
+                    yield exchange_pb2.Delivery(
+                        delivery_id=delivery_id,
+                        envelope=exchange_pb2.SignedEnvelope(
+                            envelope=exchange.envelope,
+                            signature=exchange.signature,
+                            key_id=exchange.key_id,
+                        ),
+                        receipt=receipt_proto(receipt, exchange.received_at),
+                        attempt=row.attempts + 1,
+                    )
+                if not rows:
+                    await self.hub.wait(member, 0.5)
+            failed = None if acks.cancelled() else acks.exception()
+            if failed is not None:  # e.g. an ack that does not decode: the stream's refusal
+                raise failed
+        finally:
+            acks.cancel()
+            for exchange_id in sent.values():
+                in_flight.discard(exchange_id)
+
+
+class AuditServicer(audit_pb2_grpc.AuditServicer):
+    def __init__(self, core: ExchangeCore, store: GatewayStore, anchors: Any = None) -> None:
+        self.log = core.log
+        self.store = store
+        self.anchors = anchors
+
+    def _checkpoint(self, size: int | None) -> audit_pb2.Checkpoint:
+        signed = self.log.checkpoint(size) if size else self.log.latest_checkpoint()
+        if signed is None:
+            raise Refusal("not_found", "the log has no checkpoint yet")
+        return audit_pb2.Checkpoint(
+            text=signed.text,
+            tree_size=signed.size,
+            root=signed.root,
+            origin=signed.checkpoint.origin,
+        )
+
+    async def GetCheckpoint(self, request, context):
+        try:
+            return self._checkpoint(_index(request.tree_size, "tree_size") or None)
+        except (Refusal, LedgerError) as exc:
+            await abort(
+                context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
+            )
+
+    async def GetInclusionProof(self, request, context):
+        try:
+            if request.HasField("exchange_id"):
+                row = self.store.exchange(request.exchange_id)
+                if row is None:
+                    raise Refusal("not_found", f"unknown exchange {request.exchange_id}")
+                index = row.leaf_index
+            else:
+                index = _index(request.leaf_index, "leaf_index")
+            checkpoint = self._checkpoint(_index(request.tree_size, "tree_size") or None)
+            if index >= checkpoint.tree_size:
+                raise Refusal(
+                    "not_found", f"leaf {index} is not in the tree of size {checkpoint.tree_size}"
+                )
+            proof = await asyncio.to_thread(self.log.inclusion_proof, index, checkpoint.tree_size)
+            return audit_pb2.InclusionProof(
+                leaf_index=index,
+                tree_size=checkpoint.tree_size,
+                hashes=proof,
+                entry=self.log.entry(index),
+                checkpoint=checkpoint,
+            )
+        except (Refusal, LedgerError) as exc:
+            await abort(
+                context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
+            )
+
+    async def GetConsistencyProof(self, request, context):
+        try:
+            new = _index(request.new_size, "new_size") or self.log.size
+            _index(request.old_size, "old_size")
+            if request.old_size > new:
+                raise Refusal("malformed", f"old_size {request.old_size} > new_size {new}")
+            proof = await asyncio.to_thread(self.log.consistency_proof, request.old_size, new)
+        except (Refusal, LedgerError) as exc:
+            await abort(
+                context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
+            )
+        return audit_pb2.ConsistencyProof(old_size=request.old_size, new_size=new, hashes=proof)
+
+    async def GetAnchors(self, request, context):
+        if self.anchors is None:
+            return audit_pb2.AnchorList()
+        return await asyncio.to_thread(self.anchors, request)

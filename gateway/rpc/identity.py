@@ -1,0 +1,275 @@
+"""The gRPC ``yrd.v1.Identity`` service: identity mutual recognition between the regions.
+
+``add_identity_service(server, gateway)`` registers it (the gateway's plugin interface).
+``Recognize`` (``protos/yrd/v1/identity.proto``):
+
+1. caller: the member bound to the mTLS client certificate (``unauthenticated``);
+2. province and format: the province's adapter, found through the adapter registry, must
+   carry an identity format (``adapter.identity``; ``unknown_issuer`` otherwise) and the
+   requested format must be its format (``malformed``);
+3. required level: the matter's minimum level in the catalogue, for the caller's region
+   (``not_found`` for an unknown matter), and ``minimum_level``, whichever is higher;
+4. recognition (:class:`gateway.identity.recognition.Recognizer`, in the crypto thread
+   pool): the province's identity-provider keys valid now and its ``loa_mapping`` come from
+   the trust registry; refusals keep the identity package's reasons (``bad_signature``,
+   ``expired``, ``wrong_audience``, ``invalid_id_number``, ``level_too_low``, ...);
+5. the log: one entry per recognition (digests and a person-key commitment only), whose
+   receipt is returned with the canonical assertion.
+
+Configuration, in ``settings.extra["identity"]`` (all optional):
+
+- ``audience``: what province assertions must be addressed to (``"yrd-gateway"``);
+- ``per_relying_party``: person keys scoped to the calling member (``false``);
+- ``person_key_secret_file``: the HMAC secret (at least 32 bytes). Default
+  ``<data_dir>/identity/person-key.secret``, made once with 32 random bytes. Keep it and
+  back it up: a new secret changes every person key;
+- ``assertion_ttl_seconds`` (300) and ``leeway_seconds`` (30).
+
+The canonical assertions are signed with the gateway's identity key, which the trust
+registry lists with purpose ``identity``; members verify them with
+``registry.gateway_keys("identity")`` (never the checkpoint key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from gateway.dialects.errors import RegistryError as AdapterRegistryError
+from gateway.errors import ConfigError, Refusal
+from gateway.identity import (
+    AssertionRejected,
+    AssuranceLevel,
+    IdentityError,
+    NaturalPerson,
+    PersonKeyDeriver,
+)
+from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
+from gateway.matters import MatterError, default_catalogue
+from gateway.ops.privacy import mask_id_number, mask_name
+from gateway.pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
+from gateway.registry import MemberId, Region, TrustRegistry
+from gateway.rpc.exchange import caller_member, receipt_proto
+from gateway.rpc.status import abort
+from ledger.errors import Error as LedgerError
+
+__all__ = ["IdentityServicer", "add_identity_service", "load_person_key_secret"]
+
+log = logging.getLogger("gateway.identity")
+
+SERVICE_NAME = identity_pb2.DESCRIPTOR.services_by_name["Identity"].full_name
+_LEVEL_TO_PB = {
+    AssuranceLevel.LOW: identity_pb2.ASSURANCE_LEVEL_LOW,
+    AssuranceLevel.SUBSTANTIAL: identity_pb2.ASSURANCE_LEVEL_SUBSTANTIAL,
+    AssuranceLevel.HIGH: identity_pb2.ASSURANCE_LEVEL_HIGH,
+}
+_PB_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PB.items()}
+_REGION_FROM_PB = {
+    common_pb2.REGION_SH: Region.SH,
+    common_pb2.REGION_JS: Region.JS,
+    common_pb2.REGION_ZJ: Region.ZJ,
+    common_pb2.REGION_AH: Region.AH,
+}
+_REGION_TO_PB = {v: k for k, v in _REGION_FROM_PB.items()}
+
+
+def load_person_key_secret(settings: Any) -> bytes:
+    """The person-key HMAC secret: the configured file, or one made once in the data dir."""
+    config = _config(settings)
+    configured = config.get("person_key_secret_file")
+    if configured:
+        try:
+            return Path(configured).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read person_key_secret_file: {exc}") from exc
+    path = Path(settings.data_dir) / "identity" / "person-key.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(secrets.token_bytes(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_bytes()
+
+
+def _config(settings: Any) -> Mapping[str, Any]:
+    extra = getattr(settings, "extra", None) or {}
+    config = extra.get("identity", {})
+    if not isinstance(config, Mapping):
+        raise ConfigError("settings extra.identity: expected a table")
+    return config
+
+
+def _recognizer(gateway: Any) -> Recognizer:
+    config = _config(gateway.settings)
+    try:
+        deriver = PersonKeyDeriver(
+            load_person_key_secret(gateway.settings),
+            per_relying_party=bool(config.get("per_relying_party", False)),
+        )
+    except IdentityError as exc:
+        raise ConfigError(f"identity person keys: {exc}") from exc
+    return Recognizer(
+        gateway_key=gateway.identity_key,
+        deriver=deriver,
+        audience=str(config.get("audience", DEFAULT_AUDIENCE)),
+        ttl=timedelta(seconds=int(config.get("assertion_ttl_seconds", 300))),
+        leeway=timedelta(seconds=int(config.get("leeway_seconds", 30))),
+    )
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(moment.astimezone(UTC))
+    return ts
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServicer):
+    """``yrd.v1.Identity``; the steps are in the module docstring."""
+
+    def __init__(self, gateway: Any, recognizer: Recognizer, catalogue: Any = None) -> None:
+        self.gateway = gateway
+        self.recognizer = recognizer
+        self.catalogue = catalogue or default_catalogue()
+
+    async def Recognize(self, request, context):
+        try:
+            recognition, receipt, received = await self._recognize(request, context)
+        except Refusal as refusal:
+            log.info(
+                "identity recognition refused",
+                extra={"reason": refusal.reason, "detail": refusal.message},
+            )
+            await abort(context, refusal)
+            raise AssertionError("unreachable") from None
+        identity = recognition.identity
+        log.info(
+            "identity recognised",
+            extra={
+                "recognition_id": recognition.recognition_id,
+                "relying_party": recognition.audience,
+                "issuing_province": identity.issuing_province.value,
+                "level": identity.level.value,
+                "person_key": identity.person_key,
+            },
+        )
+        subject = identity.subject
+        assert isinstance(subject, NaturalPerson)  # province assertions name natural persons
+        return identity_pb2.RecognizeResponse(
+            canonical_assertion=recognition.token,
+            gateway_key_id=self.recognizer.gateway_key.public_key.key_id,
+            person_key=identity.person_key,
+            level=_LEVEL_TO_PB[identity.level],
+            methods=sorted(m.value for m in identity.methods),
+            issuing_province=_REGION_TO_PB[Region(identity.issuing_province.value)],
+            masked_name=mask_name(subject.name),
+            document_type=subject.document_type.value,
+            masked_document_number=mask_id_number(subject.document_number),
+            authenticated_at=_timestamp(identity.authenticated_at),
+            expires_at=_timestamp(recognition.expires_at),
+            audience=recognition.audience,
+            required_level=_LEVEL_TO_PB.get(recognition.required_level, 0),
+            recognition_id=recognition.recognition_id,
+            receipt=receipt_proto(receipt, received),
+        )
+
+    async def _recognize(self, request, context) -> tuple[Recognition, dict, float]:
+        registry: TrustRegistry = self.gateway.registry.require()
+        # (1): caller
+        caller = caller_member(context, registry)
+        if caller is None:
+            raise Refusal("unauthenticated", "no member is bound to the client certificate")
+        # (2): province and format
+        region = _REGION_FROM_PB.get(request.province)
+        if region is None:
+            raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
+        try:
+            fmt = getattr(self.gateway.adapters.get(str(region)), "identity", None)
+        except AdapterRegistryError:
+            fmt = None
+        if fmt is None:
+            raise Refusal("unknown_issuer", f"no identity assertion format for region {region}")
+        if request.format and request.format != fmt.format:
+            raise Refusal(
+                "malformed",
+                f"assertion format: expected {fmt.format} for {region}, "
+                f"got {request.format[:40]!r}",
+            )
+        # (3): required level
+        required = self._required_level(request, MemberId.parse(caller).region)
+        # (4): recognition
+        now = datetime.now(UTC)
+        keys = [(k.key_id, k.public_key) for k in registry.identity_provider_keys(region, now)]
+        loa: dict[str, str] = {}
+        for provider in registry.identity_providers(region):
+            loa.update(provider.loa_mapping)
+        recognition_id = str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        try:
+            recognition = await loop.run_in_executor(
+                self.gateway.executor,
+                lambda: self.recognizer.recognise(
+                    fmt,
+                    bytes(request.assertion),
+                    keys=keys,
+                    loa_mapping=loa or None,
+                    relying_party=caller,
+                    now=now,
+                    recognition_id=recognition_id,
+                    required_level=required,
+                    matter=request.matter_code,
+                ),
+            )
+        except AssertionRejected as exc:
+            raise Refusal(exc.reason, str(exc)) from exc
+        except IdentityError as exc:  # a bad level mapping in the registry or mapping data
+            raise Refusal("malformed", f"identity: {exc}") from exc
+        # (5): the log
+        log_ = self.gateway.log
+        try:
+            result = await asyncio.wrap_future(
+                log_.append_async(recognition.entry, key=f"identity:{recognition_id}")
+            )
+        except LedgerError as exc:  # the log could not commit: fail closed, precisely
+            message = f"the log could not commit the recognition: {exc}"
+            raise Refusal("unavailable", message) from exc
+        receipt = await loop.run_in_executor(
+            self.gateway.executor, log_.receipt, result.index, result.tree_size
+        )
+        return recognition, receipt, now.timestamp()
+
+    def _required_level(self, request, caller_region: Region) -> AssuranceLevel | None:
+        levels = []
+        if request.minimum_level:
+            level = _PB_TO_LEVEL.get(request.minimum_level)
+            if level is None:
+                raise Refusal("malformed", f"minimum_level: unknown value {request.minimum_level}")
+            levels.append(level)
+        if request.matter_code:
+            try:
+                matter = self.catalogue.get(request.matter_code, str(caller_region))
+            except MatterError:
+                try:
+                    matter = self.catalogue.get(request.matter_code)
+                except MatterError as exc:
+                    raise Refusal(
+                        "not_found", f"matter: no matter {request.matter_code[:20]!r}"
+                    ) from exc
+            levels.append(AssuranceLevel(matter.min_assurance.value))
+        return max(levels) if levels else None
+
+
+def add_identity_service(server: grpc.aio.Server, gateway: Any) -> str:
+    """Register ``yrd.v1.Identity`` on ``server`` for ``gateway``; return its full name."""
+    servicer = IdentityServicer(gateway, _recognizer(gateway), getattr(gateway, "catalogue", None))
+    identity_pb2_grpc.add_IdentityServicer_to_server(servicer, server)
+    return SERVICE_NAME
