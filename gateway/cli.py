@@ -133,7 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     a log that fails its checks at open) is one line and exit 2."""
     import asyncio
 
-    from gateway import logs
+    from gateway.ops import logs
     from gateway.app.serve import serve
     from gateway.app.settings import Settings
     from gateway.errors import Error as GatewayError
@@ -155,7 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gateway import demo
+    from gateway.app import demo
     from gateway.errors import Error as GatewayError
     from ledger.errors import Error as LedgerError
 

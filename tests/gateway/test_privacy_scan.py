@@ -12,7 +12,7 @@ import logging
 import grpc
 import pytest
 
-from gateway import logs
+from gateway.ops import logs
 from gateway.dialects import default_registry
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import identity_pb2
