@@ -133,10 +133,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     a log that fails its checks at open) is one line and exit 2."""
     import asyncio
 
-    from gateway.ops import logs
     from gateway.app.serve import serve
     from gateway.app.settings import Settings
     from gateway.errors import Error as GatewayError
+    from gateway.ops import logs
     from ledger.errors import Error as LedgerError
 
     logs.configure()

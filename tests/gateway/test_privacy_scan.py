@@ -12,8 +12,8 @@ import logging
 import grpc
 import pytest
 
-from gateway.ops import logs
 from gateway.dialects import default_registry
+from gateway.ops import logs
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import identity_pb2
 from tests.gateway.test_identity_grpc import (
