@@ -37,7 +37,7 @@ __all__ = ["Account", "Accounts", "Role", "hash_password", "password_hasher", "v
 # OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
 ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM = 2, 19 * 1024, 1
 SESSION_SECONDS = 8 * 3600
-_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,63}")
 
 
 def password_hasher() -> PasswordHasher:
@@ -145,7 +145,7 @@ class Accounts:
         replace: bool = False,
     ) -> Account:
         role = Role(role)
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise CaseInvalid(
                 "invalid", f"username {username[:64]!r}: 3-64 of [a-z0-9_.-]", "username"
             )

@@ -17,6 +17,7 @@ import zipfile
 from datetime import date
 from typing import Annotated, Any
 
+import grpc
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -35,6 +36,7 @@ from gateway.cases import (
     TransitionRefused,
 )
 from gateway.cases.throttle import SignInThrottled
+from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.web.audit import verify_with_checks
 from ledger.trust import TrustStore, trust_document
@@ -420,8 +422,31 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+_HTTP_OF_GRPC: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.INTERNAL: 500,
+    # the gateway cannot vouch for anything now (registry past its grace, log down): the
+    # service is unavailable, whatever the request
+    grpc.StatusCode.FAILED_PRECONDITION: 503,
+    grpc.StatusCode.UNAVAILABLE: 503,
+}
+
+
+def refusal_response(exc: Refusal) -> JSONResponse:
+    """A gateway refusal raised under a route (e.g. ``registry_expired`` from the trust
+    registry) in the API's error shape, never a bare 500."""
+    body = {"error": {"code": exc.reason, "message": _clip(exc.message), "field": None}}
+    return JSONResponse(body, status_code=_HTTP_OF_GRPC.get(exc.code, 500))
+
+
 def install_errors(app: FastAPI) -> None:
     app.add_exception_handler(CaseError, lambda _request, exc: error_response(exc))
+    app.add_exception_handler(Refusal, lambda _request, exc: refusal_response(exc))
     app.add_exception_handler(
         RequestValidationError, lambda _request, exc: validation_response(exc)
     )

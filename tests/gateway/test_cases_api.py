@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -351,6 +351,25 @@ def test_refusals_are_clear_and_write_nothing(env):
     refused(clerk.get("/api/cases/00000000-0000-0000-0000-000000000000"), 404, "not_found")
     anonymous.close()
     cookie.close()
+
+
+def test_a_registry_past_its_grace_refuses_case_steps_in_the_error_shape(env):
+    """The case API relies on the trust registry to sign and route exchanges: past its grace
+    a submission is a 503 ``registry_expired`` in the documented shape, and writes nothing."""
+    holder = env["gw"].gateway.registry
+    clerk = env["suzhou-clerk"]
+    up = _upload(clerk, "申请书.pdf", b"%PDF-1.4 registry expiry")
+    before = _counts(env)
+    real_clock = holder.clock
+    expires = holder.require().expires_at
+    holder.clock = lambda: expires + holder.grace + timedelta(seconds=1)
+    try:
+        r = clerk.post("/api/cases", json=_case_body(up["upload_id"]))
+    finally:
+        holder.clock = real_clock
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "registry_expired"
+    assert _counts(env) == before
 
 
 def test_refused_by_the_handling_province_then_archived(env, tmp_path):
