@@ -198,7 +198,13 @@ class Anchorer:
         try:
             if self._chain.check:
                 _reconcile.reconcile(
-                    self.chain, self.store, self.origin, self._chain, now, provision=self.provision
+                    self.chain,
+                    self.store,
+                    self.origin,
+                    self._chain,
+                    now,
+                    provision=self.provision,
+                    check_anchor=getattr(self.log, "check_anchor", None),
                 )
                 pending = self.store.pending(self.origin)  # reconciling may re-anchor
                 row = pending[0] if pending else None

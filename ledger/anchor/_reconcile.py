@@ -15,6 +15,7 @@ grants itself the anchorer role when the bound address has no contract (`ensure_
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ledger.anchor._anchor_store import AnchorStore
@@ -46,11 +47,16 @@ def reconcile(
     now: float,
     *,
     provision: bool,
+    check_anchor: Callable[[tuple[int, bytes]], None] | None = None,
 ) -> None:
     """After start or an error: make sure the contract exists and still has our anchors.
 
     Updates ``state``; marks lost anchors and queues the largest again in ``store``. Raises
     AnchorError (ChainUnavailable if unreachable) when there is no contract or the chain fails.
+    ``check_anchor`` (the log's ``MerkleLog.check_anchor``) is given the chain's latest anchor
+    of ``origin``: a root the log does not have at that size raises
+    ``ledger.errors.IntegrityError`` (``anchor_mismatch``), which is not an outage to retry
+    but a log that contradicts what it anchored.
     """
     if provision:
         ensure_contract(chain, origin)
@@ -62,6 +68,8 @@ def reconcile(
         )
     state.chain_id = _chain_id(chain)
     latest = chain.latest(origin)
+    if latest is not None and check_anchor is not None:
+        check_anchor((latest.tree_size, latest.root))
     state.latest = 0 if latest is None else latest.tree_size
     ours = store.latest_confirmed(origin)
     if ours is not None and state.latest < ours.tree_size:

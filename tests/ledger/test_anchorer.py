@@ -290,6 +290,28 @@ def test_root_on_chain_differing_from_checkpoint_is_named(log):
         verify_anchored(log.receipt(0, 3), chain, TRUST)
 
 
+def test_a_chain_anchor_the_log_contradicts_stops_the_anchorer_and_names_it(log, tmp_path):
+    """Reconciling compares the chain's latest anchor of our origin with the log: a root the
+    log does not have at that size is an integrity failure (reported through ``failure``,
+    so the gateway's health turns down), never retried as an outage or anchored over."""
+    clock = Clock()
+    chain = EmbeddedChain()
+    Anchorer.ensure_contract(chain, ORIGIN)
+    _append(log, 3)
+    chain.wait(chain.anchor(ORIGIN, 3, b"\x01" * 32))  # not this log's tree at size 3
+    anchorer = _anchorer(log, chain, tmp_path, clock)
+    try:
+        anchorer._step()
+        assert anchorer.failure is not None
+        assert "IntegrityError" in anchorer.failure and "size 3" in anchorer.failure
+        assert anchorer.store.pending(ORIGIN) == [] or all(
+            r.status != "confirmed" for r in anchorer.store.pending(ORIGIN)
+        )
+        assert chain.latest(ORIGIN).root == b"\x01" * 32  # nothing anchored over it
+    finally:
+        anchorer.close()
+
+
 def test_restart_on_a_fresh_embedded_chain_reanchors_and_covers_everything(tmp_path):
     clock = Clock()
     log_path, store_path = tmp_path / "log.db", tmp_path / "anchors.db"
