@@ -21,7 +21,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -132,6 +139,15 @@ class Settings(BaseSettings):
         # ``YRD_TLS_CA=`` (or ``tls_ca = ""``) means "not configured", never the cwd
         return None if value == "" else value
 
+    @model_validator(mode="after")
+    def _cap_not_below_base(self) -> Settings:
+        if self.push_backoff_max_seconds < self.push_backoff_seconds:
+            raise ValueError(
+                "push_backoff_max_seconds must be at least push_backoff_seconds, got "
+                f"{self.push_backoff_max_seconds} < {self.push_backoff_seconds}"
+            )
+        return self
+
     def path(self, name: str, default: str) -> Path:
         """A configured path, or ``default`` under the data directory."""
         value = getattr(self, name)
@@ -225,7 +241,11 @@ def _describe(
     parts = []
     for error in exc.errors(include_url=False):
         loc = error["loc"]
-        name = str(loc[0]) if loc else "settings"
+        message = error["msg"].replace("\n", " ").removeprefix("Value error, ")
+        if not loc:  # a rule across settings: its message names them
+            parts.append(f"settings: {message}")
+            continue
+        name = str(loc[0])
         where = ".".join(str(p) for p in loc)
         if name in given:
             origin = "command line"
@@ -236,6 +256,5 @@ def _describe(
         field = Settings.model_fields.get(name)
         secret = field is not None and field.annotation is SecretStr
         shown = "" if secret else f", got {clip(error.get('input'))}"
-        message = error["msg"].replace("\n", " ").removeprefix("Value error, ")
         parts.append(f"setting {where} (from {origin}): {message[:1].lower()}{message[1:]}{shown}")
     return "; ".join(parts)
