@@ -112,7 +112,8 @@ class Settings(BaseSettings):
     """Also anchor after this many new entries (0: interval only). Interval-only keeps to one
     transaction per interval at any load; on the embedded chain each extra transaction runs
     the EVM in-process and costs append throughput (bench/anchor.py)."""
-    anchor_confirmations: Annotated[int, Field(ge=0)] = 1
+    anchor_confirmations: Annotated[int, Field(ge=1)] = 1
+    """Blocks an anchor transaction must be under (1: included), ``jsonrpc`` only."""
     # delivery (push): retried with exponential backoff and jitter, capped; after
     # push_max_attempts failed attempts the outbox row is given up (rejected)
     push_max_attempts: Annotated[int, Field(ge=1)] = 12
