@@ -211,3 +211,25 @@ def test_every_setting_is_documented(name):
     doc = (REPO / "docs/operations.md").read_text(encoding="utf-8")
     section = doc.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     assert re.search(rf"^\| `{name}` \|.*\| `{env_name(name)}`[^|]*\|", section, re.M), name
+
+
+def test_the_jsonrpc_anchorer_signs_with_the_secret_itself(tmp_path):
+    from eth_account import Account
+
+    from gateway.app.anchoring import make_anchorer_factory
+    from ledger.crypto import PrivateKey
+    from ledger.log import MerkleLog, SQLiteStore
+
+    settings = Settings.load(
+        env={"YRD_ANCHOR_PRIVATE_KEY": SECRET},
+        data_dir=tmp_path,
+        anchor_mode="jsonrpc",
+        anchor_rpc_url="http://127.0.0.1:9",  # never contacted: the anchorer is not started
+    )
+    log = MerkleLog(SQLiteStore(tmp_path / "log.db"), PrivateKey.generate(), "t/log")
+    anchorer = make_anchorer_factory(settings)(log)
+    try:
+        assert anchorer.anchorer.chain.account == Account.from_key(SECRET).address
+    finally:
+        anchorer.stop()
+        log.close()
