@@ -90,7 +90,7 @@ def make_anchorer_factory(settings: Settings) -> Callable[[Any], GatewayAnchorer
         else:
             chain = JsonRpcChain(
                 settings.anchor_rpc_url,
-                settings.anchor_private_key,
+                settings.anchor_private_key.get_secret_value(),
                 settings.anchor_contract or None,
                 confirmations=settings.anchor_confirmations,
             )

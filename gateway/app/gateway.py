@@ -93,6 +93,8 @@ class Gateway:
             self.adapters,
             base=s.push_backoff_seconds,
             cap=s.push_backoff_max_seconds,
+            max_attempts=s.push_max_attempts,
+            metrics=self.metrics,
         )
         self.core = ExchangeCore(
             log=self.log,

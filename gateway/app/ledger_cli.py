@@ -61,7 +61,7 @@ def _chain_reader(args: argparse.Namespace, data_dir: Path, notes: list[str]):
         try:
             chain = JsonRpcChain(
                 settings.anchor_rpc_url,
-                settings.anchor_private_key or _READ_ONLY_KEY,
+                settings.anchor_private_key.get_secret_value() or _READ_ONLY_KEY,
                 settings.anchor_contract,
                 timeout=10,
                 request_timeout=5,

@@ -2,7 +2,9 @@
 
 At-least-once: a row leaves ``pending`` only when the recipient acknowledged it (pull) or
 its system answered 2xx (push); recipients deduplicate by exchange id. A recipient that is
-down loses nothing: its rows wait, retried with capped exponential backoff.
+down loses nothing: its rows wait, retried with capped exponential backoff and jitter, up to
+``push_max_attempts`` failed attempts; then the row is given up (``rejected`` with the last
+error, counted in ``yrd_push_dead_letters_total`` and logged once).
 """
 
 from __future__ import annotations
@@ -15,19 +17,57 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random_exponential,
+)
+
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.errors import AdapterError, DeliveryError
 from gateway.dialects.registry import AdapterRegistry
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
+from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
 
 AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
 
+__all__ = ["AnswerHook", "PullHub", "PushWorker", "RetryPolicy"]
+
 log = logging.getLogger("gateway.exchange.delivery")
 
 
-def backoff(attempts: int, base: float, cap: float) -> float:
-    return min(cap, base * (2 ** max(0, attempts)))
+class RetryPolicy:
+    """When a failed push is tried again, and when it is given up: tenacity's strategies.
+
+    The outbox is durable, so nothing sleeps per row: after a failure the worker stores the
+    due time ``now + next_delay(failed)`` and moves on. The delay is "equal jitter"
+    (exponential backoff, half fixed and half random): with ``e = min(cap, base * 2**(n-1))``
+    after ``n`` failed attempts, the delay is uniform in ``[e/2, e]`` -- it grows with ``n``,
+    never exceeds ``cap``, and rows that failed together (a partner outage) spread out even
+    at the cap. After ``max_attempts`` failed attempts ``next_delay`` is ``None``: give up.
+    """
+
+    def __init__(self, max_attempts: int, base: float, cap: float) -> None:
+        if max_attempts < 1 or base <= 0 or cap < base:
+            raise ValueError(f"bad retry policy: {max_attempts=}, {base=}, {cap=}")
+        self.max_attempts, self.base, self.cap = max_attempts, base, cap
+        self._retrying = Retrying(
+            stop=stop_after_attempt(max_attempts),
+            wait=wait_exponential(multiplier=base / 2, max=cap / 2)
+            + wait_random_exponential(multiplier=base / 2, max=cap / 2),
+        )
+
+    def next_delay(self, failed: int) -> float | None:
+        """Seconds until the next attempt after ``failed`` (>= 1) failed attempts, or
+        ``None`` once ``max_attempts`` have failed."""
+        state = RetryCallState(self._retrying, fn=None, args=(), kwargs={})
+        state.attempt_number = failed
+        if self._retrying.stop(state):
+            return None
+        return self._retrying.wait(state)
 
 
 class PullHub:
@@ -60,12 +100,15 @@ class PushWorker:
         *,
         base: float = 0.5,
         cap: float = 60.0,
+        max_attempts: int = 12,
+        metrics: Metrics | None = None,
         concurrency: int = 8,
     ) -> None:
         self.store = store
         self.registry = registry
         self.adapters = adapters
-        self.base, self.cap = base, cap
+        self.policy = RetryPolicy(max_attempts, base, cap)
+        self.metrics = metrics
         self.concurrency = concurrency
         self._wake = asyncio.Event()
         self._transports: dict[str, object] = {}
@@ -76,6 +119,7 @@ class PushWorker:
         idempotent)."""
         self.delivered = 0
         self.failures = 0
+        self.given_up = 0
 
     def notify(self) -> None:
         self._wake.set()
@@ -180,6 +224,16 @@ class PushWorker:
             self._retry(exchange_id, attempts, f"partner answered http {answer.status}")
 
     def _retry(self, exchange_id: str, attempts: int, error: str) -> None:
+        """Record a failed attempt (``attempts`` failed before it): due again later, or
+        given up after ``max_attempts`` -- a terminal ``rejected`` row keeping the error."""
         self.failures += 1
-        retry_at = time.time() + backoff(attempts, self.base, self.cap)
-        self.store.mark(exchange_id, PENDING, error=error, retry_at=retry_at)
+        failed = attempts + 1
+        delay = self.policy.next_delay(failed)
+        if delay is not None:
+            self.store.mark(exchange_id, PENDING, error=error, retry_at=time.time() + delay)
+            return
+        self.store.mark(exchange_id, REJECTED, error=f"gave up after {failed} attempts: {error}")
+        self.given_up += 1
+        if self.metrics is not None:
+            self.metrics.push_dead_letters.inc()
+        log.error("push of %s given up after %d attempts: %s", exchange_id, failed, error)

@@ -27,6 +27,11 @@ class Metrics:
         )
         self.log_size = Gauge("yrd_log_size", "Entries in the Merkle log", registry=self.registry)
         self.outbox_depth = Gauge("yrd_outbox_depth", "Deliveries waiting", registry=self.registry)
+        self.push_dead_letters = Counter(
+            "yrd_push_dead_letters",
+            "Push deliveries given up after push_max_attempts failed attempts",
+            registry=self.registry,
+        )
         self.anchor_lag_entries = Gauge(
             "yrd_anchor_lag_entries",
             "Log entries not yet covered by a confirmed anchor",
