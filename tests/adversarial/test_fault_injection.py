@@ -74,7 +74,9 @@ async def grpc_health(client) -> set[int]:
     return {reply.status for reply in replies}
 
 
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+# A polling deadline that fails the test naming ``what``, where asyncio.timeout would raise
+# a bare TimeoutError.
+async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:  # noqa: ASYNC109
     """Await ``check()`` (sync or async) until truthy; a generous deadline, never a bound."""
     import asyncio
     import inspect

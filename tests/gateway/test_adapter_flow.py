@@ -114,7 +114,12 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> 
         time.sleep(0.02)
 
 
-async def async_wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+# A polling deadline that fails the test naming ``what`` (see wait_for), not a cancel scope.
+async def async_wait_for(
+    predicate: Callable[[], Any],
+    what: str,
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> Any:
     return await asyncio.to_thread(wait_for, predicate, what, timeout)
 
 
