@@ -10,7 +10,7 @@ from typing import Protocol
 from gateway.client import GatewayClient
 from gateway.pb.yrd.v1 import exchange_pb2
 
-__all__ = ["CANONICAL", "status_payload", "status_update"]
+__all__ = ["CANONICAL", "dialect_envelope", "status_payload", "status_update"]
 
 CANONICAL = "yrd-canonical/1"
 """The dialect every region reads: the payload is the canonical JSON itself."""
@@ -18,6 +18,13 @@ CANONICAL = "yrd-canonical/1"
 
 class _Members(Protocol):
     def member_id(self, region: str) -> str: ...
+
+
+class _Dialect(Protocol):
+    @property
+    def dialect(self) -> str: ...
+    @property
+    def content_type(self) -> str: ...
 
 
 def status_payload(case_id: str = "C-1", status: str = "received") -> bytes:
@@ -49,4 +56,26 @@ def status_update(
         created_at=created_at,
         nonce=nonce,
         sender=sender,
+    )
+
+
+def dialect_envelope(
+    client: GatewayClient,
+    env: _Members,
+    to: str,
+    adapter: _Dialect,
+    payload: bytes,
+    *,
+    kind: str = "case.submit",
+    matter: str = "",
+) -> exchange_pb2.SignedEnvelope:
+    """A ``kind`` envelope whose payload is in ``adapter``'s wire format (its dialect and
+    content type), from ``client``'s member to the member of region ``to``."""
+    return client.build(
+        recipient=env.member_id(to),
+        kind=kind,
+        matter=matter,
+        payload=payload,
+        dialect=adapter.dialect,
+        content_type=adapter.content_type,
     )

@@ -25,7 +25,7 @@ from gateway.rpc.matters import add_matters_service
 from gateway.rpc.status import reason_of
 from gateway.web import make_install
 from ledger.crypto import sm3
-from tests.envelopes import status_update
+from tests.envelopes import dialect_envelope, status_update
 from tests.gateway.harness import GatewayThread
 from tests.web.helpers import sign_in
 
@@ -294,13 +294,7 @@ async def test_huge_payload_field_keeps_the_reason(gw):
     body["handleMode"] = "Q" * 20_000
     before = counts(gw)
     async with gw.client("JS") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("SH"),
-            kind="case.submit",
-            payload=json.dumps(body).encode(),
-            dialect=js.dialect,
-            content_type=js.content_type,
-        )
+        signed = dialect_envelope(client, gw.env, "SH", js, json.dumps(body).encode())
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await client.exchange.Submit(signed, timeout=30)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()

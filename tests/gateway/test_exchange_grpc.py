@@ -176,12 +176,7 @@ async def test_kind_not_permitted(gw):
 
 async def test_oversized_payload(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=b"x" * (64 * 1024 + 1),
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=b"x" * (64 * 1024 + 1))
         await _refused(
             gw, signed, client, grpc.StatusCode.RESOURCE_EXHAUSTED, "too_large", "exceeds the limit"
         )
@@ -215,12 +210,7 @@ async def test_malformed_envelope(gw):
 
 async def test_payload_refused_by_adapter(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=b'{"case_id": 5}',
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=b'{"case_id": 5}')
         await _refused(
             gw,
             signed,
