@@ -108,7 +108,7 @@ async def test_exchange_is_anchored_and_receipt_carries_it(anchored):
         signed = status_update(client, anchored.env, payload=PAYLOAD)
         receipt = await client.submit(signed)
         anchorer = anchored.gateway.anchorer
-        row = anchored.call(_to_thread(anchorer.wait_covered, receipt.tree_size, 60))
+        row = await asyncio.to_thread(anchorer.wait_covered, receipt.tree_size, 60)
         assert row is not None and row.tree_size >= receipt.tree_size
         exchange_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
         again = await client.exchange.GetReceipt(
@@ -119,12 +119,6 @@ async def test_exchange_is_anchored_and_receipt_carries_it(anchored):
         verify_receipt(document, anchored.trust)
         anchors = await client.audit.GetAnchors(audit_pb2.GetAnchorsRequest())
         assert any(a.status == audit_pb2.ANCHOR_STATUS_CONFIRMED for a in anchors.anchors)
-
-
-async def _to_thread(fn, *args):
-    import asyncio
-
-    return await asyncio.to_thread(fn, *args)
 
 
 async def test_expired_member_key_is_refused(tmp_path):
