@@ -146,7 +146,9 @@ async def run(args) -> dict:
     grpc_port, http_port, echo_port = _port(), _port(), _port()
     child_env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": str(ROOT)}
     trust = {f"YRD_{name.upper()}": path for name, path in env.trust_settings().items()}
-    gateway = subprocess.Popen(
+    # Starting and waiting on the children block, so they run off the event loop.
+    gateway = await asyncio.to_thread(
+        subprocess.Popen,
         [
             sys.executable,
             "-m",
@@ -163,14 +165,15 @@ async def run(args) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    echo = subprocess.Popen(
+    echo = await asyncio.to_thread(
+        subprocess.Popen,
         [sys.executable, __file__, "--echo-server", str(echo_port), "--data-dir", str(tmp)],
         env=child_env,
     )
     results: dict = {"concurrency": args.concurrency, "seconds": args.seconds, "sizes": {}}
     try:
-        _wait_http(http_port)
-        _wait_port(echo_port)
+        await asyncio.to_thread(_wait_http, http_port)
+        await asyncio.to_thread(_wait_port, echo_port)
         cert = env.clients["SH"]
         tls = TlsFiles(env.ca.cert_pem, cert.cert_pem, cert.key_pem)
         options = [("grpc.max_receive_message_length", 4 << 20)]
@@ -242,8 +245,8 @@ async def run(args) -> dict:
     finally:
         gateway.terminate()
         echo.terminate()
-        gateway.wait(30)
-        echo.wait(30)
+        await asyncio.to_thread(gateway.wait, 30)
+        await asyncio.to_thread(echo.wait, 30)
     return results
 
 

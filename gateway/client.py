@@ -91,7 +91,11 @@ class GatewayClient:
         return verify_receipt(json.loads(receipt.receipt_json), self.trust)
 
     async def submit(
-        self, signed: exchange_pb2.SignedEnvelope, timeout: float = 30
+        self,
+        signed: exchange_pb2.SignedEnvelope,
+        # The gRPC deadline, sent to the server (which stops work past it): not replaceable
+        # by a client-side asyncio.timeout, and part of the partner API.
+        timeout: float = 30,  # noqa: ASYNC109
     ) -> exchange_pb2.Receipt:
         receipt = await self.exchange.Submit(signed, timeout=timeout)
         if self.trust is not None:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import boundedjson, merkle
 from .checkpoint import parse_checkpoint, verify_checkpoint
@@ -25,6 +25,9 @@ from .clitext import one_line
 from .errors import CheckpointError, ProofError, ReceiptError
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
+
+if TYPE_CHECKING:
+    from .anchor_verify import JsonRpcReader
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
@@ -111,13 +114,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _verify_anchor(
-    args: argparse.Namespace, receipt: dict, verified: VerifiedReceipt, trust: TrustStore
+    args: argparse.Namespace, receipt: dict[str, Any], verified: VerifiedReceipt, trust: TrustStore
 ) -> int:
     """``verify --rpc``: the receipt's checkpoint is covered by an anchor on the chain."""
     from .anchor import AnchorError, ChainUnavailable
     from .anchor_verify import AnchorCheckError, verify_anchored
 
-    claim = receipt.get("anchor") if isinstance(receipt.get("anchor"), dict) else {}
+    anchor = receipt.get("anchor")
+    claim: dict[str, Any] = anchor if isinstance(anchor, dict) else {}
     contract = args.contract or claim.get("contract")
     if not contract:
         raise UsageError("--rpc needs --contract, or a receipt whose anchor names the contract")
@@ -152,7 +156,7 @@ def _verify_anchor(
     return EXIT_OK
 
 
-def _reader(args: argparse.Namespace, contract: str):
+def _reader(args: argparse.Namespace, contract: str) -> JsonRpcReader:
     """A read-only view of the registry; AnchorCheckError if no contract is deployed there."""
     from .anchor_verify import AnchorCheckError, JsonRpcReader
 
@@ -273,7 +277,7 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+_EXTENSIONS: list[Callable[[argparse._SubParsersAction[Any]], None]] = []
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from .crypto import PublicKey
 from .errors import KeyFormatError, ReceiptError
@@ -75,7 +76,9 @@ class TrustStore:
         raise ReceiptError(f"trusted log key: no trusted key for origin {origin!r}{suffix}")
 
 
-def trust_document(origin: str, public_key: PublicKey, key_name: str | None = None) -> dict:
+def trust_document(
+    origin: str, public_key: PublicKey, key_name: str | None = None
+) -> dict[str, Any]:
     """A trust file naming one log key (what the gateway hands to auditors)."""
     return {
         "format": TRUST_FORMAT,

@@ -80,7 +80,8 @@ class PullHub:
     def notify(self, member: str) -> None:
         self._events[member].set()
 
-    async def wait(self, member: str, timeout: float) -> None:
+    # A wake-up-or-poll interval that returns normally when it lapses, not a cancel scope.
+    async def wait(self, member: str, timeout: float) -> None:  # noqa: ASYNC109
         event = self._events[member]
         try:
             await asyncio.wait_for(event.wait(), timeout)

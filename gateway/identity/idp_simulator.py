@@ -62,7 +62,8 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
             body = json.loads(await request.read())
             if not isinstance(body, dict):
                 raise ValueError("expected a json object")
-            person = fmt.sample_people.get(body.get("person_id"))
+            person_id: Any = body.get("person_id")  # any JSON value; unknown ids find no one
+            person = fmt.sample_people.get(person_id)
             audience = body.get("audience")
             if not isinstance(audience, str) or not audience:
                 raise ValueError("audience: expected a non-empty string")

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Any
 
 from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType, Province
@@ -84,7 +85,7 @@ def _check_keys(data: object, expected: Iterable[str], label: str) -> Mapping[st
     return data
 
 
-def _parse_enum(enum: type, value: object, label: str):
+def _parse_enum(enum: type[Enum], value: object, label: str) -> Any:
     try:
         return enum(value)
     except ValueError:

@@ -15,6 +15,7 @@ The bundled ``data/catalogue.json`` is SAMPLE DATA, not an official list.
 
 from __future__ import annotations
 
+import builtins
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -127,7 +128,7 @@ class Catalogue:
         region: str | None = None,
         matter_type: MatterType | str | None = None,
         handling_mode: HandlingMode | str | None = None,
-    ) -> list[Matter]:
+    ) -> builtins.list[Matter]:  # the method `list` shadows the builtin in this class body
         """Records whose name, basic or local code contains ``text`` (NFKC, case-blind).
 
         With ``region``, names and local codes of that region's variants are searched and

@@ -161,7 +161,7 @@ def compare_matter(
         order += [x.material_id for x in m.materials if x.material_id not in order]
     rows = []
     for mid in order:
-        found = [m.material(mid) for m in v.values() if m.material(mid) is not None]
+        found = [x for m in v.values() if (x := m.material(mid)) is not None]
         base = entry.baseline.material(mid)
         name = (base or found[0]).name if (base or found) else mid
         rows.append(MaterialRow(mid, name, {r: _presence(m.material(mid)) for r, m in v.items()}))

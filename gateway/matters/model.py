@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
-from enum import IntEnum, StrEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 from gateway.matters.errors import MatterError
@@ -143,7 +143,7 @@ def _text(value: Any, path: str, *, empty: bool = False) -> str:
     return value
 
 
-def _enum(cls: type, value: Any, path: str) -> Any:
+def _enum(cls: type[Enum], value: Any, path: str) -> Any:
     try:
         return cls(value)
     except ValueError:
@@ -177,7 +177,7 @@ class TimeLimit:
         return {"value": self.value, "unit": self.unit.value}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], path: str = "time_limit") -> TimeLimit:
+    def from_dict(cls, d: Any, path: str = "time_limit") -> TimeLimit:  # untrusted JSON
         _need(isinstance(d, Mapping), path, "expected an object")
         return cls(
             _int(d.get("value"), f"{path}.value"), _enum(TimeUnit, d.get("unit"), f"{path}.unit")
@@ -271,7 +271,7 @@ class Fee:
         return {"item": self.item, "amount_fen": self.amount_fen, "basis": self.basis}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Fee:
+    def from_dict(cls, d: Any) -> Fee:  # untrusted JSON, checked below
         _need(isinstance(d, Mapping), "fees[]", "expected an object")
         return cls(d.get("item"), d.get("amount_fen"), d.get("basis"))
 
@@ -328,6 +328,7 @@ class Matter:
             )
         else:
             _need(self.implementing_body is not None, "implementing_body", "required for a region")
+            assert self.implementing_body is not None  # _need raised otherwise
             code = self.implementation_code or ""
             _need(
                 len(code) == 32

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from gateway.registry._uscc import uscc_problem
 from gateway.registry.errors import RegistryFormatError
@@ -95,7 +96,7 @@ class MemberId:
         return f"{self.region}/{self.org_code}/{self.subsystem}"
 
 
-def _region(value: object, field: str) -> Region:
+def _region(value: Any, field: str) -> Region:
     try:
         return Region(value)
     except ValueError:

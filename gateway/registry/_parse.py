@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -87,7 +88,9 @@ def loads_strict(data: bytes | str) -> Any:
 # -- primitives ---------------------------------------------------------------------------
 
 
-def _object(value: Any, field: str, required: set[str], optional: set[str] = frozenset()):
+def _object(
+    value: Any, field: str, required: AbstractSet[str], optional: AbstractSet[str] = frozenset()
+):
     if not isinstance(value, dict):
         raise RegistryFormatError(field, f"expected an object, got {_type(value)}")
     missing = sorted(required - value.keys())

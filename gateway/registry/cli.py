@@ -17,7 +17,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,7 +210,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         raise _InputError(f"{args.out} exists (use --force to overwrite)")
     if args.days < 1 or args.serial < 1:
         raise _InputError("--days and --serial must be at least 1")
-    endpoints = {}
+    endpoints: dict[Region | str, str] = {}
     for item in args.endpoint:
         region, sep, url = item.partition("=")
         if not sep or region.upper() not in Region.__members__:
@@ -229,7 +229,9 @@ def cmd_create(args: argparse.Namespace) -> int:
         if args.governance_pub
         else _key_pair(keys_dir, "governance")
     )
-    member_keys, idp_keys, fingerprints = {}, {}, {}
+    member_keys: dict[Region | str, PublicKey | Sequence[PublicKey]] = {}
+    idp_keys: dict[Region | str, PublicKey | Sequence[PublicKey]] = {}
+    fingerprints: dict[Region | str, Sequence[str]] = {}
     for region in DEV_MEMBERS:
         stem = region.value.lower()
         member_keys[region] = _key_pair(keys_dir, f"member-{stem}")

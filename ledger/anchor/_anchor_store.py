@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from ledger.errors import StorageError
 
@@ -80,7 +81,7 @@ class AnchorRow:
         return self.status == CONFIRMED
 
 
-def _row(values: tuple) -> AnchorRow:
+def _row(values: tuple[Any, ...]) -> AnchorRow:
     fields = list(values)
     fields[3] = bytes(fields[3])
     return AnchorRow(*fields)
@@ -112,9 +113,11 @@ class AnchorStore:
             "VALUES (?, ?, ?, 'pending', ?, ?)",
             (origin, tree_size, bytes(root), now, now),
         )
-        return self.get(cur.lastrowid)
+        return self.get(cast(int, cur.lastrowid))  # an INSERT always sets it
 
-    def sent(self, row_id: int, chain_id: int | None, contract: str, tx_hash: str, now: float):
+    def sent(
+        self, row_id: int, chain_id: int | None, contract: str, tx_hash: str, now: float
+    ) -> None:
         """A transaction for the row was accepted by a node."""
         self._write(
             "UPDATE anchors SET chain_id = ?, contract = ?, tx_hash = ?, sent_at = ?, "
@@ -238,10 +241,11 @@ class AnchorStore:
     def count(self, origin: str, status: str) -> int:
         with self._lock:
             try:
-                return self._conn.execute(
+                count: int = self._conn.execute(
                     "SELECT COUNT(*) FROM anchors WHERE origin = ? AND status = ?",
                     (origin, status),
                 ).fetchone()[0]
+                return count
             except sqlite3.Error as exc:
                 raise StorageError(f"anchor database read failed: {exc}") from exc
 
@@ -251,14 +255,14 @@ class AnchorStore:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
         with self._lock:
             try:
                 return self._conn.execute(sql, params)
             except sqlite3.Error as exc:
                 raise StorageError(f"anchor database write failed: {exc}") from exc
 
-    def _read(self, sql: str, params: tuple) -> list[AnchorRow]:
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[AnchorRow]:
         with self._lock:
             try:
                 return [_row(r) for r in self._conn.execute(sql, params).fetchall()]

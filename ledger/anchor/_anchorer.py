@@ -210,6 +210,7 @@ class Anchorer:
                 row = pending[0] if pending else None
                 if row is None:
                     return None
+            assert row is not None  # without a chain check, a missing row returned above
             _send.settle(
                 self.chain,
                 self.store,

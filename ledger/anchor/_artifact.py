@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from eth_abi import decode as abi_decode
+# Imported from their defining modules: the packages' __init__ re-export them implicitly.
+from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 
 from ledger.anchor.errors import AnchorError, ContractRevert
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from eth_typing import HexStr
 from web3 import EthereumTesterProvider, Web3
 
 from ledger._extras import require
@@ -85,7 +86,7 @@ class EmbeddedChain(Web3Chain):
 
     def _receipt(self, tx: TxRef, timeout: float | None) -> Any:
         return self._w3.eth.wait_for_transaction_receipt(
-            tx.tx_hash, timeout=_DEFAULT_TIMEOUT if timeout is None else timeout
+            HexStr(tx.tx_hash), timeout=_DEFAULT_TIMEOUT if timeout is None else timeout
         )
 
 

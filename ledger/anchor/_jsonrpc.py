@@ -21,9 +21,10 @@ import contextlib
 import math
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
+from eth_typing import ChecksumAddress, HexStr
 from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound, Web3Exception, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
@@ -87,7 +88,8 @@ class JsonRpcChain(Web3Chain):
 
     @property
     def account(self) -> str:
-        return self._signer.address
+        address: str = self._signer.address
+        return address
 
     def _send(self, call: Any) -> TxRef:
         with self._send_lock:
@@ -110,7 +112,9 @@ class JsonRpcChain(Web3Chain):
     def _sign_and_send(self, call: Any, fields: dict[str, Any]) -> TxRef:
         try:
             if self._nonce is None:
-                self._nonce = self._w3.eth.get_transaction_count(self.account, "pending")
+                self._nonce = self._w3.eth.get_transaction_count(
+                    cast(ChecksumAddress, self.account), "pending"
+                )
             tx = call.build_transaction({**fields, "nonce": self._nonce})
             signed = Account.sign_transaction(tx, self._signer.key)
             tx_hash = self._w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -140,7 +144,7 @@ class JsonRpcChain(Web3Chain):
 
     def _poll_receipt(self, tx: TxRef) -> Any:
         try:
-            return self._w3.eth.get_transaction_receipt(tx.tx_hash)
+            return self._w3.eth.get_transaction_receipt(HexStr(tx.tx_hash))
         except TransactionNotFound:
             return None
 

@@ -7,8 +7,9 @@ this view reuses the contract reading of `Web3Chain` and refuses every transacti
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, cast
 
+from eth_typing import ChecksumAddress, HexStr
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
@@ -61,11 +62,11 @@ class JsonRpcReader(Web3Chain):
     def has_contract(self) -> bool:
         """Whether the bound address holds code (an empty chain has none)."""
         with self._guard(f"code at {self.contract_address}"):
-            return len(self._w3.eth.get_code(self.contract_address)) > 0
+            return len(self._w3.eth.get_code(cast(ChecksumAddress, self.contract_address))) > 0
 
     def _send(self, call: Any) -> TxRef:
         raise AnchorError("read-only chain view: cannot send transactions")
 
     def _receipt(self, tx: TxRef, timeout: float | None) -> Any:
         with self._guard(f"receipt of {tx.tx_hash}"):
-            return self._w3.eth.get_transaction_receipt(tx.tx_hash)
+            return self._w3.eth.get_transaction_receipt(HexStr(tx.tx_hash))

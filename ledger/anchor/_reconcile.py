@@ -17,6 +17,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
+
+from eth_typing import ChecksumAddress
 
 from ledger.anchor._anchor_store import AnchorStore
 from ledger.anchor._base import Chain
@@ -98,9 +101,9 @@ def ensure_contract(chain: Chain, origin: str, admin: Chain | None = None) -> st
         log.info("deployed AnchorRegistry at %s", address)
     if not chain.is_anchorer(origin, chain.account):
         admin.grant(origin, chain.account)
-    address = chain.contract_address
-    assert address is not None
-    return address
+    bound = chain.contract_address
+    assert bound is not None
+    return bound
 
 
 def _has_contract(chain: Chain) -> bool:
@@ -110,7 +113,7 @@ def _has_contract(chain: Chain) -> bool:
     if not isinstance(chain, Web3Chain):
         return True
     with chain._guard(f"code at {address}"):
-        return len(chain._w3.eth.get_code(address)) > 0
+        return len(chain._w3.eth.get_code(cast(ChecksumAddress, address))) > 0
 
 
 def _chain_id(chain: Chain) -> int | None:

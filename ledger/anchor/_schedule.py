@@ -48,7 +48,8 @@ def is_due(
 
 def backoff_delay(failures: int, initial: float, maximum: float) -> float:
     """Seconds to wait after ``failures`` (>= 1) consecutive failed attempts."""
-    return min(maximum, initial * 2 ** (failures - 1))
+    delay: float = initial * 2 ** (failures - 1)
+    return min(maximum, delay)
 
 
 def sleep_time(now: float, retry_at: float, has_pending: Callable[[], bool], poll: float) -> float:

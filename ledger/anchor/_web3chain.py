@@ -19,8 +19,11 @@ from typing import Any
 # contract makes no nested calls, so the EVM runs well within the usual limit: keep it.
 _RECURSION_LIMIT = sys.getrecursionlimit()
 
+from eth_typing import HexStr  # noqa: E402
 from web3 import Web3  # noqa: E402
+from web3.contract import Contract  # noqa: E402
 from web3.logs import DISCARD  # noqa: E402
+from web3.types import TxParams  # noqa: E402
 
 from ledger.anchor._artifact import Artifact  # noqa: E402
 from ledger.anchor._base import (  # noqa: E402
@@ -51,7 +54,7 @@ class Web3Chain(Chain):
         self._w3 = w3
         self._artifact = artifact
         self._lock = lock
-        self._contract = None
+        self._contract: Contract | None = None
         if contract_address is not None:
             self._bind(contract_address)
 
@@ -80,7 +83,8 @@ class Web3Chain(Chain):
         if not receipt["contractAddress"]:
             raise AnchorError(f"deploy: receipt of {tx.tx_hash} has no contract address")
         self._bind(receipt["contractAddress"])
-        return self._contract.address
+        address: str = self._require_contract().address
+        return address
 
     def grant(self, origin: str, account: str) -> TxRef:
         check_origin(origin)
@@ -186,8 +190,8 @@ class Web3Chain(Chain):
 
     def _replayed_revert(self, tx: TxRef, receipt: Any) -> AnchorError:
         """A mined transaction reverted: replay it as a call to learn the custom error."""
-        sent = self._w3.eth.get_transaction(tx.tx_hash)
-        call = {"from": sent["from"], "to": sent["to"], "data": sent["input"]}
+        sent = self._w3.eth.get_transaction(HexStr(tx.tx_hash))
+        call: TxParams = {"from": sent["from"], "to": sent["to"], "data": sent["input"]}
         try:
             with translated(self._artifact, f"replay of {tx.tx_hash}"):
                 self._w3.eth.call(call, receipt["blockNumber"])

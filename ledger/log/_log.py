@@ -24,7 +24,9 @@ import threading
 import time
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any, Final
 
 from .. import merkle
 from ..checkpoint import Checkpoint, SignedCheckpoint, parse_checkpoint
@@ -33,7 +35,7 @@ from ..errors import CheckpointError, Error, IntegrityCode, IntegrityError, Stor
 from ..receipt import build_receipt
 from ._history import SignedHistory
 from ._marker import read_marker, write_marker
-from ._results import AppendResult, SideWrite
+from ._results import AppendResult, SideWrite, Statement
 from ._signer import CheckpointSigner
 from ._store import Batch, LogStore, NodeId, StoredCheckpoint
 from ._tree import STORED_MIN_LEVEL, SubtreeReader, node_of
@@ -41,7 +43,14 @@ from ._verify import Verified, short, verify_stored_log
 
 log = logging.getLogger("ledger.log")
 
-_STOP = object()
+
+class _Stop(Enum):
+    """The sequencer's stop marker (an enum member, so ``is _STOP`` narrows the queue's type)."""
+
+    STOP = "stop"
+
+
+_STOP: Final = _Stop.STOP
 
 FULL_VERIFY_BELOW = 1 << 16
 """Logs verified up to fewer entries than this are checked in full at every open (about
@@ -54,11 +63,11 @@ class _Pending:
 
     entries: list[bytes]
     keys: list[str | None]
-    future: Future
+    future: Future[Any]  # an AppendResult when ``single``, else a list of them
     single: bool
     side_write: SideWrite | None = None
     want_proof: bool = False
-    indexes: list[int | None] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
     duplicate: list[bool] = field(default_factory=list)
 
 
@@ -95,7 +104,7 @@ class MerkleLog:
         self.batch_max = batch_max
         self.batch_wait = batch_wait
         self.probe_interval = probe_interval
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Pending | _Stop] = queue.SimpleQueue()
         try:
             self.verified = self._verify_stored(key, verify)
             self._size = self.verified.size
@@ -225,7 +234,7 @@ class MerkleLog:
         key: str | None = None,
         side_write: SideWrite | None = None,
         want_proof: bool = False,
-    ) -> Future:
+    ) -> Future[AppendResult]:
         """Queue ``entry``; the future resolves to an :class:`AppendResult` once durable.
 
         ``key`` makes the append idempotent (a second append with the same key returns the
@@ -248,7 +257,7 @@ class MerkleLog:
 
     def append_batch_async(
         self, entries: list[bytes], keys: list[str | None] | None = None
-    ) -> Future:
+    ) -> Future[list[AppendResult]]:
         """Queue many entries at once; resolves to a list of :class:`AppendResult`.
 
         Cheaper per entry than :meth:`append_async` (one future for the lot); the entries
@@ -275,10 +284,10 @@ class MerkleLog:
         single: bool,
         side_write: SideWrite | None = None,
         want_proof: bool = False,
-    ) -> Future:
+    ) -> Future[Any]:
         if self._closed:
             raise Error("log is closed")
-        future: Future = Future()
+        future: Future[Any] = Future()
         with self._submit_lock:  # the thread's death drains the queue under the same lock
             if self._dead is not None:
                 raise StorageError(f"log sequencer is not running: {_describe(self._dead)}")
@@ -326,7 +335,7 @@ class MerkleLog:
             for item in waiting:
                 _fail(item.future, error)
 
-    def _next(self) -> object:
+    def _next(self) -> _Pending | _Stop:
         """The next queued item; while failing and idle, probe the store now and then."""
         while self._failure is not None and self._dead is None:
             wait = self._failed_at + self.probe_interval - time.monotonic()
@@ -407,7 +416,7 @@ class MerkleLog:
                 _answer(future, result)
         self._current = []  # not in ``finally``: if the thread dies, _run fails these callers
 
-    def _integrate(self, pending: list[_Pending]) -> list[tuple[Future, object]]:
+    def _integrate(self, pending: list[_Pending]) -> list[tuple[Future[Any], object]]:
         """Hash, sign and commit ``pending``; the answers for its callers (raises on failure)."""
         store = self.store
         first_index = self._size
@@ -466,7 +475,7 @@ class MerkleLog:
         if signed is None:
             raise StorageError("log has no signed checkpoint to answer a duplicate with")
         proofs = self._batch_proofs(pending, signed.size, overlay)
-        answers: list[tuple[Future, object]] = []
+        answers: list[tuple[Future[Any], object]] = []
         for item in pending:
             results = [
                 AppendResult(i, signed, duplicate=dup, proof=proofs.get(i))
@@ -499,7 +508,7 @@ class MerkleLog:
         entries: list[bytes],
         keys: list[str | None],
         pending: list[_Pending],
-        side_writes: list,
+        side_writes: list[Statement],
     ) -> SignedCheckpoint:
         """Sign and durably commit the batch; raises (state untouched but the signer's) if not."""
         root = merkle.hash_from_perfect_subtrees(frontier)
@@ -584,7 +593,9 @@ class MerkleLog:
     def index_for_key(self, key: str) -> int | None:
         return self.store.index_for_key(key)
 
-    def receipt(self, index: int, size: int | None = None, exchange_id: str | None = None) -> dict:
+    def receipt(
+        self, index: int, size: int | None = None, exchange_id: str | None = None
+    ) -> dict[str, Any]:
         """A self-contained receipt (docs/receipt.md) for entry ``index`` at checkpoint ``size``."""
         checkpoint = self._latest if size is None else self.checkpoint(size)
         if checkpoint is None or not 0 <= index < checkpoint.size:
@@ -630,14 +641,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _answer(future: Future, result: object) -> None:
+def _answer(future: Future[Any], result: object) -> None:
     try:
         future.set_result(result)
     except InvalidStateError:  # the caller gave up (cancelled); the entry is still durable
         pass
 
 
-def _fail(future: Future, error: BaseException) -> None:
+def _fail(future: Future[Any], error: BaseException) -> None:
     try:
         future.set_exception(error)
     except InvalidStateError:

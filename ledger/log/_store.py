@@ -265,7 +265,8 @@ class SQLiteStore(LogStore):
         row = self._conn().execute("SELECT entry FROM leaves WHERE idx = ?", (index,)).fetchone()
         if row is None:
             raise StorageError(f"no log entry at index {index}")
-        return row[0]
+        entry: bytes = row[0]
+        return entry
 
     def entries(self, start: int, end: int) -> list[bytes]:
         rows = self._conn().execute(
@@ -330,7 +331,8 @@ class SQLiteStore(LogStore):
         return {packed - (level << _LEVEL_SHIFT): _blob(digest) for packed, digest in rows}
 
     def node_count(self) -> int | None:
-        return self._conn().execute("SELECT COUNT(*) FROM nodes").fetchone()[0]
+        count: int = self._conn().execute("SELECT COUNT(*) FROM nodes").fetchone()[0]
+        return count
 
     def sidecar(self, suffix: str) -> Path | None:
         if self.path == ":memory:" or self.path.startswith("file:"):

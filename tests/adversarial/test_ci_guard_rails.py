@@ -5,7 +5,7 @@
 14. Delivery streams (``async for``) and ``while True`` polls had no deadline. Every such
     loop in ``tests/`` must now be bounded: inside ``asyncio.timeout(...)``, inside a
     function awaited through ``asyncio.wait_for``, or (for ``while True``) checking a
-    ``deadline``. pytest-timeout ends any test after 300 s, and ``.ci/run`` runs ruff.
+    ``deadline``. pytest-timeout ends any test after 300 s, and ``.ci/run`` runs ruff and mypy.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import ast
 import os
 import subprocess
 import sys
-
-import pytest
+import tomllib
 
 from tests.adversarial.serving import REPO
 
@@ -147,7 +146,45 @@ def test_every_test_has_a_timeout(pytestconfig):
     assert 0 < float(pytestconfig.getini("timeout")) <= 600
 
 
-@pytest.mark.parametrize("step", ["ruff check .", "ruff format --check .", "bash test.sh"])
-def test_ci_runs_lint_and_the_readme_test_command(step):
+def test_ci_runs_lint_then_types_then_the_readme_test_command():
     script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert step in script
+    commands = [line.strip() for line in script.splitlines() if not line.startswith("#")]
+    steps = [
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/mypy",
+        "bash test.sh -q -p no:cacheprovider",
+    ]
+    missing = [step for step in steps if step not in commands]
+    assert not missing, f".ci/run does not run {missing}"
+    order = [commands.index(step) for step in steps]
+    assert order == sorted(order), f".ci/run runs its steps out of order: {commands}"
+
+
+# What ``mypy --strict`` turns on; mypy only accepts ``strict`` globally, so the ledger's
+# override must list each flag.
+STRICT_FLAGS = (
+    "disallow_any_generics",
+    "disallow_subclassing_any",
+    "disallow_untyped_calls",
+    "disallow_untyped_defs",
+    "disallow_incomplete_defs",
+    "check_untyped_defs",
+    "disallow_untyped_decorators",
+    "warn_unused_ignores",
+    "warn_return_any",
+    "no_implicit_reexport",
+    "strict_equality",
+    "extra_checks",
+)
+
+
+def test_mypy_is_strict_on_the_ledger_and_ruff_checks_async_code():
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    mypy = config["tool"]["mypy"]
+    assert sorted(mypy["files"]) == ["adapters", "gateway", "ledger"]
+    ledger = [o for o in mypy["overrides"] if "ledger.*" in o["module"]]
+    assert len(ledger) == 1, "one override for the ledger package"
+    lax = [flag for flag in STRICT_FLAGS if ledger[0].get(flag) is not True]
+    assert not lax, f"the ledger is not checked with {lax}"
+    assert "ASYNC" in config["tool"]["ruff"]["lint"]["select"]

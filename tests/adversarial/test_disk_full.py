@@ -36,6 +36,7 @@ from ledger import merkle
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
 from tests.adversarial.serving import write_config
+from tests.envelopes import status_update
 
 PAYLOAD = json.dumps(
     {"case_id": "DISK-1", "status": "received", "time": "2026-11-28T10:00:00+08:00", "note": None}
@@ -133,12 +134,7 @@ async def test_disk_full_under_serve_fails_fast_and_heals_when_space_returns(ser
         async with _client(serve, proc) as client:
 
             def build():
-                return client.build(
-                    recipient=serve.env.member_id("ZJ"),
-                    kind="case.status",
-                    payload=PAYLOAD,
-                    dialect="yrd-canonical/1",
-                )
+                return status_update(client, serve.env, payload=PAYLOAD)
 
             receipts = [await client.submit(build()) for _ in range(3)]
             before = verify_receipt(json.loads(receipts[-1].receipt_json), trust).checkpoint

@@ -34,6 +34,7 @@ from gateway.rpc.status import reason_of
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.receipt import verify_receipt
+from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
 PAYLOAD = json.dumps(
@@ -73,7 +74,9 @@ async def grpc_health(client) -> set[int]:
     return {reply.status for reply in replies}
 
 
-async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+# A polling deadline that fails the test naming ``what``, where asyncio.timeout would raise
+# a bare TimeoutError.
+async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:  # noqa: ASYNC109
     """Await ``check()`` (sync or async) until truthy; a generous deadline, never a bound."""
     import asyncio
     import inspect
@@ -163,12 +166,7 @@ async def test_commit_fault_fails_fast_reports_down_and_heals(gw, fault):
     async with gw.client("SH") as client:
 
         def build():
-            return client.build(
-                recipient=gw.env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
+            return status_update(client, gw.env, payload=PAYLOAD)
 
         receipts = [await client.submit(build()) for _ in range(3)]
         before = log.latest_checkpoint()
@@ -239,12 +237,7 @@ async def test_dead_sequencer_refuses_exchanges_at_once_and_stays_down(gw):
     async with gw.client("SH") as client:
 
         def build():
-            return client.build(
-                recipient=gw.env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
+            return status_update(client, gw.env, payload=PAYLOAD)
 
         await client.submit(build())
         log.append_async = killing  # type: ignore[method-assign]

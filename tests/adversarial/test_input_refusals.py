@@ -25,6 +25,7 @@ from gateway.rpc.matters import add_matters_service
 from gateway.rpc.status import reason_of
 from gateway.web import make_install
 from ledger.crypto import sm3
+from tests.envelopes import dialect_envelope, status_update
 from tests.gateway.harness import GatewayThread
 from tests.web.helpers import sign_in
 
@@ -192,12 +193,7 @@ async def test_submit_stream_reports_out_of_range_item_and_goes_on(gw):
         gw, envelope_bytes(gw, created_at=timestamp_pb2.Timestamp(seconds=253_402_300_800))
     )
     async with gw.client("SH") as client:
-        good = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        good = status_update(client, gw.env, payload=PAYLOAD)
         results = await client.submit_many([bad, good])
     assert results[0].error.reason == "malformed"
     assert "Timestamp range" in results[0].error.message
@@ -298,13 +294,7 @@ async def test_huge_payload_field_keeps_the_reason(gw):
     body["handleMode"] = "Q" * 20_000
     before = counts(gw)
     async with gw.client("JS") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("SH"),
-            kind="case.submit",
-            payload=json.dumps(body).encode(),
-            dialect=js.dialect,
-            content_type=js.content_type,
-        )
+        signed = dialect_envelope(client, gw.env, "SH", js, json.dumps(body).encode())
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await client.exchange.Submit(signed, timeout=30)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
@@ -339,12 +329,7 @@ async def test_unexpected_error_is_internal_logged_once_and_writes_nothing(gw, c
     before = counts(gw)
     try:
         async with gw.client("SH") as client:
-            signed = client.build(
-                recipient=gw.env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
+            signed = status_update(client, gw.env, payload=PAYLOAD)
             with caplog.at_level("ERROR", logger="gateway.grpc"):
                 with pytest.raises(grpc.aio.AioRpcError) as info:
                     await client.exchange.Submit(signed, timeout=30)

@@ -10,7 +10,6 @@ first instance keeps accepting submissions.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -20,10 +19,7 @@ from gateway.client import GatewayClient
 from gateway.tls import TlsFiles
 from ledger.trust import TrustStore
 from tests.adversarial.serving import REPO, ServeFactory, ServeProcess
-
-PAYLOAD = json.dumps(
-    {"case_id": "C-1", "status": "received", "time": "2026-11-28T10:00:00+08:00", "note": None}
-).encode()
+from tests.envelopes import status_update
 
 
 def _submit(serve: ServeFactory, proc: ServeProcess) -> int:
@@ -39,12 +35,7 @@ def _submit(serve: ServeFactory, proc: ServeProcess) -> int:
             tls=TlsFiles(env.ca.cert_pem, cert.cert_pem, cert.key_pem),
             trust=TrustStore.load(env.trust_path.read_bytes()),
         ) as client:
-            signed = client.build(
-                recipient=env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
+            signed = status_update(client, env)
             receipt = await asyncio.wait_for(client.submit(signed), 30)
             return receipt.tree_size
 

@@ -22,6 +22,7 @@ from gateway.client import GatewayClient
 from gateway.tls import TlsFiles
 from ledger.trust import TrustStore
 from tests.adversarial.serving import REPO, ServeFactory
+from tests.envelopes import status_update
 
 EXCHANGES = 10
 PAYLOAD = b'{"case_id": "C-1", "status": "received", "time": "2026-11-28T10:00:00+08:00"}'
@@ -43,12 +44,7 @@ async def _submit(factory: ServeFactory, target: str, count: int) -> list[int]:
     indexes = []
     async with _client(factory, target) as client:
         for _ in range(count):  # one at a time: one batch, one checkpoint each
-            signed = client.build(
-                recipient=factory.env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
+            signed = status_update(client, factory.env, payload=PAYLOAD)
             receipt = await client.submit(signed)
             indexes.append(receipt.leaf_index)
     return indexes

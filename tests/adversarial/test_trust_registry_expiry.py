@@ -26,6 +26,7 @@ from gateway.registry import (
     format_time,
 )
 from gateway.rpc.status import reason_of
+from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
 PAYLOAD = json.dumps(
@@ -118,12 +119,7 @@ async def test_gateway_refuses_exchanges_once_past_the_grace(tmp_path):
         async with thread.client("SH") as client:
 
             def signed() -> exchange_pb2.SignedEnvelope:
-                return client.build(
-                    recipient=thread.env.member_id("ZJ"),
-                    kind="case.status",
-                    payload=PAYLOAD,
-                    dialect="yrd-canonical/1",
-                )
+                return status_update(client, thread.env, payload=PAYLOAD)
 
             # (1): valid registry: accepted, no alarm
             first = await client.exchange.Submit(signed())

@@ -22,6 +22,7 @@ from gateway.dialects import default_registry
 from gateway.identity import AssertionRejected
 from gateway.rpc.status import reason_of
 from ledger.crypto import PrivateKey
+from tests.envelopes import dialect_envelope
 from tests.gateway.harness import GatewayThread
 
 CASE = {
@@ -95,13 +96,7 @@ def counts(gw) -> tuple[int, int, int]:
 
 async def submit(gw, payload: bytes):
     async with gw.client("ZJ") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("SH"),
-            kind="case.submit",
-            payload=payload,
-            dialect=ZJ.dialect,
-            content_type=ZJ.content_type,
-        )
+        signed = dialect_envelope(client, gw.env, "SH", ZJ, payload)
         return await client.exchange.Submit(signed, timeout=30)
 
 

@@ -31,6 +31,7 @@ from gateway.rpc.matters import add_matters_service
 from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
+from tests.envelopes import dialect_envelope
 from tests.gateway.harness import GatewayThread
 
 # What a Jiangsu (Suzhou) system sends: js-json/1, camelCase, local matter code, its own
@@ -114,7 +115,12 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> 
         time.sleep(0.02)
 
 
-async def async_wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+# A polling deadline that fails the test naming ``what`` (see wait_for), not a cancel scope.
+async def async_wait_for(
+    predicate: Callable[[], Any],
+    what: str,
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> Any:
     return await asyncio.to_thread(wait_for, predicate, what, timeout)
 
 
@@ -241,13 +247,7 @@ async def test_bad_dialect_input_is_refused_and_nothing_written(gw, region, payl
     adapter = default_registry().get(region)
     before = db_counts(gw)
     async with gw.client(region) as client:
-        signed = client.build(
-            recipient=gw.env.member_id("SH"),
-            kind="case.submit",
-            payload=payload,
-            dialect=adapter.dialect,
-            content_type=adapter.content_type,
-        )
+        signed = dialect_envelope(client, gw.env, "SH", adapter, payload)
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await client.exchange.Submit(signed)
     error = info.value

@@ -14,6 +14,7 @@ import pytest
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
+from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
 DELIVERY_DEADLINE = 30.0  # s: a delivery stream that never yields fails, never hangs
@@ -56,12 +57,7 @@ async def _refused(gw, signed, client, code, reason, needle):
 
 async def test_happy_path_receipt_verifies(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD)
         receipt = await client.submit(signed)
     verified = verify_receipt(json.loads(receipt.receipt_json), gw.trust)
     entry = json.loads(verified.entry)
@@ -72,23 +68,14 @@ async def test_happy_path_receipt_verifies(gw):
 
 async def test_idempotent_retry_returns_same_receipt(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("JS"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, "JS", payload=PAYLOAD)
         first = await client.submit(signed)
         again = await client.submit(signed)
         assert again.receipt_json == first.receipt_json
         # same id, different bytes: conflict
         envelope = exchange_pb2.Envelope.FromString(signed.envelope)
-        other = client.build(
-            recipient=gw.env.member_id("JS"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-            exchange_id=envelope.exchange_id,
+        other = status_update(
+            client, gw.env, "JS", payload=PAYLOAD, exchange_id=envelope.exchange_id
         )
         await _refused(
             gw,
@@ -102,12 +89,7 @@ async def test_idempotent_retry_returns_same_receipt(gw):
 
 async def test_forged_signature(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD)
         forged = exchange_pb2.SignedEnvelope(
             envelope=signed.envelope,
             signature=client.key.sign(b"something else"),
@@ -125,12 +107,7 @@ async def test_forged_signature(gw):
 
 async def test_key_of_another_member(gw):
     async with gw.client("SH", key_region="JS") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD)
         await _refused(
             gw, signed, client, grpc.StatusCode.UNAUTHENTICATED, "key_invalid", "belongs to"
         )
@@ -139,13 +116,7 @@ async def test_key_of_another_member(gw):
 async def test_key_expired_at_created_at(gw):
     async with gw.client("SH") as client:
         old = datetime.now(UTC) - timedelta(days=400)  # before the dev keys' not_before
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-            created_at=old,
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD, created_at=old)
         await _refused(
             gw, signed, client, grpc.StatusCode.UNAUTHENTICATED, "key_invalid", "signing key"
         )
@@ -154,34 +125,16 @@ async def test_key_expired_at_created_at(gw):
 async def test_replayed_nonce(gw):
     async with gw.client("SH") as client:
         nonce = b"\x07" * 16
-        first = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-            nonce=nonce,
-        )
+        first = status_update(client, gw.env, payload=PAYLOAD, nonce=nonce)
         await client.submit(first)
-        replay = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-            nonce=nonce,
-        )
+        replay = status_update(client, gw.env, payload=PAYLOAD, nonce=nonce)
         await _refused(gw, replay, client, grpc.StatusCode.ALREADY_EXISTS, "replay", "nonce")
 
 
 async def test_stale_timestamp(gw):
     async with gw.client("SH") as client:
         stale = datetime.now(UTC) - timedelta(minutes=30)
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-            created_at=stale,
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD, created_at=stale)
         await _refused(gw, signed, client, grpc.StatusCode.INVALID_ARGUMENT, "stale", "window")
 
 
@@ -223,12 +176,7 @@ async def test_kind_not_permitted(gw):
 
 async def test_oversized_payload(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=b"x" * (64 * 1024 + 1),
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=b"x" * (64 * 1024 + 1))
         await _refused(
             gw, signed, client, grpc.StatusCode.RESOURCE_EXHAUSTED, "too_large", "exceeds the limit"
         )
@@ -236,12 +184,7 @@ async def test_oversized_payload(gw):
 
 async def test_certificate_of_a_claiming_b(gw):
     async with gw.client("JS", as_region="SH", key_region="SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD)
         await _refused(
             gw,
             signed,
@@ -261,24 +204,13 @@ async def test_malformed_envelope(gw):
         await _refused(
             gw, signed, client, grpc.StatusCode.INVALID_ARGUMENT, "malformed", "do not decode"
         )
-        bad_id = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-            exchange_id="42",
-        )
+        bad_id = status_update(client, gw.env, payload=PAYLOAD, exchange_id="42")
         await _refused(gw, bad_id, client, grpc.StatusCode.INVALID_ARGUMENT, "malformed", "uuid")
 
 
 async def test_payload_refused_by_adapter(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=b'{"case_id": 5}',
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=b'{"case_id": 5}')
         await _refused(
             gw,
             signed,
@@ -291,15 +223,7 @@ async def test_payload_refused_by_adapter(gw):
 
 async def test_submit_stream_mixed(gw):
     async with gw.client("SH") as client:
-        good = [
-            client.build(
-                recipient=gw.env.member_id("AH"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
-            for _ in range(5)
-        ]
+        good = [status_update(client, gw.env, "AH", payload=PAYLOAD) for _ in range(5)]
         bad = client.build(
             recipient=gw.env.member_id("AH"),
             kind="payment.transfer",
@@ -316,12 +240,7 @@ async def test_submit_stream_mixed(gw):
 
 async def test_pull_and_ack_then_nothing_redelivered(gw):
     async with gw.client("SH") as sender:
-        sent = sender.build(
-            recipient=gw.env.member_id("AH"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        sent = status_update(sender, gw.env, "AH", payload=PAYLOAD)
         await sender.submit(sent)
     wanted = exchange_pb2.Envelope.FromString(sent.envelope).exchange_id
     seen = set()
@@ -344,12 +263,7 @@ async def test_pull_and_ack_then_nothing_redelivered(gw):
 
 async def test_unacked_delivery_is_redelivered(gw):
     async with gw.client("SH") as sender:
-        sent = sender.build(
-            recipient=gw.env.member_id("JS"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        sent = status_update(sender, gw.env, "JS", payload=PAYLOAD)
         await sender.submit(sent)
     wanted = exchange_pb2.Envelope.FromString(sent.envelope).exchange_id
     attempts = []
@@ -370,12 +284,7 @@ async def test_unacked_delivery_is_redelivered(gw):
 
 async def test_audit_service(gw):
     async with gw.client("SH") as client:
-        signed = client.build(
-            recipient=gw.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, gw.env, payload=PAYLOAD)
         receipt = await client.submit(signed)
         checkpoint = await client.audit.GetCheckpoint(audit_pb2.GetCheckpointRequest())
         assert checkpoint.tree_size >= receipt.tree_size

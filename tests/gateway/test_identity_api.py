@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import pkgutil
 import subprocess
 import sys
 
@@ -12,6 +13,8 @@ import pytest
 import gateway.identity as identity
 import gateway.ops.privacy as privacy
 from gateway.identity import errors
+
+_MISSING = object()
 
 MODULES = [
     "gateway.identity",
@@ -40,8 +43,16 @@ def test_all_is_sorted_and_honest(name):
 
 
 def test_package_reexports_resolve_to_their_modules():
+    """Every name the package exports is the very object one of its submodules defines (no
+    stale copy or shadowing alias in ``__init__``)."""
+    submodules = [
+        importlib.import_module(f"gateway.identity.{info.name}")
+        for info in pkgutil.iter_modules(identity.__path__)
+    ]
     for attr in identity.__all__:
-        assert getattr(identity, attr) is not None
+        value = getattr(identity, attr)
+        homes = [m.__name__ for m in submodules if m.__dict__.get(attr, _MISSING) is value]
+        assert homes, f"gateway.identity.{attr} is not the object of any submodule"
 
 
 @pytest.mark.parametrize("first", ["gateway.ops.privacy", "gateway.identity", *MODULES[1:-1]])

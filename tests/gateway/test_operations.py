@@ -14,12 +14,14 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app.anchoring import make_anchorer_factory
 from gateway.app.settings import Settings
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
+from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
 PAYLOAD = json.dumps(
@@ -63,33 +65,50 @@ async def test_health_and_reflection(anchored):
         assert {"yrd.v1.Exchange", "yrd.v1.Audit", "grpc.health.v1.Health"} <= names
 
 
-def test_healthz_and_metrics(anchored):
+def _scrape(gw: GatewayThread) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of ``/metrics``, keyed by sample name and sorted labels."""
+    with urllib.request.urlopen(f"{gw.http_url}/metrics") as reply:
+        text = reply.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_healthz(anchored):
     with urllib.request.urlopen(f"{anchored.http_url}/healthz") as reply:
         assert reply.status == 200
         assert json.loads(reply.read())["status"] == "ok"
-    with urllib.request.urlopen(f"{anchored.http_url}/metrics") as reply:
-        text = reply.read().decode()
-    for name in (
-        "yrd_exchanges_total",
-        "yrd_exchange_seconds",
-        "yrd_log_size",
-        "yrd_outbox_depth",
-        "yrd_anchor_lag_entries",
-    ):
-        assert name in text
+
+
+async def test_metrics_count_an_exchange_and_its_retry(anchored):
+    """One accepted exchange and its retry move the counters by exactly one each, the latency
+    histogram by two observations, and the log-size gauge to the receipt's tree size."""
+    accepted = ("yrd_exchanges_total", (("outcome", "accepted"),))
+    duplicate = ("yrd_exchanges_total", (("outcome", "duplicate"),))
+    observed = ("yrd_exchange_seconds_count", ())
+    log_size = ("yrd_log_size", ())
+    before = await asyncio.to_thread(_scrape, anchored)
+    async with anchored.client("SH") as client:
+        signed = status_update(client, anchored.env, payload=PAYLOAD)
+        receipt = await client.submit(signed)
+        await client.submit(signed)  # the same bytes again: answered as a duplicate
+    after = await asyncio.to_thread(_scrape, anchored)
+    assert after[accepted] - before.get(accepted, 0.0) == 1
+    assert after[duplicate] - before.get(duplicate, 0.0) == 1
+    assert after[observed] - before.get(observed, 0.0) == 2
+    assert before[log_size] < receipt.tree_size <= after[log_size]
+    for gauge in ("yrd_outbox_depth", "yrd_anchor_lag_entries"):
+        assert (gauge, ()) in after, f"{gauge} is not exported"
 
 
 async def test_exchange_is_anchored_and_receipt_carries_it(anchored):
     async with anchored.client("SH") as client:
-        signed = client.build(
-            recipient=anchored.env.member_id("ZJ"),
-            kind="case.status",
-            payload=PAYLOAD,
-            dialect="yrd-canonical/1",
-        )
+        signed = status_update(client, anchored.env, payload=PAYLOAD)
         receipt = await client.submit(signed)
         anchorer = anchored.gateway.anchorer
-        row = anchored.call(_to_thread(anchorer.wait_covered, receipt.tree_size, 60))
+        row = await asyncio.to_thread(anchorer.wait_covered, receipt.tree_size, 60)
         assert row is not None and row.tree_size >= receipt.tree_size
         exchange_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
         again = await client.exchange.GetReceipt(
@@ -102,27 +121,16 @@ async def test_exchange_is_anchored_and_receipt_carries_it(anchored):
         assert any(a.status == audit_pb2.ANCHOR_STATUS_CONFIRMED for a in anchors.anchors)
 
 
-async def _to_thread(fn, *args):
-    import asyncio
-
-    return await asyncio.to_thread(fn, *args)
-
-
 async def test_expired_member_key_is_refused(tmp_path):
     thread = GatewayThread(tmp_path, mutate=_expire_sh_key).start()
     try:
         async with thread.client("SH") as client:
-            signed = client.build(
-                recipient=thread.env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
+            signed = status_update(client, thread.env, payload=PAYLOAD)
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await client.exchange.Submit(signed)
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert reason_of(info.value) == "key_invalid"
-        assert "not valid after" in info.value.details() or "expired" in info.value.details()
+        assert "expired at" in info.value.details()  # the registry's key validity message
         assert thread.gateway.log.size == 0
     finally:
         thread.stop()
@@ -195,15 +203,7 @@ async def test_graceful_stop_drains_in_flight_requests(tmp_path):
 
     thread = GatewayThread(tmp_path).start()
     async with thread.client("SH") as client:
-        envelopes = [
-            client.build(
-                recipient=thread.env.member_id("ZJ"),
-                kind="case.status",
-                payload=PAYLOAD,
-                dialect="yrd-canonical/1",
-            )
-            for _ in range(60)
-        ]
+        envelopes = [status_update(client, thread.env, payload=PAYLOAD) for _ in range(60)]
         calls = [asyncio.ensure_future(client.exchange.Submit(e, timeout=30)) for e in envelopes]
         await asyncio.sleep(0.05)  # some in flight, some not yet started
         stop = asyncio.get_running_loop().run_in_executor(None, thread.stop)

@@ -1,17 +1,21 @@
-"""The generated protobuf code is current, importable by package path, and round-trips."""
+"""The generated protobuf code is current and importable by package path; envelopes are
+signed over the exact bytes shipped."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from google.protobuf import timestamp_pb2
 
+from gateway.exchange.envelopes import signed_envelope
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, common_pb2, exchange_pb2, exchange_pb2_grpc
+from gateway.registry import dev_member_id
 from ledger.crypto import PrivateKey, sm3
+from ledger.errors import SignatureError
 
 ROOT = Path(__file__).resolve().parents[2]
 GEN = ROOT / "scripts" / "gen_protos.py"
@@ -79,60 +83,42 @@ def test_generated_imports_use_the_gateway_package():
         assert "from yrd " not in text, path
 
 
-def _envelope() -> exchange_pb2.Envelope:
+def test_signed_envelope_signs_the_bytes_it_ships():
+    """``signed_envelope`` serialises once and signs those bytes: the signature verifies over
+    ``SignedEnvelope.envelope`` as shipped, one flipped bit breaks it, the digest is SM3 of
+    the payload, and the caller's fields (and a fresh UUID4 id) are in the envelope."""
+    key = PrivateKey.generate()
+    created = datetime(2026, 11, 28, 2, 0, 0, 123_000, tzinfo=UTC)
     payload = b'{"case": "demo"}'
-    created = timestamp_pb2.Timestamp(seconds=1_735_689_600, nanos=123_000_000)
-    return exchange_pb2.Envelope(
-        exchange_id=str(uuid.UUID(int=42)),
-        sender=common_pb2.MemberId(
-            region=common_pb2.REGION_JS, org_code="91350100M000100Y43", subsystem="suzhou"
-        ),
-        recipient=common_pb2.MemberId(
-            region=common_pb2.REGION_SH, org_code="91350100M000100Y43", subsystem="platform"
-        ),
+    signed = signed_envelope(
+        key=key,
+        sender=str(dev_member_id("JS")),
+        recipient=str(dev_member_id("SH")),
         kind="case.submit",
-        matter_ref="310117000000-demo",
+        matter="310117000000-demo",
         payload=payload,
-        payload_digest=sm3(payload),
-        payload_content_type="application/json",
-        dialect="jiangsu",
+        dialect="js-json/1",
+        content_type="application/json",
         created_at=created,
         nonce=bytes(range(16)),
     )
-
-
-def test_envelope_round_trip_and_signature_over_exact_bytes():
-    envelope = _envelope()
-    raw = envelope.SerializeToString()
-    parsed = exchange_pb2.Envelope.FromString(raw)
-    assert parsed == envelope
-    assert parsed.sender.region == common_pb2.REGION_JS
-    assert parsed.created_at.ToDatetime().year == 2025
-    assert parsed.payload_digest == sm3(parsed.payload)
-
-    key = PrivateKey.generate()
-    signed = exchange_pb2.SignedEnvelope(
-        envelope=raw, signature=key.sign(raw), key_id=key.public_key.key_id
+    key.public_key.verify(signed.envelope, signed.signature)
+    assert signed.key_id == key.public_key.key_id
+    flipped = bytes([signed.envelope[0] ^ 1]) + signed.envelope[1:]
+    with pytest.raises(SignatureError):
+        key.public_key.verify(flipped, signed.signature)
+    envelope = exchange_pb2.Envelope.FromString(signed.envelope)
+    assert envelope.payload == payload and envelope.payload_digest == sm3(payload)
+    assert envelope.sender.region == common_pb2.REGION_JS
+    assert envelope.recipient.region == common_pb2.REGION_SH
+    assert (envelope.kind, envelope.matter_ref, envelope.dialect) == (
+        "case.submit",
+        "310117000000-demo",
+        "js-json/1",
     )
-    again = exchange_pb2.SignedEnvelope.FromString(signed.SerializeToString())
-    # The gateway verifies the bytes it received, never a re-serialisation.
-    key.public_key.verify(again.envelope, again.signature)
-    assert exchange_pb2.Envelope.FromString(again.envelope) == envelope
-
-
-def test_oneofs_and_enums():
-    result = exchange_pb2.SubmitResult(
-        sequence=3, error=exchange_pb2.SubmitError(code=7, message="not permitted")
-    )
-    assert result.WhichOneof("outcome") == "error"
-    pull = exchange_pb2.PullMessage(
-        ack=exchange_pb2.Ack(delivery_id="d1", outcome=exchange_pb2.ACK_OUTCOME_ACCEPTED)
-    )
-    assert pull.WhichOneof("message") == "ack"
-    req = audit_pb2.GetInclusionProofRequest(exchange_id="x", tree_size=0)
-    assert req.WhichOneof("leaf") == "exchange_id"
-    anchor = audit_pb2.Anchor(status=audit_pb2.ANCHOR_STATUS_CONFIRMED, tree_size=9)
-    assert audit_pb2.Anchor.FromString(anchor.SerializeToString()) == anchor
+    assert envelope.created_at.ToDatetime(tzinfo=UTC) == created
+    assert envelope.nonce == bytes(range(16))
+    assert uuid.UUID(envelope.exchange_id).version == 4
 
 
 @pytest.mark.parametrize(

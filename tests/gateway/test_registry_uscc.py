@@ -28,14 +28,6 @@ def test_valid_codes(code):
     assert check_character(code[:17]) == code[17]
 
 
-def test_weights_are_powers_of_three_mod_31():
-    # Value 1 at position i = 1 only: sum 3, check 28 -> 'W' (alphabet index 28).
-    assert check_character("01" + "0" * 15) == "W"
-    # Value 1 at position i = 16 only: weight 3^16 mod 31 = 28, check 3.
-    assert check_character("0" * 16 + "1") == "3"
-    assert check_character("0" * 17) == "0"  # sum 0 -> 31 -> '0'
-
-
 @pytest.mark.parametrize(
     ("code", "problem"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -79,11 +80,19 @@ def test_idempotency_key_returns_original_index(tmp_path):
 
 
 def test_same_key_twice_in_one_batch(tmp_path):
-    with open_log(tmp_path, batch_wait=0.05) as log:
-        futures = [log.append_async(b"e", key="dup"), log.append_async(b"e", key="dup")]
-        results = [f.result() for f in futures]
-        assert results[0].index == results[1].index
-        assert log.size == 1
+    """Two callers with one key in the same batch: the second is answered from the batch
+    itself (the store has not seen the key yet), so one entry is written, once."""
+    # batch_max=2 and a long batch_wait: the sequencer holds the batch open for a second entry
+    with open_log(tmp_path, batch_max=2, batch_wait=30) as log:
+        first = log.append_async(b"e", key="dup")
+        time.sleep(0.2)
+        assert not first.done(), "the first append must wait for its batch to fill"
+        second = log.append_async(b"e", key="dup")
+        one, two = first.result(timeout=30), second.result(timeout=30)
+        assert (one.index, one.duplicate) == (0, False)
+        assert (two.index, two.duplicate) == (0, True)
+        assert one.checkpoint == two.checkpoint
+        assert (log.size, log.batches, log.batch_sizes) == (1, 1, [1])
 
 
 def test_signer_refuses_inconsistent_checkpoint():
