@@ -85,8 +85,8 @@ async def _always_500() -> tuple[web.AppRunner, str, list[float]]:
     return runner, f"http://127.0.0.1:{port}", hits
 
 
-async def _until(predicate, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
+async def _until(predicate, what: str, within: float = 30.0):
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if value := predicate():
             return value
