@@ -147,7 +147,7 @@ class PullSession:
     async def ack(
         self,
         delivery: exchange_pb2.Delivery,
-        outcome: int = exchange_pb2.ACK_OUTCOME_ACCEPTED,
+        outcome: exchange_pb2.AckOutcome = exchange_pb2.ACK_OUTCOME_ACCEPTED,
         reason: str = "",
     ) -> None:
         await self._outgoing.put(

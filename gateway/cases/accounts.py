@@ -152,7 +152,7 @@ class Accounts:
         if len(password) < 8:
             raise CaseInvalid("invalid", "password must be at least 8 characters", "password")
         if role is Role.CLERK:
-            if city not in CITIES:
+            if city is None or city not in CITIES:
                 raise CaseInvalid("invalid", f"clerk city must be a G60 city, got {city!r}", "city")
             region = CITIES[city].region
         elif role is Role.HANDLER and region not in ("SH", "JS", "ZJ", "AH"):

@@ -102,7 +102,9 @@ def actor_for(account: Account, case: Mapping[str, Any]) -> Actor:
 def actor_label(account: Account) -> str:
     """Who took a step, as the timeline shows it."""
     if account.role is Role.CLERK:
+        assert account.city is not None  # Accounts.create requires a clerk's city
         return f"{CITIES[account.city].name_zh}窗口 {account.display_name}"
+    assert account.region is not None  # and a handler's region
     return f"{REGION_NAMES[account.region]}承办 {account.display_name}"
 
 

@@ -34,6 +34,7 @@ open cases whose deadline is still provisional.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import secrets
@@ -236,5 +237,5 @@ class CaseService:
         """(event, receipt) of one exchange of a case."""
         return self._views.receipt(exchange_id)
 
-    def events(self, case_id: str) -> list[dict[str, Any]]:
+    def events(self, case_id: str) -> builtins.list[dict[str, Any]]:  # ``list`` is a method here
         return self._views.events(case_id)

@@ -232,9 +232,14 @@ class CaseStore:
 
     def counts(self) -> dict[str, int]:
         return {
-            t: self.one(f"SELECT COUNT(*) FROM {t}")[0]  # noqa: S608 - fixed table names
+            t: self.count(f"SELECT COUNT(*) FROM {t}")  # noqa: S608 - fixed table names
             for t in ("cases", "events", "materials", "uploads", "intents")
         }
+
+    def count(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """The single number a ``SELECT COUNT(*)`` gives."""
+        row = self.one(sql, params)
+        return 0 if row is None else int(row[0])
 
     # -- intents and their application ----------------------------------------------------
     def add_intent(

@@ -28,6 +28,7 @@ from gateway.identity import (
     IdentityError,
     NaturalPerson,
     PersonKeyDeriver,
+    Province,
     RecognisedIdentity,
     assess_level,
     check_level,
@@ -63,6 +64,7 @@ class Intake:
         window; :class:`CaseForbidden` or :class:`CaseInvalid` if it may not be made."""
         # (1): who
         require(account, Role.CLERK)
+        assert account.city is not None  # Accounts.create requires a clerk's city
         city = CITIES[account.city]
         asked_city = request.get("receiving_city") or city.code
         if asked_city != city.code:
@@ -143,7 +145,7 @@ class Intake:
             "handling_mode": mode,
             "status": Status.SUBMITTED.value,
             "applicant_name_masked": mask_name(identity.subject.name),
-            "applicant_id_masked": mask_id_number(identity.subject.document_number),
+            "applicant_id_masked": mask_id_number(_document_number(identity)),
             "applicant_person_key": identity.person_key,
             "applicant_level": identity.level.value,
             "applicant_sealed": sealed.hex(),
@@ -206,10 +208,17 @@ class Intake:
                 level=level,
                 methods=frozenset(methods),
                 authenticated_at=self._clock(),
-                issuing_province=region,
+                issuing_province=Province(region),
                 person_key=self._persons.derive(subject),
             )
         except ValueError as exc:  # IdentityError, a bad AuthMethod, level too low
             raise CaseInvalid("invalid_identity", f"applicant: {exc}", "applicant") from exc
         phone = str(data.get("phone") or "").strip() or None
         return identity, phone
+
+
+def _document_number(identity: RecognisedIdentity) -> str:
+    """A window applicant is a natural person (``_recognise`` builds one)."""
+    subject = identity.subject
+    assert isinstance(subject, NaturalPerson)
+    return subject.document_number

@@ -52,7 +52,8 @@ class CaseViews:
         limit: int = 200,
     ) -> list[dict[str, Any]]:
         """Summaries, newest first; a handler sees only its own province's cases."""
-        sql, params = "SELECT * FROM cases WHERE 1=1", []
+        sql = "SELECT * FROM cases WHERE 1=1"
+        params: list[str | int | None] = []
         if account.role is Role.HANDLER:
             sql += " AND handling_region = ?"
             params.append(account.region)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,11 @@ class GatewayStore:
 
     # -- outbox -------------------------------------------------------------------------
     def due(
-        self, recipient: str | None, mode: str, limit: int, exclude: set[str] = frozenset()
+        self,
+        recipient: str | None,
+        mode: str,
+        limit: int,
+        exclude: AbstractSet[str] = frozenset(),
     ) -> list[OutboxRow]:
         now = time.time()
         sql = (
