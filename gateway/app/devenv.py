@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.app.pki import CertPair, issue, make_ca
+from gateway.regions import REGIONS
 from gateway.registry import (
     DEV_LOG_ORIGIN,
     Region,
@@ -23,8 +24,6 @@ from gateway.registry import (
 )
 from ledger.crypto import PrivateKey
 from ledger.trust import trust_document
-
-REGIONS = ("SH", "JS", "ZJ", "AH")
 
 
 @dataclass

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from gateway.dialects.errors import AdapterError
 from gateway.dialects.schema import ENUMS
 from gateway.errors import clip
+from gateway.times import BEIJING
 
 __all__ = ["BEIJING", "Conv", "build_converters", "text"]
 
-BEIJING = timezone(timedelta(hours=8))
 _PATTERNS = {
     "yyyy-MM-dd": "%Y-%m-%d",
     "yyyyMMdd": "%Y%m%d",

@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from gateway.dialects.errors import AdapterError
 from gateway.matters.catalogue import Catalogue, default_catalogue
+from gateway.times import BEIJING
 from ledger.crypto import sm3
 
 __all__ = ["CASES", "STATUS_UPDATES", "build_simulator", "certificate_response"]
 
-BEIJING = timezone(timedelta(hours=8))
 CASES = web.AppKey("cases", dict)
 STATUS_UPDATES = web.AppKey("status_updates", list)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from hypothesis import strategies as st
@@ -25,9 +25,9 @@ from gateway.matters import (
     TimeUnit,
     default_catalogue,
 )
+from gateway.times import BEIJING
 from gateway.uscc import DEPARTMENT_TYPES
 
-BEIJING = timezone(timedelta(hours=8))
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
