@@ -2,7 +2,7 @@
 
 Kept apart from the walking and the wire formats because this is where the provinces differ
 most (date patterns, epoch milliseconds, yuan vs fen, code lists) and where every rule about
-a single value lives; the rest of ``MappedAdapter`` only asks a converter by scalar type.
+a single value lives; the rest of ``MappedCodec`` only asks a converter by scalar type.
 Times are Beijing time (UTC+8), as in the canonical model.
 """
 

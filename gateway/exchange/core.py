@@ -36,8 +36,8 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from gateway import regions
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError
-from gateway.dialects.registry import AdapterRegistry
 from gateway.errors import Refusal, clip
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.store import GatewayStore, insert_exchange
@@ -92,7 +92,7 @@ class ExchangeCore:
         log: MerkleLog,
         store: GatewayStore,
         registry: Callable[[], TrustRegistry],
-        adapters: AdapterRegistry,
+        adapters: DialectCatalogue,
         executor: Executor | None = None,
         freshness_seconds: float = 300.0,
         max_payload_bytes: int = 1 << 20,
@@ -280,7 +280,7 @@ class ExchangeCore:
     ) -> dict[str, Any]:
         region = sender.split("/", 1)[0]
         try:
-            adapter = self.adapters.get(region)
+            adapter = self.adapters.get(region).codec
         except Exception as exc:
             raise Refusal("normalisation_failed", f"no adapter for region {region}") from exc
         expected = registry.delivery(sender).dialect

@@ -44,7 +44,7 @@ from typing import Any
 import grpc
 
 from gateway import regions
-from gateway.dialects.errors import RegistryError as AdapterRegistryError
+from gateway.dialects.errors import RegistryError as DialectCatalogueError
 from gateway.errors import ConfigError, Refusal
 from gateway.identity import (
     AssertionRejected,
@@ -181,8 +181,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         if region is None:
             raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
         try:
-            fmt = getattr(self.gateway.adapters.get(str(region)), "identity", None)
-        except AdapterRegistryError:
+            fmt = self.gateway.adapters.get(str(region)).identity
+        except DialectCatalogueError:
             fmt = None
         if fmt is None:
             raise Refusal("unknown_issuer", f"no identity assertion format for region {region}")

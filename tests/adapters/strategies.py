@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid canonical payloads, per kind and per adapter."""
+"""Hypothesis strategies for valid canonical payloads, per kind and per codec."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from gateway.dialects import ENUMS, Adapter
+from gateway.dialects import ENUMS, Codec
 from gateway.matters import (
     MATTER_TYPE_CODES,
     REGIONS,
@@ -63,7 +63,7 @@ def usccs(draw) -> str:
     return body + ALPHABET[0 if check == 31 else check]
 
 
-def matter_codes(adapter: Adapter) -> st.SearchStrategy[str]:
+def matter_codes(codec: Codec) -> st.SearchStrategy[str]:
     return st.sampled_from([m.basic_code for m in default_catalogue().list()])
 
 
@@ -120,8 +120,8 @@ def matters(draw, working_days_only: bool = False) -> dict[str, Any]:
     return m.to_dict()
 
 
-def payloads(kind: str, adapter: Adapter, *, working_days_only: bool = False):
-    codes = matter_codes(adapter)
+def payloads(kind: str, codec: Codec, *, working_days_only: bool = False):
+    codes = matter_codes(codec)
     if kind == "matter.lookup":
         return st.fixed_dictionaries({"matter_code": codes})
     if kind == "matter":

@@ -282,9 +282,9 @@ def test_serve_process_refuses_hostile_bytes_precisely_without_traceback(serve):
 
 async def test_huge_payload_field_keeps_the_reason(gw):
     """A 20 KB value in a dialect field: the adapter's refusal echoes it clipped."""
-    from gateway.dialects import default_registry
+    from gateway.dialects import default_dialects
 
-    js = default_registry().get("JS")
+    js = default_dialects().get("JS").codec
     case = {
         "case_id": "C-1",
         "matter_code": "010010300100",

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway.dialects import default_registry
+from gateway.dialects import default_dialects
 from gateway.identity import AssertionRejected
 from gateway.rpc.status import reason_of
 from ledger.crypto import PrivateKey
@@ -33,8 +33,8 @@ CASE = {
     "receiving_city": "苏州",
     "submitted_at": "2025-09-26T10:15:00+08:00",
 }
-ZJ = default_registry().get("ZJ")
-GOOD = ZJ.from_canonical("case.submit", CASE).decode("utf-8")
+ZJ = default_dialects().get("ZJ")
+GOOD = ZJ.codec.from_canonical("case.submit", CASE).decode("utf-8")
 BODY = GOOD.split("?>", 1)[1].lstrip()  # without the declaration
 LAUGHS = (
     '<!DOCTYPE ajsb [<!ENTITY lol "lol">'
@@ -99,8 +99,8 @@ async def submit(gw, payload: bytes):
             recipient=gw.env.member_id("SH"),
             kind="case.submit",
             payload=payload,
-            dialect=ZJ.dialect,
-            content_type=ZJ.content_type,
+            dialect=ZJ.name,
+            content_type=ZJ.codec.content_type,
         )
         return await client.exchange.Submit(signed, timeout=30)
 
