@@ -50,10 +50,12 @@ def test_names():
 
 def test_the_old_homes_re_export_the_same_objects():
     from gateway.cases import REGION_NAMES
+    from gateway.identity import Province
     from gateway.matters import REGIONS as MATTER_REGIONS
     from gateway.registry import Region as RegistryRegion
 
     assert RegistryRegion is Region
+    assert Province is Region
     assert MATTER_REGIONS is REGIONS
     assert REGION_NAMES is NAMES
 
