@@ -51,7 +51,7 @@ NAMES: Mapping[Region, str] = MappingProxyType(
 TIME_ZONE = BEIJING
 """The business time zone of every region (UTC+8): deadlines and stamps are read in it."""
 
-TO_PB: Mapping[str, int] = MappingProxyType(
+TO_PB: Mapping[str, common_pb2.Region] = MappingProxyType(
     {
         Region.SH: common_pb2.REGION_SH,
         Region.JS: common_pb2.REGION_JS,
@@ -59,11 +59,11 @@ TO_PB: Mapping[str, int] = MappingProxyType(
         Region.AH: common_pb2.REGION_AH,
     }
 )
-FROM_PB: Mapping[int, Region] = MappingProxyType({v: k for k, v in TO_PB.items()})
+FROM_PB: Mapping[int, Region] = MappingProxyType({v: Region(k) for k, v in TO_PB.items()})
 """``yrd.v1.Region`` value -> region (``REGION_UNSPECIFIED`` is absent)."""
 
 
-def to_pb(region: str) -> int:
+def to_pb(region: str) -> common_pb2.Region:
     """The ``yrd.v1.Region`` value of ``region`` (a :class:`Region` or its code).
 
     Raises ``ValueError`` for a code that is not a region.

@@ -100,14 +100,14 @@ def ensure_dev_environment(
     log_key = _key(keys / "log.pem")
     attestation_key = _key(keys / "attestation.pem")
     identity_key = _key(keys / "identity.pem")
-    member_keys = {r: _key(keys / f"member-{r}.pem") for r in REGIONS}
-    idp_keys = {r: _key(keys / f"idp-{r}.pem") for r in REGIONS}
+    member_keys = {str(r): _key(keys / f"member-{r}.pem") for r in REGIONS}
+    idp_keys = {str(r): _key(keys / f"idp-{r}.pem") for r in REGIONS}
     tls = root / "tls"
     ca = _cert(tls, "ca", make_ca)
     server = _cert(tls, "server", lambda: issue(ca, "localhost", server=True))
     clients = {
         r: _cert(tls, f"client-{r}", lambda r=r: issue(ca, str(dev_member_id(r)), server=False))
-        for r in REGIONS
+        for r in map(str, REGIONS)
     }
     document = build_dev_registry(
         {Region(r): k.public_key for r, k in member_keys.items()},

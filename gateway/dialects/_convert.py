@@ -74,7 +74,7 @@ class Conv:
         return self._dec(_native(raw, self.native, textual))
 
 
-def _code_list(name: str, table: Mapping[str, Any], what: str) -> Conv:
+def _code_list(name: str, table: Mapping[Any, Any], what: str) -> Conv:
     reverse = {(type(v), v): k for k, v in table.items()}
     reverse_text = {text(v): k for k, v in table.items()}
 

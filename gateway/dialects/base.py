@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -86,9 +86,9 @@ class Codec(abc.ABC):
     Codecs are stateless apart from their mapping data and safe to share between tasks.
     """
 
-    region: ClassVar[str]
-    dialect: ClassVar[str]
-    content_type: ClassVar[str]
+    region: str
+    dialect: str
+    content_type: str
     kinds: tuple[str, ...] = KINDS
 
     @abc.abstractmethod
@@ -140,11 +140,12 @@ class Transport(Protocol):
 
 
 class TransportFactory(Protocol):
-    """Makes a :class:`Transport` for ``codec`` and ``base_url``; ``options`` are
-    transport settings (``timeout`` in seconds at least; unknown ones raise ``TypeError``).
-    The default is ``gateway.dialects.transport.HttpTransport`` (aiohttp)."""
+    """Makes a :class:`Transport` for ``codec`` and ``base_url``; ``timeout`` is the total
+    time allowed for one push, in seconds. A factory may take more keyword options (the
+    default, ``gateway.dialects.transport.HttpTransport``, also takes ``session`` and
+    ``max_response_bytes``); an unknown one raises ``TypeError``."""
 
-    def __call__(self, codec: Codec, base_url: str, /, **options: Any) -> Transport: ...
+    def __call__(self, codec: Codec, base_url: str, /, *, timeout: float = ...) -> Transport: ...
 
 
 class SimulatorFactory(Protocol):

@@ -150,7 +150,7 @@ class MappedCodec(Codec):
                     )
                 return self._put(self._convs["int"], value["value"], path)
             fields = spec["fields"]
-            out = {}
+            out: dict[str, Any] = {}
             for key, sub in stype.fields.items():
                 if value[key] is not None:
                     sub_t = sub.rstrip("?") if isinstance(sub, str) else sub
@@ -180,7 +180,7 @@ class MappedCodec(Codec):
                 return {"value": self._scalar("int", node, path), "unit": "working_days"}
             fields = spec["fields"]
             self._wire.check_object(node, path)
-            out = {}
+            out: dict[str, Any] = {}
             for key, sub in stype.fields.items():
                 name = spec_name(fields[key])
                 child = self._wire.child(node, name, path)

@@ -40,7 +40,7 @@ def _signing_keys(gateway: Any) -> dict[str, PrivateKey]:
     env = getattr(gateway, "dev_env", None)
     if env is not None:
         return dict(env.member_keys)
-    keys = {}
+    keys: dict[str, PrivateKey] = {}
     for region in REGIONS:
         path = gateway.settings.data_dir / "cases-keys" / f"member-{region}.pem"
         if path.exists():
