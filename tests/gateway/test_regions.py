@@ -73,3 +73,33 @@ def test_imports_nothing_from_other_gateway_packages(module):
             ours |= {a.name for a in node.names}
     ours = {m for m in ours if m.split(".")[0] in ("gateway", "ledger", "adapters")}
     assert ours <= {"gateway.pb.yrd.v1", "gateway.times"}, ours
+
+
+REPEATED_FACTS = {
+    "timedelta(hours=8)": "gateway.times.BEIJING",
+    '("SH", "JS", "ZJ", "AH")': "gateway.regions.REGIONS",
+    'JS = "JS"': "gateway.regions.Region",
+    '{"SH": "上海"': "gateway.regions.NAMES",
+    "common_pb2.REGION_JS:": "gateway.regions.TO_PB / FROM_PB",
+    "Timestamp()": "gateway.times.to_timestamp / timestamp_from_seconds",
+    ".FromDatetime(": "gateway.times.to_timestamp",
+    ".ToDatetime(": "gateway.times.from_timestamp",
+}
+
+
+def test_the_facts_are_written_once():
+    """Region ids, names, protobuf values, the time zone and Timestamp handling live in
+    gateway/regions.py and gateway/times.py; everywhere else imports them."""
+    homes = {ROOT / "gateway" / "regions.py", ROOT / "gateway" / "times.py"}
+    offenders = []
+    for package in ("gateway", "adapters"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path in homes or "/pb/" in path.as_posix():
+                continue
+            text = path.read_text(encoding="utf-8")
+            offenders += [
+                f"{path.relative_to(ROOT)}: {fact} (use {home})"
+                for fact, home in REPEATED_FACTS.items()
+                if fact in text
+            ]
+    assert not offenders, "\n".join(offenders)
