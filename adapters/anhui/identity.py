@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gateway.identity import AssertionRejected, IdentityError
 from gateway.identity.province import AssertionFormat, Claims, Signed, exact_fields, strict_json
+from gateway.times import BEIJING
 from ledger.crypto import PrivateKey
 
 __all__ = ["AnhuiSignedJson", "canonical_bytes", "create_format"]
@@ -44,7 +45,6 @@ _HERE = Path(__file__).parent
 ENCODING = "gb18030"
 VERSION = "AHZW-ID/1.0"
 SIGN_ALG = "SM2WithSM3"
-BEIJING = timezone(timedelta(hours=8))
 _TOP = {"head": dict, "data": dict, "sign": str}
 _HEAD = {"ver": str, "signAlg": str, "keyId": str, "idpCode": str}
 _DATA = {

@@ -1,8 +1,14 @@
-"""Zhejiang adapter: the Zhejiang dialect, defined by ``mapping.json``.
+"""Zhejiang dialect plugin: its parts, each defined by data in this package.
 
-The simulator's sample store is ``samples.json``. Published under the entry-point group
-``yrd_gateway.adapters`` as ``adapters.zhejiang:create_adapter``. The identity-assertion format
-is ``identity.py`` (mapping data ``identity.json``), attached as ``adapter.identity``.
+- codec: ``mapping.json`` (field names, codes, units, formats, endpoints), read by
+  ``gateway.dialects.MappedCodec``;
+- simulator: the generic sample simulator with the sample store ``samples.json``;
+- transport: the default HTTP push client;
+- identity: the province identity platform's assertion format, ``identity.py`` with its
+  mapping data ``identity.json``.
+
+Published under the entry-point group ``yrd_gateway.adapters`` as
+``adapters.zhejiang:create_adapter``.
 """
 
 from __future__ import annotations
@@ -10,15 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters.zhejiang.identity import create_format
-from gateway.dialects import MappedAdapter
-from gateway.identity.province import with_identity
+from gateway.dialects import Dialect, MappedCodec, SampleSimulator
 
 __all__ = ["create_adapter"]
 
 _HERE = Path(__file__).parent
 
 
-def create_adapter() -> MappedAdapter:
-    """A Zhejiang adapter from its mapping file, with its sample certificate store."""
-    adapter = MappedAdapter.from_file(_HERE / "mapping.json", samples=_HERE / "samples.json")
-    return with_identity(adapter, create_format())
+def create_adapter() -> Dialect:
+    """The Zhejiang dialect: mapping-file codec, sample simulator, identity format."""
+    return Dialect(
+        codec=MappedCodec.from_file(_HERE / "mapping.json"),
+        simulator_factory=SampleSimulator.from_file(_HERE / "samples.json"),
+        identity=create_format(),
+    )

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from google.protobuf import timestamp_pb2
-
 from gateway.app.settings import Settings
 from gateway.pb.yrd.v1 import audit_pb2
+from gateway.times import timestamp_from_seconds
 from ledger.anchor import Anchorer, EmbeddedChain, JsonRpcChain
 
 STATUS = {
@@ -56,8 +55,7 @@ class GatewayAnchorer:
         limit = request.limit or 1000
         out = audit_pb2.AnchorList(truncated=len(rows) > limit)
         for row in rows[:limit]:
-            submitted = timestamp_pb2.Timestamp()
-            submitted.FromNanoseconds(int((row.sent_at or row.created_at) * 1e9))
+            submitted = timestamp_from_seconds(row.sent_at or row.created_at)
             out.anchors.append(
                 audit_pb2.Anchor(
                     origin=row.origin,

@@ -94,7 +94,7 @@ async def run(out_dir: Path, data_dir: Path) -> int:
             f"gateway up: gRPC 127.0.0.1:{gateway.grpc_port} (mTLS), log origin "
             f"{gateway.log.origin}",
         )
-        jiangsu = gateway.adapters.get("JS")
+        jiangsu = gateway.adapters.get("JS").codec
         payload = jiangsu.from_canonical("case.submit", CASE)
         async with _client(gateway, "JS") as suzhou:
             signed = suzhou.build(

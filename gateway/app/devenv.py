@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.app.pki import CertPair, issue, make_ca
+from gateway.regions import REGIONS
 from gateway.registry import (
     DEV_LOG_ORIGIN,
     Region,
@@ -23,8 +24,6 @@ from gateway.registry import (
 )
 from ledger.crypto import PrivateKey
 from ledger.trust import trust_document
-
-REGIONS = ("SH", "JS", "ZJ", "AH")
 
 
 @dataclass
@@ -101,14 +100,14 @@ def ensure_dev_environment(
     log_key = _key(keys / "log.pem")
     attestation_key = _key(keys / "attestation.pem")
     identity_key = _key(keys / "identity.pem")
-    member_keys = {r: _key(keys / f"member-{r}.pem") for r in REGIONS}
-    idp_keys = {r: _key(keys / f"idp-{r}.pem") for r in REGIONS}
+    member_keys = {str(r): _key(keys / f"member-{r}.pem") for r in REGIONS}
+    idp_keys = {str(r): _key(keys / f"idp-{r}.pem") for r in REGIONS}
     tls = root / "tls"
     ca = _cert(tls, "ca", make_ca)
     server = _cert(tls, "server", lambda: issue(ca, "localhost", server=True))
     clients = {
         r: _cert(tls, f"client-{r}", lambda r=r: issue(ca, str(dev_member_id(r)), server=False))
-        for r in REGIONS
+        for r in map(str, REGIONS)
     }
     document = build_dev_registry(
         {Region(r): k.public_key for r, k in member_keys.items()},

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from gateway.app.instance import PortInUse, bind_listener
 from gateway.app.settings import Settings
-from gateway.dialects.registry import AdapterRegistry, default_registry
+from gateway.dialects.catalogue import DialectCatalogue, default_dialects
 from gateway.errors import ConfigError
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
@@ -43,7 +43,7 @@ class Gateway:
     registry: RegistryHolder
     log_key: PrivateKey
     tls: TlsFiles
-    adapters: AdapterRegistry = field(default_factory=default_registry)
+    adapters: DialectCatalogue = field(default_factory=default_dialects)
     anchorer_factory: Any = None  # callable(log) -> anchorer with start()/stop(), optional
     metrics: Metrics = field(default_factory=Metrics)
     dev_env: Any = None  # gateway.app.devenv.DevEnvironment when running with --dev

@@ -30,9 +30,10 @@ from gateway.app.trust import (
     load_configured_trust,
     registry_holder,
 )
-from gateway.dialects.registry import default_registry
+from gateway.dialects.catalogue import default_dialects
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Beat
+from gateway.regions import REGIONS
 from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
 
@@ -73,8 +74,8 @@ async def build_gateway(settings: Settings, simulators: Simulators | None) -> Ga
     """
     env = None
     if settings.dev and settings.registry_path is None:
-        endpoints = await simulators.start(default_registry()) if simulators else {}
-        pull = tuple(r for r in ("SH", "JS", "ZJ", "AH") if r not in endpoints)
+        endpoints = await simulators.start(default_dialects()) if simulators else {}
+        pull = tuple(r for r in REGIONS if r not in endpoints)
         env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
         if simulators:
             _give_simulators_their_idp_keys(simulators, env)

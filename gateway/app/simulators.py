@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from gateway.dialects.registry import AdapterRegistry
+from gateway.dialects.catalogue import DialectCatalogue
 
 DEV_PORTS = {"JS": 18081, "ZJ": 18082, "AH": 18083}
 
@@ -29,7 +29,7 @@ class Simulators:
     apps: dict[str, web.Application] = field(default_factory=dict)
 
     async def start(
-        self, adapters: AdapterRegistry, regions=("JS", "ZJ", "AH"), fixed_ports: bool = True
+        self, adapters: DialectCatalogue, regions=("JS", "ZJ", "AH"), fixed_ports: bool = True
     ) -> dict[str, str]:
         """Start a simulator per region; fixed dev ports when free, else any free port."""
         for region in regions:

@@ -5,11 +5,11 @@ One place for it, so that every case module dates and stamps a moment the same w
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
+
+from gateway.times import BEIJING
 
 __all__ = ["BEIJING", "business_day", "now", "stamp"]
-
-BEIJING = timezone(timedelta(hours=8))
 
 
 def now() -> datetime:

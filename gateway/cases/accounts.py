@@ -30,6 +30,7 @@ from gateway.cases.errors import CaseForbidden, CaseInvalid
 from gateway.cases.model import CITIES
 from gateway.cases.store import CaseStore
 from gateway.cases.throttle import SignInThrottle
+from gateway.regions import REGIONS
 from ledger.crypto import sm3
 
 __all__ = ["Account", "Accounts", "Role", "hash_password", "password_hasher", "verify_password"]
@@ -155,7 +156,7 @@ class Accounts:
             if city is None or city not in CITIES:
                 raise CaseInvalid("invalid", f"clerk city must be a G60 city, got {city!r}", "city")
             region = CITIES[city].region
-        elif role is Role.HANDLER and region not in ("SH", "JS", "ZJ", "AH"):
+        elif role is Role.HANDLER and region not in REGIONS:
             raise CaseInvalid("invalid", f"handler region must be SH/JS/ZJ/AH, got {region!r}")
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         with self.store.transaction() as conn:

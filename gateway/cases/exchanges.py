@@ -116,7 +116,7 @@ class CaseExchanges:
                 "no_member", f"no registered member for region {missing} with a usable key"
             )
         try:
-            adapter = self._gateway.adapters.get(sender_region)
+            adapter = self._gateway.adapters.get(sender_region).codec
             payload = adapter.from_canonical(kind, canonical)
         except AdapterError as exc:
             raise CaseInvalid(

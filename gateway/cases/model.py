@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
+from gateway.regions import NAMES as REGION_NAMES
+
 __all__ = [
     "CANONICAL_STATUS",
     "CITIES",
@@ -130,5 +132,3 @@ CITIES = MappingProxyType(
         )
     }
 )
-
-REGION_NAMES = MappingProxyType({"SH": "上海", "JS": "江苏", "ZJ": "浙江", "AH": "安徽"})

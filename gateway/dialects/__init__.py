@@ -1,22 +1,33 @@
-"""Adapters: partner dialects mapped to and from the canonical (Shanghai) model.
+"""Dialects: partner wire formats mapped to and from the canonical (Shanghai) model.
 
-The contract is ``Adapter`` (its docstring is the whole of it); canonical payload schemas
-are in ``schema``; province packages are found through ``AdapterRegistry`` (entry-point
-group ``yrd_gateway.adapters``) and never imported by name from ``gateway``.
+A dialect is a ``Dialect`` bundle of small parts whose contracts are in ``base``: a
+``Codec`` (canonical <-> wire), a ``TransportFactory``, a ``SimulatorFactory`` and an
+optional identity format. Canonical payload schemas are in ``schema``; province plugins are
+found through the ``DialectCatalogue`` (entry-point group ``yrd_gateway.adapters``) and
+never imported by name from ``gateway``.
 """
 
-from gateway.dialects.base import KINDS, REQUEST_KINDS, RESPONSE_KIND, Adapter
-from gateway.dialects.canonical import CanonicalAdapter
-from gateway.dialects.errors import AdapterError, DeliveryError, RegistryError
-from gateway.dialects.mapping import MappedAdapter
-from gateway.dialects.registry import (
-    ENTRY_POINT_GROUP,
-    AdapterRegistry,
-    default_registry,
-    register_adapter,
+from gateway.dialects.base import (
+    KINDS,
+    REQUEST_KINDS,
+    RESPONSE_KIND,
+    Codec,
+    SimulatorFactory,
+    Transport,
+    TransportFactory,
 )
+from gateway.dialects.bundle import Dialect
+from gateway.dialects.canonical import CanonicalCodec, canonical_dialect
+from gateway.dialects.catalogue import (
+    ENTRY_POINT_GROUP,
+    DialectCatalogue,
+    default_dialects,
+    register_dialect,
+)
+from gateway.dialects.errors import AdapterError, DeliveryError, RegistryError
+from gateway.dialects.mapping import MappedCodec
 from gateway.dialects.schema import ENUMS, SCHEMAS, validate
-from gateway.dialects.simulator import build_simulator
+from gateway.dialects.simulator import SampleSimulator, build_simulator
 from gateway.dialects.transport import Delivery, HttpTransport
 
 __all__ = [
@@ -26,17 +37,23 @@ __all__ = [
     "REQUEST_KINDS",
     "RESPONSE_KIND",
     "SCHEMAS",
-    "Adapter",
     "AdapterError",
-    "AdapterRegistry",
-    "CanonicalAdapter",
+    "CanonicalCodec",
+    "Codec",
     "Delivery",
     "DeliveryError",
+    "Dialect",
+    "DialectCatalogue",
     "HttpTransport",
-    "MappedAdapter",
+    "MappedCodec",
     "RegistryError",
+    "SampleSimulator",
+    "SimulatorFactory",
+    "Transport",
+    "TransportFactory",
     "build_simulator",
-    "default_registry",
-    "register_adapter",
+    "canonical_dialect",
+    "default_dialects",
+    "register_dialect",
     "validate",
 ]

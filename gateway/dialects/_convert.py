@@ -2,7 +2,7 @@
 
 Kept apart from the walking and the wire formats because this is where the provinces differ
 most (date patterns, epoch milliseconds, yuan vs fen, code lists) and where every rule about
-a single value lives; the rest of ``MappedAdapter`` only asks a converter by scalar type.
+a single value lives; the rest of ``MappedCodec`` only asks a converter by scalar type.
 Times are Beijing time (UTC+8), as in the canonical model.
 """
 
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from gateway.dialects.errors import AdapterError
 from gateway.dialects.schema import ENUMS
 from gateway.errors import clip
+from gateway.times import BEIJING
 
 __all__ = ["BEIJING", "Conv", "build_converters", "text"]
 
-BEIJING = timezone(timedelta(hours=8))
 _PATTERNS = {
     "yyyy-MM-dd": "%Y-%m-%d",
     "yyyyMMdd": "%Y%m%d",
@@ -74,7 +74,7 @@ class Conv:
         return self._dec(_native(raw, self.native, textual))
 
 
-def _code_list(name: str, table: Mapping[str, Any], what: str) -> Conv:
+def _code_list(name: str, table: Mapping[Any, Any], what: str) -> Conv:
     reverse = {(type(v), v): k for k, v in table.items()}
     reverse_text = {text(v): k for k, v in table.items()}
 

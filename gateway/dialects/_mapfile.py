@@ -3,7 +3,7 @@
 A kind's ``fields`` maps each canonical field to the dialect name (a string), to
 ``{"name": ..., "fields": {...}}`` for an object, or to ``{"name": ..., "item": ...,
 "fields": {...}}`` for a list. This shape is shared by the checks at load time, the walk in
-``MappedAdapter`` and the translation of canonical error paths, so it is read in one place.
+``MappedCodec`` and the translation of canonical error paths, so it is read in one place.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The wire-format contract of declarative dialects, and what the JSON and XML forms share.
 
-``MappedAdapter`` walks the canonical schema once for every dialect; what differs between
+``MappedCodec`` walks the canonical schema once for every dialect; what differs between
 JSON and XML (parsing, writing, how a child, a list or a scalar is found in the parsed
 tree) is behind the small ``Wire`` base class, implemented in ``_wire_json`` and
 ``_wire_xml``.

@@ -3,6 +3,7 @@
 Pass-through: ``to_canonical`` parses and validates, ``from_canonical`` validates and
 writes compact JSON with sorted keys. Matter codes on the wire are canonical basic
 codes; ``local_matter_code`` gives Shanghai's own codes from the matter catalogue.
+``canonical_dialect()`` bundles the codec with a simulator serving Shanghai's samples.
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
-from gateway.dialects.base import Adapter
+from gateway.dialects.base import Codec
+from gateway.dialects.bundle import Dialect
 from gateway.dialects.errors import AdapterError
 from gateway.dialects.schema import validate
+from gateway.dialects.simulator import SampleSimulator
 from gateway.matters.catalogue import Catalogue, default_catalogue
 from gateway.matters.errors import MatterNotFound
 
-__all__ = ["CanonicalAdapter"]
+__all__ = ["CanonicalCodec", "canonical_dialect"]
 
 BODY = "<body>"
 
 
-class CanonicalAdapter(Adapter):
-    """The home side's adapter (region ``SH``); registered by default in every registry."""
+class CanonicalCodec(Codec):
+    """The home side's codec (region ``SH``)."""
 
     region = "SH"
     dialect = "yrd-canonical/1"
@@ -64,9 +67,13 @@ class CanonicalAdapter(Adapter):
         except MatterNotFound as exc:
             raise AdapterError("matter_code", exc.message) from exc
 
-    def simulator(self):
-        from gateway.dialects.simulator import build_simulator
 
-        samples = resources.files("gateway.dialects.data").joinpath("sh_samples.json")
-        certs = json.loads(samples.read_text("utf-8"))["certificates"]
-        return build_simulator(self, certificates=certs, catalogue=self._catalogue)
+def canonical_dialect(catalogue: Catalogue | None = None) -> Dialect:
+    """Shanghai's dialect: the canonical codec, and a simulator with Shanghai's sample
+    certificates; no identity format. Always in every ``DialectCatalogue``."""
+    samples = resources.files("gateway.dialects.data").joinpath("sh_samples.json")
+    certificates = json.loads(samples.read_text("utf-8"))["certificates"]
+    return Dialect(
+        codec=CanonicalCodec(catalogue),
+        simulator_factory=SampleSimulator(tuple(certificates), catalogue),
+    )

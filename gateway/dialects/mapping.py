@@ -1,6 +1,6 @@
-"""A declarative dialect: an adapter whose whole difference is a mapping file.
+"""A declarative dialect: a codec whose whole difference is a mapping file.
 
-``MappedAdapter`` interprets a mapping document (``mapping.json`` in a province package)
+``MappedCodec`` interprets a mapping document (``mapping.json`` in a province package)
 with these keys:
 
 - ``region``, ``dialect``, ``content_type``;
@@ -40,23 +40,19 @@ from gateway.dialects._mapfile import check_spec, dialect_path, load_document, s
 from gateway.dialects._wire import MISSING, Items, Wire, join
 from gateway.dialects._wire_json import JsonWire
 from gateway.dialects._wire_xml import XmlWire
-from gateway.dialects.base import KINDS, Adapter
+from gateway.dialects.base import KINDS, Codec
 from gateway.dialects.errors import AdapterError
 from gateway.dialects.schema import SCHEMAS, ListOf, Obj, check_scalar, validate
 from gateway.errors import clip
 
-__all__ = ["MappedAdapter"]
+__all__ = ["MappedCodec"]
 
 
-class MappedAdapter(Adapter):
-    """An ``Adapter`` defined entirely by a mapping document (see the module docstring).
+class MappedCodec(Codec):
+    """A ``Codec`` defined entirely by a mapping document (see the module docstring)."""
 
-    ``samples`` is the simulator's sample store: ``{"certificates": [...]}`` (sample data).
-    """
-
-    def __init__(self, mapping: Mapping[str, Any], *, samples: Mapping[str, Any] | None = None):
+    def __init__(self, mapping: Mapping[str, Any]):
         self.mapping = mapping
-        self.samples = samples or {"certificates": []}
         try:
             self.region = mapping["region"]
             self.dialect = mapping["dialect"]
@@ -91,10 +87,8 @@ class MappedAdapter(Adapter):
             )
 
     @classmethod
-    def from_file(cls, path: str | Path, samples: str | Path | None = None) -> MappedAdapter:
-        mapping = load_document(path)
-        store = load_document(samples) if samples else None
-        return cls(mapping, samples=store)
+    def from_file(cls, path: str | Path) -> MappedCodec:
+        return cls(load_document(path))
 
     def _conv(self, stype: str) -> Conv:
         return self._convs.get(stype) or Conv(str, lambda v: v, lambda v: v)
@@ -138,11 +132,6 @@ class MappedAdapter(Adapter):
         except AdapterError as exc:
             raise AdapterError(self._dialect_path(kind, exc.field), exc.message) from exc
 
-    def simulator(self):
-        from gateway.dialects.simulator import build_simulator
-
-        return build_simulator(self, certificates=self.samples.get("certificates", []))
-
     # -- walking -------------------------------------------------------------------
 
     def _kind(self, kind: str) -> Mapping[str, Any]:
@@ -161,7 +150,7 @@ class MappedAdapter(Adapter):
                     )
                 return self._put(self._convs["int"], value["value"], path)
             fields = spec["fields"]
-            out = {}
+            out: dict[str, Any] = {}
             for key, sub in stype.fields.items():
                 if value[key] is not None:
                     sub_t = sub.rstrip("?") if isinstance(sub, str) else sub
@@ -191,7 +180,7 @@ class MappedAdapter(Adapter):
                 return {"value": self._scalar("int", node, path), "unit": "working_days"}
             fields = spec["fields"]
             self._wire.check_object(node, path)
-            out = {}
+            out: dict[str, Any] = {}
             for key, sub in stype.fields.items():
                 name = spec_name(fields[key])
                 child = self._wire.child(node, name, path)

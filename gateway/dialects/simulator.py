@@ -1,6 +1,6 @@
-"""An in-memory simulator of a partner system, speaking one adapter's dialect.
+"""An in-memory simulator of a partner system, speaking one codec's dialect.
 
-It serves, on the adapter's endpoints:
+``SampleSimulator`` is the default ``SimulatorFactory``. It serves, on the codec's endpoints:
 
 - ``matter.lookup``: the region's variant from the matter catalogue (SAMPLE DATA);
 - ``evidence.request``: certificates (电子证照) from a small sample store;
@@ -16,19 +16,29 @@ received, for tests. For tests and ``--dev`` only.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from gateway.dialects.base import Codec
 from gateway.dialects.errors import AdapterError
 from gateway.matters.catalogue import Catalogue, default_catalogue
+from gateway.times import BEIJING
 from ledger.crypto import sm3
 
-__all__ = ["CASES", "STATUS_UPDATES", "build_simulator", "certificate_response"]
+__all__ = [
+    "CASES",
+    "STATUS_UPDATES",
+    "SampleSimulator",
+    "build_simulator",
+    "certificate_response",
+]
 
-BEIJING = timezone(timedelta(hours=8))
 CASES = web.AppKey("cases", dict)
 STATUS_UPDATES = web.AppKey("status_updates", list)
 
@@ -51,14 +61,36 @@ def certificate_response(request: Mapping[str, Any], cert: Mapping[str, Any]) ->
     }
 
 
+@dataclass(frozen=True)
+class SampleSimulator:
+    """A ``SimulatorFactory``: ``build_simulator`` with a sample certificate store.
+
+    ``certificates`` are sample 电子证照 records (``certificate_type``, ``certificate_number``,
+    ``holder``, ``issued_date``, ``content`` and ``subject_uscc`` or ``subject_person_key``);
+    ``catalogue`` is the matter catalogue it answers lookups from (default: the built-in one).
+    """
+
+    certificates: tuple[Mapping[str, Any], ...] = ()
+    catalogue: Catalogue | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path, catalogue: Catalogue | None = None) -> SampleSimulator:
+        """From a sample store file, ``{"certificates": [...]}`` (UTF-8 JSON)."""
+        store = json.loads(Path(path).read_text("utf-8"))
+        return cls(tuple(store.get("certificates", ())), catalogue)
+
+    def __call__(self, codec: Codec, /) -> web.Application:
+        return build_simulator(codec, certificates=self.certificates, catalogue=self.catalogue)
+
+
 def build_simulator(
-    adapter: Any,
+    codec: Codec,
     *,
     certificates: Iterable[Mapping[str, Any]] = (),
     catalogue: Catalogue | None = None,
     clock: Callable[[], datetime] = _now,
 ) -> web.Application:
-    """A fresh simulator application for ``adapter`` (an ``Adapter``)."""
+    """A fresh simulator application speaking ``codec``'s dialect (see the module docstring)."""
     catalogue = catalogue or default_catalogue()
     certs = list(certificates)
     app = web.Application()
@@ -67,9 +99,9 @@ def build_simulator(
 
     def reply(kind: str, canonical: Mapping[str, Any], status: int = 200) -> web.Response:
         return web.Response(
-            body=adapter.from_canonical(kind, canonical),
+            body=codec.from_canonical(kind, canonical),
             status=status,
-            headers={"Content-Type": adapter.content_type},
+            headers={"Content-Type": codec.content_type},
         )
 
     def refuse(status: int, code: str, message: str, field: str | None = None) -> web.Response:
@@ -81,7 +113,7 @@ def build_simulator(
     def handler(kind: str, answer: Callable[[dict[str, Any]], web.Response]):
         async def handle(request: web.Request) -> web.Response:
             try:
-                canonical = adapter.to_canonical(kind, await request.read())
+                canonical = codec.to_canonical(kind, await request.read())
             except AdapterError as exc:
                 return refuse(400, "invalid", exc.message, exc.field)
             return answer(canonical)
@@ -90,7 +122,7 @@ def build_simulator(
 
     def matter(req: dict[str, Any]) -> web.Response:
         try:
-            record = catalogue.get(req["matter_code"], adapter.region)
+            record = catalogue.get(req["matter_code"], codec.region)
         except LookupError:
             return refuse(404, "no_matter", f"no matter {req['matter_code']}", "matter_code")
         return reply("matter", record.to_dict())
@@ -107,12 +139,12 @@ def build_simulator(
 
     def intake(case: dict[str, Any]) -> web.Response:
         try:
-            catalogue.get(case["matter_code"], adapter.region)
+            catalogue.get(case["matter_code"], codec.region)
         except LookupError:
             return refuse(404, "no_matter", f"no matter {case['matter_code']}", "matter_code")
         cases = app[CASES]
         if case["case_id"] not in cases:
-            number = f"{adapter.region}-SIM-{len(cases) + 1:06d}"
+            number = f"{codec.region}-SIM-{len(cases) + 1:06d}"
             cases[case["case_id"]] = {
                 "case": case,
                 "acceptance": {
@@ -137,5 +169,5 @@ def build_simulator(
         "case.status": status,
     }
     for kind, answer in routes.items():
-        app.router.add_post(adapter.endpoint(kind), handler(kind, answer))
+        app.router.add_post(codec.endpoint(kind), handler(kind, answer))
     return app

@@ -12,7 +12,7 @@ from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.errors import AdapterError, DeliveryError
 
 if TYPE_CHECKING:
-    from gateway.dialects.base import Adapter
+    from gateway.dialects.base import Codec
 
 __all__ = ["MAX_RESPONSE_BYTES", "Delivery", "HttpTransport"]
 
@@ -35,9 +35,9 @@ class Delivery:
 
 
 class HttpTransport:
-    """An aiohttp client for one adapter and one base URL.
+    """The default ``Transport`` (and ``TransportFactory``): aiohttp, one codec, one base URL.
 
-    ``deliver(kind, payload)`` POSTs dialect bytes to ``base_url + adapter.endpoint(kind)``
+    ``deliver(kind, payload)`` POSTs dialect bytes to ``base_url + codec.endpoint(kind)``
     and returns a ``Delivery`` whatever the status; network failures, timeouts and an answer
     longer than ``max_response_bytes`` (read at most that far) raise
     ``DeliveryError(status=None)``. ``exchange(kind, canonical)`` is the round trip in
@@ -48,14 +48,14 @@ class HttpTransport:
 
     def __init__(
         self,
-        adapter: Adapter,
+        codec: Codec,
         base_url: str,
         *,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
-        self.adapter = adapter
+        self.codec = codec
         self.base_url = base_url.rstrip("/")
         self._session = session
         self._owns_session = session is None
@@ -76,8 +76,8 @@ class HttpTransport:
     async def deliver(self, kind: str, payload: bytes) -> Delivery:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
-        url = self.base_url + self.adapter.endpoint(kind)
-        headers = {"Content-Type": self.adapter.content_type, "Accept": self.adapter.content_type}
+        url = self.base_url + self.codec.endpoint(kind)
+        headers = {"Content-Type": self.codec.content_type, "Accept": self.codec.content_type}
         try:
             async with self._session.post(url, data=payload, headers=headers) as resp:
                 body = await self._bounded_body(resp, url)
@@ -103,15 +103,15 @@ class HttpTransport:
         return bytes(body)
 
     async def exchange(self, kind: str, canonical: Mapping[str, Any]) -> dict[str, Any]:
-        delivery = await self.deliver(kind, self.adapter.from_canonical(kind, canonical))
+        delivery = await self.deliver(kind, self.codec.from_canonical(kind, canonical))
         if not delivery.ok:
             try:
-                err = self.adapter.to_canonical("error", delivery.body)
+                err = self.codec.to_canonical("error", delivery.body)
             except AdapterError:
                 err = {"code": str(delivery.status), "message": "unreadable error body"}
             raise DeliveryError(
                 err.get("field") or "<remote>",
-                f"{self.adapter.region} refused {kind}: {err['code']}: {err['message']}",
+                f"{self.codec.region} refused {kind}: {err['code']}: {err['message']}",
                 status=delivery.status,
             )
-        return self.adapter.to_canonical(RESPONSE_KIND[kind], delivery.body)
+        return self.codec.to_canonical(RESPONSE_KIND[kind], delivery.body)

@@ -35,13 +35,15 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from gateway import regions
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError
-from gateway.dialects.registry import AdapterRegistry
 from gateway.errors import Refusal, clip
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.store import GatewayStore, insert_exchange
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
 from gateway.registry import MemberId, RegistryError, TrustRegistry
+from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
 from ledger.crypto import sm3
 from ledger.errors import Error as LedgerError
 from ledger.errors import SignatureError
@@ -52,16 +54,7 @@ KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 # a matter code (canonical or local) goes into the log entry: no spaces or controls, bounded
 MATTER_RE = re.compile(r"\A[^\s\x00-\x1f\x7f-\x9f]{1,128}\Z")
 CONTENT_TYPE_RE = re.compile(r"\A[\x20-\x7e]{0,128}\Z")  # a MIME type: printable ascii
-REGIONS = {
-    common_pb2.REGION_SH: "SH",
-    common_pb2.REGION_JS: "JS",
-    common_pb2.REGION_ZJ: "ZJ",
-    common_pb2.REGION_AH: "AH",
-}
 ENVELOPE_OVERHEAD = 8 * 1024
-# google.protobuf.Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z
-_MIN_SECONDS = -62_135_596_800
-_MAX_SECONDS = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -75,7 +68,7 @@ class Accepted:
 
 
 def member_text(member: common_pb2.MemberId) -> str:
-    region = REGIONS.get(member.region)
+    region = regions.from_pb(member.region)
     if region is None:
         raise Refusal("malformed", "member region must be SH, JS, ZJ or AH")
     try:
@@ -86,7 +79,7 @@ def member_text(member: common_pb2.MemberId) -> str:
 
 def member_proto(text: str) -> common_pb2.MemberId:
     member = MemberId.parse(text)
-    region = {v: k for k, v in REGIONS.items()}[str(member.region)]
+    region = regions.to_pb(member.region)
     return common_pb2.MemberId(region=region, org_code=member.org_code, subsystem=member.subsystem)
 
 
@@ -99,7 +92,7 @@ class ExchangeCore:
         log: MerkleLog,
         store: GatewayStore,
         registry: Callable[[], TrustRegistry],
-        adapters: AdapterRegistry,
+        adapters: DialectCatalogue,
         executor: Executor | None = None,
         freshness_seconds: float = 300.0,
         max_payload_bytes: int = 1 << 20,
@@ -145,7 +138,7 @@ class ExchangeCore:
                 f"client certificate is bound to {caller}, envelope sender is {sender}",
             )
         registry = self.registry()
-        created = envelope.created_at.ToDatetime(tzinfo=UTC)
+        created = from_timestamp(envelope.created_at)
         # (4): key
         try:
             public = registry.signing_key(sender, signed.key_id, created)
@@ -241,12 +234,14 @@ class ExchangeCore:
             raise Refusal("malformed", f"nonce must be 16 bytes, got {len(envelope.nonce)}")
         if not envelope.HasField("created_at"):
             raise Refusal("malformed", "envelope needs created_at")
-        seconds, nanos = envelope.created_at.seconds, envelope.created_at.nanos
-        if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos <= 999_999_999):
+        try:
+            check_timestamp(envelope.created_at)
+        except TimestampRangeError as exc:
             raise Refusal(
                 "malformed",
-                f"created_at ({seconds}s, {nanos}ns) is outside the protobuf Timestamp range",
-            )
+                f"created_at ({exc.seconds}s, {exc.nanos}ns) is outside the protobuf "
+                "Timestamp range",
+            ) from None
         return envelope
 
     def _verify_and_look_up(
@@ -285,7 +280,7 @@ class ExchangeCore:
     ) -> dict[str, Any]:
         region = sender.split("/", 1)[0]
         try:
-            adapter = self.adapters.get(region)
+            adapter = self.adapters.get(region).codec
         except Exception as exc:
             raise Refusal("normalisation_failed", f"no adapter for region {region}") from exc
         expected = registry.delivery(sender).dialect

@@ -26,8 +26,8 @@ from tenacity import (
 )
 
 from gateway.dialects.base import RESPONSE_KIND
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, DeliveryError
-from gateway.dialects.registry import AdapterRegistry
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
 from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
@@ -97,7 +97,7 @@ class PushWorker:
         self,
         store: GatewayStore,
         registry: Callable[[], TrustRegistry],
-        adapters: AdapterRegistry,
+        adapters: DialectCatalogue,
         *,
         base: float = 0.5,
         cap: float = 60.0,
@@ -185,7 +185,7 @@ class PushWorker:
         region = recipient.split("/", 1)[0]
         try:
             delivery = self.registry().delivery(recipient)
-            adapter = self.adapters.get(region)
+            adapter = self.adapters.get(region).codec
             payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
             if not delivery.endpoint:
                 raise DeliveryError("endpoint", f"recipient {recipient} has no push endpoint")

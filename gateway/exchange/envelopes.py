@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import UTC, datetime
-
-from google.protobuf import timestamp_pb2
+from datetime import datetime
 
 from gateway.exchange.core import member_proto
 from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.times import to_timestamp, utc_now
 from ledger.crypto import PrivateKey, sm3
 
 __all__ = ["signed_envelope"]
@@ -31,8 +30,7 @@ def signed_envelope(
 ) -> exchange_pb2.SignedEnvelope:
     """Serialise the envelope once and sign those exact bytes with SM2 (default ID): the
     gateway verifies, stores and forwards these bytes and never re-serialises them."""
-    created = timestamp_pb2.Timestamp()
-    created.FromDatetime(created_at or datetime.now(UTC))
+    created = to_timestamp(created_at or utc_now())
     envelope = exchange_pb2.Envelope(
         exchange_id=exchange_id or str(uuid.uuid4()),
         sender=member_proto(sender),

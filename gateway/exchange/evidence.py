@@ -39,14 +39,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from google.protobuf import timestamp_pb2
-
 from gateway.errors import Error, Refusal
 from gateway.exchange.core import member_proto
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.store import ExchangeRow, GatewayStore, insert_exchange
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import KeyPurpose, RegistryLookupError, TrustRegistry
+from gateway.times import to_timestamp
 from ledger.crypto import PrivateKey, sm3
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
@@ -158,8 +157,7 @@ class EvidenceRelay:
         # (2): the envelope, from the holder back to the requester
         holder, requester = request.recipient, request.sender
         now = self.clock()
-        created = timestamp_pb2.Timestamp()
-        created.FromDatetime(now)
+        created = to_timestamp(now)
         payload = canonical_json(dict(answer))
         envelope = exchange_pb2.Envelope(
             exchange_id=answer_id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum, StrEnum
 
+from gateway.regions import Region
+
 __all__ = ["AssuranceLevel", "AuthMethod", "DocumentType", "Province"]
 
 
@@ -81,10 +83,5 @@ class AuthMethod(StrEnum):
     APP_QR_SCAN = "app_qr_scan"  # scan with the province's logged-in government app
 
 
-class Province(StrEnum):
-    """Issuing province of a recognised identity."""
-
-    SH = "SH"  # Shanghai
-    JS = "JS"  # Jiangsu
-    ZJ = "ZJ"  # Zhejiang
-    AH = "AH"  # Anhui
+Province = Region
+"""Issuing province of a recognised identity: one of the consortium's regions."""

@@ -2,9 +2,9 @@
 
 Each province's identity platform signs its own kind of assertion (a compact token in
 Jiangsu, an XML assertion in Zhejiang, a GB18030 JSON document in Anhui). A province
-package implements :class:`AssertionFormat` for it and hangs the instance on its adapter as
-``adapter.identity`` (see :func:`with_identity`); the gateway finds it through the adapter
-registry and never imports a province by name.
+package implements :class:`AssertionFormat` for it and names the instance as the identity
+part of its dialect (``gateway.dialects.Dialect.identity``); the gateway finds it through the
+dialect catalogue and never imports a province by name.
 
 A format supplies three format-specific steps and declarative mapping data:
 
@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,6 @@ __all__ = [
     "exact_fields",
     "level_from_mapping",
     "strict_json",
-    "with_identity",
 ]
 
 DEFAULT_MAX_BYTES = 16 * 1024
@@ -236,24 +235,3 @@ class AssertionFormat(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.format} region={self.province}>"
-
-
-def with_identity(adapter: Any, fmt: AssertionFormat) -> Any:
-    """Give ``adapter`` its identity format (``adapter.identity``), and its simulator an
-    identity provider issuing ``fmt`` assertions at ``POST /identity/assert``.
-
-    The simulator's signing key is set after start with
-    :func:`gateway.identity.idp_simulator.set_identity_provider_key`.
-    """
-    from gateway.identity.idp_simulator import install_identity_provider
-
-    adapter.identity = fmt
-    make: Callable[[], Any] = adapter.simulator
-
-    def simulator() -> Any:
-        app = make()
-        install_identity_provider(app, fmt)
-        return app
-
-    adapter.simulator = simulator
-    return adapter

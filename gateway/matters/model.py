@@ -35,6 +35,7 @@ from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 from gateway.matters.errors import MatterError
+from gateway.regions import REGIONS
 from gateway.uscc import is_valid_uscc, uscc_problem
 
 __all__ = [
@@ -56,7 +57,6 @@ __all__ = [
     "uscc_is_valid",
 ]
 
-REGIONS = ("SH", "JS", "ZJ", "AH")
 BASELINE_REGION = "YRD"
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from gateway.regions import Region
 from gateway.registry._uscc import uscc_problem
 from gateway.registry.errors import RegistryFormatError
 from ledger.crypto import PublicKey
@@ -41,15 +42,6 @@ __all__ = [
 
 SUBSYSTEM_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _FINGERPRINT_RE = re.compile(r"[0-9a-f]{64}")
-
-
-class Region(StrEnum):
-    """The consortium's regions; values are the registry's codes (and yrd.v1.Region names)."""
-
-    SH = "SH"  # Shanghai
-    JS = "JS"  # Jiangsu
-    ZJ = "ZJ"  # Zhejiang
-    AH = "AH"  # Anhui
 
 
 @dataclass(frozen=True, order=True)

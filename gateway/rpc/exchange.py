@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from gateway.errors import Refusal
 from gateway.exchange.core import Accepted, ExchangeCore
@@ -22,6 +21,7 @@ from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
 from gateway.rpc.guard import refusal_for
 from gateway.rpc.status import abort
+from gateway.times import timestamp_from_seconds
 from ledger.errors import Error as LedgerError
 
 log = logging.getLogger("gateway.grpc")
@@ -51,12 +51,6 @@ def caller_member(context: grpc.aio.ServicerContext, registry: TrustRegistry) ->
     return None if member is None else str(member.id)
 
 
-def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromNanoseconds(int(seconds * 1e9))
-    return ts
-
-
 def receipt_proto(receipt: dict[str, Any], received_at: float) -> exchange_pb2.Receipt:
     import json
 
@@ -68,7 +62,7 @@ def receipt_proto(receipt: dict[str, Any], received_at: float) -> exchange_pb2.R
         inclusion_proof=[bytes.fromhex(h) for h in receipt["inclusion_proof"]],
         checkpoint=receipt["checkpoint"],
         log_key_id=receipt["log_key_id"],
-        received_at=_timestamp(received_at),
+        received_at=timestamp_from_seconds(received_at),
         receipt_json=json.dumps(receipt, ensure_ascii=False),
     )
 

@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import timestamp_pb2
 
-from gateway.dialects.errors import RegistryError as AdapterRegistryError
+from gateway import regions
+from gateway.dialects.errors import RegistryError as DialectCatalogueError
 from gateway.errors import ConfigError, Refusal
 from gateway.identity import (
     AssertionRejected,
@@ -56,10 +56,11 @@ from gateway.identity import (
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
 from gateway.matters import MatterError, default_catalogue
 from gateway.ops.privacy import mask_id_number, mask_name
-from gateway.pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
+from gateway.pb.yrd.v1 import identity_pb2, identity_pb2_grpc
 from gateway.registry import MemberId, Region, TrustRegistry
 from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
+from gateway.times import to_timestamp
 from ledger.errors import Error as LedgerError
 
 __all__ = ["IdentityServicer", "add_identity_service", "load_person_key_secret"]
@@ -73,13 +74,6 @@ _LEVEL_TO_PB = {
     AssuranceLevel.HIGH: identity_pb2.ASSURANCE_LEVEL_HIGH,
 }
 _PB_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PB.items()}
-_REGION_FROM_PB = {
-    common_pb2.REGION_SH: Region.SH,
-    common_pb2.REGION_JS: Region.JS,
-    common_pb2.REGION_ZJ: Region.ZJ,
-    common_pb2.REGION_AH: Region.AH,
-}
-_REGION_TO_PB = {v: k for k, v in _REGION_FROM_PB.items()}
 
 
 def load_person_key_secret(settings: Any) -> bytes:
@@ -127,12 +121,6 @@ def _recognizer(gateway: Any) -> Recognizer:
     )
 
 
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(moment.astimezone(UTC))
-    return ts
-
-
 class IdentityServicer(identity_pb2_grpc.IdentityServicer):
     """``yrd.v1.Identity``; the steps are in the module docstring."""
 
@@ -170,12 +158,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             person_key=identity.person_key,
             level=_LEVEL_TO_PB[identity.level],
             methods=sorted(m.value for m in identity.methods),
-            issuing_province=_REGION_TO_PB[Region(identity.issuing_province.value)],
+            issuing_province=regions.to_pb(identity.issuing_province.value),
             masked_name=mask_name(subject.name),
             document_type=subject.document_type.value,
             masked_document_number=mask_id_number(subject.document_number),
-            authenticated_at=_timestamp(identity.authenticated_at),
-            expires_at=_timestamp(recognition.expires_at),
+            authenticated_at=to_timestamp(identity.authenticated_at),
+            expires_at=to_timestamp(recognition.expires_at),
             audience=recognition.audience,
             required_level=_LEVEL_TO_PB.get(recognition.required_level, 0),
             recognition_id=recognition.recognition_id,
@@ -189,12 +177,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         if caller is None:
             raise Refusal("unauthenticated", "no member is bound to the client certificate")
         # (2): province and format
-        region = _REGION_FROM_PB.get(request.province)
+        region = regions.from_pb(request.province)
         if region is None:
             raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
         try:
-            fmt = getattr(self.gateway.adapters.get(str(region)), "identity", None)
-        except AdapterRegistryError:
+            fmt = self.gateway.adapters.get(str(region)).identity
+        except DialectCatalogueError:
             fmt = None
         if fmt is None:
             raise Refusal("unknown_issuer", f"no identity assertion format for region {region}")

@@ -14,13 +14,13 @@ import asyncio
 import base64
 import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 import grpc
 
+from gateway import regions
 from gateway.errors import Refusal, clip
-from gateway.exchange.core import REGIONS as PROTO_REGIONS
 from gateway.exchange.evidence import REQUEST_KIND, answer_exchange_id, install_evidence_relay
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from gateway.matters import (
@@ -39,16 +39,16 @@ from gateway.pb.yrd.v1 import common_pb2, exchange_pb2, matters_pb2, matters_pb2
 from gateway.registry import TrustRegistry
 from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
+from gateway.times import BEIJING
 from gateway.workdays import WorkdayCalendar
 
 __all__ = ["SERVICE_NAME", "MattersServicer", "add_matters_service"]
 
 SERVICE_NAME = matters_pb2.DESCRIPTOR.services_by_name["Matters"].full_name
-BEIJING = timezone(timedelta(hours=8))
 DEFAULT_PAGE, MAX_PAGE = 50, 200
 
 # canonical value <-> proto enum number, one table per enum
-_REGION_CODE = {v: k for k, v in PROTO_REGIONS.items()}
+_REGION_CODE = regions.TO_PB
 _MATTER_TYPE = {
     MatterType.LICENSING: matters_pb2.MATTER_TYPE_LICENSING,
     MatterType.LEVY: matters_pb2.MATTER_TYPE_LEVY,
@@ -175,7 +175,7 @@ def comparison_proto(c: Comparison) -> matters_pb2.Comparison:
 def _region(value: int, *, optional: bool = False) -> str | None:
     if optional and value == common_pb2.REGION_UNSPECIFIED:
         return None
-    code = PROTO_REGIONS.get(value)
+    code = regions.from_pb(value)
     if code is None:
         raise Refusal("malformed", f"region must be SH, JS, ZJ or AH, got enum value {value}")
     return code

@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.cases import CaseService
+from gateway.regions import REGIONS
 from gateway.web.api import build_router, install_errors
 from gateway.web.seed import seed_dev
 from gateway.workdays import WorkdayCalendar
@@ -39,8 +40,8 @@ def _signing_keys(gateway: Any) -> dict[str, PrivateKey]:
     env = getattr(gateway, "dev_env", None)
     if env is not None:
         return dict(env.member_keys)
-    keys = {}
-    for region in ("SH", "JS", "ZJ", "AH"):
+    keys: dict[str, PrivateKey] = {}
+    for region in REGIONS:
         path = gateway.settings.data_dir / "cases-keys" / f"member-{region}.pem"
         if path.exists():
             keys[region] = PrivateKey.from_pem(path.read_bytes())

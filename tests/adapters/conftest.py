@@ -5,17 +5,18 @@ import pytest
 import adapters.anhui
 import adapters.jiangsu
 import adapters.zhejiang
-from gateway.dialects import Adapter, CanonicalAdapter
+from gateway.dialects import Dialect, canonical_dialect
 
 FACTORIES = {
-    "SH": CanonicalAdapter,
+    "SH": canonical_dialect,
     "JS": adapters.jiangsu.create_adapter,
     "ZJ": adapters.zhejiang.create_adapter,
     "AH": adapters.anhui.create_adapter,
 }
-ADAPTERS = {region: factory() for region, factory in FACTORIES.items()}
+DIALECTS = {region: factory() for region, factory in FACTORIES.items()}
+CODECS = {region: dialect.codec for region, dialect in DIALECTS.items()}
 
 
-@pytest.fixture(params=sorted(ADAPTERS))
-def adapter(request) -> Adapter:
-    return ADAPTERS[request.param]
+@pytest.fixture(params=sorted(DIALECTS))
+def dialect(request) -> Dialect:
+    return DIALECTS[request.param]

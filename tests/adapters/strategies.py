@@ -1,14 +1,14 @@
-"""Hypothesis strategies for valid canonical payloads, per kind and per adapter."""
+"""Hypothesis strategies for valid canonical payloads, per kind and per codec."""
 
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from hypothesis import strategies as st
 
-from gateway.dialects import ENUMS, Adapter
+from gateway.dialects import ENUMS, Codec
 from gateway.matters import (
     MATTER_TYPE_CODES,
     REGIONS,
@@ -25,9 +25,9 @@ from gateway.matters import (
     TimeUnit,
     default_catalogue,
 )
+from gateway.times import BEIJING
 from gateway.uscc import DEPARTMENT_TYPES
 
-BEIJING = timezone(timedelta(hours=8))
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
@@ -63,7 +63,7 @@ def usccs(draw) -> str:
     return body + ALPHABET[0 if check == 31 else check]
 
 
-def matter_codes(adapter: Adapter) -> st.SearchStrategy[str]:
+def matter_codes(codec: Codec) -> st.SearchStrategy[str]:
     return st.sampled_from([m.basic_code for m in default_catalogue().list()])
 
 
@@ -120,8 +120,8 @@ def matters(draw, working_days_only: bool = False) -> dict[str, Any]:
     return m.to_dict()
 
 
-def payloads(kind: str, adapter: Adapter, *, working_days_only: bool = False):
-    codes = matter_codes(adapter)
+def payloads(kind: str, codec: Codec, *, working_days_only: bool = False):
+    codes = matter_codes(codec)
     if kind == "matter.lookup":
         return st.fixed_dictionaries({"matter_code": codes})
     if kind == "matter":

@@ -9,9 +9,9 @@ import pytest
 from gateway.dialects import AdapterError
 from gateway.matters import default_catalogue
 
-from .conftest import ADAPTERS
+from .conftest import CODECS
 
-JS, ZJ, AH, SH = ADAPTERS["JS"], ADAPTERS["ZJ"], ADAPTERS["AH"], ADAPTERS["SH"]
+JS, ZJ, AH, SH = CODECS["JS"], CODECS["ZJ"], CODECS["AH"], CODECS["SH"]
 PERSON = "pk:js:0123456789abcdef"
 CASE = {
     "case_id": "C-1",
@@ -24,9 +24,9 @@ CASE = {
 }
 
 
-def fails(adapter, kind: str, payload: bytes, field: str, needle: str) -> None:
+def fails(codec, kind: str, payload: bytes, field: str, needle: str) -> None:
     with pytest.raises(AdapterError) as info:
-        adapter.to_canonical(kind, payload)
+        codec.to_canonical(kind, payload)
     assert info.value.field == field, info.value
     assert needle in info.value.message, info.value
 
@@ -141,7 +141,7 @@ def test_anhui_errors() -> None:
     fails(AH, "matter", ah(matter), "cai_liao[0].xing_shi", "unknown material form code")
 
 
-def test_canonical_adapter_errors() -> None:
+def test_canonical_codec_errors() -> None:
     fails(SH, "matter.lookup", b"{", "<body>", "malformed json")
     fails(SH, "matter.lookup", b"{}", "matter_code", "missing mandatory field")
     fails(SH, "matter.lookup", "{}".encode("utf-16"), "<body>", "not valid utf-8")

@@ -1,8 +1,9 @@
-"""A fourth dialect, defined only here, plugs in through register_adapter.
+"""A fourth dialect, defined only here, plugs in through register_dialect.
 
 "hz-legacy/1" is a made-up Hangzhou city system: canonical content, but upper-case keys
-inside a HEAD/BODY envelope. It implements the ``Adapter`` base class directly (no mapping
-file) and reuses the generic simulator, proving the contract is enough on its own.
+inside a HEAD/BODY envelope. It implements the ``Codec`` base class directly (no mapping
+file) and takes every other part by default (generic simulator, HTTP transport, no
+identity format), proving the contract is enough on its own.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from typing import Any, ClassVar
 
 import pytest
 from aiohttp import web
+from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.dialects import (
     KINDS,
-    Adapter,
     AdapterError,
-    AdapterRegistry,
-    build_simulator,
-    default_registry,
-    register_adapter,
+    Codec,
+    Dialect,
+    DialectCatalogue,
+    HttpTransport,
+    SampleSimulator,
+    default_dialects,
+    register_dialect,
     validate,
 )
 
@@ -38,7 +42,7 @@ def _keys(value: Any, fn) -> Any:
     return value
 
 
-class HangzhouLegacyAdapter(Adapter):
+class HangzhouLegacyCodec(Codec):
     region = "HZ"
     dialect = "hz-legacy/1"
     content_type = "application/json; charset=utf-8"
@@ -78,47 +82,63 @@ class HangzhouLegacyAdapter(Adapter):
                 return canonical
         raise AdapterError("MATTER_CODE", f"unknown HZ local matter code {local_code!r}")
 
-    def simulator(self) -> web.Application:
-        return build_simulator(self)
-
 
 def test_register_from_tests_without_touching_gateway() -> None:
-    reg = default_registry()
-    adapter = register_adapter(HangzhouLegacyAdapter(), replace=True)
-    assert reg.get("HZ") is adapter and "SH" in reg
-    assert reg.by_dialect("hz-legacy/1") is adapter
-    local = AdapterRegistry([HangzhouLegacyAdapter()])
+    reg = default_dialects()
+    dialect = register_dialect(Dialect(HangzhouLegacyCodec()), replace=True)
+    assert reg.get("HZ") is dialect and "SH" in reg
+    assert reg.by_dialect("hz-legacy/1") is dialect
+    local = DialectCatalogue([Dialect(HangzhouLegacyCodec())])
     assert local.regions() == ["HZ", "SH"]
+
+
+def test_default_parts() -> None:
+    dialect = Dialect(HangzhouLegacyCodec())
+    assert dialect.region == "HZ" and dialect.name == "hz-legacy/1"
+    assert dialect.identity is None
+    assert dialect.simulator_factory == SampleSimulator()
+    assert dialect.transport_factory is HttpTransport
+    transport = dialect.transport("http://127.0.0.1:9")
+    assert isinstance(transport, HttpTransport) and transport.codec is dialect.codec
+
+
+def test_a_dialect_is_not_changed_after_construction() -> None:
+    dialect = Dialect(HangzhouLegacyCodec())
+    with pytest.raises(AttributeError):
+        dialect.identity = object()  # type: ignore[misc]
+    with pytest.raises(TypeError, match="codec: expected a Codec, got Timestamp"):
+        Dialect(Timestamp())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("matter.lookup", "case.submit")])
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_fourth_dialect_round_trips(kind: str, data) -> None:
-    adapter = HangzhouLegacyAdapter()
-    canonical = data.draw(payloads(kind, adapter))
-    assert adapter.to_canonical(kind, adapter.from_canonical(kind, canonical)) == canonical
+    codec = HangzhouLegacyCodec()
+    canonical = data.draw(payloads(kind, codec))
+    assert codec.to_canonical(kind, codec.from_canonical(kind, canonical)) == canonical
 
 
 async def test_fourth_dialect_simulator_and_transport() -> None:
-    adapter = HangzhouLegacyAdapter()
-    runner = web.AppRunner(adapter.simulator())
+    dialect = Dialect(HangzhouLegacyCodec())
+    codec = dialect.codec
+    runner = web.AppRunner(dialect.simulator())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
-        async with adapter.transport(f"http://{host}:{port}") as t:
+        async with dialect.transport(f"http://{host}:{port}") as t:
             # the generic simulator serves HZ with the catalogue; HZ has no variant there
             delivery = await t.deliver(
                 "matter.lookup",
-                adapter.from_canonical("matter.lookup", {"matter_code": "200060100100"}),
+                codec.from_canonical("matter.lookup", {"matter_code": "200060100100"}),
             )
             assert delivery.status == 404
-            assert adapter.to_canonical("error", delivery.body)["code"] == "no_matter"
+            assert codec.to_canonical("error", delivery.body)["code"] == "no_matter"
             bad = await t.deliver("matter.lookup", b'{"HEAD":{"KIND":"matter.lookup"},'
                                                    b'"BODY":{"MATTER_CODE":"HZ-XX"}}')  # fmt: skip
-            err = adapter.to_canonical("error", bad.body)
+            err = codec.to_canonical("error", bad.body)
             assert bad.status == 400 and err["field"] == "MATTER_CODE"
     finally:
         await runner.cleanup()

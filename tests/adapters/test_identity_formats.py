@@ -15,7 +15,7 @@ import pytest
 
 import adapters.anhui.identity as ah
 import adapters.zhejiang.identity as zj
-from gateway.dialects import default_registry
+from gateway.dialects import default_dialects
 from gateway.identity import (
     DEFAULT_POLICY,
     AssertionRejected,
@@ -39,7 +39,7 @@ BAD = {"JS": "js-9001", "ZJ": "zj-9001", "AH": "ah-9001"}
 
 @pytest.fixture(params=PROVINCES)
 def fmt(request) -> AssertionFormat:
-    fmt = default_registry().get(request.param).identity
+    fmt = default_dialects().get(request.param).identity
     assert isinstance(fmt, AssertionFormat)
     return fmt
 
@@ -192,7 +192,7 @@ def test_every_province_maps_the_five_methods(fmt):
     ],
 )
 def test_level_from_mapping(region, codes, level):
-    fmt = default_registry().get(region).identity
+    fmt = default_dialects().get(region).identity
     assert level_from_mapping(codes, fmt.loa) == AssuranceLevel(level)
 
 
@@ -212,7 +212,7 @@ def _js_parts(data: bytes) -> list[dict]:
 
 
 def test_jiangsu_token_layout():
-    fmt = default_registry().get("JS").identity
+    fmt = default_dialects().get("JS").identity
     header, claims = _js_parts(make(fmt))
     assert header == {"alg": "SM2SM3", "kid": KEY.public_key.key_id, "typ": "JSZWFW-ID", "ver": 1}
     assert set(claims) == {
@@ -223,7 +223,7 @@ def test_jiangsu_token_layout():
 
 
 def test_jiangsu_header_and_claims_are_strict():
-    fmt = default_registry().get("JS").identity
+    fmt = default_dialects().get("JS").identity
     data = make(fmt)
     _, body, sig = data.split(b".")
     bad_head = base64.urlsafe_b64encode(b'{"alg":"none","kid":"x","typ":"JSZWFW-ID","ver":1}')
@@ -245,7 +245,7 @@ def test_jiangsu_header_and_claims_are_strict():
 
 
 def test_zhejiang_canonical_form_ignores_layout_but_binds_values():
-    fmt = default_registry().get("ZJ").identity
+    fmt = default_dialects().get("ZJ").identity
     data = make(fmt).decode()
     # re-indenting and re-prefixing keep the signature valid
     relaid = data.replace("\n  ", "\n\t\t").replace("zj:", "idp:").replace("xmlns:zj", "xmlns:idp")
@@ -260,7 +260,7 @@ def test_zhejiang_canonical_form_ignores_layout_but_binds_values():
 
 
 def test_zhejiang_structure_is_strict():
-    fmt = default_registry().get("ZJ").identity
+    fmt = default_dialects().get("ZJ").identity
     data = make(fmt).decode()
     doctype = data.replace("<zj:Assertion", '<!DOCTYPE x [<!ENTITY e "e">]>\n<zj:Assertion', 1)
     assert "document type" in rejected(fmt, doctype.encode(), "malformed")
@@ -289,7 +289,7 @@ def test_zhejiang_structure_is_strict():
 
 
 def test_zhejiang_two_authn_statements_combine():
-    fmt = default_registry().get("ZJ").identity
+    fmt = default_dialects().get("ZJ").identity
     methods = ["urn:zjzwfw:ac:classes:Password", "urn:zjzwfw:ac:classes:SmsOtp"]
     got = verify(fmt, make(fmt, methods=methods))
     assert got.local_methods == tuple(methods)
@@ -301,7 +301,7 @@ def test_zhejiang_two_authn_statements_combine():
 
 
 def test_anhui_document_is_gb18030_with_epoch_ms():
-    fmt = default_registry().get("AH").identity
+    fmt = default_dialects().get("AH").identity
     data = make(fmt)
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
@@ -314,7 +314,7 @@ def test_anhui_document_is_gb18030_with_epoch_ms():
 
 
 def test_anhui_signature_is_over_canonical_json():
-    fmt = default_registry().get("AH").identity
+    fmt = default_dialects().get("AH").identity
     doc = json.loads(make(fmt).decode("gb18030"))
     # key order and whitespace on the wire do not matter
     reordered = json.dumps(dict(reversed(list(doc.items()))), ensure_ascii=False)
@@ -334,7 +334,7 @@ def test_anhui_signature_is_over_canonical_json():
 
 
 def test_anhui_birthday_must_be_midnight_beijing():
-    fmt = default_registry().get("AH").identity
+    fmt = default_dialects().get("AH").identity
     doc = json.loads(make(fmt).decode("gb18030"))
     doc["data"]["user"]["birthday"] += 1000
     doc["sign"] = KEY.sign(ah.canonical_bytes(doc)).hex().upper()

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.dialects import CanonicalAdapter, default_registry
+from gateway.dialects import canonical_dialect, default_dialects
 from gateway.identity.idp_simulator import set_identity_provider_key
 from ledger.crypto import PrivateKey
 
@@ -19,7 +19,7 @@ PERSON = {"JS": "js-0002", "ZJ": "zj-0002", "AH": "ah-0002"}
 
 @pytest.fixture(params=["JS", "ZJ", "AH"])
 async def served(request) -> AsyncIterator[tuple[str, web.Application, str]]:
-    app = default_registry().get(request.param).simulator()
+    app = default_dialects().get(request.param).simulator()
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -40,7 +40,7 @@ async def _post(url: str, body) -> tuple[int, bytes, str]:
 async def test_issues_an_assertion_that_verifies(served):
     region, app, url = served
     assert set_identity_provider_key(app, KEY)
-    fmt = default_registry().get(region).identity
+    fmt = default_dialects().get(region).identity
     status, data, content_type = await _post(
         url, {"person_id": PERSON[region], "audience": "yrd-gateway", "ttl_seconds": 60}
     )
@@ -70,5 +70,5 @@ async def test_refuses_until_it_has_a_key_and_on_bad_requests(served):
 
 
 def test_simulator_without_identity_has_no_provider():
-    assert CanonicalAdapter().identity is None
-    assert not set_identity_provider_key(CanonicalAdapter().simulator(), KEY)
+    assert canonical_dialect().identity is None
+    assert not set_identity_provider_key(canonical_dialect().simulator(), KEY)

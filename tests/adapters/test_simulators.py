@@ -1,4 +1,4 @@
-"""Each simulator on a real loopback port, driven through its adapter's transport."""
+"""Each simulator on a real loopback port, driven through its dialect's transport."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from gateway.dialects import Adapter, DeliveryError
+from gateway.dialects import DeliveryError, Dialect
 from gateway.dialects.simulator import CASES, STATUS_UPDATES
 from gateway.matters import default_catalogue
 from ledger.crypto import sm3
@@ -22,15 +22,15 @@ SAMPLE_COMPANY = {
 
 
 @pytest.fixture
-async def served(adapter: Adapter) -> AsyncIterator[tuple[Adapter, web.Application, str]]:
-    app = adapter.simulator()
+async def served(dialect: Dialect) -> AsyncIterator[tuple[Dialect, web.Application, str]]:
+    app = dialect.simulator()
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     try:
-        yield adapter, app, f"http://{host}:{port}"
+        yield dialect, app, f"http://{host}:{port}"
     finally:
         await runner.cleanup()
 
@@ -50,24 +50,24 @@ def case(case_id: str = "YRD-2025-000001") -> dict:
 
 
 async def test_matter_lookup(served) -> None:
-    adapter, _, url = served
-    async with adapter.transport(url) as t:
+    dialect, _, url = served
+    async with dialect.transport(url) as t:
         got = await t.exchange("matter.lookup", {"matter_code": "010010300100"})
-    expected = default_catalogue().get("010010300100", adapter.region)
+    expected = default_catalogue().get("010010300100", dialect.region)
     assert got == expected.to_dict()
-    assert got["local_code"] == adapter.local_matter_code("010010300100")
+    assert got["local_code"] == dialect.codec.local_matter_code("010010300100")
 
 
 async def test_case_intake_is_accepted_and_recorded(served) -> None:
-    adapter, app, url = served
-    async with adapter.transport(url) as t:
+    dialect, app, url = served
+    async with dialect.transport(url) as t:
         ack = await t.exchange("case.submit", case())
         again = await t.exchange("case.submit", case())  # idempotent on case id
         update = {"case_id": ack["case_id"], "status": "completed",
                   "time": "2025-09-29T16:00:00+08:00", "note": None}  # fmt: skip
         assert await t.exchange("case.status", update) == update
     assert ack["status"] == "accepted" and ack["case_id"] == "YRD-2025-000001"
-    assert ack["note"].startswith("受理编号 " + adapter.region)
+    assert ack["note"].startswith("受理编号 " + dialect.region)
     assert again == ack
     assert list(app[CASES]) == ["YRD-2025-000001"]
     assert app[CASES]["YRD-2025-000001"]["case"] == case()
@@ -75,23 +75,23 @@ async def test_case_intake_is_accepted_and_recorded(served) -> None:
 
 
 async def test_evidence_request_is_answered(served) -> None:
-    adapter, _, url = served
+    dialect, _, url = served
     request = {
         "request_id": "EV-1",
         "certificate_type": "business_licence",
-        "subject_uscc": SAMPLE_COMPANY[adapter.region],
+        "subject_uscc": SAMPLE_COMPANY[dialect.region],
         "subject_person_key": None,
         "purpose": "企业变更登记核验",
         "requester": "11310000MB0000001C",
     }
-    async with adapter.transport(url) as t:
+    async with dialect.transport(url) as t:
         got = await t.exchange("evidence.request", request)
         with pytest.raises(DeliveryError) as info:
             await t.exchange(
                 "evidence.request", request | {"certificate_type": "household_register"}
             )
     assert got["request_id"] == "EV-1"
-    assert got["certificate_number"] == SAMPLE_COMPANY[adapter.region]
+    assert got["certificate_number"] == SAMPLE_COMPANY[dialect.region]
     content = base64.b64decode(got["content_base64"])
     assert got["digest_sm3"] == sm3(content).hex()
     assert "示例" in content.decode("utf-8")  # sample data, labelled
@@ -99,13 +99,13 @@ async def test_evidence_request_is_answered(served) -> None:
 
 
 async def test_refusals_come_back_in_the_dialect(served) -> None:
-    adapter, app, url = served
+    dialect, app, url = served
     update = {"case_id": "C", "status": "accepted", "time": "2025-09-26T10:15:00+08:00"}
     update["note"] = None
-    async with adapter.transport(url) as t:
+    async with dialect.transport(url) as t:
         delivery = await t.deliver("case.submit", b"\x00 not a payload")
         assert delivery.status == 400
-        error = adapter.to_canonical("error", delivery.body)
+        error = dialect.codec.to_canonical("error", delivery.body)
         assert error["code"] == "invalid" and error["field"] == "<body>"
         with pytest.raises(DeliveryError) as info:
             await t.exchange("case.status", update | {"case_id": "nope"})
@@ -113,14 +113,14 @@ async def test_refusals_come_back_in_the_dialect(served) -> None:
     assert app[CASES] == {}
 
 
-async def test_unreachable_partner_is_a_delivery_error(adapter: Adapter) -> None:
+async def test_unreachable_partner_is_a_delivery_error(dialect: Dialect) -> None:
     runner = web.AppRunner(web.Application())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
     await runner.cleanup()  # the port is now closed
-    async with adapter.transport(f"http://{host}:{port}", timeout=5) as t:
+    async with dialect.transport(f"http://{host}:{port}", timeout=5) as t:
         with pytest.raises(DeliveryError) as info:
             await t.deliver("matter.lookup", b"{}")
     assert info.value.status is None and info.value.field == "transport"

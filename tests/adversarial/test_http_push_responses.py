@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from gateway.dialects import default_registry
+from gateway.dialects import default_dialects
 from gateway.dialects.errors import DeliveryError
 from gateway.dialects.transport import HttpTransport
 
@@ -44,7 +44,7 @@ async def _small(_request: web.Request) -> web.Response:
 
 @pytest.fixture
 def adapter():
-    return default_registry().get("JS")
+    return default_dialects().get("JS").codec
 
 
 async def _serve(handler) -> tuple[web.AppRunner, str]:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import sqlite3
 import uuid
+from types import SimpleNamespace
 
 import grpc
 import pytest
@@ -278,9 +279,9 @@ def test_serve_process_refuses_hostile_bytes_precisely_without_traceback(serve):
 
 async def test_huge_payload_field_keeps_the_reason(gw):
     """A 20 KB value in a dialect field: the adapter's refusal echoes it clipped."""
-    from gateway.dialects import default_registry
+    from gateway.dialects import default_dialects
 
-    js = default_registry().get("JS")
+    js = default_dialects().get("JS").codec
     case = {
         "case_id": "C-1",
         "matter_code": "010010300100",
@@ -305,13 +306,13 @@ async def test_huge_payload_field_keeps_the_reason(gw):
 
 
 class _ExplodingAdapters:
-    """Fault injection: an adapter registry whose adapter fails unexpectedly."""
+    """Fault injection: a dialect catalogue whose codec fails unexpectedly."""
 
     def __init__(self, real) -> None:
         self.real = real
 
     def get(self, region):
-        real = self.real.get(region)
+        real = self.real.get(region).codec
 
         class Exploding:
             dialect = real.dialect
@@ -319,7 +320,7 @@ class _ExplodingAdapters:
             def to_canonical(self, kind, payload):
                 raise RuntimeError("injected fault with secret detail")
 
-        return Exploding()
+        return SimpleNamespace(codec=Exploding())
 
 
 async def test_unexpected_error_is_internal_logged_once_and_writes_nothing(gw, caplog):

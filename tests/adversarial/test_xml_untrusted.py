@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway.dialects import default_registry
+from gateway.dialects import default_dialects
 from gateway.identity import AssertionRejected
 from gateway.rpc.status import reason_of
 from ledger.crypto import PrivateKey
@@ -34,8 +34,8 @@ CASE = {
     "receiving_city": "苏州",
     "submitted_at": "2025-09-26T10:15:00+08:00",
 }
-ZJ = default_registry().get("ZJ")
-GOOD = ZJ.from_canonical("case.submit", CASE).decode("utf-8")
+ZJ = default_dialects().get("ZJ")
+GOOD = ZJ.codec.from_canonical("case.submit", CASE).decode("utf-8")
 BODY = GOOD.split("?>", 1)[1].lstrip()  # without the declaration
 LAUGHS = (
     '<!DOCTYPE ajsb [<!ENTITY lol "lol">'
@@ -96,7 +96,7 @@ def counts(gw) -> tuple[int, int, int]:
 
 async def submit(gw, payload: bytes):
     async with gw.client("ZJ") as client:
-        signed = dialect_envelope(client, gw.env, "SH", ZJ, payload)
+        signed = dialect_envelope(client, gw.env, "SH", ZJ.codec, payload)
         return await client.exchange.Submit(signed, timeout=30)
 
 

@@ -24,7 +24,7 @@ from aiohttp import web
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from gateway.dialects.registry import default_registry
+from gateway.dialects.catalogue import default_dialects
 from gateway.dialects.simulator import CASES
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.rpc.matters import add_matters_service
@@ -73,7 +73,7 @@ class Simulators:
         return self._call(self._start(region, port))
 
     async def _start(self, region: str, port: int) -> str:
-        app = default_registry().get(region).simulator()
+        app = default_dialects().get(region).simulator()
         seen = self.received.setdefault(region, [])
 
         @web.middleware
@@ -244,7 +244,7 @@ async def test_jiangsu_case_reaches_zhejiang_in_zhejiang_dialect(gw, sims):
     ],
 )  # fmt: skip
 async def test_bad_dialect_input_is_refused_and_nothing_written(gw, region, payload, field, needle):
-    adapter = default_registry().get(region)
+    adapter = default_dialects().get(region).codec
     before = db_counts(gw)
     async with gw.client(region) as client:
         signed = dialect_envelope(client, gw.env, "SH", adapter, payload)

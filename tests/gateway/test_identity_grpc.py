@@ -11,7 +11,7 @@ import aiohttp
 import grpc
 import pytest
 
-from gateway.dialects import default_registry
+from gateway.dialects import default_dialects
 from gateway.identity import verify_canonical_assertion
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.identity.recognition import ENTRY_TYPE, person_commitment
@@ -45,7 +45,7 @@ class Provinces:
 
     async def start(self) -> Provinces:
         for region in PROVINCES:
-            app = default_registry().get(region).simulator()
+            app = default_dialects().get(region).simulator()
             set_identity_provider_key(app, self.gw.env.idp_keys[region])
             runner = aiohttp.web.AppRunner(app)
             await runner.setup()
@@ -94,7 +94,7 @@ async def issue(provinces: Provinces, region: str, person: str, **body) -> bytes
         async with session.post(f"{provinces.urls[region]}/identity/assert", json=body) as resp:
             data = await resp.read()
             assert resp.status == 200, data
-            fmt = default_registry().get(region).identity
+            fmt = default_dialects().get(region).identity
             assert resp.headers["X-Assertion-Format"] == fmt.format
             return data
 
@@ -180,7 +180,7 @@ async def test_simulator_assertion_is_recognised(world, region):
 @pytest.mark.parametrize("region", PROVINCES)
 async def test_format_is_checked_and_defaults_to_the_provinces(world, region):
     gw, provinces = world
-    fmt = default_registry().get(region).identity
+    fmt = default_dialects().get(region).identity
     data = await issue(provinces, region, PERSON[region])
     assert (await recognize(gw, region, data, format=fmt.format)).person_key
     details = await refused(
@@ -233,7 +233,7 @@ async def test_invalid_id_number_in_a_validly_signed_assertion(world, region):
     data = await issue(provinces, region, BAD_NUMBER[region])
     details = await refused(gw, region, data, grpc.StatusCode.INVALID_ARGUMENT, "invalid_id_number")
     assert "check digit mismatch" in details
-    number = default_registry().get(region).identity.sample_people[BAD_NUMBER[region]]
+    number = default_dialects().get(region).identity.sample_people[BAD_NUMBER[region]]
     assert number["document_number"] not in details
 
 

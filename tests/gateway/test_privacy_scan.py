@@ -12,7 +12,7 @@ import logging
 import grpc
 import pytest
 
-from gateway.dialects import default_registry
+from gateway.dialects import default_dialects
 from gateway.ops import logs
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import identity_pb2
@@ -54,7 +54,7 @@ def _raw_numbers() -> list[str]:
     return [
         person["document_number"]
         for region in PROVINCES
-        for person in default_registry().get(region).identity.sample_people.values()
+        for person in default_dialects().get(region).identity.sample_people.values()
     ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from gateway.app.simulators import Simulators
-from gateway.dialects.registry import default_registry
+from gateway.dialects.catalogue import default_dialects
 from tests.gateway.harness import GatewayThread
 
 BEIJING_OFFSET = "+08:00"
@@ -29,7 +29,7 @@ class SimulatorThread:
     def start(self) -> dict[str, str]:
         self.thread.start()
         return asyncio.run_coroutine_threadsafe(
-            self.sims.start(default_registry(), fixed_ports=False), self.loop
+            self.sims.start(default_dialects(), fixed_ports=False), self.loop
         ).result(30)
 
     def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""The registry: entry points, explicit registration, and the dependency direction."""
+"""The dialect catalogue: entry points, explicit registration, and the dependency direction."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import gateway.dialects
 import gateway.matters
 from gateway.dialects import (
     ENTRY_POINT_GROUP,
-    AdapterRegistry,
-    CanonicalAdapter,
+    CanonicalCodec,
+    Dialect,
+    DialectCatalogue,
     RegistryError,
 )
 
@@ -41,15 +42,16 @@ def fake_entry_points(*eps: FakeEntryPoint):
     return entry_points
 
 
-def test_canonical_adapter_is_always_there() -> None:
-    reg = AdapterRegistry()
+def test_canonical_dialect_is_always_there() -> None:
+    reg = DialectCatalogue()
     assert reg.regions() == ["SH"]
-    assert isinstance(reg.get("SH"), CanonicalAdapter)
+    assert isinstance(reg.get("SH").codec, CanonicalCodec)
     assert reg.by_dialect("yrd-canonical/1") is reg.get("SH")
+    assert reg.get("SH").identity is None
 
 
 def test_loads_province_adapters_from_entry_points() -> None:
-    reg = AdapterRegistry()
+    reg = DialectCatalogue()
     names = reg.load_entry_points(
         entry_points=fake_entry_points(
             FakeEntryPoint("jiangsu", FACTORIES["JS"]),
@@ -63,8 +65,27 @@ def test_loads_province_adapters_from_entry_points() -> None:
     assert [a.region for a in reg] == ["AH", "JS", "SH", "ZJ"]
 
 
-def test_registry_errors() -> None:
-    reg = AdapterRegistry()
+def test_an_entry_point_may_name_a_dialect_but_not_a_bare_codec() -> None:
+    reg = DialectCatalogue()
+    js = FACTORIES["JS"]()
+    assert reg.load_entry_points(entry_points=fake_entry_points(FakeEntryPoint("js", js))) == ["js"]
+    assert reg.get("JS") is js
+    with pytest.raises(RegistryError, match="expected a Dialect, got MappedCodec"):
+        DialectCatalogue().load_entry_points(
+            entry_points=fake_entry_points(FakeEntryPoint("bare", lambda: js.codec))
+        )
+
+
+@pytest.mark.parametrize("region", ["JS", "ZJ", "AH"])
+def test_every_province_names_all_its_parts(region) -> None:
+    dialect = FACTORIES[region]()
+    assert dialect.region == region
+    assert dialect.identity is not None and dialect.identity.province == region
+    assert dialect.simulator_factory.certificates  # its own sample store
+
+
+def test_catalogue_errors() -> None:
+    reg = DialectCatalogue()
     with pytest.raises(RegistryError) as info:
         reg.load_entry_points(
             entry_points=fake_entry_points(FakeEntryPoint("broken", ImportError("no module")))
@@ -100,3 +121,9 @@ def test_all_is_honest(module) -> None:
     assert len(set(module.__all__)) == len(module.__all__)
     for name in module.__all__:
         assert hasattr(module, name), name
+
+
+def test_a_dialect_refuses_another_regions_identity_format() -> None:
+    js, zj = FACTORIES["JS"](), FACTORIES["ZJ"]()
+    with pytest.raises(ValueError, match="expected the format of region JS, got ZJ"):
+        Dialect(js.codec, identity=zj.identity)
