@@ -30,6 +30,7 @@ from gateway.cases.model import (
 from gateway.cases.store import CaseStore
 from gateway.matters import TimeLimit
 from gateway.ops.privacy import scrub
+from gateway.regions import Region
 from gateway.workdays import WorkdayCalendar
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def actor_label(account: Account) -> str:
         assert account.city is not None  # Accounts.create requires a clerk's city
         return f"{CITIES[account.city].name_zh}窗口 {account.display_name}"
     assert account.region is not None  # and a handler's region
-    return f"{REGION_NAMES[account.region]}承办 {account.display_name}"
+    return f"{REGION_NAMES[Region(account.region)]}承办 {account.display_name}"
 
 
 def next_steps(account: Account, case: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -38,6 +38,7 @@ from gateway.cases import (
 from gateway.cases.throttle import SignInThrottled
 from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
+from gateway.regions import Region
 from gateway.web.audit import verify_with_checks
 from ledger.trust import TrustStore, trust_document
 
@@ -158,7 +159,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     def cities() -> list[dict[str, str]]:
         return [
             {"code": c.code, "name": c.name_zh, "region": c.region,
-             "region_name": REGION_NAMES[c.region]}
+             "region_name": REGION_NAMES[Region(c.region)]}
             for c in CITIES.values()
         ]  # fmt: skip
 
