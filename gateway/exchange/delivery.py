@@ -28,6 +28,7 @@ from tenacity import (
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, DeliveryError
+from gateway.errors import Refusal
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
 from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
@@ -153,6 +154,9 @@ class PushWorker:
         while True:
             rows = await asyncio.to_thread(self.store.due, None, "push", 64)
             if rows:
+                # A registry past its grace refuses here: the worker is reported down with
+                # that cause and no row spends an attempt on it (docs/registry.md).
+                self.registry()
                 sem = asyncio.Semaphore(self.concurrency)
 
                 async def one(row, sem=sem):
@@ -196,6 +200,8 @@ class PushWorker:
         except AdapterError as exc:
             self.store.mark(exchange_id, REJECTED, error=f"cannot express in dialect: {exc}")
             return
+        except Refusal:  # the gateway's own refusal (registry past its grace): not the partner's
+            raise
         except Exception as exc:  # the partner must never take the worker down
             log.exception("push of %s failed", exchange_id)
             self._retry(exchange_id, attempts, f"push failed: {type(exc).__name__}")

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
@@ -140,5 +141,65 @@ async def test_row_is_given_up_after_max_attempts_against_a_server_that_always_f
         assert len(given_up) == 1 and given_up[0].levelno == logging.ERROR
         assert exchange_id in given_up[0].getMessage()
     finally:
+        gw.stop()
+        await runner.cleanup()
+
+
+async def test_a_registry_past_its_grace_pauses_push_without_spending_attempts(tmp_path):
+    """Past the registry's grace the push worker is reported down with that cause and no
+    row spends an attempt (the gateway cannot vouch; the partner did not fail); with the
+    registry valid again the row is delivered, without a restart."""
+    hits: list[int] = []
+
+    async def first_fails(request: web.Request) -> web.Response:
+        await request.read()
+        hits.append(1)
+        return web.json_response({}, status=500 if len(hits) == 1 else 200)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", first_fails)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    gw = GatewayThread(
+        tmp_path,
+        pull_regions=("SH", "JS", "AH"),
+        endpoints={"ZJ": f"http://127.0.0.1:{port}"},
+        push_backoff_seconds=0.05,
+        push_backoff_max_seconds=0.1,
+    ).start()
+    holder = gw.gateway.registry
+    real_clock = holder.clock
+    expires = holder.require().expires_at
+    try:
+        async with gw.client("JS") as client:
+            signed = client.build(
+                recipient=gw.env.member_id("ZJ"),
+                kind="case.submit",
+                matter="JS-320000-0001",
+                payload=json.dumps(JS_CASE, ensure_ascii=False).encode("utf-8"),
+                dialect="js-json/1",
+                content_type="application/json; charset=utf-8",
+            )
+            await client.submit(signed)
+        exchange_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
+        store = gw.gateway.store
+        await _until(lambda: store.outbox_row(exchange_id)[1] == 1, "the first failed push")
+
+        holder.clock = lambda: expires + holder.grace + timedelta(seconds=1)
+        down = await _until(
+            lambda: gw.gateway.supervisor.down().get("push-delivery"), "push worker down"
+        )
+        assert "RegistryExpired" in down or "grace" in down, down
+        await asyncio.sleep(1.0)  # ten retry delays: none may be spent while it is down
+        assert store.outbox_row(exchange_id)[:2] == ("pending", 1) and len(hits) == 1
+
+        holder.clock = real_clock
+        await _until(lambda: store.outbox_row(exchange_id)[0] == "delivered", "delivery")
+        assert len(hits) == 2
+        await _until(lambda: "push-delivery" not in gw.gateway.supervisor.down(), "worker up")
+    finally:
+        holder.clock = real_clock
         gw.stop()
         await runner.cleanup()
