@@ -126,7 +126,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 return exchange_pb2.SubmitResult(
                     sequence=sequence,
                     error=exchange_pb2.SubmitError(
-                        code=refusal.code.value[0], message=refusal.message, reason=refusal.reason
+                        code=refusal.status.value[0], message=refusal.message, reason=refusal.reason
                     ),
                 )
             return exchange_pb2.SubmitResult(

@@ -19,7 +19,7 @@ def status_for(refusal: Refusal) -> grpc.Status:
     detail = any_pb2.Any()
     detail.Pack(info)
     return rpc_status.to_status(
-        status_pb2.Status(code=refusal.code.value[0], message=refusal.message, details=[detail])
+        status_pb2.Status(code=refusal.status.value[0], message=refusal.message, details=[detail])
     )
 
 
