@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import storage_boundary
+
 __all__ = ["CaseStore"]
 
 SCHEMA = """
@@ -137,6 +139,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 
 
+@storage_boundary
 class CaseStore:
     """One SQLite file; one connection per thread; every write one transaction."""
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import storage_boundary
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exchanges (
     exchange_id TEXT PRIMARY KEY,
@@ -113,6 +115,7 @@ def insert_exchange(
     ]
 
 
+@storage_boundary
 class GatewayStore:
     """Reads of the gateway rows, and the delivery state changes (one connection per thread)."""
 

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.errors import StorageError
+from ledger.errors import StorageError, storage_boundary
 
 __all__ = ["AnchorRow", "AnchorStore", "last_confirmed"]
 
@@ -86,6 +86,7 @@ def _row(values: tuple) -> AnchorRow:
     return AnchorRow(*fields)
 
 
+@storage_boundary(StorageError)
 class AnchorStore:
     """The ``anchors`` table. Thread-safe (one connection behind a lock; traffic is tiny)."""
 
