@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gateway.errors import Code, Error
 from ledger.clitext import one_line
 from ledger.crypto import DEFAULT_ID, PrivateKey, PublicKey, default_backend, sm3_file
 from ledger.errors import KeyFormatError, SignatureError
@@ -22,8 +23,10 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
 
 
-class UsageError(Exception):
+class UsageError(Error):
     """Bad input on the command line: exit 2."""
+
+    code = Code.USAGE
 
 
 class _ArgumentParser(argparse.ArgumentParser):

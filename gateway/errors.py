@@ -8,6 +8,12 @@ member beside the lowercase message that names the check)::
     ├── Refusal                             Reason.*   a request refused; ``status``: gRPC code
     │   └── gateway.registry.errors.RegistryExpiredRefusal   Reason.REGISTRY_EXPIRED
     ├── ConfigError                         Code.CONFIG    settings, keys or registry unusable
+    │   ├── gateway.app.instance.DataDirInUse   Code.DATA_DIR_IN_USE
+    │   └── gateway.app.instance.PortInUse      Code.PORT_IN_USE
+    ├── gateway.cli.UsageError, gateway.app.init_cmd.InitError   Code.USAGE   bad CLI input
+    ├── gateway.web.limits.BodyTooLarge     Code.BODY_TOO_LARGE  an HTTP body over its limit
+    ├── gateway.workdays.CalendarError      Code.CALENDAR  calendar data malformed (ValueError)
+    ├── gateway.exchange.evidence.AnswerMismatch   Code.ANSWER_MISMATCH  not this request's answer
     ├── StorageError                        Code.STORAGE   a store could not read or write (sqlite3)
     ├── gateway.registry.errors.RegistryError       RegistryCode.*   the trust registry
     ├── gateway.identity.errors.IdentityError       IdentityCode.*   identity data (ValueError)
@@ -139,7 +145,13 @@ class Code(enum.StrEnum):
 
     ERROR = "error"
     CONFIG = "config"
+    DATA_DIR_IN_USE = "data_dir_in_use"
+    PORT_IN_USE = "port_in_use"
     STORAGE = "storage"
+    USAGE = "usage"
+    BODY_TOO_LARGE = "body_too_large"
+    CALENDAR = "calendar"
+    ANSWER_MISMATCH = "answer_mismatch"
 
 
 class Error(Exception):

@@ -22,7 +22,7 @@ from typing import Any
 from . import boundedjson, merkle
 from .checkpoint import parse_checkpoint, verify_checkpoint
 from .clitext import one_line
-from .errors import CheckpointError, ProofError, ReceiptCheck, ReceiptError
+from .errors import CheckpointError, Code, Error, ProofError, ReceiptCheck, ReceiptError
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
@@ -33,8 +33,10 @@ MAX_INPUT_BYTES = 16 << 20
 MAX_CHECKPOINT_BYTES = 64 << 10
 
 
-class UsageError(Exception):
-    pass
+class UsageError(Error):
+    """Bad input on the command line: exit 2."""
+
+    code = Code.USAGE
 
 
 class _ArgumentParser(argparse.ArgumentParser):

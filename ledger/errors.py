@@ -4,11 +4,15 @@ Hierarchy (``code`` is each error's machine code)::
 
     Error                              code
     ├── CryptoError                    Code.CRYPTO
+    │   ├── ledger.crypto._der.DERError (ValueError)   Code.DER   not strict DER (internal)
     │   ├── KeyFormatError             Code.KEY_FORMAT     malformed or unsupported key material
     │   └── SignatureError             Code.SIGNATURE      a signature failed to parse or verify
     ├── ProofError (ValueError)        Code.PROOF          a Merkle proof failed a named check
     ├── CheckpointError (ValueError)   Code.CHECKPOINT     malformed, badly signed, inconsistent
     ├── ReceiptError (ValueError)      ReceiptCheck.*      which receipt check failed
+    │   └── ledger.anchor_verify.AnchorCheckError   ReceiptCheck.ANCHOR*  an anchor check failed
+    ├── ledger.boundedjson.JsonLimitError (ValueError)   Code.JSON_LIMIT   too large/deep JSON
+    ├── ledger.audit_cli.UsageError    Code.USAGE          bad CLI input
     ├── StorageError                   Code.STORAGE        the durable store could not read/write
     │   └── IntegrityError             IntegrityCode.*     the stored log contradicts its history
     ├── MissingExtraError (ImportError)  Code.MISSING_EXTRA  an optional part's extra is missing
@@ -56,7 +60,10 @@ class Code(enum.StrEnum):
     """The machine code of a ledger error (its ``code``), beside its message."""
 
     ERROR = "error"
+    USAGE = "usage"
+    JSON_LIMIT = "json_limit"
     CRYPTO = "crypto"
+    DER = "der"
     KEY_FORMAT = "key_format"
     SIGNATURE = "signature"
     PROOF = "proof"
@@ -79,6 +86,9 @@ class ReceiptCheck(enum.StrEnum):
     LEAF_HASH = "leaf_hash"
     INCLUSION_PROOF = "inclusion_proof"
     CONSISTENCY_PROOF = "consistency_proof"
+    ANCHOR = "anchor"
+    ANCHOR_CONSISTENCY = "anchor_consistency"
+    ANCHOR_FORMAT = "anchor_format"
     TRUST_FILE = "trust_file"
 
 
@@ -121,7 +131,7 @@ class CheckpointError(Error, ValueError):
 class ReceiptError(Error, ValueError):
     """A receipt is malformed or one of its checks failed; ``code`` says which check."""
 
-    code: ReceiptCheck
+    code: ReceiptCheck = ReceiptCheck.FORMAT
 
     def __init__(self, message: str, code: ReceiptCheck = ReceiptCheck.FORMAT) -> None:
         super().__init__(message)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app.pki import issue, make_ca
+from gateway.errors import Code, Error
 from gateway.registry import RegistryError, format_time, sign_registry
 from gateway.registry._parse import loads_strict
 from ledger.boundedjson import JsonLimitError
@@ -40,8 +41,10 @@ MAX_MEMBERS_BYTES = 4 << 20
 TARGETS = ("yrdgw.toml", "registry.json", "keys", "tls", "offline")
 
 
-class InitError(Exception):
+class InitError(Error):
     """Bad input, or material that already exists: exit 2."""
+
+    code = Code.USAGE
 
 
 def add_init_command(subparsers: Any) -> None:

@@ -13,6 +13,9 @@ Hierarchy (``code`` is each error's :class:`DialectCode`)::
                                                  be reached (``status`` is the HTTP status,
                                                  ``None`` if unreachable); a network failure,
                                                  not bad input, so not a ValueError
+    gateway.errors.Error
+    └── gateway.dialects.untrusted_xml.UntrustedXmlError (ValueError)   UNTRUSTED_XML
+                                                 an XML document from outside was refused
 
 Messages are lowercase, name the check, and say expected vs got. Foreign exceptions
 (json, xml, codecs, aiohttp) are mapped to these at the boundary, ``from exc``: aiohttp in
@@ -35,6 +38,7 @@ class DialectCode(enum.StrEnum):
     INVALID = "invalid_input"
     NO_ADAPTER = "no_adapter"
     DELIVERY = "delivery_failed"
+    UNTRUSTED_XML = "untrusted_xml"
 
 
 class DialectError(Error):

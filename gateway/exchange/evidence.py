@@ -41,7 +41,7 @@ from typing import Any
 
 from google.protobuf import timestamp_pb2
 
-from gateway.errors import Error, Refusal
+from gateway.errors import Code, Error, Refusal
 from gateway.exchange.core import member_proto
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.store import ExchangeRow, GatewayStore, insert_exchange
@@ -106,6 +106,8 @@ def verify_relayed_envelope(
 
 class AnswerMismatch(Error, ValueError):
     """The holder's answer is not the answer to this request."""
+
+    code = Code.ANSWER_MISMATCH
 
 
 class EvidenceRelay:
