@@ -26,6 +26,15 @@ from .errors import CheckpointError, Code, Error, ProofError, ReceiptCheck, Rece
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
+__all__ = [
+    "UsageError",
+    "build_parser",
+    "cmd_anchors",
+    "cmd_consistency",
+    "cmd_verify",
+    "main",
+]
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
 MAX_INPUT_BYTES = 16 << 20

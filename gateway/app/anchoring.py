@@ -12,6 +12,11 @@ from gateway.app.settings import Settings
 from gateway.pb.yrd.v1 import audit_pb2
 from ledger.anchor import Anchorer, EmbeddedChain, JsonRpcChain
 
+__all__ = [
+    "GatewayAnchorer",
+    "make_anchorer_factory",
+]
+
 STATUS = {
     "pending": audit_pb2.ANCHOR_STATUS_PENDING,
     "confirmed": audit_pb2.ANCHOR_STATUS_CONFIRMED,

@@ -36,6 +36,12 @@ from gateway.ops.supervision import Beat
 from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
 
+__all__ = [
+    "anchorer_factory",
+    "build_gateway",
+    "serve",
+]
+
 log = logging.getLogger("gateway.app.serve")
 
 

@@ -16,6 +16,10 @@ from typing import Any
 
 from gateway.errors import ConfigError
 
+__all__ = [
+    "Settings",
+]
+
 
 @dataclass
 class Settings:

@@ -24,7 +24,11 @@ from typing import Any
 
 from gateway.errors import storage_boundary
 
-__all__ = ["CaseStore"]
+__all__ = [
+    "CASE_COLUMNS",
+    "SCHEMA",
+    "CaseStore",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (

@@ -21,6 +21,12 @@ from gateway.dialects.registry import AdapterRegistry
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
 from gateway.registry import TrustRegistry
 
+__all__ = [
+    "PullHub",
+    "PushWorker",
+    "backoff",
+]
+
 AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
 
 log = logging.getLogger("gateway.exchange.delivery")

@@ -17,6 +17,16 @@ from typing import Any
 
 from gateway.errors import storage_boundary
 
+__all__ = [
+    "DELIVERED",
+    "PENDING",
+    "REJECTED",
+    "ExchangeRow",
+    "GatewayStore",
+    "OutboxRow",
+    "insert_exchange",
+]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exchanges (
     exchange_id TEXT PRIMARY KEY,

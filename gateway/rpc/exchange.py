@@ -24,6 +24,13 @@ from gateway.rpc.guard import refusal_for
 from gateway.rpc.status import abort
 from ledger.errors import Error as LedgerError
 
+__all__ = [
+    "AuditServicer",
+    "ExchangeServicer",
+    "caller_member",
+    "receipt_proto",
+]
+
 log = logging.getLogger("gateway.grpc")
 
 DEFAULT_IN_FLIGHT = 32

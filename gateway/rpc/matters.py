@@ -41,7 +41,13 @@ from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
 from gateway.workdays import WorkdayCalendar
 
-__all__ = ["SERVICE_NAME", "MattersServicer", "add_matters_service"]
+__all__ = [
+    "SERVICE_NAME",
+    "MattersServicer",
+    "add_matters_service",
+    "comparison_proto",
+    "matter_proto",
+]
 
 SERVICE_NAME = matters_pb2.DESCRIPTOR.services_by_name["Matters"].full_name
 BEIJING = timezone(timedelta(hours=8))

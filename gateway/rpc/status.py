@@ -9,6 +9,12 @@ from grpc_status import rpc_status
 
 from gateway.errors import Refusal
 
+__all__ = [
+    "abort",
+    "reason_of",
+    "status_for",
+]
+
 ERROR_DOMAIN = "yrd-gateway"
 
 

@@ -39,7 +39,21 @@ from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.web.audit import verify_with_checks
 from ledger.trust import TrustStore, trust_document
 
-__all__ = ["STATUS_OF", "build_router", "error_response", "trust_for"]
+__all__ = [
+    "STATUS_OF",
+    "Applicant",
+    "CaseSubmit",
+    "MaterialRef",
+    "Rating",
+    "SignIn",
+    "Transition",
+    "build_router",
+    "current_account",
+    "error_response",
+    "install_errors",
+    "trust_for",
+    "validation_response",
+]
 
 COOKIE = "yrd_session"
 _SPOOL_MEMORY = 256 * 1024
