@@ -144,7 +144,7 @@ class ReceiptError(Error, ValueError):
 class StorageError(Error):
     """The durable store could not be read or written."""
 
-    code = Code.STORAGE
+    code: enum.Enum = Code.STORAGE
 
 
 class MissingExtraError(Error, ImportError):

@@ -125,7 +125,8 @@ class RegistryExpired(RegistryValidityError):
     code = RegistryCode.EXPIRED
 
 
-class RegistryExpiredRefusal(RegistryExpired, Refusal):
+# its code is Refusal's (Reason.REGISTRY_EXPIRED, set per instance), not RegistryExpired's
+class RegistryExpiredRefusal(RegistryExpired, Refusal):  # type: ignore[misc]
     """The registry in use expired longer ago than the grace period.
 
     Raised by ``RegistryHolder.require()``; being a :class:`gateway.errors.Refusal` with
