@@ -14,16 +14,32 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from gateway.errors import Code, Error
 from ledger.clitext import one_line
 from ledger.crypto import DEFAULT_ID, PrivateKey, PublicKey, default_backend, sm3_file
 from ledger.errors import KeyFormatError, SignatureError
+
+__all__ = [
+    "UsageError",
+    "build_parser",
+    "cmd_demo",
+    "cmd_selfcheck",
+    "cmd_serve",
+    "cmd_sm2_keygen",
+    "cmd_sm2_sign",
+    "cmd_sm2_verify",
+    "cmd_sm3",
+    "main",
+]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
 
 
-class UsageError(Exception):
+class UsageError(Error):
     """Bad input on the command line: exit 2."""
+
+    code = Code.USAGE
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -24,6 +24,11 @@ from ledger.crypto import PrivateKey
 from ledger.receipt import VerifiedReceipt, verify_receipt
 from ledger.trust import TrustStore
 
+__all__ = [
+    "GatewayClient",
+    "PullSession",
+]
+
 
 class GatewayClient:
     def __init__(

@@ -36,7 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import Error
+from gateway.errors import Code, Error
 from ledger import boundedjson
 
 __all__ = [
@@ -68,6 +68,8 @@ _NEAR = timedelta(days=31)  # a make-up day may fall just outside its notice's y
 
 class CalendarError(Error, ValueError):
     """The calendar data is malformed or inconsistent (the message names the entry)."""
+
+    code = Code.CALENDAR
 
 
 @dataclass(frozen=True)

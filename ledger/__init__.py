@@ -3,4 +3,8 @@
 This package stands alone so that auditors can install and use it without the gateway.
 """
 
+__all__ = [
+    "__version__",
+]
+
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 The gateway runs without ``reference`` (gmssl, the pure-Python SM2 cross-check) and without
 ``embedded-chain`` (eth-tester/py-evm, the in-process EVM). Choosing either without its extra
 must not end in a bare ``ModuleNotFoundError`` from deep inside a library: ``require`` raises
-one ``MissingExtraError`` that says what needed it and the exact ``pip install`` line.
+one ``ledger.errors.MissingExtraError`` that says what needed it and the exact ``pip install`` line.
 """
 
 from __future__ import annotations
@@ -11,22 +11,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ledger.errors import Error
+from ledger.errors import MissingExtraError
 
-__all__ = ["MissingExtraError", "require"]
-
-DISTRIBUTION = "yrd-gateway"
-
-
-class MissingExtraError(Error, ImportError):
-    """An optional part was chosen but the extra that installs it is not installed."""
-
-    def __init__(self, extra: str, needed_by: str) -> None:
-        super().__init__(
-            f"{needed_by} needs the {extra!r} extra, which is not installed: "
-            f"pip install '{DISTRIBUTION}[{extra}]'"
-        )
-        self.extra = extra
+__all__ = ["require"]
 
 
 def require(module: str, extra: str, needed_by: str) -> ModuleType:

@@ -22,12 +22,21 @@ from typing import TYPE_CHECKING, Any
 from . import boundedjson, merkle
 from .checkpoint import parse_checkpoint, verify_checkpoint
 from .clitext import one_line
-from .errors import CheckpointError, ProofError, ReceiptError
+from .errors import CheckpointError, Code, Error, ProofError, ReceiptCheck, ReceiptError
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
 if TYPE_CHECKING:
     from .anchor_verify import JsonRpcReader
+
+__all__ = [
+    "UsageError",
+    "build_parser",
+    "cmd_anchors",
+    "cmd_consistency",
+    "cmd_verify",
+    "main",
+]
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
@@ -36,8 +45,10 @@ MAX_INPUT_BYTES = 16 << 20
 MAX_CHECKPOINT_BYTES = 64 << 10
 
 
-class UsageError(Exception):
-    pass
+class UsageError(Error):
+    """Bad input on the command line: exit 2."""
+
+    code = Code.USAGE
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -257,18 +268,25 @@ def cmd_consistency(args: argparse.Namespace) -> int:
             try:
                 signed.append(verify_checkpoint(note, trusted.public_key, origin, trusted.key_name))
             except CheckpointError as exc:
-                raise ReceiptError(f"{label} checkpoint signature: {exc}") from exc
+                raise ReceiptError(
+                    f"{label} checkpoint signature: {exc}", ReceiptCheck.CHECKPOINT_SIGNATURE
+                ) from exc
             print(f"ok   {label} checkpoint signature (size {signed[-1].size})")
         old, new = signed
         if old.checkpoint.origin != new.checkpoint.origin:
-            raise ReceiptError("origin: the two checkpoints are from different logs")
+            raise ReceiptError(
+                "origin: the two checkpoints are from different logs", ReceiptCheck.TRUSTED_KEY
+            )
         for label, claimed, actual in (("old", old_size, old.size), ("new", new_size, new.size)):
             if claimed is not None and claimed != actual:
-                raise ReceiptError(f"proof {label}_size {claimed} != checkpoint size {actual}")
+                raise ReceiptError(
+                    f"proof {label}_size {claimed} != checkpoint size {actual}",
+                    ReceiptCheck.CHECKPOINT_SIZE,
+                )
         try:
             merkle.verify_consistency(old.size, new.size, proof, old.root, new.root)
         except ProofError as exc:
-            raise ReceiptError(f"consistency proof: {exc}") from exc
+            raise ReceiptError(f"consistency proof: {exc}", ReceiptCheck.CONSISTENCY_PROOF) from exc
     except ReceiptError as exc:
         print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID

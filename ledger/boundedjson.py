@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from .errors import Error
+from .errors import Code, Error
 
 __all__ = ["DEFAULT_MAX_DEPTH", "JsonLimitError", "check_depth", "loads"]
 
@@ -26,6 +26,8 @@ _OPENERS = frozenset(b"[{")
 
 class JsonLimitError(Error, ValueError):
     """A JSON document is too large, too deep, or not JSON at all."""
+
+    code = Code.JSON_LIMIT
 
 
 def check_depth(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:

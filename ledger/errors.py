@@ -1,68 +1,223 @@
 """Errors raised by the ledger package.
 
-Hierarchy::
+Hierarchy (``code`` is each error's machine code)::
 
-    Error
-    ├── CryptoError
-    │   ├── KeyFormatError        malformed or unsupported key material
-    │   └── SignatureError        a signature failed to parse or to verify
-    ├── ProofError (ValueError)   a Merkle proof failed a named check
-    ├── CheckpointError           a checkpoint is malformed, badly signed or inconsistent
-    ├── ReceiptError              a receipt is malformed or does not verify
-    └── StorageError              the durable log could not read or write
-        └── IntegrityError        the stored log contradicts its own signed history
+    Error                              code
+    ├── CryptoError                    Code.CRYPTO
+    │   ├── ledger.crypto._der.DERError (ValueError)   Code.DER   not strict DER (internal)
+    │   ├── KeyFormatError             Code.KEY_FORMAT     malformed or unsupported key material
+    │   └── SignatureError             Code.SIGNATURE      a signature failed to parse or verify
+    ├── ProofError (ValueError)        Code.PROOF          a Merkle proof failed a named check
+    ├── CheckpointError (ValueError)   Code.CHECKPOINT     malformed, badly signed, inconsistent
+    ├── ReceiptError (ValueError)      ReceiptCheck.*      which receipt check failed
+    │   └── ledger.anchor_verify.AnchorCheckError   ReceiptCheck.ANCHOR*  an anchor check failed
+    ├── ledger.boundedjson.JsonLimitError (ValueError)   Code.JSON_LIMIT   too large/deep JSON
+    ├── ledger.audit_cli.UsageError    Code.USAGE          bad CLI input
+    ├── StorageError                   Code.STORAGE        the durable store could not read/write
+    │   └── IntegrityError             IntegrityCode.*     the stored log contradicts its history
+    ├── MissingExtraError (ImportError)  Code.MISSING_EXTRA  an optional part's extra is missing
+    └── ledger.anchor.errors.AnchorError   Code.ANCHOR     an anchoring operation failed
+        ├── ChainUnavailable               Code.CHAIN_UNAVAILABLE
+        └── ContractRevert                 Code.CONTRACT_REVERT
 
-Messages are lowercase, name the failing check, and say expected vs got.
+Messages are lowercase, name the failing check, and say expected vs got. Callers branch on
+``code`` (an enum member), never on message text. Foreign exceptions are translated where they
+arise, ``raise ... from exc``: sqlite3 in the stores (``StorageError``), tongsuopy/gmssl in
+``ledger.crypto`` (``CryptoError``), web3/requests in ``ledger.anchor._translate``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import functools
+import inspect
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 __all__ = [
     "CheckpointError",
+    "Code",
     "CryptoError",
     "Error",
     "IntegrityCode",
     "IntegrityError",
     "KeyFormatError",
+    "MissingExtraError",
     "ProofError",
+    "ReceiptCheck",
     "ReceiptError",
     "SignatureError",
     "StorageError",
+    "storage_boundary",
 ]
+
+DISTRIBUTION = "yrd-gateway"
+
+
+class Code(enum.StrEnum):
+    """The machine code of a ledger error (its ``code``), beside its message."""
+
+    ERROR = "error"
+    USAGE = "usage"
+    JSON_LIMIT = "json_limit"
+    CRYPTO = "crypto"
+    DER = "der"
+    KEY_FORMAT = "key_format"
+    SIGNATURE = "signature"
+    PROOF = "proof"
+    CHECKPOINT = "checkpoint"
+    STORAGE = "storage"
+    MISSING_EXTRA = "missing_extra"
+    ANCHOR = "anchor"
+    CHAIN_UNAVAILABLE = "chain_unavailable"
+    CONTRACT_REVERT = "contract_revert"
+
+
+class ReceiptCheck(enum.StrEnum):
+    """Which check of a receipt failed (the ``code`` of a ReceiptError), in the order
+    ``ledger.receipt.verify_receipt`` runs them; ``TRUST_FILE`` is the trust file itself."""
+
+    FORMAT = "format"
+    TRUSTED_KEY = "trusted_key"
+    CHECKPOINT_SIGNATURE = "checkpoint_signature"
+    CHECKPOINT_SIZE = "checkpoint_size"
+    LEAF_HASH = "leaf_hash"
+    INCLUSION_PROOF = "inclusion_proof"
+    CONSISTENCY_PROOF = "consistency_proof"
+    ANCHOR = "anchor"
+    ANCHOR_CONSISTENCY = "anchor_consistency"
+    ANCHOR_FORMAT = "anchor_format"
+    TRUST_FILE = "trust_file"
 
 
 class Error(Exception):
-    """Root of every error the ledger package raises on purpose."""
+    """Root of every error the ledger package raises on purpose; ``code`` says which."""
+
+    code: enum.Enum = Code.ERROR
 
 
 class CryptoError(Error):
     """A cryptographic operation could not be carried out."""
 
+    code = Code.CRYPTO
+
 
 class KeyFormatError(CryptoError, ValueError):
     """Key material is malformed, on the wrong curve, or of an unsupported type."""
+
+    code = Code.KEY_FORMAT
 
 
 class SignatureError(CryptoError):
     """A signature is malformed (strict DER) or does not verify."""
 
+    code = Code.SIGNATURE
+
 
 class ProofError(Error, ValueError):
     """A Merkle inclusion or consistency proof failed a named check."""
+
+    code = Code.PROOF
 
 
 class CheckpointError(Error, ValueError):
     """A checkpoint is malformed, badly signed, or inconsistent with an earlier one."""
 
+    code = Code.CHECKPOINT
+
 
 class ReceiptError(Error, ValueError):
-    """A receipt is malformed or one of its checks failed."""
+    """A receipt is malformed or one of its checks failed; ``code`` says which check."""
+
+    code: ReceiptCheck = ReceiptCheck.FORMAT
+
+    def __init__(self, message: str, code: ReceiptCheck = ReceiptCheck.FORMAT) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keep ``code`` across pickling
+        return (type(self), (str(self), self.code))
 
 
 class StorageError(Error):
     """The durable store could not be read or written."""
+
+    code: enum.Enum = Code.STORAGE
+
+
+class MissingExtraError(Error, ImportError):
+    """An optional part was chosen but the extra that installs it is not installed."""
+
+    code = Code.MISSING_EXTRA
+
+    def __init__(self, extra: str, needed_by: str) -> None:
+        super().__init__(
+            f"{needed_by} needs the {extra!r} extra, which is not installed: "
+            f"pip install '{DISTRIBUTION}[{extra}]'"
+        )
+        self.extra = extra
+        self.needed_by = needed_by
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.extra, self.needed_by))
+
+
+_C = TypeVar("_C", bound=type)
+
+
+def storage_boundary(error: type[Exception]) -> Callable[[_C], _C]:
+    """Class decorator for a store: its constructor and public methods raise ``error``
+    ``from`` any ``sqlite3.Error`` (names starting with ``_`` are called from those). A
+    context manager a method returns (a transaction) is translated on entry and exit too,
+    including a ``sqlite3.Error`` raised by the caller's statements inside it. The one place a
+    store's foreign exceptions are translated: ``ledger.errors.StorageError`` for the ledger's
+    stores, ``gateway.errors.StorageError`` for the gateway's."""
+
+    @contextlib.contextmanager
+    def translating(name: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise error(f"{name}: database error: {exc}") from exc
+
+    class Translated:
+        def __init__(self, inner: Any, name: str) -> None:
+            self._inner = inner
+            self._name = name
+
+        def __enter__(self) -> Any:
+            with translating(self._name):
+                return self._inner.__enter__()
+
+        def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+            with translating(self._name):
+                suppressed = bool(self._inner.__exit__(kind, exc, tb))
+            if not suppressed and isinstance(exc, sqlite3.Error):
+                raise error(f"{self._name}: database error: {exc}") from exc
+            return suppressed
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        # a @contextlib.contextmanager method: its __wrapped__ is a generator function
+        manager = inspect.isgeneratorfunction(inspect.unwrap(method))
+
+        @functools.wraps(method)
+        def translated(*args: Any, **kwargs: Any) -> Any:
+            with translating(method.__name__):
+                result = method(*args, **kwargs)
+            return Translated(result, method.__name__) if manager else result
+
+        return translated
+
+    def decorate(cls: _C) -> _C:
+        for name, value in list(vars(cls).items()):
+            public = name == "__init__" or not name.startswith("_")
+            if public and inspect.isfunction(value):
+                setattr(cls, name, wrap(value))
+        return cls
+
+    return decorate
 
 
 class IntegrityCode(enum.Enum):
@@ -91,8 +246,9 @@ class IntegrityCode(enum.Enum):
 class IntegrityError(StorageError):
     """The stored log contradicts its signed history: it must not be opened or signed over.
 
-    ``code`` says which check failed; ``size`` is the first bad leaf index or tree size it
-    names; ``expected`` and ``got`` are what differs (short hex or decimal text).
+    ``code`` (an :class:`IntegrityCode`) says which check failed; ``size`` is the first bad
+    leaf index or tree size it names; ``expected`` and ``got`` are what differs (short hex or
+    decimal text).
     """
 
     def __init__(

@@ -27,6 +27,7 @@ from typing import Any
 from . import merkle
 from .checkpoint import SignedCheckpoint, verify_checkpoint
 from .errors import CheckpointError, ProofError, ReceiptError
+from .errors import ReceiptCheck as C
 from .trust import TrustStore
 
 __all__ = ["RECEIPT_FORMAT", "VerifiedReceipt", "build_receipt", "verify_receipt"]
@@ -133,22 +134,23 @@ def verify_receipt(receipt: dict[str, Any] | str | bytes, trust: TrustStore) -> 
             note, trusted.public_key, origin=origin, key_name=trusted.key_name
         )
     except CheckpointError as exc:
-        raise ReceiptError(f"checkpoint signature: {exc}") from exc
+        raise ReceiptError(f"checkpoint signature: {exc}", C.CHECKPOINT_SIGNATURE) from exc
     checks.append("checkpoint signature")
     # (4): sizes agree
     if signed.size != size:
         raise ReceiptError(
-            f"checkpoint size: receipt says tree size {size}, checkpoint says {signed.size}"
+            f"checkpoint size: receipt says tree size {size}, checkpoint says {signed.size}",
+            C.CHECKPOINT_SIZE,
         )
     checks.append("checkpoint size")
     # (5): leaf hash
     if merkle.leaf_hash(entry) != leaf:
-        raise ReceiptError("leaf hash: SM3(0x00 || entry) does not match leaf_hash")
+        raise ReceiptError("leaf hash: SM3(0x00 || entry) does not match leaf_hash", C.LEAF_HASH)
     checks.append("leaf hash")
     # (6): inclusion
     try:
         merkle.verify_inclusion(leaf, index, size, proof, signed.root)
     except ProofError as exc:
-        raise ReceiptError(f"inclusion proof: {exc}") from exc
+        raise ReceiptError(f"inclusion proof: {exc}", C.INCLUSION_PROOF) from exc
     checks.append("inclusion proof")
     return VerifiedReceipt(index, size, entry, signed, tuple(checks))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .crypto import PublicKey
-from .errors import KeyFormatError, ReceiptError
+from .errors import KeyFormatError, ReceiptCheck, ReceiptError
 
 __all__ = ["TRUST_FORMAT", "TrustStore", "TrustedLog", "trust_document"]
 
@@ -31,7 +31,7 @@ class TrustedLog:
 class TrustStore:
     def __init__(self, logs: list[TrustedLog]) -> None:
         if not logs:
-            raise ReceiptError("trust file lists no log keys")
+            raise ReceiptError("trust file lists no log keys", ReceiptCheck.TRUST_FILE)
         self.logs = logs
 
     @classmethod
@@ -42,25 +42,38 @@ class TrustStore:
             try:
                 return cls([TrustedLog(None, None, PublicKey.from_pem(data))])
             except KeyFormatError as exc:
-                raise ReceiptError(f"trust key is malformed: {exc}") from exc
+                raise ReceiptError(
+                    f"trust key is malformed: {exc}", ReceiptCheck.TRUST_FILE
+                ) from exc
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ReceiptError(f"trust file is neither PEM nor JSON: {exc.msg}") from exc
+            raise ReceiptError(
+                f"trust file is neither PEM nor JSON: {exc.msg}", ReceiptCheck.TRUST_FILE
+            ) from exc
         if not isinstance(document, dict) or document.get("format") != TRUST_FORMAT:
-            raise ReceiptError(f"trust file format must be {TRUST_FORMAT!r}")
+            raise ReceiptError(
+                f"trust file format must be {TRUST_FORMAT!r}", ReceiptCheck.TRUST_FILE
+            )
         logs = []
         for n, item in enumerate(document.get("logs") or []):
             try:
                 key = PublicKey.from_pem(item["public_key"])
                 origin = item["origin"]
             except (KeyError, TypeError) as exc:
-                raise ReceiptError(f"trust file logs[{n}] needs origin and public_key") from exc
+                raise ReceiptError(
+                    f"trust file logs[{n}] needs origin and public_key", ReceiptCheck.TRUST_FILE
+                ) from exc
             except KeyFormatError as exc:
-                raise ReceiptError(f"trust file logs[{n}].public_key: {exc}") from exc
+                raise ReceiptError(
+                    f"trust file logs[{n}].public_key: {exc}", ReceiptCheck.TRUST_FILE
+                ) from exc
             pinned = item.get("key_id")
             if pinned and pinned != key.key_id:
-                raise ReceiptError(f"trust file logs[{n}]: key_id does not match public_key")
+                raise ReceiptError(
+                    f"trust file logs[{n}]: key_id does not match public_key",
+                    ReceiptCheck.TRUST_FILE,
+                )
             logs.append(TrustedLog(origin, item.get("key_name") or origin, key))
         return cls(logs)
 
@@ -73,7 +86,10 @@ class TrustStore:
                 continue
             return entry
         suffix = f" with key id {key_id[:16]}..." if key_id else ""
-        raise ReceiptError(f"trusted log key: no trusted key for origin {origin!r}{suffix}")
+        raise ReceiptError(
+            f"trusted log key: no trusted key for origin {origin!r}{suffix}",
+            ReceiptCheck.TRUSTED_KEY,
+        )
 
 
 def trust_document(

@@ -157,7 +157,7 @@ def test_without_gmssl_the_native_backend_works_and_reference_names_the_extra():
     assert out.stdout.strip() == "native False", out.stderr
     assert out.returncode == 1
     assert _last_line(out) == (
-        "ledger._extras.MissingExtraError: the reference sm2 backend (gmssl) needs the "
+        "ledger.errors.MissingExtraError: the reference sm2 backend (gmssl) needs the "
         "'reference' extra, which is not installed: pip install 'yrd-gateway[reference]'"
     )
 
@@ -197,7 +197,7 @@ def test_embedded_chain_without_its_extra_names_the_extra(blocked: str):
     assert out.stdout.strip() == "imported", out.stderr
     assert out.returncode == 1
     assert _last_line(out) == (
-        'ledger._extras.MissingExtraError: the embedded chain (anchor_mode = "embedded") needs '
+        'ledger.errors.MissingExtraError: the embedded chain (anchor_mode = "embedded") needs '
         "the 'embedded-chain' extra, which is not installed: "
         "pip install 'yrd-gateway[embedded-chain]'"
     )

@@ -11,6 +11,11 @@ from gateway.pb.yrd.v1 import audit_pb2
 from gateway.times import timestamp_from_seconds
 from ledger.anchor import Anchorer, EmbeddedChain, JsonRpcChain
 
+__all__ = [
+    "GatewayAnchorer",
+    "make_anchorer_factory",
+]
+
 STATUS = {
     "pending": audit_pb2.ANCHOR_STATUS_PENDING,
     "confirmed": audit_pb2.ANCHOR_STATUS_CONFIRMED,

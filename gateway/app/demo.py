@@ -31,6 +31,11 @@ from gateway.tls import TlsFiles
 from ledger.crypto import sm3
 from ledger.trust import TrustStore
 
+__all__ = [
+    "main",
+    "run",
+]
+
 CASE = {
     "case_id": "SZ-G60-2026-000123",
     "matter_code": "010010300100",

@@ -25,6 +25,11 @@ from gateway.registry import (
 from ledger.crypto import PrivateKey
 from ledger.trust import trust_document
 
+__all__ = [
+    "DevEnvironment",
+    "ensure_dev_environment",
+]
+
 
 @dataclass
 class DevEnvironment:

@@ -33,6 +33,10 @@ from gateway.tls import TlsFiles
 from ledger.crypto import PrivateKey
 from ledger.log import MerkleLog, SQLiteStore
 
+__all__ = [
+    "Gateway",
+]
+
 log = logging.getLogger("gateway.app.gateway")
 _GRPC_BIND_FAILED = "not available (in use by another process?)"
 

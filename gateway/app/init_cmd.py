@@ -28,20 +28,27 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app.pki import issue, make_ca
-from gateway.registry import RegistryError, format_time, sign_registry
-from gateway.registry._parse import loads_strict
+from gateway.errors import Code, Error
+from gateway.registry import RegistryError, format_time, loads_strict, sign_registry
 from ledger.boundedjson import JsonLimitError
 from ledger.boundedjson import loads as bounded_loads
 from ledger.crypto import PrivateKey, PublicKey
 
-__all__ = ["add_init_command", "cmd_init", "init_deployment"]
+__all__ = [
+    "InitError",
+    "add_init_command",
+    "cmd_init",
+    "init_deployment",
+]
 
 MAX_MEMBERS_BYTES = 4 << 20
 TARGETS = ("yrdgw.toml", "registry.json", "keys", "tls", "offline")
 
 
-class InitError(Exception):
+class InitError(Error):
     """Bad input, or material that already exists: exit 2."""
+
+    code = Code.USAGE
 
 
 def add_init_command(subparsers: Any) -> None:

@@ -17,7 +17,7 @@ import os
 import socket
 from pathlib import Path
 
-from gateway.errors import ConfigError
+from gateway.errors import Code, ConfigError
 
 __all__ = [
     "LOCK_NAME",
@@ -35,7 +35,7 @@ _UNAVAILABLE = (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT)
 class DataDirInUse(ConfigError):
     """Another live process holds the data directory's lock."""
 
-    code = "data_dir_in_use"
+    code = Code.DATA_DIR_IN_USE
 
     def __init__(self, data_dir: Path, pid: int | None) -> None:
         holder = f"pid {pid}" if pid is not None else "pid unknown"
@@ -47,7 +47,7 @@ class DataDirInUse(ConfigError):
 class PortInUse(ConfigError):
     """A port the gateway must listen on is already taken."""
 
-    code = "port_in_use"
+    code = Code.PORT_IN_USE
 
     def __init__(self, what: str, host: str, port: int, reason: str = "in use") -> None:
         super().__init__(f"{what} port {host}:{port} is {reason}")

@@ -19,6 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+__all__ = [
+    "CertPair",
+    "issue",
+    "make_ca",
+]
+
 
 @dataclass(frozen=True)
 class CertPair:

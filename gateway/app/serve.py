@@ -37,6 +37,12 @@ from gateway.regions import REGIONS
 from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
 
+__all__ = [
+    "anchorer_factory",
+    "build_gateway",
+    "serve",
+]
+
 log = logging.getLogger("gateway.app.serve")
 
 

@@ -9,6 +9,10 @@ from aiohttp import web
 
 from gateway.dialects.catalogue import DialectCatalogue
 
+__all__ = [
+    "Simulators",
+]
+
 DEV_PORTS = {"JS": 18081, "ZJ": 18082, "AH": 18083}
 
 

@@ -22,7 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CaseStore"]
+from gateway.errors import storage_boundary
+
+__all__ = [
+    "CASE_COLUMNS",
+    "SCHEMA",
+    "CaseStore",
+]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -137,6 +143,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 
 
+@storage_boundary
 class CaseStore:
     """One SQLite file; one connection per thread; every write one transaction."""
 

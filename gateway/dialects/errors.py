@@ -1,32 +1,50 @@
 """Errors raised by ``gateway.dialects`` and by every adapter.
 
-Hierarchy::
+Hierarchy (``code`` is each error's :class:`DialectCode`)::
 
     gateway.errors.Error
-    └── AdapterError (ValueError)   input could not be mapped; ``field`` names the offending
-        │                           field (a dialect path such as ``cailiao[1].clbh`` for
-        │                           inbound bytes, a canonical path for outbound dicts)
-        ├── DeliveryError           the remote system refused a push or could not be reached
-        │                           (``status`` is the HTTP status, ``None`` if unreachable)
-        └── RegistryError           no adapter for a region or dialect, a clash, a bad entry point
+    └── DialectError                  ERROR      ``field`` names the offending field or part
+        ├── AdapterError (ValueError) INVALID    input could not be mapped; ``field`` is a
+        │   │                                    dialect path such as ``cailiao[1].clbh`` for
+        │   │                                    inbound bytes, a canonical path for outbound
+        │   └── RegistryError         NO_ADAPTER no adapter for a region or dialect, a clash,
+        │                                        a bad entry point (the adapter catalogue)
+        └── DeliveryError             DELIVERY   the remote system refused a push or could not
+                                                 be reached (``status`` is the HTTP status,
+                                                 ``None`` if unreachable); a network failure,
+                                                 not bad input, so not a ValueError
+    gateway.errors.Error
+    └── gateway.dialects.untrusted_xml.UntrustedXmlError (ValueError)   UNTRUSTED_XML
+                                                 an XML document from outside was refused
 
 Messages are lowercase, name the check, and say expected vs got. Foreign exceptions
-(json, xml, codecs, aiohttp) are mapped to these at the boundary, ``from exc``.
+(json, xml, codecs, aiohttp) are mapped to these at the boundary, ``from exc``: aiohttp in
+``gateway.dialects.transport``, json/xml/codecs in the wire formats.
 """
 
 from __future__ import annotations
 
+import enum
+
 from gateway.errors import Error
 
-__all__ = ["AdapterError", "DeliveryError", "RegistryError"]
+__all__ = ["AdapterError", "DeliveryError", "DialectCode", "DialectError", "RegistryError"]
 
 
-class AdapterError(Error, ValueError):
-    """Input in a dialect (or canonical input for a dialect) is invalid.
+class DialectCode(enum.StrEnum):
+    """The machine code of a dialect error."""
 
-    ``field`` is the path of the offending field (``"<body>"`` for the payload as a
-    whole: malformed JSON or XML, wrong encoding); ``message`` says what is wrong.
-    """
+    ERROR = "dialect_error"
+    INVALID = "invalid_input"
+    NO_ADAPTER = "no_adapter"
+    DELIVERY = "delivery_failed"
+    UNTRUSTED_XML = "untrusted_xml"
+
+
+class DialectError(Error):
+    """Root of the dialect errors; ``field`` names the part at fault, ``message`` the check."""
+
+    code: enum.Enum = DialectCode.ERROR
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -34,8 +52,20 @@ class AdapterError(Error, ValueError):
         self.message = message
 
 
-class DeliveryError(AdapterError):
+class AdapterError(DialectError, ValueError):
+    """Input in a dialect (or canonical input for a dialect) is invalid.
+
+    ``field`` is the path of the offending field (``"<body>"`` for the payload as a
+    whole: malformed JSON or XML, wrong encoding); ``message`` says what is wrong.
+    """
+
+    code = DialectCode.INVALID
+
+
+class DeliveryError(DialectError):
     """A push to a province system failed; ``status`` is the HTTP status or ``None``."""
+
+    code = DialectCode.DELIVERY
 
     def __init__(self, field: str, message: str, *, status: int | None = None) -> None:
         super().__init__(field, message)
@@ -43,4 +73,7 @@ class DeliveryError(AdapterError):
 
 
 class RegistryError(AdapterError):
-    """The registry cannot satisfy a request; ``field`` is region, dialect or entry point."""
+    """The adapter catalogue cannot satisfy a request; ``field`` is region, dialect or entry
+    point."""
+
+    code = DialectCode.NO_ADAPTER

@@ -28,6 +28,7 @@ from collections.abc import Collection
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from gateway.dialects.errors import DialectCode
 from gateway.errors import Error
 
 __all__ = ["MAX_DEPTH", "UntrustedXmlError", "parse_untrusted_xml"]
@@ -64,6 +65,8 @@ _FORBIDDEN = {
 
 class UntrustedXmlError(Error, ValueError):
     """An XML document from outside was refused; ``message`` names the check."""
+
+    code = DialectCode.UNTRUSTED_XML
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

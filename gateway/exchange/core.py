@@ -50,6 +50,14 @@ from ledger.errors import SignatureError
 from ledger.log import MerkleLog
 from ledger.receipt import build_receipt
 
+__all__ = [
+    "Accepted",
+    "ExchangeCore",
+    "member_proto",
+    "member_text",
+    "receipt_json",
+]
+
 KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 # a matter code (canonical or local) goes into the log entry: no spaces or controls, bounded
 MATTER_RE = re.compile(r"\A[^\s\x00-\x1f\x7f-\x9f]{1,128}\Z")

@@ -33,6 +33,12 @@ from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, Ga
 from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
 
+__all__ = [
+    "PullHub",
+    "PushWorker",
+    "RetryPolicy",
+]
+
 AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
 
 __all__ = ["AnswerHook", "PullHub", "PushWorker", "RetryPolicy"]

@@ -17,6 +17,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+__all__ = [
+    "canonical_json",
+    "decode_entry",
+    "exchange_entry",
+    "format_time",
+]
+
 ENTRY_VERSION = 1
 
 

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from gateway.errors import Error, Refusal
+from gateway.errors import Code, Error, Refusal
 from gateway.exchange.core import member_proto
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.store import ExchangeRow, GatewayStore, insert_exchange
@@ -105,6 +105,8 @@ def verify_relayed_envelope(
 
 class AnswerMismatch(Error, ValueError):
     """The holder's answer is not the answer to this request."""
+
+    code = Code.ANSWER_MISMATCH
 
 
 class EvidenceRelay:

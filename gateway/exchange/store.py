@@ -16,6 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import storage_boundary
+
+__all__ = [
+    "DELIVERED",
+    "PENDING",
+    "REJECTED",
+    "ExchangeRow",
+    "GatewayStore",
+    "OutboxRow",
+    "insert_exchange",
+]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exchanges (
     exchange_id TEXT PRIMARY KEY,
@@ -114,6 +126,7 @@ def insert_exchange(
     ]
 
 
+@storage_boundary
 class GatewayStore:
     """Reads of the gateway rows, and the delivery state changes (one connection per thread)."""
 

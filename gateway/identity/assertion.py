@@ -32,6 +32,7 @@ from ledger.errors import SignatureError
 __all__ = [
     "ALG",
     "CLAIMS",
+    "DEFAULT_ISSUER",
     "MAX_TOKEN_CHARS",
     "MAX_TTL",
     "TYP",

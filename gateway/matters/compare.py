@@ -29,7 +29,13 @@ from gateway.matters.errors import MatterError
 from gateway.matters.model import REGIONS, Fee, Matter, TimeLimit, TimeUnit
 from gateway.workdays import WorkdayCalendar, default_calendar
 
-__all__ = ["Comparison", "MaterialPresence", "MaterialRow", "compare_matter"]
+__all__ = [
+    "Comparison",
+    "MaterialPresence",
+    "MaterialRow",
+    "compare_matter",
+    "to_working_days",
+]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ import time
 
 from gateway.ops.privacy import MaskingFilter, scrub
 
+__all__ = [
+    "JsonFormatter",
+    "configure",
+]
+
 _STANDARD = set(vars(logging.makeLogRecord({})))
 
 

@@ -6,6 +6,10 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+__all__ = [
+    "Metrics",
+]
+
 
 class Metrics:
     def __init__(self) -> None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import Code, Error
 from gateway.registry._dev import DEV_MEMBERS, build_dev_registry
 from gateway.registry._model import Region, RegistryDocument, certificate_fingerprint, format_time
 from gateway.registry._parse import loads_strict, parse_document, parse_time
@@ -43,8 +44,10 @@ __all__ = [
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
-class _InputError(Exception):
+class _InputError(Error):
     """A usage or input problem: exit code 2."""
+
+    code = Code.USAGE
 
 
 def _command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Any]:

@@ -24,6 +24,13 @@ from gateway.rpc.status import abort
 from gateway.times import timestamp_from_seconds
 from ledger.errors import Error as LedgerError
 
+__all__ = [
+    "AuditServicer",
+    "ExchangeServicer",
+    "caller_member",
+    "receipt_proto",
+]
+
 log = logging.getLogger("gateway.grpc")
 
 DEFAULT_IN_FLIGHT = 32
@@ -120,7 +127,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 return exchange_pb2.SubmitResult(
                     sequence=sequence,
                     error=exchange_pb2.SubmitError(
-                        code=refusal.code.value[0], message=refusal.message, reason=refusal.reason
+                        code=refusal.status.value[0], message=refusal.message, reason=refusal.reason
                     ),
                 )
             return exchange_pb2.SubmitResult(

@@ -42,7 +42,13 @@ from gateway.rpc.status import abort
 from gateway.times import BEIJING
 from gateway.workdays import WorkdayCalendar
 
-__all__ = ["SERVICE_NAME", "MattersServicer", "add_matters_service"]
+__all__ = [
+    "SERVICE_NAME",
+    "MattersServicer",
+    "add_matters_service",
+    "comparison_proto",
+    "matter_proto",
+]
 
 SERVICE_NAME = matters_pb2.DESCRIPTOR.services_by_name["Matters"].full_name
 DEFAULT_PAGE, MAX_PAGE = 50, 200

@@ -9,6 +9,12 @@ from grpc_status import rpc_status
 
 from gateway.errors import Refusal
 
+__all__ = [
+    "abort",
+    "reason_of",
+    "status_for",
+]
+
 ERROR_DOMAIN = "yrd-gateway"
 
 
@@ -19,7 +25,7 @@ def status_for(refusal: Refusal) -> grpc.Status:
     detail = any_pb2.Any()
     detail.Pack(info)
     return rpc_status.to_status(
-        status_pb2.Status(code=refusal.code.value[0], message=refusal.message, details=[detail])
+        status_pb2.Status(code=refusal.status.value[0], message=refusal.message, details=[detail])
     )
 
 

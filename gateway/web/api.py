@@ -42,7 +42,21 @@ from gateway.regions import Region
 from gateway.web.audit import verify_with_checks
 from ledger.trust import TrustStore, trust_document
 
-__all__ = ["STATUS_OF", "build_router", "error_response", "trust_for"]
+__all__ = [
+    "STATUS_OF",
+    "Applicant",
+    "CaseSubmit",
+    "MaterialRef",
+    "Rating",
+    "SignIn",
+    "Transition",
+    "build_router",
+    "current_account",
+    "error_response",
+    "install_errors",
+    "trust_for",
+    "validation_response",
+]
 
 COOKIE = "yrd_session"
 _SPOOL_MEMORY = 256 * 1024
@@ -442,7 +456,7 @@ def refusal_response(exc: Refusal) -> JSONResponse:
     """A gateway refusal raised under a route (e.g. ``registry_expired`` from the trust
     registry) in the API's error shape, never a bare 500."""
     body = {"error": {"code": exc.reason, "message": _clip(exc.message), "field": None}}
-    return JSONResponse(body, status_code=_HTTP_OF_GRPC.get(exc.code, 500))
+    return JSONResponse(body, status_code=_HTTP_OF_GRPC.get(exc.status, 500))
 
 
 def install_errors(app: FastAPI) -> None:

@@ -4,8 +4,9 @@ Steps, in the order shown to the auditor:
 
 (1)-(6) offline, by ``ledger.receipt.verify_receipt`` (the same code as ``yrd-audit``):
         format, trusted log key, checkpoint signature, checkpoint size, leaf hash, inclusion
-        proof. It stops at the first failure; the failed check is named by its message, the
-        checks after it are reported as not run;
+        proof. It stops at the first failure; the failed check is the error's ``code`` (a
+        ``ledger.errors.ReceiptCheck``, never its message text), the checks after it are
+        reported as not run;
 (7) anchor: if the gateway has an anchorer with ``covering_anchor(tree_size)``, the smallest
     confirmed anchor covering the receipt's tree size, and a consistency proof from the
     receipt's root to the anchored root; otherwise skipped ("anchoring not configured");
@@ -22,21 +23,21 @@ from typing import Any
 from gateway.exchange.entry import decode_entry
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
-from ledger.errors import CheckpointError, ProofError, ReceiptError
+from ledger.errors import CheckpointError, ProofError, ReceiptCheck, ReceiptError
 from ledger.errors import Error as LedgerError
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
 
 __all__ = ["CHECKS", "verify_with_checks"]
 
-#: (check id, the prefix ``verify_receipt`` puts on its failure message, label)
-CHECKS = (
-    ("format", "receipt format", "收据格式"),
-    ("trusted_key", "trusted log key", "受信任的日志公钥"),
-    ("checkpoint_signature", "checkpoint signature", "检查点签名（SM2）"),
-    ("checkpoint_size", "checkpoint size", "检查点树大小"),
-    ("leaf_hash", "leaf hash", "叶哈希（SM3）"),
-    ("inclusion_proof", "inclusion proof", "包含性证明（RFC 9162）"),
+#: (check id, the ``ReceiptError.code`` of that check's failure, label)
+CHECKS: tuple[tuple[str, ReceiptCheck | None, str], ...] = (
+    ("format", ReceiptCheck.FORMAT, "收据格式"),
+    ("trusted_key", ReceiptCheck.TRUSTED_KEY, "受信任的日志公钥"),
+    ("checkpoint_signature", ReceiptCheck.CHECKPOINT_SIGNATURE, "检查点签名（SM2）"),
+    ("checkpoint_size", ReceiptCheck.CHECKPOINT_SIZE, "检查点树大小"),
+    ("leaf_hash", ReceiptCheck.LEAF_HASH, "叶哈希（SM3）"),
+    ("inclusion_proof", ReceiptCheck.INCLUSION_PROOF, "包含性证明（RFC 9162）"),
     ("anchor", None, "链上锚定"),
     ("consistency", None, "与最新检查点一致"),
 )
@@ -57,9 +58,7 @@ def verify_with_checks(
         verified = verify_receipt(receipt, trust)
     except ReceiptError as exc:
         message = str(exc)
-        failed = next(
-            (i for i, (_, prefix, _) in enumerate(offline) if message.startswith(prefix)), 0
-        )
+        failed = next((i for i, (_, code, _) in enumerate(offline) if code is exc.code), 0)
         for i, (cid, _, label) in enumerate(CHECKS):
             if i < failed:
                 out.append(_check(cid, label, PASS, ""))

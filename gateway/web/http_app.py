@@ -8,6 +8,10 @@ from fastapi import FastAPI, Response
 
 from gateway.web.limits import BodyLimitMiddleware, BodyLimits
 
+__all__ = [
+    "create_app",
+]
+
 
 def create_app(
     gateway: Any, extensions: list | None = None, *, body_limits: BodyLimits | None = None

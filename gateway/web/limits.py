@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.cases.materials import MAX_MATERIAL_BYTES
+from gateway.errors import Code, Error
 from ledger.boundedjson import DEFAULT_MAX_DEPTH, JsonLimitError, check_depth
 
 __all__ = ["BodyLimitMiddleware", "BodyLimits", "BodyTooLarge"]
@@ -60,8 +61,10 @@ class BodyLimits:
         return self.paths.get(path.rstrip("/") or "/", self.default)
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(Error):
     """The body passed ``limit`` bytes while it was being read."""
+
+    code = Code.BODY_TOO_LARGE
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body exceeds {limit} bytes")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from ledger.errors import StorageError
+from ledger.errors import StorageError, storage_boundary
 
 __all__ = ["AnchorRow", "AnchorStore", "last_confirmed"]
 
@@ -87,6 +87,7 @@ def _row(values: tuple[Any, ...]) -> AnchorRow:
     return AnchorRow(*fields)
 
 
+@storage_boundary(StorageError)
 class AnchorStore:
     """The ``anchors`` table. Thread-safe (one connection behind a lock; traffic is tiny)."""
 

@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.errors import ReceiptError
+from ledger.errors import ReceiptCheck, ReceiptError
 
 __all__ = ["AnchorCheckError", "AnchorClaim", "parse_anchor_claim"]
+
+
+_CODES = {
+    "anchor": ReceiptCheck.ANCHOR,
+    "anchor consistency": ReceiptCheck.ANCHOR_CONSISTENCY,
+    "anchor format": ReceiptCheck.ANCHOR_FORMAT,
+}
 
 
 class AnchorCheckError(ReceiptError):
@@ -23,7 +30,7 @@ class AnchorCheckError(ReceiptError):
         self.check = check
         self.origin = origin
         self.tree_size = tree_size
-        super().__init__(f"{check}: {detail}")
+        super().__init__(f"{check}: {detail}", _CODES.get(check, ReceiptCheck.ANCHOR))
 
 
 @dataclass(frozen=True, slots=True)

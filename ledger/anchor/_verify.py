@@ -28,7 +28,7 @@ from ledger.anchor._base import AnchorRecord
 from ledger.anchor._claim import AnchorCheckError, parse_anchor_claim
 from ledger.anchor.errors import AnchorError, ChainUnavailable
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, verify_checkpoint
-from ledger.errors import CheckpointError, ProofError, ReceiptError
+from ledger.errors import CheckpointError, ProofError, ReceiptCheck, ReceiptError
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
 
@@ -224,7 +224,9 @@ def _checkpoint_of(
         try:
             signed = verify_checkpoint(item, trusted.public_key, origin, trusted.key_name)
         except CheckpointError as exc:
-            raise ReceiptError(f"checkpoint signature: {exc}") from exc
+            raise ReceiptError(
+                f"checkpoint signature: {exc}", ReceiptCheck.CHECKPOINT_SIGNATURE
+            ) from exc
         return None, signed
     verified = verify_receipt(item, trust)
     receipt = item if isinstance(item, dict) else _json(item)

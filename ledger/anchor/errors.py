@@ -1,11 +1,14 @@
 """Errors raised by ledger.anchor.
 
-Hierarchy::
+Hierarchy (``code`` is each error's ``ledger.errors.Code``)::
 
     ledger.errors.Error
-    └── AnchorError               an anchoring operation failed (artifact, receipt, decoding)
-        ├── ChainUnavailable      the node could not be reached or did not answer in time
-        └── ContractRevert        the contract refused the call with a named custom error
+    └── AnchorError               ANCHOR             an anchoring operation failed (artifact,
+        │                                            receipt, decoding)
+        ├── ChainUnavailable      CHAIN_UNAVAILABLE  the node could not be reached or did not
+        │                                            answer in time
+        └── ContractRevert        CONTRACT_REVERT    the contract refused the call with a named
+                                                     custom error (``error_name``)
 
 Foreign exceptions (web3, requests, eth-tester) are translated in one place,
 `ledger.anchor._translate`, and chained with ``raise ... from exc``.
@@ -15,13 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.errors import Error
+from ledger.errors import Code, Error
 
 __all__ = ["AnchorError", "ChainUnavailable", "ContractRevert"]
 
 
 class AnchorError(Error):
     """An anchoring operation failed."""
+
+    code = Code.ANCHOR
 
 
 class ChainUnavailable(AnchorError):
@@ -31,6 +36,8 @@ class ChainUnavailable(AnchorError):
     refuses a second anchor of the same tree size with ``TreeSizeNotGrowing``.
     """
 
+    code = Code.CHAIN_UNAVAILABLE
+
 
 class ContractRevert(AnchorError):
     """The contract reverted; ``error_name`` is the Solidity custom error (e.g. ``ZeroRoot``).
@@ -39,6 +46,8 @@ class ContractRevert(AnchorError):
     known custom error has ``error_name`` ``"Error"`` (a reason string), ``"Panic"`` or
     ``"unknown"``.
     """
+
+    code = Code.CONTRACT_REVERT
 
     def __init__(self, error_name: str, error_args: dict[str, Any] | None = None) -> None:
         self.error_name = error_name

@@ -3,3 +3,5 @@
 `AnchorRegistry.json` is read by `ledger.anchor` through importlib.resources; `build.js`
 regenerates it with the solc version pinned in `package.json` (see docs/ledger.md).
 """
+
+__all__: list[str] = []

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import Code, CryptoError
+
 INTEGER = 0x02
 BIT_STRING = 0x03
 OCTET_STRING = 0x04
@@ -22,8 +24,10 @@ CONTEXT_0 = 0xA0
 CONTEXT_1 = 0xA1
 
 
-class DERError(ValueError):
+class DERError(CryptoError, ValueError):
     """The bytes are not strict DER of the expected shape."""
+
+    code = Code.DER
 
 
 @dataclass(frozen=True, slots=True)

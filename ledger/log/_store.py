@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import StorageError
+from ..errors import StorageError, storage_boundary
 
 NodeId = tuple[int, int]  # (level, index)
 
@@ -157,6 +157,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
+@storage_boundary(StorageError)
 class SQLiteStore(LogStore):
     """SQLite in WAL mode with ``synchronous=FULL``: a commit returns only once durable."""
 

@@ -75,7 +75,7 @@ def test_holder_keeps_the_copy_for_the_grace_period_then_refuses(tmp_path, caplo
     with pytest.raises(RegistryExpiredRefusal) as info:
         holder.require()
     assert info.value.reason == "registry_expired"
-    assert info.value.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert info.value.status == grpc.StatusCode.FAILED_PRECONDITION
     assert REASON_CODES["registry_expired"] == grpc.StatusCode.FAILED_PRECONDITION
     assert "grace period" in str(info.value)
 
