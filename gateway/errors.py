@@ -152,6 +152,7 @@ class Code(enum.StrEnum):
     BODY_TOO_LARGE = "body_too_large"
     CALENDAR = "calendar"
     ANSWER_MISMATCH = "answer_mismatch"
+    TIMESTAMP_RANGE = "timestamp_range"
 
 
 class Error(Exception):

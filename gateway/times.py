@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from gateway.errors import Code, Error
+
 __all__ = [
     "BEIJING",
     "MAX_SECONDS",
@@ -38,11 +40,13 @@ MAX_SECONDS = 253_402_300_799
 _MAX_NANOS = 999_999_999
 
 
-class TimestampRangeError(ValueError):
+class TimestampRangeError(Error, ValueError):
     """A protobuf Timestamp outside datetime's range (years 1-9999) or with bad nanoseconds.
 
     ``seconds`` and ``nanos`` are the values refused.
     """
+
+    code = Code.TIMESTAMP_RANGE
 
     def __init__(self, seconds: int, nanos: int) -> None:
         self.seconds = seconds

@@ -30,7 +30,7 @@ import gateway.errors as gateway_errors
 import ledger.errors as ledger_errors
 from gateway.cases.errors import CaseCode, CaseError, CaseInvalid
 from gateway.cases.store import CaseStore
-from gateway.dialects.canonical import CanonicalAdapter
+from gateway.dialects.canonical import CanonicalCodec
 from gateway.dialects.errors import AdapterError, DeliveryError
 from gateway.dialects.transport import HttpTransport
 from gateway.errors import REASON_CODES, Reason, Refusal
@@ -279,7 +279,7 @@ def test_web3_failures_arrive_as_chain_unavailable():
 def test_aiohttp_failures_arrive_as_delivery_error():
     async def push() -> None:
         url = f"http://127.0.0.1:{_closed_port()}"
-        async with HttpTransport(CanonicalAdapter(), url, timeout=2) as transport:
+        async with HttpTransport(CanonicalCodec(), url, timeout=2) as transport:
             await transport.deliver("case.submit", b"{}")
 
     with pytest.raises(Exception) as info:

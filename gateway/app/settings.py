@@ -44,10 +44,6 @@ __all__ = ["ENV_PREFIX", "AnchorMode", "Settings", "env_name"]
 ENV_PREFIX = "YRD_"
 AnchorMode = Literal["embedded", "jsonrpc", "off"]
 
-__all__ = [
-    "Settings",
-]
-
 
 def _port(value: int) -> int:
     if not 0 <= value <= 65535:

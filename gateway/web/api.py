@@ -54,6 +54,7 @@ __all__ = [
     "current_account",
     "error_response",
     "install_errors",
+    "refusal_response",
     "trust_for",
     "validation_response",
 ]
