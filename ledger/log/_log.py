@@ -179,39 +179,38 @@ class MerkleLog:
         ahead of the history (a crash between commit and record) is recorded now."""
         released = self.signer.history.last
         if released is not None:
-            size, root = released
-            if self._size < size:
-                raise IntegrityError(
-                    IntegrityCode.SIGNER_HISTORY,
-                    f"signer released size {size} but the log ends at size {self._size} "
-                    f"(first missing index {self._size})",
-                    size=size,
-                    expected=str(size),
-                    got=str(self._size),
-                )
-            have = self.root(size) if size else merkle.EMPTY_ROOT
-            if have != root:
-                raise IntegrityError(
-                    IntegrityCode.SIGNER_HISTORY,
-                    f"signer released size {size} with root {short(root)}, the log has "
-                    f"{short(have)}",
-                    size=size,
-                    expected=root.hex(),
-                    got=have.hex(),
-                )
+            self._check_prefix(
+                IntegrityCode.SIGNER_HISTORY,
+                released,
+                short_log="signer released size {size} but the log ends at size {end} "
+                "(first missing index {end})",
+                other_root="signer released size {size} with root {root}, the log has {have}",
+            )
         if self.signer.last is not None and (released is None or self._size > released[0]):
             self.signer.history.append(self.signer.last.size, self.signer.last.root)
 
     def check_anchor(self, anchor: tuple[int, bytes] | None) -> None:
         """An anchor ``(size, root)`` (from the anchor rows, or read from the chain) must be
         a prefix of the log, with the same root; IntegrityError ``anchor_mismatch`` if not."""
-        if anchor is None:
-            return
-        size, root = anchor
+        if anchor is not None:
+            self._check_prefix(
+                IntegrityCode.ANCHOR_MISMATCH,
+                anchor,
+                short_log="last confirmed anchor has size {size} but the log ends at size {end}",
+                other_root="last confirmed anchor at size {size} has root {root}, the log has "
+                "{have}",
+            )
+
+    def _check_prefix(
+        self, code: IntegrityCode, point: tuple[int, bytes], *, short_log: str, other_root: str
+    ) -> None:
+        """``point`` = (size, root) must be a prefix of the log with the same root; the two
+        messages name the failure in the caller's words."""
+        size, root = point
         if self._size < size:
             raise IntegrityError(
-                IntegrityCode.ANCHOR_MISMATCH,
-                f"last confirmed anchor has size {size} but the log ends at size {self._size}",
+                code,
+                short_log.format(size=size, end=self._size),
                 size=size,
                 expected=str(size),
                 got=str(self._size),
@@ -219,9 +218,8 @@ class MerkleLog:
         have = self.root(size) if size else merkle.EMPTY_ROOT
         if have != root:
             raise IntegrityError(
-                IntegrityCode.ANCHOR_MISMATCH,
-                f"last confirmed anchor at size {size} has root {short(root)}, the log has "
-                f"{short(have)}",
+                code,
+                other_root.format(size=size, root=short(root), have=short(have)),
                 size=size,
                 expected=root.hex(),
                 got=have.hex(),
