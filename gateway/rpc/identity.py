@@ -1,6 +1,6 @@
 """The gRPC ``yrd.v1.Identity`` service: identity mutual recognition between the regions.
 
-``add_identity_service(server, gateway)`` registers it (the gateway's plugin interface).
+``gateway.app.gateway.compose`` builds the servicer; ``add_identity_service`` registers it.
 ``Recognize`` (``protos/yrd/v1/identity.proto``):
 
 1. caller: the member bound to the mTLS client certificate (``unauthenticated``);
@@ -36,7 +36,8 @@ import asyncio
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from gateway.dialects.errors import RegistryError as AdapterRegistryError
+from gateway.dialects.registry import AdapterRegistry
 from gateway.errors import ConfigError, Refusal
 from gateway.identity import (
     AssertionRejected,
@@ -54,15 +56,22 @@ from gateway.identity import (
     PersonKeyDeriver,
 )
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
-from gateway.matters import MatterError, default_catalogue
+from gateway.matters import Catalogue, MatterError, default_catalogue
 from gateway.ops.privacy import mask_id_number, mask_name
 from gateway.pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
 from gateway.registry import MemberId, Region, TrustRegistry
 from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
+from ledger.crypto import PrivateKey
 from ledger.errors import Error as LedgerError
+from ledger.log import MerkleLog
 
-__all__ = ["IdentityServicer", "add_identity_service", "load_person_key_secret"]
+__all__ = [
+    "IdentityServicer",
+    "add_identity_service",
+    "load_person_key_secret",
+    "recognizer_for",
+]
 
 log = logging.getLogger("gateway.identity")
 
@@ -109,17 +118,19 @@ def _config(settings: Any) -> Mapping[str, Any]:
     return config
 
 
-def _recognizer(gateway: Any) -> Recognizer:
-    config = _config(gateway.settings)
+def recognizer_for(settings: Any, identity_key: PrivateKey) -> Recognizer:
+    """The recognizer configured by ``settings`` (``extra.identity`` and the person-key
+    secret), signing canonical assertions with the gateway's ``identity_key``."""
+    config = _config(settings)
     try:
         deriver = PersonKeyDeriver(
-            load_person_key_secret(gateway.settings),
+            load_person_key_secret(settings),
             per_relying_party=bool(config.get("per_relying_party", False)),
         )
     except IdentityError as exc:
         raise ConfigError(f"identity person keys: {exc}") from exc
     return Recognizer(
-        gateway_key=gateway.identity_key,
+        gateway_key=identity_key,
         deriver=deriver,
         audience=str(config.get("audience", DEFAULT_AUDIENCE)),
         ttl=timedelta(seconds=int(config.get("assertion_ttl_seconds", 300))),
@@ -136,8 +147,20 @@ def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
 class IdentityServicer(identity_pb2_grpc.IdentityServicer):
     """``yrd.v1.Identity``; the steps are in the module docstring."""
 
-    def __init__(self, gateway: Any, recognizer: Recognizer, catalogue: Any = None) -> None:
-        self.gateway = gateway
+    def __init__(
+        self,
+        *,
+        registry: Callable[[], TrustRegistry],
+        adapters: AdapterRegistry,
+        log: MerkleLog,
+        executor: Executor | None,
+        recognizer: Recognizer,
+        catalogue: Catalogue | None = None,
+    ) -> None:
+        self.registry = registry
+        self.adapters = adapters
+        self.log = log
+        self.executor = executor
         self.recognizer = recognizer
         self.catalogue = catalogue or default_catalogue()
 
@@ -183,7 +206,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         )
 
     async def _recognize(self, request, context) -> tuple[Recognition, dict, float]:
-        registry: TrustRegistry = self.gateway.registry.require()
+        registry: TrustRegistry = self.registry()
         # (1): caller
         caller = caller_member(context, registry)
         if caller is None:
@@ -193,7 +216,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         if region is None:
             raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
         try:
-            fmt = getattr(self.gateway.adapters.get(str(region)), "identity", None)
+            fmt = getattr(self.adapters.get(str(region)), "identity", None)
         except AdapterRegistryError:
             fmt = None
         if fmt is None:
@@ -216,7 +239,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         loop = asyncio.get_running_loop()
         try:
             recognition = await loop.run_in_executor(
-                self.gateway.executor,
+                self.executor,
                 lambda: self.recognizer.recognise(
                     fmt,
                     bytes(request.assertion),
@@ -234,7 +257,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         except IdentityError as exc:  # a bad level mapping in the registry or mapping data
             raise Refusal("malformed", f"identity: {exc}") from exc
         # (5): the log
-        log_ = self.gateway.log
+        log_ = self.log
         try:
             result = await asyncio.wrap_future(
                 log_.append_async(recognition.entry, key=f"identity:{recognition_id}")
@@ -243,7 +266,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             message = f"the log could not commit the recognition: {exc}"
             raise Refusal("unavailable", message) from exc
         receipt = await loop.run_in_executor(
-            self.gateway.executor, log_.receipt, result.index, result.tree_size
+            self.executor, log_.receipt, result.index, result.tree_size
         )
         return recognition, receipt, now.timestamp()
 
@@ -268,8 +291,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         return max(levels) if levels else None
 
 
-def add_identity_service(server: grpc.aio.Server, gateway: Any) -> str:
-    """Register ``yrd.v1.Identity`` on ``server`` for ``gateway``; return its full name."""
-    servicer = IdentityServicer(gateway, _recognizer(gateway), getattr(gateway, "catalogue", None))
+def add_identity_service(server: grpc.aio.Server, servicer: IdentityServicer) -> str:
+    """Register ``yrd.v1.Identity`` on ``server``; return its full name."""
     identity_pb2_grpc.add_IdentityServicer_to_server(servicer, server)
     return SERVICE_NAME
