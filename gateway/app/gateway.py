@@ -313,8 +313,8 @@ class _HttpServer:
 
 class _QuietServer(uvicorn.Server):
     """SIGINT/SIGTERM belong to ``yrdgw serve`` (it drains the whole gateway), so uvicorn
-    must not capture them: ``capture_signals`` is uvicorn 0.29+'s hook for exactly this
-    (older versions had ``install_signal_handlers``; ``pyproject.toml`` requires 0.29+)."""
+    must not capture them. ``Server.capture_signals`` is where uvicorn takes them since
+    0.29 (before, ``install_signal_handlers``); ``pyproject.toml`` requires 0.30 or later."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

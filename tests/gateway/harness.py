@@ -49,8 +49,15 @@ class GatewayThread:
         self.gateway: Gateway | None = None
 
     def start(self, clock: Callable[[], datetime] | None = None) -> GatewayThread:
-        """Start the gateway; ``clock`` (UTC datetimes) is the registry holder's, for
-        expiry tests."""
+        """Compose and start the gateway; ``clock`` (UTC datetimes) is the registry
+        holder's, for expiry tests."""
+        gateway = self.compose(clock)
+        self.call(gateway.start())
+        return self
+
+    def compose(self, clock: Callable[[], datetime] | None = None) -> Gateway:
+        """Start the loop thread and compose the gateway as ``yrdgw serve`` does (nothing
+        listens yet)."""
         self.thread.start()
         holder = RegistryHolder(
             self.env.registry_path,
@@ -75,8 +82,7 @@ class GatewayThread:
                 cases=self.cases,
             )
         )
-        self.call(self.gateway.start())
-        return self
+        return self.gateway
 
     def call(self, coro, timeout: float = 60) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
