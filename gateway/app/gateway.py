@@ -26,6 +26,7 @@ import grpc
 import uvicorn
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.app.devenv import DevEnvironment
 from gateway.app.instance import PortInUse, bind_listener
@@ -271,11 +272,10 @@ class _HttpServer:
     """uvicorn through its public API: ``Server(config)`` and ``serve(sockets=...)`` on the
     socket the gateway bound, as a task of the gateway's loop."""
 
-    def __init__(self, app: object, host: str) -> None:
+    def __init__(self, app: ASGIApp, host: str) -> None:
         self._started = asyncio.Event()
-        app_lifespan = _lifespan_setting(self._started)
         config = uvicorn.Config(
-            app_lifespan(app),
+            _setting_on_startup(app, self._started),
             host=host,
             log_level="warning",
             lifespan="on",
@@ -321,25 +321,22 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def _lifespan_setting(started: asyncio.Event) -> Callable[[object], object]:
-    """Wrap an ASGI app so that its lifespan startup sets ``started``."""
+def _setting_on_startup(app: ASGIApp, started: asyncio.Event) -> ASGIApp:
+    """``app``, with ``started`` set once its lifespan startup completed."""
 
-    def wrap(app: object) -> object:
-        async def asgi(scope: dict, receive: Callable, send: Callable) -> None:
-            if scope["type"] != "lifespan":
-                await app(scope, receive, send)  # type: ignore[operator]
-                return
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
 
-            async def send_and_mark(message: dict) -> None:
-                await send(message)
-                if message["type"] == "lifespan.startup.complete":
-                    started.set()
+        async def send_and_mark(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                started.set()
 
-            await app(scope, receive, send_and_mark)  # type: ignore[operator]
+        await app(scope, receive, send_and_mark)
 
-        return asgi
-
-    return wrap
+    return asgi
 
 
 # -- composition -------------------------------------------------------------------------
@@ -438,9 +435,9 @@ async def compose(
             outbox=store,
             metrics=metrics,
             keys=case_keys,
+            clock=cases.clock,
             calendar=cases.calendar,
             catalogue=catalogue,
-            **({"clock": cases.clock} if cases.clock is not None else {}),
         )
         opened.append(case_service.close)
         # (6): gRPC
@@ -585,5 +582,5 @@ async def reload_registry(holder: RegistryHolder, beat: Beat, every: float = 60.
                 holder.current.serial if holder.current else None,
                 holder.last_error,
             )
-        elif changed:
+        elif changed and holder.current is not None:
             log.info("trust registry reloaded", extra={"serial": holder.current.serial})

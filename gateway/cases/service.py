@@ -88,13 +88,13 @@ class CaseService:
         outbox: OutboxReader,
         metrics: Metrics | None = None,
         keys: Mapping[str, PrivateKey] | None = None,
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime] | None = None,
         calendar: WorkdayCalendar | None = None,
         catalogue: Catalogue | None = None,
         calendar_poll_seconds: float = 1.0,
     ) -> None:
         self.keys = dict(keys or {})
-        self.clock = clock
+        self.clock = clock = clock or now
         self.calendar_file = (
             None if calendar is not None else CalendarFile(Path(data_dir) / "calendar.json")
         )

@@ -240,9 +240,9 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         *,
         registry: Callable[[], TrustRegistry],
         catalogue: Catalogue,
+        store: GatewayStore,
+        log: MerkleLog,
         calendar: WorkdayCalendar | None = None,
-        store: GatewayStore | None = None,
-        log: MerkleLog | None = None,
         today: Callable[[], date] = lambda: datetime.now(BEIJING).date(),
     ) -> None:
         self.registry = registry
