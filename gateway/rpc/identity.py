@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -68,6 +68,7 @@ from ledger.log import MerkleLog
 
 __all__ = [
     "IdentityServicer",
+    "IdentitySettings",
     "add_identity_service",
     "load_person_key_secret",
     "recognizer_for",
@@ -91,7 +92,18 @@ _REGION_FROM_PB = {
 _REGION_TO_PB = {v: k for k, v in _REGION_FROM_PB.items()}
 
 
-def load_person_key_secret(settings: Any) -> bytes:
+class IdentitySettings(Protocol):
+    """The settings identity recognition reads (``gateway.app.settings.Settings``): the data
+    directory and the ``[extra.identity]`` table."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def extra(self) -> Mapping[str, Any]: ...
+
+
+def load_person_key_secret(settings: IdentitySettings) -> bytes:
     """The person-key HMAC secret: the configured file, or one made once in the data dir."""
     config = _config(settings)
     configured = config.get("person_key_secret_file")
@@ -110,7 +122,7 @@ def load_person_key_secret(settings: Any) -> bytes:
     return path.read_bytes()
 
 
-def _config(settings: Any) -> Mapping[str, Any]:
+def _config(settings: IdentitySettings) -> Mapping[str, Any]:
     extra = getattr(settings, "extra", None) or {}
     config = extra.get("identity", {})
     if not isinstance(config, Mapping):
@@ -118,7 +130,7 @@ def _config(settings: Any) -> Mapping[str, Any]:
     return config
 
 
-def recognizer_for(settings: Any, identity_key: PrivateKey) -> Recognizer:
+def recognizer_for(settings: IdentitySettings, identity_key: PrivateKey) -> Recognizer:
     """The recognizer configured by ``settings`` (``extra.identity`` and the person-key
     secret), signing canonical assertions with the gateway's ``identity_key``."""
     config = _config(settings)
