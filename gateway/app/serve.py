@@ -17,8 +17,9 @@ import logging
 import signal
 from collections.abc import Callable
 
+from gateway.app.compose import AnchorerFactory, CaseOptions, compose
 from gateway.app.devenv import DevEnvironment, ensure_dev_environment
-from gateway.app.gateway import AnchorerFactory, CaseOptions, Gateway, compose
+from gateway.app.gateway import Gateway
 from gateway.app.instance import InstanceLock, check_port_free
 from gateway.app.settings import Settings
 from gateway.app.simulators import Simulators

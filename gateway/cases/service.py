@@ -70,7 +70,7 @@ _RECALENDAR_EVERY = 60.0  # seconds between passes when the calendar file did no
 
 
 class CaseService:
-    """Cases of one gateway, built by ``gateway.app.gateway.compose``. ``submit`` runs every
+    """Cases of one gateway, built by ``gateway.app.compose.compose``. ``submit`` runs every
     exchange check and commits (``ExchangeCore.submit``), ``registry`` and ``adapters`` name
     the members and put messages in their dialects, ``outbox`` shows the answers to pushed
     submissions. ``clock`` gives the business time (Beijing), ``keys`` the member

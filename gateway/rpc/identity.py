@@ -1,6 +1,6 @@
 """The gRPC ``yrd.v1.Identity`` service: identity mutual recognition between the regions.
 
-``gateway.app.gateway.compose`` builds the servicer; ``add_identity_service`` registers it.
+``gateway.app.compose.compose`` builds the servicer; ``add_identity_service`` registers it.
 ``Recognize`` (``protos/yrd/v1/identity.proto``):
 
 1. caller: the member bound to the mTLS client certificate (``unauthenticated``);

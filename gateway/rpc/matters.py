@@ -1,7 +1,7 @@
 """The gRPC ``yrd.v1.Matters`` service: resolve, list, search and compare matters, and fetch
 the answers to evidence requests.
 
-``gateway.app.gateway.compose`` builds the servicer (and, apart, the evidence relay of
+``gateway.app.compose.compose`` builds the servicer (and, apart, the evidence relay of
 ``gateway.exchange.evidence`` that records the answers it shows); ``add_matters_service``
 registers it and returns the service's full name. Every call needs an mTLS
 client certificate bound to a registered member. The catalogue is SAMPLE DATA

@@ -1,7 +1,7 @@
 """The web side of the gateway: REST API and pages for G60 windows, handlers and auditors.
 
 ``mount_web(app, cases, gateway)`` adds the API routers (``/api/...``, documented at
-``/docs``) and the pages (``/web/``) for the case service that ``gateway.app.gateway.compose``
+``/docs``) and the pages (``/web/``) for the case service that ``gateway.app.compose.compose``
 built (the gateway starts and stops that service itself). ``seed_dev(gateway)`` (run by
 ``yrdgw serve --dev``) adds window accounts for the nine G60 cities, handler and auditor
 accounts, and two sample cases. See ``docs/web.md``.

@@ -13,7 +13,7 @@ import unicodedata
 
 import pytest
 
-from gateway.app.gateway import CaseOptions
+from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.web.seed import sample_id_number

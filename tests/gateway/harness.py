@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.app.compose import AnchorerFactory, CaseOptions, compose
 from gateway.app.devenv import DevEnvironment, ensure_dev_environment
-from gateway.app.gateway import AnchorerFactory, CaseOptions, Gateway, compose
+from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys, install_registry_alarm
 from gateway.client import GatewayClient

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.app.gateway import CaseOptions
+from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for

@@ -16,7 +16,7 @@ from datetime import date
 import httpx
 import pytest
 
-from gateway.app.gateway import CaseOptions
+from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.dialects.simulator import CASES
 from gateway.web.seed import sample_id_number

@@ -1,4 +1,4 @@
-"""The gateway is composed in one place (``gateway.app.gateway.compose``) from typed parts.
+"""The gateway is composed in one place (``gateway.app.compose.compose``) from typed parts.
 
 - every part is constructed there, with the type its declaration names, and nothing is added
   to the gateway after construction (``start`` only fills the parts declared for it);
@@ -26,7 +26,9 @@ import pytest
 from fastapi import FastAPI
 
 from gateway.app.anchoring import GatewayAnchorer
-from gateway.app.gateway import Gateway, _HttpServer, compose
+from gateway.app.compose import compose
+from gateway.app.gateway import Gateway
+from gateway.app.http_server import HttpServer
 from gateway.app.instance import bind_listener
 from gateway.errors import Refusal
 from gateway.exchange.commit import ExchangeCommitter, VerifiedExchange
@@ -178,7 +180,7 @@ async def test_http_server_serves_on_our_socket_and_leaves_signals_alone():
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     sock = bind_listener("HTTP", "127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = _HttpServer(app, "127.0.0.1")
+    server = HttpServer(app, "127.0.0.1")
     await server.start(sock)
     try:
         # this test runs in the main thread, where uvicorn would otherwise take the signals

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from gateway.app.gateway import CaseOptions
+from gateway.app.compose import CaseOptions
 from gateway.app.simulators import Simulators
 from gateway.dialects.registry import default_registry
 from tests.gateway.harness import GatewayThread
