@@ -53,8 +53,20 @@ CASE = {
 }
 
 
-def _client(gateway: Gateway, region: str) -> GatewayClient:
+def _dev_env(gateway: Gateway) -> DevEnvironment:
+    """The demo runs on ``--dev`` material (``build_gateway(..., dev=True)`` makes it)."""
     env = gateway.dev_env
+    assert env is not None
+    return env
+
+
+def _outbox_status(gateway: Gateway, exchange_id: str) -> str:
+    row = gateway.store.outbox_row(exchange_id)
+    return "missing" if row is None else row[0]
+
+
+def _client(gateway: Gateway, region: str) -> GatewayClient:
+    env = _dev_env(gateway)
     cert = env.clients[region]
     return GatewayClient(
         f"127.0.0.1:{gateway.grpc_port}",
@@ -93,7 +105,7 @@ async def run(out_dir: Path, data_dir: Path) -> int:
     await gateway.start()
     receipts: list[tuple[str, exchange_pb2.Receipt]] = []
     try:
-        env = gateway.dev_env
+        env = _dev_env(gateway)
         _step(
             0,
             f"gateway up: gRPC 127.0.0.1:{gateway.grpc_port} (mTLS), log origin "
@@ -106,7 +118,7 @@ async def run(out_dir: Path, data_dir: Path) -> int:
                 recipient=env.member_id("SH"),
                 kind="case.submit",
                 payload=payload,
-                matter=CASE["matter_code"],
+                matter=str(CASE["matter_code"]),
                 dialect=jiangsu.dialect,
                 content_type=jiangsu.content_type,
             )
@@ -121,12 +133,14 @@ async def run(out_dir: Path, data_dir: Path) -> int:
         first_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
         async with _client(gateway, "SH") as shanghai:
             delivery = await _pull_one(shanghai, first_id)
-            canonical = json.loads(gateway.store.exchange(first_id).canonical)
+            row = gateway.store.exchange(first_id)
+            assert row is not None  # pulled and acked: it was committed
+            canonical = json.loads(row.canonical)
             _step(
                 2,
                 f"Shanghai pulled and acked delivery (attempt {delivery.attempt}); "
                 f"normalised case_id={canonical['case_id']}, "
-                f"outbox: {gateway.store.outbox_row(first_id)[0]}",
+                f"outbox: {_outbox_status(gateway, first_id)}",
             )
             status = json.dumps(
                 {
@@ -152,7 +166,7 @@ async def run(out_dir: Path, data_dir: Path) -> int:
             _step(
                 4,
                 f"Hangzhou ({env.member_id('ZJ')}) pulled and acked it; outbox: "
-                f"{gateway.store.outbox_row(second_id)[0]}",
+                f"{_outbox_status(gateway, second_id)}",
             )
     finally:
         await gateway.stop(grace=2)

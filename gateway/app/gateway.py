@@ -1,7 +1,11 @@
-"""The running gateway: log, store, gRPC (mTLS), HTTP, delivery and anchoring, wired once.
+"""The running gateway: its parts, held with their types, started and stopped.
 
-``Gateway.start()`` brings everything up on the event loop it is awaited in and
-``Gateway.stop()`` drains in-flight requests (grace period) before closing the log.
+:func:`gateway.app.compose.compose` builds every part and hands each only what it uses; the
+:class:`Gateway` it returns holds them and adds nothing later. Nothing listens until
+:meth:`Gateway.start`, which binds the ports and starts the workers (the parts that need a
+port or a running server are made there, declared up front); :meth:`Gateway.stop` drains
+in-flight requests (grace period) before closing the log. ``docs/architecture.md`` draws the
+parts and the one exchange path.
 """
 
 from __future__ import annotations
@@ -10,28 +14,35 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health, health_pb2
 
+from gateway.app.devenv import DevEnvironment
+from gateway.app.http_server import HttpServer
 from gateway.app.instance import PortInUse, bind_listener
 from gateway.app.settings import Settings
-from gateway.dialects.catalogue import DialectCatalogue, default_dialects
-from gateway.errors import ConfigError
+from gateway.app.trust import GatewayKeys
+from gateway.cases import CaseService
+from gateway.dialects.catalogue import DialectCatalogue
+from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
+from gateway.exchange.evidence import EvidenceRelay
+from gateway.exchange.store import GatewayStore
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Beat, Supervisor
-from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
-from gateway.rpc.exchange import AuditServicer, ExchangeServicer
-from gateway.rpc.guard import GuardInterceptor
+from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
-from ledger.crypto import PrivateKey
-from ledger.log import MerkleLog, SQLiteStore
+from gateway.web import mount_web, seed_dev
+from gateway.web.http_app import create_app
+from ledger.log import MerkleLog
+
+if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is configured
+    from gateway.app.anchoring import GatewayAnchorer
+
+__all__ = ["Gateway", "reload_registry"]
 
 __all__ = [
     "Gateway",
@@ -41,98 +52,138 @@ log = logging.getLogger("gateway.app.gateway")
 _GRPC_BIND_FAILED = "not available (in use by another process?)"
 
 
-@dataclass
 class Gateway:
-    settings: Settings
-    registry: RegistryHolder
-    log_key: PrivateKey
-    tls: TlsFiles
-    adapters: DialectCatalogue = field(default_factory=default_dialects)
-    anchorer_factory: Any = None  # callable(log) -> anchorer with start()/stop(), optional
-    metrics: Metrics = field(default_factory=Metrics)
-    dev_env: Any = None  # gateway.app.devenv.DevEnvironment when running with --dev
-    grpc_services: list[Any] = field(default_factory=list)
-    """Extra gRPC services: callables ``(server, gateway) -> full service name``."""
-    http_extensions: list[Any] = field(default_factory=list)
-    """Extra HTTP routes: callables ``(app: FastAPI, gateway) -> None``; they may also
-    define ``async startup(gateway)``/``shutdown`` via ``gateway.on_start``/``on_stop``."""
-    on_start: list[Any] = field(default_factory=list)
-    on_stop: list[Any] = field(default_factory=list)
-    attestation_key: PrivateKey = field(kw_only=True)
-    """Signs envelopes the gateway vouches for as a member's adapter (relayed evidence);
-    listed in the registry's ``gateway_keys`` with purpose ``attestation``."""
-    identity_key: PrivateKey = field(kw_only=True)
-    """Signs canonical identity assertions; purpose ``identity`` in ``gateway_keys``."""
+    """The parts of one running gateway (built by :func:`compose`), started and stopped."""
 
-    grpc_port: int = 0
-    http_port: int = 0
-    started_at: float = 0.0
-    purge_every_seconds: float = 60.0
-    metrics_every_seconds: float = 5.0
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        registry: RegistryHolder,
+        keys: GatewayKeys,
+        tls: TlsFiles,
+        metrics: Metrics,
+        adapters: DialectCatalogue,
+        log: MerkleLog,
+        store: GatewayStore,
+        executor: ThreadPoolExecutor,
+        hub: PullHub,
+        push: PushWorker,
+        committer: ExchangeCommitter,
+        core: ExchangeCore,
+        evidence_relay: EvidenceRelay,
+        cases: CaseService,
+        anchorer: GatewayAnchorer | None,
+        supervisor: Supervisor,
+        grpc_server: grpc.aio.Server,
+        health: health.aio.HealthServicer,
+        service_names: tuple[str, ...],
+        dev_env: DevEnvironment | None,
+        seed: bool,
+        registry_reload_seconds: float | None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.log_key = keys.log
+        self.attestation_key = keys.attestation
+        self.identity_key = keys.identity
+        self.tls = tls
+        self.metrics = metrics
+        self.adapters = adapters
+        self.log = log
+        self.store = store
+        self.executor = executor
+        self.hub = hub
+        self.push = push
+        self.committer = committer
+        self.core = core
+        self.evidence_relay = evidence_relay
+        self.cases = cases
+        self.anchorer = anchorer
+        self.supervisor = supervisor
+        self.grpc_server = grpc_server
+        self.health = health
+        self._service_names = service_names
+        self.dev_env = dev_env
+        self._seed = seed
+        self._registry_reload = registry_reload_seconds
+        # made by start(): they need a bound port or a running server
+        self.http: HttpServer | None = None
+        self.grpc_port = 0
+        self.http_port = 0
+        self.started_at = 0.0
+        self.purge_every_seconds = 60.0
+        self.metrics_every_seconds = 5.0
+        self._started: list[str] = []
 
+    # -- start ----------------------------------------------------------------------------
     async def start(self) -> None:
-        s = self.settings
-        current = self.registry.require()
-        origin = s.log_origin or current.log_origin
-        self._check_keys(current)
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        db = s.data_dir / "gateway.db"
-        self.log = await asyncio.to_thread(
-            MerkleLog,
-            SQLiteStore(db),
-            self.log_key,
-            origin,
-            batch_max=s.batch_max,
-            batch_wait=s.batch_wait_seconds,
-            anchors=s.data_dir / "anchors.db",
-        )
-        from gateway.exchange.store import GatewayStore
+        """Bring the gateway up; a failure leaves what did start for :meth:`stop`.
 
-        self.store = GatewayStore(db)
-        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crypto")
-        self.hub = PullHub()
-        self.push = PushWorker(
-            self.store,
-            self._registry,
-            self.adapters,
-            base=s.push_backoff_seconds,
-            cap=s.push_backoff_max_seconds,
-            max_attempts=s.push_max_attempts,
-            metrics=self.metrics,
-        )
-        self.core = ExchangeCore(
-            log=self.log,
-            store=self.store,
-            registry=self._registry,
-            adapters=self.adapters,
-            executor=self.executor,
-            freshness_seconds=s.freshness_seconds,
-            max_payload_bytes=s.max_payload_bytes,
-            on_accept=self._on_accept,
-        )
-        self.anchorer = self.anchorer_factory(self.log) if self.anchorer_factory else None
-        self.supervisor = Supervisor(self.metrics)
-        self._metrics_refresh()
-        await self._start_grpc()
+        1. gRPC: bind the port (:class:`PortInUse` if taken), start, health SERVING;
+        2. workers under the supervisor: push delivery, nonce purger, metrics refresh,
+           registry reload (if configured); the sequencer and anchorer threads watched;
+        3. the anchorer thread;
+        4. HTTP on the socket bound here (:func:`~gateway.app.instance.bind_listener`);
+        5. cases: crash recovery, answer and calendar watchers; the dev seed if asked;
+        6. ready: health follows the supervisor from now on.
+        """
+        # (1): gRPC
+        self.grpc_port = self._bind_grpc()
+        await self.grpc_server.start()
+        self._started.append("grpc")
+        for name in self._service_names:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        # (2): workers
         self._supervise()
+        # (3): anchoring
         if self.anchorer is not None:
             await asyncio.to_thread(self.anchorer.start)
-        self.http = None
-        await self._start_http()
-        for hook in self.on_start:
-            await hook(self)
+            self._started.append("anchorer")
+        # (4): HTTP
+        sock = bind_listener("HTTP", self.settings.host, self.settings.http_port)
+        self.http_port = sock.getsockname()[1]
+        app = create_app(self)
+        mount_web(app, self.cases, self)
+        self.http = HttpServer(app, self.settings.host)
+        await self.http.start(sock)
+        # (5): cases
+        await self.cases.start()
+        self._started.append("cases")
+        if self._seed:
+            await seed_dev(self)
+        # (6): ready
         self.started_at = time.time()
         await self.supervisor.start()
+
+    def _bind_grpc(self) -> int:
+        s = self.settings
+        credentials = grpc.ssl_server_credentials(
+            [(self.tls.key, self.tls.cert)],
+            root_certificates=self.tls.ca,
+            require_client_auth=True,
+        )
+        try:
+            port = self.grpc_server.add_secure_port(f"{s.host}:{s.grpc_port}", credentials)
+        except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
+            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED) from exc
+        if not port:
+            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED)
+        return port
 
     def _supervise(self) -> None:
         """Every background worker runs under (or is watched by) the supervisor."""
         sup = self.supervisor
         sup.watch("sequencer", lambda: self.log.failure)
-        if self.anchorer is not None:
-            sup.watch("anchorer", lambda: getattr(self.anchorer, "failure", None))
+        anchorer = self.anchorer
+        if anchorer is not None:
+            sup.watch("anchorer", lambda: anchorer.failure)
         sup.run("push-delivery", self.push.run)
         sup.run("nonce-purger", self._purge_nonces)
         sup.run("metrics-refresh", self._refresh_metrics)
+        every = self._registry_reload
+        if every is not None:
+            sup.run("registry-reload", lambda beat: reload_registry(self.registry, beat, every))
         sup.on_change(self._set_serving)
 
     async def _set_serving(self, healthy: bool) -> None:
@@ -145,129 +196,8 @@ class Gateway:
             if healthy
             else health_pb2.HealthCheckResponse.NOT_SERVING
         )
-        for name in self._health_names:
+        for name in self._service_names:
             await self.health.set(name, status)
-
-    def _check_keys(self, current: TrustRegistry) -> None:
-        """Each of the gateway's keys must be listed in the registry for its own purpose."""
-        keys = (
-            ("log", KeyPurpose.CHECKPOINT, self.log_key),
-            ("attestation", KeyPurpose.ATTESTATION, self.attestation_key),
-            ("identity", KeyPurpose.IDENTITY, self.identity_key),
-        )
-        for name, purpose, key in keys:
-            try:
-                current.gateway_key(key.public_key.key_id, purpose)
-            except RegistryLookupError as exc:
-                raise ConfigError(
-                    f"the gateway's {name} key is not listed in the trust registry "
-                    f"for purpose {purpose}: {exc}"
-                ) from exc
-
-    def _registry(self) -> TrustRegistry:
-        return self.registry.require()
-
-    def _on_accept(self, recipient: str, exchange_id: str) -> None:
-        self.hub.notify(recipient)
-        self.push.notify()
-
-    async def _start_grpc(self) -> None:
-        s = self.settings
-        limit = s.max_payload_bytes + 64 * 1024
-        self.grpc_server = grpc.aio.server(
-            # every refusal (e.g. registry_expired from require()) as its own status,
-            # undecodable requests as malformed, anything else INTERNAL: never UNKNOWN
-            interceptors=[GuardInterceptor()],
-            options=[
-                ("grpc.max_receive_message_length", limit),
-                ("grpc.max_send_message_length", limit + 64 * 1024),
-                # a second gateway on this port must fail to bind, not share the port
-                ("grpc.so_reuseport", 0),
-            ],
-        )
-        exchange_pb2_grpc.add_ExchangeServicer_to_server(
-            ExchangeServicer(
-                self.core, self.store, self._registry, self.hub, self.metrics, self.anchorer
-            ),
-            self.grpc_server,
-        )
-        audit_pb2_grpc.add_AuditServicer_to_server(
-            AuditServicer(self.core, self.store, self._anchor_list), self.grpc_server
-        )
-        extra = tuple(add(self.grpc_server, self) for add in self.grpc_services)
-        self.health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
-        names = (
-            exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
-            audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
-            *extra,
-            health.SERVICE_NAME,
-            reflection.SERVICE_NAME,
-        )
-        reflection.enable_server_reflection(names, self.grpc_server)
-        credentials = grpc.ssl_server_credentials(
-            [(self.tls.key, self.tls.cert)],
-            root_certificates=self.tls.ca,
-            require_client_auth=True,
-        )
-        try:
-            self.grpc_port = self.grpc_server.add_secure_port(
-                f"{s.host}:{s.grpc_port}", credentials
-            )
-        except RuntimeError as exc:  # grpc: "Failed to bind to address ..."
-            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED) from exc
-        if not self.grpc_port:
-            raise PortInUse("gRPC", s.host, s.grpc_port, _GRPC_BIND_FAILED)
-        await self.grpc_server.start()
-        self._health_names = (*names[: 2 + len(extra)], "")
-        for name in self._health_names:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-
-    async def _start_http(self) -> None:
-        import uvicorn
-
-        from gateway.web.http_app import create_app
-
-        app = create_app(self, self.http_extensions)
-        # Bound here, not by uvicorn: a taken port is a PortInUse, not uvicorn's own exit.
-        sock = bind_listener("HTTP", self.settings.host, self.settings.http_port)
-        config = uvicorn.Config(
-            app,
-            host=self.settings.host,
-            port=self.settings.http_port,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-        )
-        self.http = uvicorn.Server(config)
-        self.http.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._http_task = asyncio.get_running_loop().create_task(self.http.serve([sock]))
-        while not self.http.started:
-            if self._http_task.done():
-                self._http_task.result()
-                raise ConfigError("http server stopped during start")
-            await asyncio.sleep(0.01)
-        sockets = [sock for server in self.http.servers for sock in server.sockets]
-        self.http_port = sockets[0].getsockname()[1]
-
-    def _anchor_list(self, request: Any) -> Any:
-        if self.anchorer is None or not hasattr(self.anchorer, "anchor_list"):
-            return audit_pb2.AnchorList()
-        return self.anchorer.anchor_list(request)
-
-    def _metrics_refresh(self) -> None:
-        def refresh() -> None:
-            self.metrics.log_size.set(self.log.size)
-            if self.log.batch_sizes:
-                self.metrics.batch_size.set(self.log.batch_sizes[-1])
-            self.metrics.outbox_depth.set(self.store.outbox_depth())
-            if self.anchorer is not None and hasattr(self.anchorer, "lag"):
-                lag = self.anchorer.lag()
-                self.metrics.anchor_lag_entries.set(lag.entries)
-                if lag.seconds is not None:
-                    self.metrics.anchor_lag_seconds.set(lag.seconds)
-
-        self.metrics.on_scrape(refresh)
 
     async def _purge_nonces(self, beat: Beat) -> None:
         while True:
@@ -288,23 +218,43 @@ class Gateway:
     def ready(self) -> bool:
         return self.started_at > 0 and self.registry.healthy and self.supervisor.healthy
 
+    # -- stop -----------------------------------------------------------------------------
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop taking requests, let in-flight ones finish (``grace`` s), then close."""
+        """Stop taking requests, let in-flight ones finish (``grace`` s), then close.
+        Safe after a failed or partial :meth:`start`."""
         self.started_at = 0.0
-        if getattr(self, "supervisor", None):
-            await self.supervisor.stop()
-        if getattr(self, "health", None):
-            await self.health.enter_graceful_shutdown()
-        if getattr(self, "grpc_server", None):
+        await self.supervisor.stop()
+        await self.health.enter_graceful_shutdown()
+        if "grpc" in self._started:
             await self.grpc_server.stop(grace)
-        for hook in self.on_stop:
-            await hook(self)
+        if "cases" in self._started:
+            await self.cases.stop()
+        else:
+            self.cases.close()
         if self.http is not None:
-            self.http.should_exit = True
-            await self._http_task
+            await self.http.stop()
         await self.push.stop()
-        if self.anchorer is not None:
+        if "anchorer" in self._started and self.anchorer is not None:
             await asyncio.to_thread(self.anchorer.stop)
         await asyncio.to_thread(self.log.close)
         self.store.close()
         self.executor.shutdown(wait=True)
+
+
+async def reload_registry(holder: RegistryHolder, beat: Beat, every: float = 60.0) -> None:
+    """Reload the registry periodically; a bad copy is refused and the last good one kept.
+
+    Runs under the gateway's supervisor: an unexpected exception (not a refused copy, which
+    ``reload`` reports in ``last_error``) marks it down and restarts it with backoff."""
+    while True:
+        await asyncio.sleep(every)
+        changed = await asyncio.to_thread(holder.reload)
+        beat()
+        if holder.last_error is not None:
+            log.error(
+                "trust registry reload refused; keeping serial %s: %s",
+                holder.current.serial if holder.current else None,
+                holder.last_error,
+            )
+        elif changed and holder.current is not None:
+            log.info("trust registry reloaded", extra={"serial": holder.current.serial})

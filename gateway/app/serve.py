@@ -16,10 +16,9 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from functools import partial
-from typing import Any
 
-from gateway.app.devenv import ensure_dev_environment
+from gateway.app.compose import AnchorerFactory, CaseOptions, compose
+from gateway.app.devenv import DevEnvironment, ensure_dev_environment
 from gateway.app.gateway import Gateway
 from gateway.app.instance import InstanceLock, check_port_free
 from gateway.app.settings import Settings
@@ -31,10 +30,9 @@ from gateway.app.trust import (
     registry_holder,
 )
 from gateway.dialects.catalogue import default_dialects
+from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.ops.metrics import Metrics
-from gateway.ops.supervision import Beat
 from gateway.regions import REGIONS
-from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
 
 __all__ = [
@@ -45,27 +43,13 @@ __all__ = [
 
 log = logging.getLogger("gateway.app.serve")
 
-
-def _plugins() -> tuple[list[Any], list[Any]]:
-    """The optional services of this build: gRPC services and HTTP extensions."""
-    grpc_services: list[Any] = []
-    http: list[Any] = []
-    with contextlib.suppress(ImportError):
-        from gateway.rpc.matters import add_matters_service
-
-        grpc_services.append(add_matters_service)
-    with contextlib.suppress(ImportError):
-        from gateway.rpc.identity import add_identity_service
-
-        grpc_services.append(add_identity_service)
-    with contextlib.suppress(ImportError):
-        from gateway.web import install
-
-        http.append(install)
-    return grpc_services, http
+REGISTRY_RELOAD_SECONDS = 60.0
 
 
-def anchorer_factory(settings: Settings) -> Callable[[Any], Any] | None:
+def anchorer_factory(settings: Settings) -> AnchorerFactory | None:
+    """The configured anchorer, or None with ``anchor_mode = "off"``. Anchoring needs an
+    extra (``embedded-chain`` or ``jsonrpc``): configured but missing, its import fails here,
+    loudly, before anything is opened."""
     if settings.anchor_mode == "off":
         return None
     from gateway.app.anchoring import make_anchorer_factory
@@ -73,9 +57,12 @@ def anchorer_factory(settings: Settings) -> Callable[[Any], Any] | None:
     return make_anchorer_factory(settings)
 
 
-async def build_gateway(settings: Settings, simulators: Simulators | None) -> Gateway:
-    """The gateway from configured trust material, or (``settings.dev`` with no registry
-    configured) from the dev environment made under the data directory. Without ``--dev``
+async def build_gateway(
+    settings: Settings, simulators: Simulators | None, *, seed: bool = False
+) -> Gateway:
+    """The gateway (composed, not started) from configured trust material, or
+    (``settings.dev`` with no registry configured) from the dev environment made under the
+    data directory; ``seed`` adds the dev accounts and sample cases at start. Without ``--dev``
     nothing is ever generated: missing material is a ConfigError saying what to configure.
     """
     env = None
@@ -92,29 +79,23 @@ async def build_gateway(settings: Settings, simulators: Simulators | None) -> Ga
         holder, keys, tls = load_configured_trust(settings)
     metrics = Metrics()
     install_registry_alarm(metrics, holder)
-    grpc_services, http = _plugins()
-    return Gateway(
+    return await compose(
         settings,
         holder,
-        keys.log,
+        keys,
         tls,
-        anchorer_factory=anchorer_factory(settings),
         metrics=metrics,
+        anchorer_factory=anchorer_factory(settings),
         dev_env=env,
-        grpc_services=grpc_services,
-        http_extensions=http,
-        attestation_key=keys.attestation,
-        identity_key=keys.identity,
+        cases=CaseOptions(seed=seed),
+        registry_reload_seconds=REGISTRY_RELOAD_SECONDS,
     )
 
 
-def _give_simulators_their_idp_keys(simulators: Simulators, env: Any) -> None:
+def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment) -> None:
     """The dev simulators issue identity assertions with the keys the registry lists."""
-    with contextlib.suppress(ImportError):
-        from gateway.identity.idp_simulator import set_identity_provider_key
-
-        for region, app in simulators.apps.items():
-            set_identity_provider_key(app, env.idp_keys[region])
+    for region, app in simulators.apps.items():
+        set_identity_provider_key(app, env.idp_keys[region])
 
 
 async def serve(
@@ -167,12 +148,7 @@ async def _serve_locked(
     stop: asyncio.Event | None,
 ) -> None:
     simulators = Simulators(settings.host) if dev else None
-    gateway = await build_gateway(settings, simulators)
-    if dev:
-        with contextlib.suppress(ImportError):
-            from gateway.web import seed_dev
-
-            gateway.on_start.append(seed_dev)
+    gateway = await build_gateway(settings, simulators, seed=dev)
     await _start_or_undo(gateway, simulators)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -192,7 +168,6 @@ async def _serve_locked(
         print(f"yrdgw: trust file for yrd-audit: {gateway.dev_env.trust_path}", flush=True)
     if ready:
         ready(gateway)
-    gateway.supervisor.run("registry-reload", partial(_reload_registry, gateway.registry))
     try:
         await stop.wait()
     finally:
@@ -200,22 +175,3 @@ async def _serve_locked(
         await gateway.stop(grace=5)
         if simulators:
             await simulators.stop()
-
-
-async def _reload_registry(holder: RegistryHolder, beat: Beat, every: float = 60.0) -> None:
-    """Reload the registry periodically; a bad copy is refused and the last good one kept.
-
-    Runs under the gateway's supervisor: an unexpected exception (not a refused copy, which
-    ``reload`` reports in ``last_error``) marks it down and restarts it with backoff."""
-    while True:
-        await asyncio.sleep(every)
-        changed = await asyncio.to_thread(holder.reload)
-        beat()
-        if holder.last_error is not None:
-            log.error(
-                "trust registry reload refused; keeping serial %s: %s",
-                holder.current.serial if holder.current else None,
-                holder.last_error,
-            )
-        elif changed:
-            log.info("trust registry reloaded", extra={"serial": holder.current.serial})

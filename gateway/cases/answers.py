@@ -13,15 +13,23 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.cases.errors import CaseError
 from gateway.cases.model import REGION_NAMES, Actor, Status
 from gateway.cases.store import CaseStore
 
-__all__ = ["AnswerWatcher", "Step"]
+__all__ = ["AnswerWatcher", "OutboxReader", "Step"]
 
 log = logging.getLogger("gateway.cases")
+
+
+class OutboxReader(Protocol):
+    """The delivery state of an exchange (``GatewayStore.outbox_row``): status, attempts,
+    last error, the recipient's answer."""
+
+    def outbox_row(self, exchange_id: str) -> tuple[str, int, str | None, str | None] | None: ...
+
 
 # (case id, target, actor, note, timeline label): ``lifecycle.Transitions.step``
 Step = Callable[[str, Status, Actor, str | None, str], Awaitable[None]]
@@ -30,8 +38,10 @@ Step = Callable[[str, Status, Actor, str | None, str], Awaitable[None]]
 class AnswerWatcher:
     """Watches the outbox rows of submitted cases; ``step`` records the answer."""
 
-    def __init__(self, gateway: Any, store: CaseStore, keys: Mapping[str, Any], step: Step) -> None:
-        self._gateway = gateway
+    def __init__(
+        self, outbox: OutboxReader, store: CaseStore, keys: Mapping[str, Any], step: Step
+    ) -> None:
+        self._outbox = outbox
         self._store = store
         self._keys = keys
         self._step = step
@@ -71,7 +81,7 @@ class AnswerWatcher:
         for row in rows:
             if row["handling_region"] not in self._keys:
                 continue  # the province answers with its own signed case.status
-            outbox = self._gateway.store.outbox_row(row["exchange_id"])
+            outbox = self._outbox.outbox_row(row["exchange_id"])
             if outbox is None:
                 continue
             status, _attempts, error, response = outbox

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +21,18 @@ from gateway.cases._signing import member_for_key, signed_envelope
 from gateway.cases.errors import CaseError, CaseInvalid, CaseUnavailable, TransitionRefused
 from gateway.cases.model import Actor, Status
 from gateway.cases.store import CaseStore
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError
 from gateway.errors import Refusal
+from gateway.exchange.commit import Committed
+from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.registry import TrustRegistry
 from ledger.crypto import PrivateKey
 
-__all__ = ["CaseExchanges"]
+__all__ = ["CaseExchanges", "Submit"]
+
+# ``ExchangeCore.submit``: every exchange check, then the one commit path; the receipt
+Submit = Callable[[exchange_pb2.SignedEnvelope, str | None], Awaitable[Committed]]
 
 log = logging.getLogger("gateway.cases")
 
@@ -33,8 +40,17 @@ log = logging.getLogger("gateway.cases")
 class CaseExchanges:
     """Exchanges of the cases of one gateway, signed with ``keys`` (member keys by region)."""
 
-    def __init__(self, gateway: Any, store: CaseStore, keys: Mapping[str, PrivateKey]) -> None:
-        self._gateway = gateway
+    def __init__(
+        self,
+        submit: Submit,
+        registry: Callable[[], TrustRegistry],
+        adapters: DialectCatalogue,
+        store: CaseStore,
+        keys: Mapping[str, PrivateKey],
+    ) -> None:
+        self._submit = submit
+        self._registry = registry
+        self._adapters = adapters
         self._store = store
         self._keys = keys
 
@@ -105,7 +121,7 @@ class CaseExchanges:
             raise CaseUnavailable(
                 "no_signing_key", f"no member signing key configured for region {sender_region}"
             )
-        registry = self._gateway.registry.require()
+        registry = self._registry()
         sender = member_for_key(registry.members, sender_region, key)
         recipient = next(
             (str(m.id) for m in registry.members if str(m.id.region) == recipient_region), None
@@ -116,7 +132,7 @@ class CaseExchanges:
                 "no_member", f"no registered member for region {missing} with a usable key"
             )
         try:
-            adapter = self._gateway.adapters.get(sender_region).codec
+            adapter = self._adapters.get(sender_region).codec
             payload = adapter.from_canonical(kind, canonical)
         except AdapterError as exc:
             raise CaseInvalid(
@@ -149,7 +165,7 @@ class CaseExchanges:
         )  # fmt: skip
         # (5): log
         try:
-            accepted = await self._gateway.core.submit(signed, sender)
+            accepted = await self._submit(signed, sender)
         except Refusal as exc:
             await asyncio.to_thread(self._store.drop_intent, exchange_id)
             raise CaseUnavailable(
@@ -160,13 +176,11 @@ class CaseExchanges:
 
     async def recover(self) -> int:
         """Replay intents left by a crash: resubmit (idempotent), then apply or drop."""
-        from gateway.pb.yrd.v1 import exchange_pb2
-
         done = 0
         for intent in await asyncio.to_thread(self._store.intents):
             signed = exchange_pb2.SignedEnvelope.FromString(intent["signed"])
             try:
-                accepted = await self._gateway.core.submit(signed, intent["caller"])
+                accepted = await self._submit(signed, intent["caller"])
                 await self._apply(intent["exchange_id"], intent["change"], accepted.receipt)
                 done += 1
             except Refusal as exc:
@@ -194,7 +208,5 @@ class CaseExchanges:
         return event
 
 
-def _exchange_id(signed: Any) -> str:
-    from gateway.pb.yrd.v1 import exchange_pb2
-
+def _exchange_id(signed: exchange_pb2.SignedEnvelope) -> str:
     return exchange_pb2.Envelope.FromString(signed.envelope).exchange_id

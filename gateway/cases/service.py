@@ -9,9 +9,10 @@ steps, and refuse with a :class:`CaseError` before anything is written:
     or, for a transition, that it is the next step from the case's status;
 (3) sign: the canonical message is put into the sender's dialect by its adapter and signed
     with the sender region's member key (window side: the receiving window's region; handling
-    side: the handling province's; in dev both come from ``gateway.dev_env``);
+    side: the handling province's; in dev both come from the dev environment);
 (4) journal: the signed envelope and the change it makes are written as an intent;
-(5) log: ``ExchangeCore.submit`` runs every exchange check and commits it to the Merkle log;
+(5) log: ``submit`` (``ExchangeCore.submit``) runs every exchange check and commits it
+    through the gateway's one commit path (``gateway.exchange.commit``);
     a refusal drops the intent and nothing remains;
 (6) apply: the change, the timeline event and its receipt are written in one transaction.
 
@@ -45,8 +46,8 @@ from typing import Any
 
 from gateway.cases._clock import BEIJING, business_day, now
 from gateway.cases.accounts import Account, Accounts
-from gateway.cases.answers import AnswerWatcher
-from gateway.cases.exchanges import CaseExchanges
+from gateway.cases.answers import AnswerWatcher, OutboxReader
+from gateway.cases.exchanges import CaseExchanges, Submit
 from gateway.cases.lifecycle import Transitions
 from gateway.cases.materials import Materials, secret_file
 from gateway.cases.ratings import Ratings
@@ -54,8 +55,11 @@ from gateway.cases.recalendar import Recalendar
 from gateway.cases.store import CaseStore
 from gateway.cases.submission import Intake
 from gateway.cases.views import CaseViews
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.identity import PersonKeyDeriver
 from gateway.matters import Catalogue, default_catalogue
+from gateway.ops.metrics import Metrics
+from gateway.registry import TrustRegistry
 from gateway.workdays import CalendarFile, WorkdayCalendar
 from ledger.crypto import PrivateKey, generate_sm4_key
 
@@ -67,25 +71,31 @@ _RECALENDAR_EVERY = 60.0  # seconds between passes when the calendar file did no
 
 
 class CaseService:
-    """Cases of one gateway. ``clock`` gives the business time (Beijing), ``keys`` the member
+    """Cases of one gateway, built by ``gateway.app.compose.compose``. ``submit`` runs every
+    exchange check and commits (``ExchangeCore.submit``), ``registry`` and ``adapters`` name
+    the members and put messages in their dialects, ``outbox`` shows the answers to pushed
+    submissions. ``clock`` gives the business time (Beijing), ``keys`` the member
     signing keys by region. ``calendar``, if given, is the fixed calendar in use (tests);
     otherwise it is ``<data_dir>/calendar.json`` over the bundled notices, reloaded when the
     file changes (looked at every ``calendar_poll_seconds``)."""
 
     def __init__(
         self,
-        gateway: Any,
         data_dir: Path,
         *,
+        submit: Submit,
+        registry: Callable[[], TrustRegistry],
+        adapters: DialectCatalogue,
+        outbox: OutboxReader,
+        metrics: Metrics | None = None,
         keys: Mapping[str, PrivateKey] | None = None,
-        clock: Callable[[], datetime] = now,
+        clock: Callable[[], datetime] | None = None,
         calendar: WorkdayCalendar | None = None,
         catalogue: Catalogue | None = None,
         calendar_poll_seconds: float = 1.0,
     ) -> None:
-        self.gateway = gateway
         self.keys = dict(keys or {})
-        self.clock = clock
+        self.clock = clock = clock or now
         self.calendar_file = (
             None if calendar is not None else CalendarFile(Path(data_dir) / "calendar.json")
         )
@@ -100,16 +110,15 @@ class CaseService:
         secret = secret_file(keydir / "person-key.secret", 32, lambda: secrets.token_bytes(32))
         locks: dict[str, asyncio.Lock] = {}  # one per case, shared by steps and ratings
         self._materials = Materials(self.store, sm4)
-        self._exchanges = CaseExchanges(gateway, self.store, self.keys)
+        self._exchanges = CaseExchanges(submit, registry, adapters, self.store, self.keys)
         self._intake = Intake(
             self.catalogue, PersonKeyDeriver(secret), self._materials, clock, self._calendar
         )
         self._transitions = Transitions(self.store, self._exchanges, clock, self._calendar, locks)
         self._ratings = Ratings(self.store, self._exchanges, clock, locks)
         self._views = CaseViews(self.store, clock, self._calendar)
-        self._answers = AnswerWatcher(gateway, self.store, self.keys, self._transitions.step)
+        self._answers = AnswerWatcher(outbox, self.store, self.keys, self._transitions.step)
         self._recalendar = Recalendar(self.store, self._calendar, clock, locks)
-        metrics = getattr(gateway, "metrics", None)
         if metrics is not None:
             gauge = metrics.calendar_provisional
             metrics.on_scrape(lambda: gauge.set(self._recalendar.open_provisional()))
@@ -131,6 +140,10 @@ class CaseService:
                 await self._calendar_task
             self._calendar_task = None
         await self._answers.stop()
+        self.close()
+
+    def close(self) -> None:
+        """Close the case database (``stop`` does; alone, for a service never started)."""
         self.store.close()
 
     @property

@@ -15,8 +15,9 @@ nothing:
 (9) recipient and permission: both registered, and the registry allows the send;
 (10) replay: the (sender, nonce) pair is new;
 (11) normalisation: the sender's adapter maps the payload to the canonical model;
-(12) commit: exchange row + nonce + outbox row + log entry in one durable transaction;
-     the receipt proves inclusion in the batch's signed checkpoint.
+(12) commit: :class:`~gateway.exchange.commit.ExchangeCommitter` -- exchange row + nonce +
+     outbox row + log entry in one durable transaction; the receipt proves inclusion in the
+     batch's signed checkpoint.
 """
 
 from __future__ import annotations
@@ -28,10 +29,8 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf.message import DecodeError
 
@@ -39,16 +38,13 @@ from gateway import regions
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError
 from gateway.errors import Refusal, clip
-from gateway.exchange.entry import canonical_json, exchange_entry
-from gateway.exchange.store import GatewayStore, insert_exchange
+from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
 from gateway.registry import MemberId, RegistryError, TrustRegistry
 from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
-from ledger.crypto import sm3
-from ledger.errors import Error as LedgerError
+from ledger.crypto import PublicKey, sm3
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
-from ledger.receipt import build_receipt
 
 __all__ = [
     "Accepted",
@@ -65,14 +61,14 @@ CONTENT_TYPE_RE = re.compile(r"\A[\x20-\x7e]{0,128}\Z")  # a MIME type: printabl
 ENVELOPE_OVERHEAD = 8 * 1024
 
 
-@dataclass(frozen=True)
-class Accepted:
-    """What a successful submission returns: the receipt, as JSON and as fields."""
+class ExchangeLookup(Protocol):
+    """The pre-commit lookups of steps (7) and (10) (``GatewayStore``)."""
 
-    exchange_id: str
-    receipt: dict[str, Any]
-    received_at: float
-    duplicate: bool
+    def lookup(self, exchange_id: str, sender: str, nonce: bytes) -> tuple[bytes | None, bool]: ...
+
+
+Accepted = Committed
+"""What a successful submission returns: the receipt, as JSON and as fields."""
 
 
 def member_text(member: common_pb2.MemberId) -> str:
@@ -98,24 +94,24 @@ class ExchangeCore:
         self,
         *,
         log: MerkleLog,
-        store: GatewayStore,
+        store: ExchangeLookup,
+        committer: ExchangeCommitter,
         registry: Callable[[], TrustRegistry],
         adapters: DialectCatalogue,
         executor: Executor | None = None,
         freshness_seconds: float = 300.0,
         max_payload_bytes: int = 1 << 20,
         clock: Callable[[], float] = time.time,
-        on_accept: Callable[[str, str], None] | None = None,
     ) -> None:
         self.log = log
         self.store = store
+        self.committer = committer
         self.registry = registry
         self.adapters = adapters
         self.executor = executor
         self.freshness = freshness_seconds
         self.max_payload = max_payload_bytes
         self.clock = clock
-        self.on_accept = on_accept
         self._in_flight: dict[str, asyncio.Future] = {}
         self._nonces_in_flight: set[tuple[str, bytes]] = set()
 
@@ -161,13 +157,13 @@ class ExchangeCore:
         )
         # (7): idempotency
         if known_sm3 is not None:
-            existing = await self._existing(envelope.exchange_id, envelope_sm3)
+            existing = await self.committer.existing(envelope.exchange_id, envelope_sm3)
             if existing is not None:
                 return existing
         in_flight = self._in_flight.get(envelope.exchange_id)
         if in_flight is not None:
             await asyncio.shield(in_flight)
-            existing = await self._existing(envelope.exchange_id, envelope_sm3)
+            existing = await self.committer.existing(envelope.exchange_id, envelope_sm3)
             if existing is not None:
                 return existing
         # (8): freshness
@@ -195,8 +191,8 @@ class ExchangeCore:
         self._in_flight[envelope.exchange_id] = future
         self._nonces_in_flight.add(nonce_key)
         try:
-            accepted = await self._commit(
-                signed, envelope, envelope_sm3, sender, recipient, canonical, registry, now
+            accepted = await self.committer.commit(
+                VerifiedExchange(signed, envelope, envelope_sm3, sender, recipient, canonical, now)
             )
             future.set_result(None)
             return accepted
@@ -253,7 +249,11 @@ class ExchangeCore:
         return envelope
 
     def _verify_and_look_up(
-        self, public: Any, signed: Any, envelope: Any, nonce_key: tuple[str, bytes]
+        self,
+        public: PublicKey,
+        signed: exchange_pb2.SignedEnvelope,
+        envelope: exchange_pb2.Envelope,
+        nonce_key: tuple[str, bytes],
     ) -> tuple[bytes, bytes | None, bool]:
         # (5): signature
         try:
@@ -270,18 +270,6 @@ class ExchangeCore:
         if self.executor is None:
             return fn(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
-
-    async def _existing(self, exchange_id: str, envelope_sm3: bytes) -> Accepted | None:
-        row = self.store.exchange(exchange_id)
-        if row is None:
-            return None
-        if row.envelope_sm3 != envelope_sm3:
-            raise Refusal(
-                "conflict",
-                f"exchange id {exchange_id} was already used for different envelope bytes",
-            )
-        receipt = await self._run(self.log.receipt, row.leaf_index, row.tree_size, exchange_id)
-        return Accepted(exchange_id, receipt, row.received_at, duplicate=True)
 
     def _normalise(
         self, envelope: exchange_pb2.Envelope, sender: str, registry: TrustRegistry
@@ -304,79 +292,6 @@ class ExchangeCore:
             raise Refusal(
                 "normalisation_failed", f"payload field {exc.field}: {exc}", field=str(exc.field)
             ) from exc
-
-    async def _commit(
-        self,
-        signed,
-        envelope,
-        envelope_sm3,
-        sender,
-        recipient,
-        canonical,
-        registry: TrustRegistry,
-        now: float,
-    ) -> Accepted:
-        received = datetime.fromtimestamp(now, UTC)
-        entry = exchange_entry(
-            exchange_id=envelope.exchange_id,
-            kind=envelope.kind,
-            sender=sender,
-            recipient=recipient,
-            matter=envelope.matter_ref,
-            envelope_sm3=envelope_sm3,
-            payload_sm3=bytes(envelope.payload_digest),
-            signature_sm3=sm3(signed.signature),
-            signer_key_id=signed.key_id,
-            received_at=received,
-        )
-        row = {
-            "exchange_id": envelope.exchange_id,
-            "envelope": bytes(signed.envelope),
-            "signature": bytes(signed.signature),
-            "key_id": signed.key_id,
-            "envelope_sm3": envelope_sm3,
-            "sender": sender,
-            "recipient": recipient,
-            "kind": envelope.kind,
-            "matter": envelope.matter_ref,
-            "canonical": canonical_json(canonical).decode(),
-            "received_at": now,
-        }
-        write = partial(
-            insert_exchange,
-            row=row,
-            nonce=bytes(envelope.nonce),
-            delivery_mode=str(registry.delivery(recipient).mode),
-        )
-        try:
-            result = await asyncio.wrap_future(
-                self.log.append_async(
-                    entry, key=envelope.exchange_id, side_write=write, want_proof=True
-                )
-            )
-        except LedgerError as exc:  # the log could not commit: nothing was written
-            raise Refusal("unavailable", f"the log could not commit the exchange: {exc}") from exc
-        if result.duplicate:  # lost a race with an identical retry on another stream
-            existing = await self._existing(envelope.exchange_id, envelope_sm3)
-            assert existing is not None
-            return existing
-        if result.proof is not None:
-            receipt = build_receipt(
-                origin=self.log.origin,
-                log_key_id=self.log.public_key.key_id,
-                leaf_index=result.index,
-                entry=entry,
-                proof=result.proof,
-                checkpoint=result.checkpoint,
-                exchange_id=envelope.exchange_id,
-            )
-        else:
-            receipt = await self._run(
-                self.log.receipt, result.index, result.tree_size, envelope.exchange_id
-            )
-        if self.on_accept is not None:
-            self.on_accept(recipient, envelope.exchange_id)
-        return Accepted(envelope.exchange_id, receipt, now, duplicate=False)
 
 
 def receipt_json(receipt: dict[str, Any]) -> str:

@@ -19,9 +19,13 @@ the request in the holder's dialect and gets the certificate back in the same HT
    ``attestation`` in the registry's ``gateway_keys``; never the checkpoint key): the
    holder signed nothing, so the signer is the gateway acting as its adapter, and
    ``signer_key_id`` in the log entry says so (:func:`verify_relayed_envelope` checks it);
-4. append the log entry (digests and member ids only) and, in the same transaction, the
+4. commit it through :class:`~gateway.exchange.commit.ExchangeCommitter`, the one commit
+   path: the log entry (digests and member ids only) and, in the same transaction, the
    exchange and outbox rows, so the answer reaches the requester like any exchange (pull
    or push) and has a receipt.
+
+The envelope is built by ``gateway.exchange.envelopes.signed_envelope``, as every client
+builds its own.
 
 A **pull-mode** holder pulls the request and answers with its own signed
 ``evidence.response`` exchange; nothing here is involved.
@@ -32,23 +36,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from gateway.errors import Code, Error, Refusal
-from gateway.exchange.core import member_proto
-from gateway.exchange.entry import canonical_json, exchange_entry
-from gateway.exchange.store import ExchangeRow, GatewayStore, insert_exchange
+from gateway.exchange.commit import ExchangeCommitter, ExchangeReader, VerifiedExchange
+from gateway.exchange.entry import canonical_json
+from gateway.exchange.envelopes import signed_envelope
+from gateway.exchange.store import ExchangeRow
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import KeyPurpose, RegistryLookupError, TrustRegistry
-from gateway.times import to_timestamp
 from ledger.crypto import PrivateKey, sm3
 from ledger.errors import SignatureError
-from ledger.log import MerkleLog
 
 __all__ = [
     "ANSWER_DIALECT",
@@ -57,7 +60,6 @@ __all__ = [
     "AnswerMismatch",
     "EvidenceRelay",
     "answer_exchange_id",
-    "install_evidence_relay",
     "verify_relayed_envelope",
 ]
 
@@ -110,25 +112,22 @@ class AnswerMismatch(Error, ValueError):
 
 
 class EvidenceRelay:
-    """Records a push-mode holder's ``evidence.response`` as a logged, delivered exchange."""
+    """Records a push-mode holder's ``evidence.response`` as a logged, delivered exchange,
+    committed by ``committer`` like any other exchange."""
 
     def __init__(
         self,
         *,
-        log: MerkleLog,
-        store: GatewayStore,
-        registry: Callable[[], TrustRegistry],
+        committer: ExchangeCommitter,
+        store: ExchangeReader,
         signer: PrivateKey,
-        executor: Any = None,
-        notify: Callable[[str, str], None] | None = None,
+        executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.log = log
+        self.committer = committer
         self.store = store
-        self.registry = registry
         self.signer = signer
         self.executor = executor
-        self.notify = notify
         self.clock = clock
 
     async def on_answer(self, row: ExchangeRow, kind: str, answer: Mapping[str, Any]) -> None:
@@ -144,7 +143,8 @@ class EvidenceRelay:
         """Log ``answer`` as the holder's reply to ``request``; return its exchange id.
 
         Idempotent: a second call for the same request returns the same id and writes
-        nothing. Raises :class:`AnswerMismatch` if the answer names another request.
+        nothing. Raises :class:`AnswerMismatch` if the answer names another request, and
+        :class:`Refusal` ``unavailable`` if the log cannot commit (the push is retried).
         """
         # (1): the answer belongs to the request
         asked = json.loads(request.canonical)
@@ -156,98 +156,52 @@ class EvidenceRelay:
         answer_id = answer_exchange_id(request.exchange_id)
         if self.store.exchange(answer_id) is not None:
             return answer_id
-        # (2): the envelope, from the holder back to the requester
+        # (2) and (3): the envelope from the holder back to the requester, signed by the
+        # gateway as the holder's adapter (SM2 in a worker thread: it releases the GIL)
         holder, requester = request.recipient, request.sender
         now = self.clock()
-        created = to_timestamp(now)
-        payload = canonical_json(dict(answer))
-        envelope = exchange_pb2.Envelope(
-            exchange_id=answer_id,
-            sender=member_proto(holder),
-            recipient=member_proto(requester),
-            kind=RESPONSE_KIND,
-            matter_ref=request.matter,
-            payload=payload,
-            payload_digest=sm3(payload),
-            payload_content_type="application/json",
-            dialect=ANSWER_DIALECT,
-            created_at=created,
-            nonce=secrets.token_bytes(16),
-        )
-        raw = envelope.SerializeToString()
-        # (3): signed by the gateway, the holder's adapter
-        signature = await self._run(self.signer.sign, raw)
-        key_id = self.signer.public_key.key_id
-        # (4): log entry, exchange and outbox rows in one transaction
-        envelope_sm3 = sm3(raw)
-        entry = exchange_entry(
-            exchange_id=answer_id,
-            kind=RESPONSE_KIND,
+        canonical = dict(answer)
+        build = partial(
+            signed_envelope,
+            key=self.signer,
             sender=holder,
             recipient=requester,
+            kind=RESPONSE_KIND,
             matter=request.matter,
-            envelope_sm3=envelope_sm3,
-            payload_sm3=envelope.payload_digest,
-            signature_sm3=sm3(signature),
-            signer_key_id=key_id,
-            received_at=now,
+            payload=canonical_json(canonical),
+            dialect=ANSWER_DIALECT,
+            content_type="application/json",
+            exchange_id=answer_id,
+            created_at=now,
         )
-        row = {
-            "exchange_id": answer_id,
-            "envelope": raw,
-            "signature": signature,
-            "key_id": key_id,
-            "envelope_sm3": envelope_sm3,
-            "sender": holder,
-            "recipient": requester,
-            "kind": RESPONSE_KIND,
-            "matter": request.matter,
-            "canonical": payload.decode(),
-            "received_at": now.timestamp(),
-        }
-        write = partial(
-            insert_exchange,
-            row=row,
-            nonce=bytes(envelope.nonce),
-            delivery_mode=str(self.registry().delivery(requester).mode),
+        if self.executor is None:
+            signed = build()
+        else:
+            signed = await asyncio.get_running_loop().run_in_executor(self.executor, build)
+        envelope = exchange_pb2.Envelope.FromString(signed.envelope)
+        # (4): log entry, exchange and outbox rows in one transaction (the one commit path)
+        verified = VerifiedExchange(
+            signed=signed,
+            envelope=envelope,
+            envelope_sm3=sm3(signed.envelope),
+            sender=holder,
+            recipient=requester,
+            canonical=canonical,
+            received_at=now.timestamp(),
         )
-        result = await asyncio.wrap_future(
-            self.log.append_async(entry, key=answer_id, side_write=write)
-        )
-        if not result.duplicate:
+        try:
+            committed = await self.committer.commit(verified)
+        except Refusal as exc:
+            if exc.reason != "conflict":
+                raise
+            return answer_id  # a concurrent record of this answer committed first
+        if not committed.duplicate:
             log.info(
                 "evidence answer logged",
-                extra={"request": request.exchange_id, "answer": answer_id, "leaf": result.index},
+                extra={
+                    "request": request.exchange_id,
+                    "answer": answer_id,
+                    "leaf": committed.receipt["leaf_index"],
+                },
             )
-            if self.notify is not None:
-                self.notify(requester, answer_id)
         return answer_id
-
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self.executor is None:
-            return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
-
-
-def install_evidence_relay(gateway: Any) -> EvidenceRelay:
-    """Make an :class:`EvidenceRelay` for a started-up ``gateway.app.gateway.Gateway`` and hook
-    it into its push worker (once; a second call returns the installed relay)."""
-    existing = getattr(gateway, "evidence_relay", None)
-    if existing is not None:
-        return existing
-
-    def notify(recipient: str, exchange_id: str) -> None:
-        gateway.hub.notify(recipient)
-        gateway.push.notify()
-
-    relay = EvidenceRelay(
-        log=gateway.log,
-        store=gateway.store,
-        registry=gateway.registry.require,
-        signer=gateway.attestation_key,
-        executor=gateway.executor,
-        notify=notify,
-    )
-    gateway.push.answer_hooks.append(relay.on_answer)
-    gateway.evidence_relay = relay
-    return relay

@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -17,6 +17,7 @@ from gateway.errors import Refusal
 from gateway.exchange.core import Accepted, ExchangeCore
 from gateway.exchange.delivery import PullHub
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
+from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
 from gateway.rpc.guard import refusal_for
@@ -74,6 +75,12 @@ def receipt_proto(receipt: dict[str, Any], received_at: float) -> exchange_pb2.R
     )
 
 
+class AnchorAttacher(Protocol):
+    """Adds where a receipt's root is anchored (``gateway.app.anchoring.GatewayAnchorer``)."""
+
+    def attach_anchor(self, receipt: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
     def __init__(
         self,
@@ -81,8 +88,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         store: GatewayStore,
         registry: Callable[[], TrustRegistry],
         hub: PullHub,
-        metrics: Any = None,
-        anchorer: Any = None,
+        metrics: Metrics | None = None,
+        anchorer: AnchorAttacher | None = None,
     ) -> None:
         self.anchorer = anchorer
         self.core = core
@@ -291,7 +298,12 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):
-    def __init__(self, core: ExchangeCore, store: GatewayStore, anchors: Any = None) -> None:
+    def __init__(
+        self,
+        core: ExchangeCore,
+        store: GatewayStore,
+        anchors: Callable[[audit_pb2.GetAnchorsRequest], audit_pb2.AnchorList] | None = None,
+    ) -> None:
         self.log = core.log
         self.store = store
         self.anchors = anchors

@@ -1,6 +1,6 @@
 """The gRPC ``yrd.v1.Identity`` service: identity mutual recognition between the regions.
 
-``add_identity_service(server, gateway)`` registers it (the gateway's plugin interface).
+``gateway.app.compose.compose`` builds the servicer; ``add_identity_service`` registers it.
 ``Recognize`` (``protos/yrd/v1/identity.proto``):
 
 1. caller: the member bound to the mTLS client certificate (``unauthenticated``);
@@ -36,14 +36,16 @@ import asyncio
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
 from gateway import regions
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import RegistryError as DialectCatalogueError
 from gateway.errors import ConfigError, Refusal
 from gateway.identity import (
@@ -54,16 +56,24 @@ from gateway.identity import (
     PersonKeyDeriver,
 )
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
-from gateway.matters import MatterError, default_catalogue
+from gateway.matters import Catalogue, MatterError, default_catalogue
 from gateway.ops.privacy import mask_id_number, mask_name
 from gateway.pb.yrd.v1 import identity_pb2, identity_pb2_grpc
 from gateway.registry import MemberId, Region, TrustRegistry
 from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
 from gateway.times import to_timestamp
+from ledger.crypto import PrivateKey
 from ledger.errors import Error as LedgerError
+from ledger.log import MerkleLog
 
-__all__ = ["IdentityServicer", "add_identity_service", "load_person_key_secret"]
+__all__ = [
+    "IdentityServicer",
+    "IdentitySettings",
+    "add_identity_service",
+    "load_person_key_secret",
+    "recognizer_for",
+]
 
 log = logging.getLogger("gateway.identity")
 
@@ -76,7 +86,18 @@ _LEVEL_TO_PB = {
 _PB_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PB.items()}
 
 
-def load_person_key_secret(settings: Any) -> bytes:
+class IdentitySettings(Protocol):
+    """The settings identity recognition reads (``gateway.app.settings.Settings``): the data
+    directory and the ``[extra.identity]`` table."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def extra(self) -> Mapping[str, Any]: ...
+
+
+def load_person_key_secret(settings: IdentitySettings) -> bytes:
     """The person-key HMAC secret: the configured file, or one made once in the data dir."""
     config = _config(settings)
     configured = config.get("person_key_secret_file")
@@ -95,7 +116,7 @@ def load_person_key_secret(settings: Any) -> bytes:
     return path.read_bytes()
 
 
-def _config(settings: Any) -> Mapping[str, Any]:
+def _config(settings: IdentitySettings) -> Mapping[str, Any]:
     extra = getattr(settings, "extra", None) or {}
     config = extra.get("identity", {})
     if not isinstance(config, Mapping):
@@ -103,17 +124,19 @@ def _config(settings: Any) -> Mapping[str, Any]:
     return config
 
 
-def _recognizer(gateway: Any) -> Recognizer:
-    config = _config(gateway.settings)
+def recognizer_for(settings: IdentitySettings, identity_key: PrivateKey) -> Recognizer:
+    """The recognizer configured by ``settings`` (``extra.identity`` and the person-key
+    secret), signing canonical assertions with the gateway's ``identity_key``."""
+    config = _config(settings)
     try:
         deriver = PersonKeyDeriver(
-            load_person_key_secret(gateway.settings),
+            load_person_key_secret(settings),
             per_relying_party=bool(config.get("per_relying_party", False)),
         )
     except IdentityError as exc:
         raise ConfigError(f"identity person keys: {exc}") from exc
     return Recognizer(
-        gateway_key=gateway.identity_key,
+        gateway_key=identity_key,
         deriver=deriver,
         audience=str(config.get("audience", DEFAULT_AUDIENCE)),
         ttl=timedelta(seconds=int(config.get("assertion_ttl_seconds", 300))),
@@ -124,8 +147,20 @@ def _recognizer(gateway: Any) -> Recognizer:
 class IdentityServicer(identity_pb2_grpc.IdentityServicer):
     """``yrd.v1.Identity``; the steps are in the module docstring."""
 
-    def __init__(self, gateway: Any, recognizer: Recognizer, catalogue: Any = None) -> None:
-        self.gateway = gateway
+    def __init__(
+        self,
+        *,
+        registry: Callable[[], TrustRegistry],
+        adapters: DialectCatalogue,
+        log: MerkleLog,
+        executor: Executor | None,
+        recognizer: Recognizer,
+        catalogue: Catalogue | None = None,
+    ) -> None:
+        self.registry = registry
+        self.adapters = adapters
+        self.log = log
+        self.executor = executor
         self.recognizer = recognizer
         self.catalogue = catalogue or default_catalogue()
 
@@ -171,7 +206,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         )
 
     async def _recognize(self, request, context) -> tuple[Recognition, dict, float]:
-        registry: TrustRegistry = self.gateway.registry.require()
+        registry: TrustRegistry = self.registry()
         # (1): caller
         caller = caller_member(context, registry)
         if caller is None:
@@ -181,7 +216,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         if region is None:
             raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
         try:
-            fmt = self.gateway.adapters.get(str(region)).identity
+            fmt = self.adapters.get(str(region)).identity
         except DialectCatalogueError:
             fmt = None
         if fmt is None:
@@ -204,7 +239,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         loop = asyncio.get_running_loop()
         try:
             recognition = await loop.run_in_executor(
-                self.gateway.executor,
+                self.executor,
                 lambda: self.recognizer.recognise(
                     fmt,
                     bytes(request.assertion),
@@ -222,7 +257,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         except IdentityError as exc:  # a bad level mapping in the registry or mapping data
             raise Refusal("malformed", f"identity: {exc}") from exc
         # (5): the log
-        log_ = self.gateway.log
+        log_ = self.log
         try:
             result = await asyncio.wrap_future(
                 log_.append_async(recognition.entry, key=f"identity:{recognition_id}")
@@ -231,7 +266,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             message = f"the log could not commit the recognition: {exc}"
             raise Refusal("unavailable", message) from exc
         receipt = await loop.run_in_executor(
-            self.gateway.executor, log_.receipt, result.index, result.tree_size
+            self.executor, log_.receipt, result.index, result.tree_size
         )
         return recognition, receipt, now.timestamp()
 
@@ -256,8 +291,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         return max(levels) if levels else None
 
 
-def add_identity_service(server: grpc.aio.Server, gateway: Any) -> str:
-    """Register ``yrd.v1.Identity`` on ``server`` for ``gateway``; return its full name."""
-    servicer = IdentityServicer(gateway, _recognizer(gateway), getattr(gateway, "catalogue", None))
+def add_identity_service(server: grpc.aio.Server, servicer: IdentityServicer) -> str:
+    """Register ``yrd.v1.Identity`` on ``server``; return its full name."""
     identity_pb2_grpc.add_IdentityServicer_to_server(servicer, server)
     return SERVICE_NAME

@@ -1,9 +1,9 @@
 """The gRPC ``yrd.v1.Matters`` service: resolve, list, search and compare matters, and fetch
 the answers to evidence requests.
 
-``add_matters_service(server, gateway)`` is a gateway plugin (``Gateway.grpc_services``):
-it registers the servicer, installs the evidence relay (``gateway.exchange.evidence``) on the
-gateway's push worker, and returns the service's full name. Every call needs an mTLS
+``gateway.app.compose.compose`` builds the servicer (and, apart, the evidence relay of
+``gateway.exchange.evidence`` that records the answers it shows); ``add_matters_service``
+registers it and returns the service's full name. Every call needs an mTLS
 client certificate bound to a registered member. The catalogue is SAMPLE DATA
 (``docs/matters.md``).
 """
@@ -21,7 +21,7 @@ import grpc
 
 from gateway import regions
 from gateway.errors import Refusal, clip
-from gateway.exchange.evidence import REQUEST_KIND, answer_exchange_id, install_evidence_relay
+from gateway.exchange.evidence import REQUEST_KIND, answer_exchange_id
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from gateway.matters import (
     REGIONS,
@@ -33,7 +33,6 @@ from gateway.matters import (
     MatterNotFound,
     MatterType,
     compare_matter,
-    default_catalogue,
 )
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2, matters_pb2, matters_pb2_grpc
 from gateway.registry import TrustRegistry
@@ -41,6 +40,7 @@ from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
 from gateway.times import BEIJING
 from gateway.workdays import WorkdayCalendar
+from ledger.log import MerkleLog
 
 __all__ = [
     "SERVICE_NAME",
@@ -178,9 +178,11 @@ def comparison_proto(c: Comparison) -> matters_pb2.Comparison:
 
 
 # -- request checks --------------------------------------------------------------------------
-def _region(value: int, *, optional: bool = False) -> str | None:
-    if optional and value == common_pb2.REGION_UNSPECIFIED:
-        return None
+def _optional_region(value: int) -> str | None:
+    return None if value == common_pb2.REGION_UNSPECIFIED else _region(value)
+
+
+def _region(value: int) -> str:
     code = regions.from_pb(value)
     if code is None:
         raise Refusal("malformed", f"region must be SH, JS, ZJ or AH, got enum value {value}")
@@ -246,9 +248,9 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         *,
         registry: Callable[[], TrustRegistry],
         catalogue: Catalogue,
+        store: GatewayStore,
+        log: MerkleLog,
         calendar: WorkdayCalendar | None = None,
-        store: GatewayStore | None = None,
-        log: Any = None,
         today: Callable[[], date] = lambda: datetime.now(BEIJING).date(),
     ) -> None:
         self.registry = registry
@@ -293,7 +295,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
     def _filtered(self, request, text: str | None) -> list[Matter]:
         return self.catalogue.search(
             text,
-            region=_region(request.region, optional=True),
+            region=_optional_region(request.region),
             matter_type=_enum_filter(request.matter_type, _MATTER_TYPE, "matter_type"),
             handling_mode=_enum_filter(request.handling_mode, _HANDLING, "handling_mode"),
         )
@@ -393,25 +395,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         return out
 
 
-def add_matters_service(
-    server: grpc.aio.Server,
-    gateway: Any,
-    *,
-    catalogue: Catalogue | None = None,
-    calendar: WorkdayCalendar | None = None,
-) -> str:
-    """Gateway plugin: register ``yrd.v1.Matters`` and the evidence relay; return the name.
-
-    Pass ``catalogue``/``calendar`` with ``functools.partial`` to serve other data than the
-    bundled SAMPLE catalogue and the State Council calendar.
-    """
-    install_evidence_relay(gateway)
-    servicer = MattersServicer(
-        registry=gateway.registry.require,
-        catalogue=catalogue or default_catalogue(),
-        calendar=calendar,
-        store=gateway.store,
-        log=gateway.log,
-    )
+def add_matters_service(server: grpc.aio.Server, servicer: MattersServicer) -> str:
+    """Register ``yrd.v1.Matters`` on ``server``; return its full name."""
     matters_pb2_grpc.add_MattersServicer_to_server(servicer, server)
     return SERVICE_NAME

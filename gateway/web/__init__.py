@@ -1,18 +1,16 @@
 """The web side of the gateway: REST API and pages for G60 windows, handlers and auditors.
 
-``install(app, gateway)`` is the HTTP extension the gateway calls (``Gateway.http_extensions``):
-it opens the case service (``gateway.cases``), adds the API routers (``/api/...``, documented
-at ``/docs``), the pages (``/web/``) and the start/stop hooks of the case watcher.
-``seed_dev(gateway)`` (an ``on_start`` hook for ``yrdgw serve --dev``) adds window accounts for
-the nine G60 cities, handler and auditor accounts, and two sample cases. See ``docs/web.md``.
+``mount_web(app, cases, gateway)`` adds the API routers (``/api/...``, documented at
+``/docs``) and the pages (``/web/``) for the case service that ``gateway.app.compose.compose``
+built (the gateway starts and stops that service itself). ``seed_dev(gateway)`` (run by
+``yrdgw serve --dev``) adds window accounts for the nine G60 cities, handler and auditor
+accounts, and two sample cases. See ``docs/web.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -22,71 +20,47 @@ from gateway.cases import CaseService
 from gateway.regions import REGIONS
 from gateway.web.api import build_router, install_errors
 from gateway.web.seed import seed_dev
-from gateway.workdays import WorkdayCalendar
 from ledger.crypto import PrivateKey
+from ledger.log import MerkleLog
 
-__all__ = ["STATIC_DIR", "install", "make_install", "seed_dev"]
+__all__ = ["STATIC_DIR", "ReceiptSource", "member_signing_keys", "mount_web", "seed_dev"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def _signing_keys(gateway: Any) -> dict[str, PrivateKey]:
-    """Member keys the gateway signs case exchanges with: dev keys, or key files.
+class ReceiptSource(Protocol):
+    """What the audit pages verify receipts against: the log, its key, and the anchorer
+    (``None`` when anchoring is off)."""
 
-    In dev, ``gateway.dev_env.member_keys``; otherwise ``<data_dir>/cases-keys/member-<R>.pem``
-    for each region R whose key this deployment holds (a window's region, and a handling
-    province that lets the gateway sign on its behalf).
-    """
-    env = getattr(gateway, "dev_env", None)
-    if env is not None:
-        return dict(env.member_keys)
+    @property
+    def log(self) -> MerkleLog: ...
+
+    @property
+    def log_key(self) -> PrivateKey: ...
+
+    @property
+    def anchorer(self) -> object | None: ...
+
+
+def member_signing_keys(data_dir: Path) -> dict[str, PrivateKey]:
+    """Member keys a deployment signs case exchanges with: ``<data_dir>/cases-keys/member-<R>.pem``
+    for each region R whose key it holds (a window's region, and a handling province that
+    lets the gateway sign on its behalf). The dev environment passes its own keys instead."""
     keys: dict[str, PrivateKey] = {}
     for region in REGIONS:
-        path = gateway.settings.data_dir / "cases-keys" / f"member-{region}.pem"
+        path = Path(data_dir) / "cases-keys" / f"member-{region}.pem"
         if path.exists():
-            keys[region] = PrivateKey.from_pem(path.read_bytes())
+            keys[str(region)] = PrivateKey.from_pem(path.read_bytes())
     return keys
 
 
-def make_install(
-    *,
-    clock: Callable[[], datetime] | None = None,
-    calendar: WorkdayCalendar | None = None,
-    keys: Mapping[str, PrivateKey] | None = None,
-) -> Callable[[FastAPI, Any], None]:
-    """An ``install`` with a business clock, calendar or keys of its own (tests, demos)."""
+def mount_web(app: FastAPI, cases: CaseService, gateway: ReceiptSource) -> None:
+    """Add the API routers, the pages and ``/`` (a redirect to them) to ``app``."""
+    app.state.cases = cases
+    install_errors(app)
+    app.include_router(build_router(gateway, cases))
+    app.mount("/web", StaticFiles(directory=STATIC_DIR, html=True), name="web")
 
-    def install(app: FastAPI, gateway: Any) -> None:
-        options: dict[str, Any] = {}
-        if clock is not None:
-            options["clock"] = clock
-        service = CaseService(
-            gateway,
-            gateway.settings.data_dir,
-            keys=keys if keys is not None else _signing_keys(gateway),
-            calendar=calendar,
-            **options,
-        )
-        gateway.cases = service
-        app.state.cases = service
-        install_errors(app)
-        app.include_router(build_router(gateway, service))
-        app.mount("/web", StaticFiles(directory=STATIC_DIR, html=True), name="web")
-
-        @app.get("/", include_in_schema=False)
-        def root() -> RedirectResponse:
-            return RedirectResponse("/web/")
-
-        async def start(_gateway: Any) -> None:
-            await service.start()
-
-        async def stop(_gateway: Any) -> None:
-            await service.stop()
-
-        gateway.on_start.append(start)
-        gateway.on_stop.append(stop)
-
-    return install
-
-
-install = make_install()
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/web/")

@@ -1,21 +1,48 @@
-"""The HTTP side of the gateway (FastAPI): health, metrics, and the web app's routers."""
+"""The HTTP side of the gateway (FastAPI): health and metrics; ``gateway.web.mount_web``
+adds the web app's routers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Response
 
+from gateway.ops.metrics import Metrics
+from gateway.ops.supervision import Supervisor
+from gateway.registry import RegistryHolder
 from gateway.web.limits import BodyLimitMiddleware, BodyLimits
+from ledger.log import MerkleLog
+
+__all__ = ["GatewayStatus", "create_app"]
 
 __all__ = [
     "create_app",
 ]
 
 
-def create_app(
-    gateway: Any, extensions: list | None = None, *, body_limits: BodyLimits | None = None
-) -> FastAPI:
+class GatewayStatus(Protocol):
+    """What ``/healthz`` and ``/metrics`` show (``gateway.app.gateway.Gateway``)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def started_at(self) -> float: ...
+
+    @property
+    def supervisor(self) -> Supervisor: ...
+
+    @property
+    def registry(self) -> RegistryHolder: ...
+
+    @property
+    def log(self) -> MerkleLog: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+
+def create_app(gateway: GatewayStatus, *, body_limits: BodyLimits | None = None) -> FastAPI:
     """The HTTP app; every route's body is bounded (``gateway.web.limits``, docs/web.md)."""
     app = FastAPI(
         title="YRD Gateway",
@@ -31,8 +58,8 @@ def create_app(
         is down (``down`` names each one and its cause; docs/operations.md)."""
         ready = gateway.ready
         response.status_code = 200 if ready else 503
-        supervisor = getattr(gateway, "supervisor", None)
-        down = supervisor.down() if supervisor is not None else {}
+        supervisor = gateway.supervisor
+        down = supervisor.down()
         if ready:
             status = "ok"
         elif down:
@@ -41,25 +68,18 @@ def create_app(
             status = "registry_unhealthy"
         else:
             status = "starting"
+        registry = gateway.registry
         return {
             "status": status,
             "down": down,
-            "workers": {n: w.as_dict() for n, w in supervisor.workers.items()}
-            if supervisor is not None
-            else {},
+            "workers": {n: w.as_dict() for n, w in supervisor.workers.items()},
             "log_size": gateway.log.size,
-            "registry_serial": gateway.registry.current.serial
-            if gateway.registry.current
-            else None,
-            "registry_error": str(gateway.registry.last_error)
-            if gateway.registry.last_error
-            else None,
+            "registry_serial": registry.current.serial if registry.current else None,
+            "registry_error": str(registry.last_error) if registry.last_error else None,
         }
 
     @app.get("/metrics", tags=["operations"])
     def metrics() -> Response:
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    for extend in extensions or ():
-        extend(app, gateway)
     return app

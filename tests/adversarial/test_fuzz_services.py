@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 
 from gateway.errors import REASON_CODES
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2, identity_pb2, matters_pb2
-from gateway.rpc.identity import add_identity_service
-from gateway.rpc.matters import add_matters_service
 from tests.gateway.harness import GatewayThread
 
 REFUSAL_CODES = set(REASON_CODES.values()) - {grpc.StatusCode.INTERNAL}
@@ -114,7 +112,6 @@ def build(cls, values: dict):
 def gw(tmp_path_factory):
     thread = GatewayThread(
         tmp_path_factory.mktemp("fuzz-services"),
-        grpc_services=[add_matters_service, add_identity_service],
     ).start()
     yield thread
     thread.stop()

@@ -21,10 +21,7 @@ from gateway.cases import Role
 from gateway.exchange.core import member_proto
 from gateway.exchange.envelopes import signed_envelope
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
-from gateway.rpc.identity import add_identity_service
-from gateway.rpc.matters import add_matters_service
 from gateway.rpc.status import reason_of
-from gateway.web import make_install
 from ledger.crypto import sm3
 from tests.envelopes import dialect_envelope, status_update
 from tests.gateway.harness import GatewayThread
@@ -61,7 +58,6 @@ GARBAGE = b"\xff\xff\xff\xff\x0f not a protobuf"
 def gw(tmp_path_factory):
     thread = GatewayThread(
         tmp_path_factory.mktemp("input"),
-        grpc_services=[add_matters_service, add_identity_service],
     ).start()
     yield thread
     thread.stop()
@@ -202,7 +198,7 @@ async def test_submit_stream_reports_out_of_range_item_and_goes_on(gw):
 
 
 def test_compare_reference_date_past_the_calendar_is_400(tmp_path):
-    web = GatewayThread(tmp_path, http_extensions=[make_install()]).start()
+    web = GatewayThread(tmp_path).start()
     try:
         accounts = web.gateway.cases.accounts
         accounts.create("clerk", PASSWORD, role=Role.CLERK, display_name="c", city="suzhou")

@@ -13,9 +13,9 @@ import unicodedata
 
 import pytest
 
+from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.ops.privacy import contains_raw_id_number
-from gateway.web import make_install
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway
 
@@ -41,7 +41,7 @@ def _forms(n: str) -> list[str]:
 @pytest.fixture
 def gw(tmp_path):
     clock = BusinessClock("2026-09-30T10:00:00+08:00")
-    gw, sims = start_web_gateway(tmp_path, make_install(clock=clock))
+    gw, sims = start_web_gateway(tmp_path, CaseOptions(clock=clock))
     gw.gateway.cases.accounts.create(
         "suzhou-clerk", PASSWORD, role=Role.CLERK, city="suzhou", display_name="clerk"
     )

@@ -21,7 +21,6 @@ from grpc_health.v1 import health_pb2
 
 from gateway.ops.supervision import Supervisor
 from gateway.pb.yrd.v1 import exchange_pb2
-from gateway.rpc.matters import add_matters_service
 from tests.adversarial.test_fault_injection import (
     eventually,
     grpc_health,
@@ -47,7 +46,6 @@ def gw(tmp_path, sims) -> Iterator[GatewayThread]:
         tmp_path,
         pull_regions=("SH", "JS", "AH"),
         endpoints={"ZJ": sims.url("ZJ")},
-        grpc_services=[add_matters_service],
         push_backoff_seconds=0.05,
         push_backoff_max_seconds=0.2,
     ).start()
@@ -178,7 +176,7 @@ async def test_registry_reload_failure_is_supervised(tmp_path):
     from functools import partial
 
     from gateway.app.devenv import ensure_dev_environment
-    from gateway.app.serve import _reload_registry
+    from gateway.app.gateway import reload_registry
     from gateway.registry import RegistryHolder
 
     env = ensure_dev_environment(tmp_path, pull_regions=("SH", "JS", "ZJ", "AH"))
@@ -191,7 +189,7 @@ async def test_registry_reload_failure_is_supervised(tmp_path):
     holder.reload = broken  # type: ignore[method-assign]
     supervisor = Supervisor(base=0.01, cap=0.05, poll=0.01)
     await supervisor.start()
-    supervisor.run("registry-reload", partial(_reload_registry, holder, every=0.01))
+    supervisor.run("registry-reload", partial(reload_registry, holder, every=0.01))
     try:
         await _down_then_up(
             supervisor,

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.app.compose import AnchorerFactory, CaseOptions, compose
 from gateway.app.devenv import DevEnvironment, ensure_dev_environment
 from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
-from gateway.app.trust import install_registry_alarm
+from gateway.app.trust import GatewayKeys, install_registry_alarm
 from gateway.client import GatewayClient
 from gateway.ops.metrics import Metrics
 from gateway.registry import RegistryHolder
@@ -30,10 +31,9 @@ class GatewayThread:
         *,
         pull_regions: tuple[str, ...] = ("SH", "JS", "ZJ", "AH"),
         endpoints: dict[str, str] | None = None,
-        anchorer_factory: Callable[[Any], Any] | None = None,
+        anchorer_factory: AnchorerFactory | None = None,
         mutate: Callable[[dict], None] | None = None,
-        grpc_services: list[Any] | None = None,
-        http_extensions: list[Any] | None = None,
+        cases: CaseOptions | None = None,
         **settings: Any,
     ) -> None:
         self.data_dir = data_dir
@@ -44,15 +44,21 @@ class GatewayThread:
             env={}, data_dir=data_dir, grpc_port=0, http_port=0, anchor_mode="off", **settings
         )
         self.anchorer_factory = anchorer_factory
-        self.grpc_services = list(grpc_services or [])
-        self.http_extensions = list(http_extensions or [])
+        self.cases = cases or CaseOptions()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: Gateway | None = None
 
     def start(self, clock: Callable[[], datetime] | None = None) -> GatewayThread:
-        """Start the gateway; ``clock`` (UTC datetimes) is the registry holder's, for
-        expiry tests."""
+        """Compose and start the gateway; ``clock`` (UTC datetimes) is the registry
+        holder's, for expiry tests."""
+        gateway = self.compose(clock)
+        self.call(gateway.start())
+        return self
+
+    def compose(self, clock: Callable[[], datetime] | None = None) -> Gateway:
+        """Start the loop thread and compose the gateway as ``yrdgw serve`` does (nothing
+        listens yet)."""
         self.thread.start()
         holder = RegistryHolder(
             self.env.registry_path,
@@ -64,21 +70,20 @@ class GatewayThread:
         tls = TlsFiles(self.env.ca.cert_pem, self.env.server.cert_pem, self.env.server.key_pem)
         metrics = Metrics()
         install_registry_alarm(metrics, holder)  # as gateway.app.serve.build_gateway does
-        self.gateway = Gateway(
-            self.settings,
-            holder,
-            self.env.log_key,
-            tls,
-            anchorer_factory=self.anchorer_factory,
-            metrics=metrics,
-            dev_env=self.env,
-            grpc_services=self.grpc_services,
-            http_extensions=self.http_extensions,
-            attestation_key=self.env.attestation_key,
-            identity_key=self.env.identity_key,
+        keys = GatewayKeys(self.env.log_key, self.env.attestation_key, self.env.identity_key)
+        self.gateway = self.call(
+            compose(
+                self.settings,
+                holder,
+                keys,
+                tls,
+                metrics=metrics,
+                anchorer_factory=self.anchorer_factory,
+                dev_env=self.env,
+                cases=self.cases,
+            )
         )
-        self.call(self.gateway.start())
-        return self
+        return self.gateway
 
     def call(self, coro, timeout: float = 60) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -27,7 +27,6 @@ from grpc_status import rpc_status
 from gateway.dialects.catalogue import default_dialects
 from gateway.dialects.simulator import CASES
 from gateway.pb.yrd.v1 import exchange_pb2
-from gateway.rpc.matters import add_matters_service
 from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
@@ -160,7 +159,6 @@ def gw(tmp_path_factory, sims):
         tmp_path_factory.mktemp("flow"),
         pull_regions=("SH", "AH"),
         endpoints={region: sims.url(region) for region in ("JS", "ZJ")},
-        grpc_services=[add_matters_service],
         push_backoff_seconds=0.05,
         push_backoff_max_seconds=0.2,
     ).start()

@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.app.compose import CaseOptions
 from gateway.cases import Role
-from gateway.web import make_install
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for
 
@@ -41,7 +41,7 @@ CALENDAR_2027 = {  # test data shaped like a notice (not the State Council's 202
 def env(tmp_path_factory):
     clock = BusinessClock(START)
     data = tmp_path_factory.mktemp("calendar")
-    gw, sims = start_web_gateway(data, make_install(clock=clock))
+    gw, sims = start_web_gateway(data, CaseOptions(clock=clock))
     service = gw.gateway.cases
     service.accounts.create(
         "suzhou-clerk", PASSWORD, role=Role.CLERK, display_name="窗口", city="suzhou"

@@ -16,9 +16,9 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
+from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.dialects.simulator import CASES
-from gateway.web import make_install
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for
 
@@ -32,7 +32,7 @@ ID_BAD = ID_OK[:-1] + ("0" if ID_OK[-1] != "0" else "1")
 def env(tmp_path_factory):
     clock = BusinessClock(START)
     data = tmp_path_factory.mktemp("cases")
-    gw, sims = start_web_gateway(data, make_install(clock=clock))
+    gw, sims = start_web_gateway(data, CaseOptions(clock=clock))
     service = gw.gateway.cases
     for user, role, where in (
         ("suzhou-clerk", Role.CLERK, {"city": "suzhou"}),

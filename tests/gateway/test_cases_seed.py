@@ -4,12 +4,12 @@ auditor accounts, and two sample cases, one of them followed to its certificate.
 from __future__ import annotations
 
 from gateway.cases import CITIES
-from gateway.web import install, seed_dev
+from gateway.web import seed_dev
 from tests.web.helpers import sign_in, start_web_gateway
 
 
 def test_seed_dev_makes_accounts_once_and_sample_cases(tmp_path, capsys):
-    gw, sims = start_web_gateway(tmp_path, install)
+    gw, sims = start_web_gateway(tmp_path)
     try:
         created = gw.call(seed_dev(gw.gateway))
         assert set(CITIES) <= set(created)

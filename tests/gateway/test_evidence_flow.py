@@ -21,7 +21,6 @@ import pytest
 
 from gateway.exchange.evidence import AnswerMismatch, answer_exchange_id, verify_relayed_envelope
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2, matters_pb2, matters_pb2_grpc
-from gateway.rpc.matters import add_matters_service
 from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
@@ -59,7 +58,6 @@ def gw(tmp_path_factory, sims):
         tmp_path_factory.mktemp("evidence"),
         pull_regions=("SH", "ZJ", "AH"),
         endpoints={"JS": sims.url("JS")},
-        grpc_services=[add_matters_service],
         push_backoff_seconds=0.05,
         push_backoff_max_seconds=0.2,
     ).start()

@@ -17,7 +17,6 @@ from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.identity.recognition import ENTRY_TYPE, person_commitment
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import common_pb2, identity_pb2, identity_pb2_grpc
-from gateway.rpc.identity import add_identity_service
 from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
 from tests.gateway.harness import GatewayThread
@@ -62,9 +61,7 @@ class Provinces:
 
 
 def _start(tmp_path_factory, name: str, **settings):
-    gw = GatewayThread(
-        tmp_path_factory.mktemp(name), grpc_services=[add_identity_service], **settings
-    ).start()
+    gw = GatewayThread(tmp_path_factory.mktemp(name), **settings).start()
     provinces = gw.call(Provinces(gw).start())
     return gw, provinces
 

@@ -18,7 +18,7 @@ from gateway.app.pki import issue
 from gateway.client import GatewayClient
 from gateway.matters import default_catalogue
 from gateway.pb.yrd.v1 import common_pb2, matters_pb2, matters_pb2_grpc
-from gateway.rpc.matters import SERVICE_NAME, add_matters_service
+from gateway.rpc.matters import SERVICE_NAME
 from gateway.rpc.status import reason_of
 from gateway.tls import TlsFiles
 from tests.gateway.harness import GatewayThread
@@ -34,9 +34,7 @@ NAMES = {SH: "SH", JS: "JS", ZJ: "ZJ", AH: "AH"}
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory):
-    thread = GatewayThread(
-        tmp_path_factory.mktemp("matters"), grpc_services=[add_matters_service]
-    ).start()
+    thread = GatewayThread(tmp_path_factory.mktemp("matters")).start()
     yield thread
     thread.stop()
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from gateway.app.compose import CaseOptions
 from gateway.app.simulators import Simulators
 from gateway.dialects.catalogue import default_dialects
 from tests.gateway.harness import GatewayThread
@@ -54,7 +55,7 @@ class BusinessClock:
         return self.now
 
 
-def start_web_gateway(data_dir: Path, install: Any, **kwargs: Any):
+def start_web_gateway(data_dir: Path, cases: CaseOptions | None = None, **kwargs: Any):
     """(gateway thread, simulator thread): JS, ZJ, AH push to simulators; SH is pull."""
     sims = SimulatorThread()
     endpoints = sims.start()
@@ -62,7 +63,7 @@ def start_web_gateway(data_dir: Path, install: Any, **kwargs: Any):
         data_dir,
         endpoints=endpoints,
         pull_regions=("SH",),
-        http_extensions=[install],
+        cases=cases,
         push_backoff_seconds=0.05,
         push_backoff_max_seconds=0.5,
         **kwargs,

@@ -19,7 +19,6 @@ import httpx
 import pytest
 
 from gateway.cases import Role
-from gateway.web import install
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import sign_in, start_web_gateway
 
@@ -43,7 +42,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    gw, sims = start_web_gateway(tmp_path_factory.mktemp("web"), install)
+    gw, sims = start_web_gateway(tmp_path_factory.mktemp("web"))
     accounts = gw.gateway.cases.accounts
     accounts.create("suzhou", PASSWORD, role=Role.CLERK, city="suzhou", display_name="王窗口")
     accounts.create("handler-zj", PASSWORD, role=Role.HANDLER, region="ZJ", display_name="浙江审批")

@@ -1,0 +1,298 @@
+"""Composition: the one place the running gateway is built from its parts.
+
+``yrdgw serve`` (``gateway.app.serve``) and the test harness call :func:`compose`; it
+returns a :class:`~gateway.app.gateway.Gateway` that holds every part with its type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway.app.devenv import DevEnvironment
+from gateway.app.gateway import Gateway
+from gateway.app.settings import Settings
+from gateway.app.trust import GatewayKeys
+from gateway.cases import CaseService
+from gateway.dialects.catalogue import DialectCatalogue, default_dialects
+from gateway.errors import ConfigError
+from gateway.exchange.commit import ExchangeCommitter
+from gateway.exchange.core import ExchangeCore
+from gateway.exchange.delivery import PullHub, PushWorker
+from gateway.exchange.evidence import EvidenceRelay
+from gateway.exchange.store import GatewayStore
+from gateway.matters import default_catalogue
+from gateway.ops.metrics import Metrics
+from gateway.ops.supervision import Supervisor
+from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
+from gateway.rpc.exchange import AuditServicer, ExchangeServicer
+from gateway.rpc.guard import GuardInterceptor
+from gateway.rpc.identity import IdentityServicer, add_identity_service, recognizer_for
+from gateway.rpc.matters import MattersServicer, add_matters_service
+from gateway.tls import TlsFiles
+from gateway.web import member_signing_keys
+from gateway.workdays import WorkdayCalendar
+from ledger.crypto import PrivateKey
+from ledger.log import MerkleLog, SQLiteStore
+
+if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is configured
+    from gateway.app.anchoring import GatewayAnchorer
+
+__all__ = ["AnchorerFactory", "CaseOptions", "compose"]
+
+AnchorerFactory = Callable[[MerkleLog], "GatewayAnchorer"]
+
+
+@dataclass(frozen=True)
+class CaseOptions:
+    """What a test or demo varies in the case service: its business clock (Beijing time), a
+    fixed holiday calendar, the member signing keys (default: the dev environment's, else
+    ``<data_dir>/cases-keys/member-<R>.pem``), and whether to seed the dev accounts."""
+
+    clock: Callable[[], datetime] | None = None
+    calendar: WorkdayCalendar | None = None
+    keys: Mapping[str, PrivateKey] | None = None
+    seed: bool = False
+
+
+async def compose(
+    settings: Settings,
+    registry: RegistryHolder,
+    keys: GatewayKeys,
+    tls: TlsFiles,
+    *,
+    metrics: Metrics | None = None,
+    adapters: DialectCatalogue | None = None,
+    anchorer_factory: AnchorerFactory | None = None,
+    dev_env: DevEnvironment | None = None,
+    cases: CaseOptions = CaseOptions(),
+    registry_reload_seconds: float | None = None,
+) -> Gateway:
+    """Build the gateway from its parts; nothing listens until ``await gateway.start()``.
+
+    1. each of the gateway's keys is listed in the registry for its purpose (ConfigError);
+    2. the log (opened and verified in a thread) and the gateway's rows;
+    3. the one commit path, and delivery it notifies (pull hub, push worker);
+    4. the checks (``ExchangeCore``) and the evidence relay, both committing through (3);
+    5. the case service (it submits through (4));
+    6. the gRPC server with every service: Exchange, Audit, Matters, Identity, health and
+       reflection;
+    7. the supervisor, the metrics refresh and the anchorer (if configured).
+
+    Whatever was opened is closed again if a later step fails.
+    """
+    metrics = metrics if metrics is not None else Metrics()
+    adapters = adapters if adapters is not None else default_dialects()
+    s = settings
+    # (1): keys
+    _check_keys(registry.require(), keys)
+    # (2): log and rows
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    db = s.data_dir / "gateway.db"
+    merkle_log = await asyncio.to_thread(
+        MerkleLog,
+        SQLiteStore(db),
+        keys.log,
+        s.log_origin or registry.require().log_origin,
+        batch_max=s.batch_max,
+        batch_wait=s.batch_wait_seconds,
+        anchors=s.data_dir / "anchors.db",
+    )
+    opened: list[Callable[[], object]] = [merkle_log.close]
+    try:
+        store = GatewayStore(db)
+        opened.append(store.close)
+        executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crypto")
+        opened.append(executor.shutdown)
+        current = registry.require
+        # (3): commit path and delivery
+        hub = PullHub()
+        push = PushWorker(
+            store,
+            current,
+            adapters,
+            base=s.push_backoff_seconds,
+            cap=s.push_backoff_max_seconds,
+            max_attempts=s.push_max_attempts,
+            metrics=metrics,
+        )
+
+        def committed(recipient: str, exchange_id: str) -> None:
+            hub.notify(recipient)
+            push.notify()
+
+        committer = ExchangeCommitter(
+            log=merkle_log,
+            store=store,
+            delivery_mode=lambda recipient: str(current().delivery(recipient).mode),
+            executor=executor,
+            on_commit=committed,
+        )
+        # (4): checks and the evidence relay
+        core = ExchangeCore(
+            log=merkle_log,
+            store=store,
+            committer=committer,
+            registry=current,
+            adapters=adapters,
+            executor=executor,
+            freshness_seconds=s.freshness_seconds,
+            max_payload_bytes=s.max_payload_bytes,
+        )
+        relay = EvidenceRelay(
+            committer=committer, store=store, signer=keys.attestation, executor=executor
+        )
+        push.answer_hooks.append(relay.on_answer)
+        # (5): cases
+        case_keys = cases.keys
+        if case_keys is None:
+            case_keys = dict(dev_env.member_keys) if dev_env else member_signing_keys(s.data_dir)
+        catalogue = default_catalogue()
+        case_service = CaseService(
+            s.data_dir,
+            submit=core.submit,
+            registry=current,
+            adapters=adapters,
+            outbox=store,
+            metrics=metrics,
+            keys=case_keys,
+            clock=cases.clock,
+            calendar=cases.calendar,
+            catalogue=catalogue,
+        )
+        opened.append(case_service.close)
+        # (6): gRPC
+        anchorer = anchorer_factory(merkle_log) if anchorer_factory is not None else None
+        opened.append(lambda: anchorer.stop() if anchorer is not None else None)
+        server, health_servicer, names = _grpc_server(
+            s,
+            ExchangeServicer(core, store, current, hub, metrics, anchorer),
+            AuditServicer(core, store, anchorer.anchor_list if anchorer else _no_anchors),
+            MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
+            IdentityServicer(
+                registry=current,
+                adapters=adapters,
+                log=merkle_log,
+                executor=executor,
+                recognizer=recognizer_for(s, keys.identity),
+                catalogue=catalogue,
+            ),
+        )
+        # (7): supervision and metrics
+        supervisor = Supervisor(metrics)
+        _refresh_gauges(metrics, merkle_log, store, anchorer)
+    except BaseException:
+        for close in reversed(opened):
+            with contextlib.suppress(Exception):
+                close()
+        raise
+    return Gateway(
+        settings=s,
+        registry=registry,
+        keys=keys,
+        tls=tls,
+        metrics=metrics,
+        adapters=adapters,
+        log=merkle_log,
+        store=store,
+        executor=executor,
+        hub=hub,
+        push=push,
+        committer=committer,
+        core=core,
+        evidence_relay=relay,
+        cases=case_service,
+        anchorer=anchorer,
+        supervisor=supervisor,
+        grpc_server=server,
+        health=health_servicer,
+        service_names=names,
+        dev_env=dev_env,
+        seed=cases.seed,
+        registry_reload_seconds=registry_reload_seconds,
+    )
+
+
+def _check_keys(current: TrustRegistry, keys: GatewayKeys) -> None:
+    """Each of the gateway's keys must be listed in the registry for its own purpose."""
+    listed = (
+        ("log", KeyPurpose.CHECKPOINT, keys.log),
+        ("attestation", KeyPurpose.ATTESTATION, keys.attestation),
+        ("identity", KeyPurpose.IDENTITY, keys.identity),
+    )
+    for name, purpose, key in listed:
+        try:
+            current.gateway_key(key.public_key.key_id, purpose)
+        except RegistryLookupError as exc:
+            raise ConfigError(
+                f"the gateway's {name} key is not listed in the trust registry "
+                f"for purpose {purpose}: {exc}"
+            ) from exc
+
+
+def _no_anchors(request: audit_pb2.GetAnchorsRequest) -> audit_pb2.AnchorList:
+    return audit_pb2.AnchorList()
+
+
+def _grpc_server(
+    s: Settings,
+    exchange: ExchangeServicer,
+    audit: AuditServicer,
+    matters: MattersServicer,
+    identity: IdentityServicer,
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer, tuple[str, ...]]:
+    """The gRPC server with every service; the names whose health follows the gateway's
+    (each service, and "" for the server as a whole)."""
+    limit = s.max_payload_bytes + 64 * 1024
+    server = grpc.aio.server(
+        # every refusal (e.g. registry_expired from require()) as its own status,
+        # undecodable requests as malformed, anything else INTERNAL: never UNKNOWN
+        interceptors=[GuardInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit + 64 * 1024),
+            # a second gateway on this port must fail to bind, not share the port
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    exchange_pb2_grpc.add_ExchangeServicer_to_server(exchange, server)
+    audit_pb2_grpc.add_AuditServicer_to_server(audit, server)
+    services = (
+        exchange_pb2.DESCRIPTOR.services_by_name["Exchange"].full_name,
+        audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
+        add_matters_service(server, matters),
+        add_identity_service(server, identity),
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    return server, health_servicer, (*services, "")
+
+
+def _refresh_gauges(
+    metrics: Metrics, merkle_log: MerkleLog, store: GatewayStore, anchorer: GatewayAnchorer | None
+) -> None:
+    def refresh() -> None:
+        metrics.log_size.set(merkle_log.size)
+        if merkle_log.batch_sizes:
+            metrics.batch_size.set(merkle_log.batch_sizes[-1])
+        metrics.outbox_depth.set(store.outbox_depth())
+        if anchorer is not None:
+            lag = anchorer.lag()
+            metrics.anchor_lag_entries.set(lag.entries)
+            if lag.seconds is not None:
+                metrics.anchor_lag_seconds.set(lag.seconds)
+
+    metrics.on_scrape(refresh)

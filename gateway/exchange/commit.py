@@ -1,0 +1,185 @@
+"""The one commit path: a verified, normalised exchange becomes durable and gets a receipt.
+
+Every exchange the gateway accepts goes through :class:`ExchangeCommitter` -- a member's
+exchange over gRPC (``gateway.exchange.core``, step (12)), an answer the gateway relays as a
+push-mode holder's adapter (``gateway.exchange.evidence``) and a case exchange (through the
+core, ``gateway.cases.exchanges``). A new column of the ``exchanges`` table is written here
+and in ``gateway.exchange.store``, nowhere else.
+
+:meth:`ExchangeCommitter.commit`:
+
+1. build the log entry (digests and member ids only, ``gateway.exchange.entry``) and the
+   exchange row;
+2. append the entry; the log's sequencer runs the side write -- exchange row, sender nonce,
+   outbox row -- in the same batch transaction, so all four are in or all out; the log key is
+   the exchange id, so a second commit of the same id writes nothing;
+3. a duplicate (lost a race with an identical retry) returns the stored exchange's receipt,
+   or refuses ``conflict`` if the stored bytes differ;
+4. the receipt: inclusion in the batch's signed checkpoint;
+5. tell delivery (pull streams and the push worker) that something is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol
+
+from gateway.errors import Refusal
+from gateway.exchange.entry import canonical_json, exchange_entry
+from gateway.exchange.store import ExchangeRow, insert_exchange
+from gateway.pb.yrd.v1 import exchange_pb2
+from ledger.crypto import sm3
+from ledger.errors import Error as LedgerError
+from ledger.log import MerkleLog
+from ledger.receipt import build_receipt
+
+__all__ = ["Committed", "ExchangeCommitter", "ExchangeReader", "VerifiedExchange"]
+
+
+class ExchangeReader(Protocol):
+    """What the committer reads back: a stored exchange by id (``GatewayStore``)."""
+
+    def exchange(self, exchange_id: str) -> ExchangeRow | None: ...
+
+
+@dataclass(frozen=True)
+class VerifiedExchange:
+    """An exchange every check has passed: the exact signed bytes, the parsed envelope, the
+    member ids, the canonical model and when the gateway received it (seconds since epoch)."""
+
+    signed: exchange_pb2.SignedEnvelope
+    envelope: exchange_pb2.Envelope
+    envelope_sm3: bytes
+    sender: str
+    recipient: str
+    canonical: dict[str, Any]
+    received_at: float
+
+    @property
+    def exchange_id(self) -> str:
+        return self.envelope.exchange_id
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A durable exchange: its receipt (inclusion in a signed checkpoint), when it was
+    received, and whether it had been committed before (an idempotent retry)."""
+
+    exchange_id: str
+    receipt: dict[str, Any]
+    received_at: float
+    duplicate: bool
+
+
+class ExchangeCommitter:
+    """Commits verified exchanges to the log and the gateway's rows (steps in the module
+    docstring). ``delivery_mode(recipient)`` is the recipient's registered mode (pull or
+    push); ``on_commit(recipient, exchange_id)`` runs after each new commit."""
+
+    def __init__(
+        self,
+        *,
+        log: MerkleLog,
+        store: ExchangeReader,
+        delivery_mode: Callable[[str], str],
+        executor: Executor | None = None,
+        on_commit: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._log = log
+        self._store = store
+        self._delivery_mode = delivery_mode
+        self._executor = executor
+        self._on_commit = on_commit
+
+    async def commit(self, exchange: VerifiedExchange) -> Committed:
+        """Make ``exchange`` durable; :class:`Refusal` ``unavailable`` if the log cannot
+        commit (nothing is then written), ``conflict`` if its id holds other bytes."""
+        signed, envelope = exchange.signed, exchange.envelope
+        exchange_id = envelope.exchange_id
+        # (1): log entry and row
+        entry = exchange_entry(
+            exchange_id=exchange_id,
+            kind=envelope.kind,
+            sender=exchange.sender,
+            recipient=exchange.recipient,
+            matter=envelope.matter_ref,
+            envelope_sm3=exchange.envelope_sm3,
+            payload_sm3=bytes(envelope.payload_digest),
+            signature_sm3=sm3(signed.signature),
+            signer_key_id=signed.key_id,
+            received_at=datetime.fromtimestamp(exchange.received_at, UTC),
+        )
+        row = {
+            "exchange_id": exchange_id,
+            "envelope": bytes(signed.envelope),
+            "signature": bytes(signed.signature),
+            "key_id": signed.key_id,
+            "envelope_sm3": exchange.envelope_sm3,
+            "sender": exchange.sender,
+            "recipient": exchange.recipient,
+            "kind": envelope.kind,
+            "matter": envelope.matter_ref,
+            "canonical": canonical_json(exchange.canonical).decode(),
+            "received_at": exchange.received_at,
+        }
+        write = partial(
+            insert_exchange,
+            row=row,
+            nonce=bytes(envelope.nonce),
+            delivery_mode=self._delivery_mode(exchange.recipient),
+        )
+        # (2): one durable append, rows in the same transaction
+        try:
+            result = await asyncio.wrap_future(
+                self._log.append_async(entry, key=exchange_id, side_write=write, want_proof=True)
+            )
+        except LedgerError as exc:  # the log could not commit: nothing was written
+            raise Refusal("unavailable", f"the log could not commit the exchange: {exc}") from exc
+        # (3): a duplicate is the stored exchange
+        if result.duplicate:
+            existing = await self.existing(exchange_id, exchange.envelope_sm3)
+            assert existing is not None
+            return existing
+        # (4): the receipt
+        if result.proof is not None:
+            receipt = build_receipt(
+                origin=self._log.origin,
+                log_key_id=self._log.public_key.key_id,
+                leaf_index=result.index,
+                entry=entry,
+                proof=result.proof,
+                checkpoint=result.checkpoint,
+                exchange_id=exchange_id,
+            )
+        else:
+            size = result.tree_size
+            receipt = await self._run(self._log.receipt, result.index, size, exchange_id)
+        # (5): delivery
+        if self._on_commit is not None:
+            self._on_commit(exchange.recipient, exchange_id)
+        return Committed(exchange_id, receipt, exchange.received_at, duplicate=False)
+
+    async def existing(self, exchange_id: str, envelope_sm3: bytes) -> Committed | None:
+        """The committed exchange ``exchange_id`` with its receipt, None if there is none;
+        :class:`Refusal` ``conflict`` if it was committed with other envelope bytes."""
+        row = self._store.exchange(exchange_id)
+        if row is None:
+            return None
+        if row.envelope_sm3 != envelope_sm3:
+            raise Refusal(
+                "conflict",
+                f"exchange id {exchange_id} was already used for different envelope bytes",
+            )
+        receipt = await self._run(self._log.receipt, row.leaf_index, row.tree_size, exchange_id)
+        return Committed(exchange_id, receipt, row.received_at, duplicate=True)
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._executor is None:
+            return fn(*args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(fn, *args))
