@@ -45,7 +45,9 @@ class HttpServer:
             self._server.serve(sockets=[sock]), name="http"
         )
         started = asyncio.get_running_loop().create_task(self._started.wait())
-        done, _ = await asyncio.wait({self._task, started}, timeout=within)
+        done, _ = await asyncio.wait(
+            {self._task, started}, timeout=within, return_when=asyncio.FIRST_COMPLETED
+        )
         if started not in done:
             started.cancel()
             if self._task in done:

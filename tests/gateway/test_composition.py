@@ -191,3 +191,15 @@ async def test_http_server_serves_on_our_socket_and_leaves_signals_alone():
     finally:
         await server.stop()
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+async def test_the_http_server_returns_once_started_not_at_its_deadline():
+    """``start`` returns when the app's lifespan startup completed (uvicorn's serve task
+    runs on): it once waited for both and so always sat out its whole ``within``."""
+    app = FastAPI()
+    sock = bind_listener("HTTP", "127.0.0.1", 0)
+    server = HttpServer(app, "127.0.0.1")
+    try:
+        await asyncio.wait_for(server.start(sock, within=3600), timeout=60)
+    finally:
+        await server.stop()
