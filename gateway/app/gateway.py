@@ -42,11 +42,11 @@ from ledger.log import MerkleLog
 if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is configured
     from gateway.app.anchoring import GatewayAnchorer
 
-__all__ = ["Gateway", "reload_registry"]
-
 __all__ = [
     "Gateway",
+    "reload_registry",
 ]
+
 
 log = logging.getLogger("gateway.app.gateway")
 _GRPC_BIND_FAILED = "not available (in use by another process?)"

@@ -24,7 +24,7 @@ from gateway.dialects.catalogue import (
     default_dialects,
     register_dialect,
 )
-from gateway.dialects.errors import AdapterError, DeliveryError, RegistryError
+from gateway.dialects.errors import AdapterError, CatalogueError, DeliveryError
 from gateway.dialects.mapping import MappedCodec
 from gateway.dialects.schema import ENUMS, SCHEMAS, validate
 from gateway.dialects.simulator import SampleSimulator, build_simulator
@@ -39,6 +39,7 @@ __all__ = [
     "SCHEMAS",
     "AdapterError",
     "CanonicalCodec",
+    "CatalogueError",
     "Codec",
     "Delivery",
     "DeliveryError",
@@ -46,7 +47,6 @@ __all__ = [
     "DialectCatalogue",
     "HttpTransport",
     "MappedCodec",
-    "RegistryError",
     "SampleSimulator",
     "SimulatorFactory",
     "Transport",

@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.dialects.bundle import Dialect
 from gateway.dialects.canonical import canonical_dialect
-from gateway.dialects.errors import RegistryError
+from gateway.dialects.errors import CatalogueError
 from gateway.errors import clip
 
 __all__ = [
@@ -34,7 +34,7 @@ ENTRY_POINT_GROUP = "yrd_gateway.adapters"
 class DialectCatalogue:
     """Dialects by region (one per region) and by wire-format name.
 
-    Lookups raise ``RegistryError`` (from ``gateway.dialects.errors``) whose ``field`` is
+    Lookups raise ``CatalogueError`` (from ``gateway.dialects.errors``) whose ``field`` is
     ``region``, ``dialect`` or ``entry_point:<name>``.
     """
 
@@ -48,15 +48,15 @@ class DialectCatalogue:
     def register(self, dialect: Dialect, *, replace: bool = False) -> Dialect:
         """Add ``dialect``; a second dialect for a region needs ``replace=True``."""
         if not isinstance(dialect, Dialect):
-            raise RegistryError("dialect", f"expected a Dialect, got {type(dialect).__name__}")
+            raise CatalogueError("dialect", f"expected a Dialect, got {type(dialect).__name__}")
         current = self._by_region.get(dialect.region)
         if current is not None and not replace and current is not dialect:
-            raise RegistryError(
+            raise CatalogueError(
                 "region", f"{dialect.region} already has {current.name}, got {dialect.name}"
             )
         clash = self._by_name().get(dialect.name)
         if clash is not None and clash.region != dialect.region:
-            raise RegistryError("dialect", f"{dialect.name} already used by {clash.region}")
+            raise CatalogueError("dialect", f"{dialect.name} already used by {clash.region}")
         self._by_region[dialect.region] = dialect
         return dialect
 
@@ -74,7 +74,7 @@ class DialectCatalogue:
                 target = ep.load()
                 dialect = target if isinstance(target, Dialect) else target()
             except Exception as exc:
-                raise RegistryError(f"entry_point:{ep.name}", f"failed to load: {exc!r}") from exc
+                raise CatalogueError(f"entry_point:{ep.name}", f"failed to load: {exc!r}") from exc
             self.register(dialect, replace=replace)
             loaded.append(ep.name)
         return loaded
@@ -83,14 +83,14 @@ class DialectCatalogue:
         try:
             return self._by_region[region]
         except KeyError:
-            raise RegistryError("region", f"no dialect for region {clip(region)}") from None
+            raise CatalogueError("region", f"no dialect for region {clip(region)}") from None
 
     def by_dialect(self, name: str) -> Dialect:
         """The dialect whose wire format is ``name`` (e.g. ``js-json/1``)."""
         try:
             return self._by_name()[name]
         except KeyError:
-            raise RegistryError("dialect", f"no dialect named {clip(name)}") from None
+            raise CatalogueError("dialect", f"no dialect named {clip(name)}") from None
 
     def regions(self) -> list[str]:
         return sorted(self._by_region)

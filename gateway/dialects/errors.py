@@ -7,7 +7,7 @@ Hierarchy (``code`` is each error's :class:`DialectCode`)::
         ├── AdapterError (ValueError) INVALID    input could not be mapped; ``field`` is a
         │   │                                    dialect path such as ``cailiao[1].clbh`` for
         │   │                                    inbound bytes, a canonical path for outbound
-        │   └── RegistryError         NO_ADAPTER no adapter for a region or dialect, a clash,
+        │   └── CatalogueError        NO_ADAPTER no adapter for a region or dialect, a clash,
         │                                        a bad entry point (the adapter catalogue)
         └── DeliveryError             DELIVERY   the remote system refused a push or could not
                                                  be reached (``status`` is the HTTP status,
@@ -28,7 +28,7 @@ import enum
 
 from gateway.errors import Error
 
-__all__ = ["AdapterError", "DeliveryError", "DialectCode", "DialectError", "RegistryError"]
+__all__ = ["AdapterError", "CatalogueError", "DeliveryError", "DialectCode", "DialectError"]
 
 
 class DialectCode(enum.StrEnum):
@@ -72,7 +72,7 @@ class DeliveryError(DialectError):
         self.status = status
 
 
-class RegistryError(AdapterError):
+class CatalogueError(AdapterError):
     """The adapter catalogue cannot satisfy a request; ``field`` is region, dialect or entry
     point."""
 

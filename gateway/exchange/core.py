@@ -49,6 +49,7 @@ from ledger.log import MerkleLog
 __all__ = [
     "Accepted",
     "ExchangeCore",
+    "ExchangeLookup",
     "member_proto",
     "member_text",
     "receipt_json",

@@ -14,8 +14,10 @@ be shown to auditors and anchored. Anyone can recompute the leaf hash SM3(0x00 |
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from gateway.encoding import canonical_json, format_time
 
 __all__ = [
     "canonical_json",
@@ -25,14 +27,6 @@ __all__ = [
 ]
 
 ENTRY_VERSION = 1
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def format_time(t: datetime) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def exchange_entry(

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from gateway.exchange.entry import canonical_json, format_time
+from gateway.encoding import canonical_json, format_time
 from gateway.identity._enums import AssuranceLevel
 from gateway.identity.assertion import DEFAULT_ISSUER, issue_canonical_assertion
 from gateway.identity.levels import check_level

@@ -26,6 +26,7 @@ from gateway.times import timestamp_from_seconds
 from ledger.errors import Error as LedgerError
 
 __all__ = [
+    "AnchorAttacher",
     "AuditServicer",
     "ExchangeServicer",
     "caller_member",

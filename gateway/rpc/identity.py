@@ -46,7 +46,7 @@ import grpc
 
 from gateway import regions
 from gateway.dialects.catalogue import DialectCatalogue
-from gateway.dialects.errors import RegistryError as DialectCatalogueError
+from gateway.dialects.errors import CatalogueError
 from gateway.errors import ConfigError, Refusal
 from gateway.identity import (
     AssertionRejected,
@@ -217,7 +217,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
         try:
             fmt = self.adapters.get(str(region)).identity
-        except DialectCatalogueError:
+        except CatalogueError:
             fmt = None
         if fmt is None:
             raise Refusal("unknown_issuer", f"no identity assertion format for region {region}")

@@ -13,9 +13,8 @@ from gateway.registry import RegistryHolder
 from gateway.web.limits import BodyLimitMiddleware, BodyLimits
 from ledger.log import MerkleLog
 
-__all__ = ["GatewayStatus", "create_app"]
-
 __all__ = [
+    "GatewayStatus",
     "create_app",
 ]
 

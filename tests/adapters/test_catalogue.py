@@ -13,9 +13,9 @@ import gateway.matters
 from gateway.dialects import (
     ENTRY_POINT_GROUP,
     CanonicalCodec,
+    CatalogueError,
     Dialect,
     DialectCatalogue,
-    RegistryError,
 )
 
 from .conftest import FACTORIES
@@ -70,7 +70,7 @@ def test_an_entry_point_may_name_a_dialect_but_not_a_bare_codec() -> None:
     js = FACTORIES["JS"]()
     assert reg.load_entry_points(entry_points=fake_entry_points(FakeEntryPoint("js", js))) == ["js"]
     assert reg.get("JS") is js
-    with pytest.raises(RegistryError, match="expected a Dialect, got MappedCodec"):
+    with pytest.raises(CatalogueError, match="expected a Dialect, got MappedCodec"):
         DialectCatalogue().load_entry_points(
             entry_points=fake_entry_points(FakeEntryPoint("bare", lambda: js.codec))
         )
@@ -86,19 +86,19 @@ def test_every_province_names_all_its_parts(region) -> None:
 
 def test_catalogue_errors() -> None:
     reg = DialectCatalogue()
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(CatalogueError) as info:
         reg.load_entry_points(
             entry_points=fake_entry_points(FakeEntryPoint("broken", ImportError("no module")))
         )
     assert info.value.field == "entry_point:broken"
     reg.register(FACTORIES["JS"]())
-    with pytest.raises(RegistryError, match="already has"):
+    with pytest.raises(CatalogueError, match="already has"):
         reg.register(FACTORIES["JS"]())
     reg.register(FACTORIES["JS"](), replace=True)
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(CatalogueError) as info:
         reg.get("HK")
     assert info.value.field == "region"
-    with pytest.raises(RegistryError):
+    with pytest.raises(CatalogueError):
         reg.register(object())  # type: ignore[arg-type]
 
 
