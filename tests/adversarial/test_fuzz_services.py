@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from gateway.errors import REASON_CODES
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2, identity_pb2, matters_pb2
+from tests.adversarial.probes import member_channel
 from tests.gateway.harness import GatewayThread
 
 REFUSAL_CODES = set(REASON_CODES.values()) - {grpc.StatusCode.INTERNAL}
@@ -119,14 +120,7 @@ def gw(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def channel(gw):
-    cert = gw.env.clients["JS"]
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=gw.env.ca.cert_pem,
-        private_key=cert.key_pem,
-        certificate_chain=cert.cert_pem,
-    )
-    with grpc.secure_channel(gw.target, credentials) as channel:
-        yield channel
+    yield from member_channel(gw, "JS")
 
 
 @pytest.mark.parametrize(("method", "cls"), METHODS, ids=[m for m, _ in METHODS])

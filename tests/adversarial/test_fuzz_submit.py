@@ -12,7 +12,6 @@ Submit through a channel with identity serializers. For every input the gateway:
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 
@@ -26,6 +25,7 @@ from gateway.errors import REASON_CODES
 from gateway.exchange.core import member_proto
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2, exchange_pb2_grpc
 from ledger.crypto import sm3
+from tests.adversarial.probes import member_channel, written_rows
 from tests.gateway.harness import GatewayThread
 
 PAYLOAD = json.dumps(
@@ -85,25 +85,7 @@ def gw(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def channel(gw):
-    cert = gw.env.clients["SH"]
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=gw.env.ca.cert_pem,
-        private_key=cert.key_pem,
-        certificate_chain=cert.cert_pem,
-    )
-    with grpc.secure_channel(gw.target, credentials) as channel:
-        yield channel
-
-
-def counts(gw) -> tuple[int, int, int]:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        return tuple(
-            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-            for t in ("leaves", "exchanges", "nonces")
-        )
-    finally:
-        conn.close()
+    yield from member_channel(gw, "SH")
 
 
 def base_fields(gw) -> dict:
@@ -124,16 +106,16 @@ def base_fields(gw) -> dict:
 
 def check_answer(gw, call, request) -> None:
     """One call: a refusal from the table writing nothing, or an OK that wrote one entry."""
-    before = counts(gw)
+    before = written_rows(gw)
     try:
         call(request, timeout=30)
     except grpc.RpcError as error:
         assert error.code() != grpc.StatusCode.UNKNOWN, error.details()
         assert error.code() in REFUSAL_CODES, (error.code(), error.details())
         assert error.code() != grpc.StatusCode.INTERNAL, error.details()
-        assert counts(gw) == before, f"a refusal wrote: {error.code()} {error.details()}"
+        assert written_rows(gw) == before, f"a refusal wrote: {error.code()} {error.details()}"
         return
-    after = counts(gw)
+    after = written_rows(gw)
     assert after[1] - before[1] in (0, 1), (before, after)  # new, or an idempotent retry
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import uuid
 from types import SimpleNamespace
 
@@ -23,6 +22,7 @@ from gateway.exchange.envelopes import signed_envelope
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
+from tests.adversarial.probes import written_rows
 from tests.envelopes import dialect_envelope, status_update
 from tests.gateway.harness import GatewayThread
 from tests.web.helpers import sign_in
@@ -63,17 +63,6 @@ def gw(tmp_path_factory):
     thread.stop()
 
 
-def counts(gw) -> tuple[int, int, int]:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        return tuple(
-            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-            for t in ("leaves", "exchanges", "nonces")
-        )
-    finally:
-        conn.close()
-
-
 def envelope_bytes(gw, **fields) -> bytes:
     values = {
         "exchange_id": str(uuid.uuid4()),
@@ -98,7 +87,7 @@ def signed(gw, raw: bytes) -> exchange_pb2.SignedEnvelope:
 
 
 async def refused_malformed(gw, request, needle: str) -> str:
-    before = counts(gw)
+    before = written_rows(gw)
     async with gw.client("SH") as client:
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await client.exchange.Submit(request, timeout=30)
@@ -106,7 +95,7 @@ async def refused_malformed(gw, request, needle: str) -> str:
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (error.code(), error.details())
     assert reason_of(error) == "malformed"
     assert needle in error.details()
-    assert counts(gw) == before, "a refusal must write nothing"
+    assert written_rows(gw) == before, "a refusal must write nothing"
     return error.details()
 
 
@@ -146,14 +135,14 @@ async def test_huge_dialect_keeps_the_reason(gw):
         dialect="d" * 20_000,
         content_type="application/json",
     )
-    before = counts(gw)
+    before = written_rows(gw)
     async with gw.client("SH") as client:
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await client.exchange.Submit(request, timeout=30)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
     assert reason_of(info.value) == "normalisation_failed"
     assert len(info.value.details()) < 1100
-    assert counts(gw) == before
+    assert written_rows(gw) == before
 
 
 async def test_envelope_bytes_that_do_not_decode_are_malformed(gw):
@@ -162,7 +151,7 @@ async def test_envelope_bytes_that_do_not_decode_are_malformed(gw):
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 async def test_raw_garbage_to_every_method_is_malformed_never_unknown(gw, method):
-    before = counts(gw)
+    before = written_rows(gw)
     async with gw.client("SH") as client:
         shape = METHODS[method]
         call = getattr(client.channel, shape)(method)  # identity serializers: raw bytes
@@ -178,7 +167,7 @@ async def test_raw_garbage_to_every_method_is_malformed_never_unknown(gw, method
         info.value.details(),
     )
     assert reason_of(info.value) == "malformed"
-    assert counts(gw) == before
+    assert written_rows(gw) == before
     async with gw.client("SH") as client:
         health = health_pb2_grpc.HealthStub(client.channel)
         answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=30)
@@ -289,7 +278,7 @@ async def test_huge_payload_field_keeps_the_reason(gw):
     }
     body = json.loads(js.from_canonical("case.submit", case))
     body["handleMode"] = "Q" * 20_000
-    before = counts(gw)
+    before = written_rows(gw)
     async with gw.client("JS") as client:
         signed = dialect_envelope(client, gw.env, "SH", js, json.dumps(body).encode())
         with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -298,7 +287,7 @@ async def test_huge_payload_field_keeps_the_reason(gw):
     assert reason_of(info.value) == "normalisation_failed"
     assert "handleMode" in info.value.details() and "(20002 chars)" in info.value.details()
     assert len(info.value.details()) < 300
-    assert counts(gw) == before
+    assert written_rows(gw) == before
 
 
 class _ExplodingAdapters:
@@ -323,7 +312,7 @@ async def test_unexpected_error_is_internal_logged_once_and_writes_nothing(gw, c
     core = gw.gateway.core
     real = core.adapters
     core.adapters = _ExplodingAdapters(real)
-    before = counts(gw)
+    before = written_rows(gw)
     try:
         async with gw.client("SH") as client:
             signed = status_update(client, gw.env, payload=PAYLOAD)
@@ -339,7 +328,7 @@ async def test_unexpected_error_is_internal_logged_once_and_writes_nothing(gw, c
     records = [r for r in caplog.records if r.name == "gateway.grpc" and r.exc_info]
     assert len(records) == 1, [r.getMessage() for r in records]
     assert "injected fault" in str(records[0].exc_info[1])
-    assert counts(gw) == before
+    assert written_rows(gw) == before
 
 
 async def test_pull_ack_that_does_not_decode_ends_the_stream_as_malformed(gw):

@@ -12,7 +12,6 @@ the Zhejiang assertion variants must be refused as ``malformed``.
 from __future__ import annotations
 
 import codecs
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -22,6 +21,7 @@ from gateway.dialects import default_dialects
 from gateway.identity import AssertionRejected
 from gateway.rpc.status import reason_of
 from ledger.crypto import PrivateKey
+from tests.adversarial.probes import written_rows
 from tests.envelopes import dialect_envelope
 from tests.gateway.harness import GatewayThread
 
@@ -83,17 +83,6 @@ def gw(tmp_path_factory):
     thread.stop()
 
 
-def counts(gw) -> tuple[int, int, int]:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        return tuple(
-            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-            for t in ("leaves", "exchanges", "nonces")
-        )
-    finally:
-        conn.close()
-
-
 async def submit(gw, payload: bytes):
     async with gw.client("ZJ") as client:
         signed = dialect_envelope(client, gw.env, "SH", ZJ.codec, payload)
@@ -101,13 +90,13 @@ async def submit(gw, payload: bytes):
 
 
 async def refused(gw, payload: bytes) -> str:
-    before = counts(gw)
+    before = written_rows(gw)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await submit(gw, payload)
     error = info.value
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
     assert reason_of(error) == "normalisation_failed", error.details()
-    assert counts(gw) == before, "a refusal must write nothing"
+    assert written_rows(gw) == before, "a refusal must write nothing"
     return error.details()
 
 
