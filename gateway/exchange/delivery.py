@@ -83,6 +83,9 @@ class PullHub:
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.in_flight: dict[str, set[str]] = defaultdict(set)
+        """Per member, the exchange ids one of its pull streams has taken and not yet settled:
+        added before a row is claimed, removed only once its ack is stored or its stream
+        ended, so no stream of the member (the same one included) sends it meanwhile."""
 
     def notify(self, member: str) -> None:
         self._events[member].set()

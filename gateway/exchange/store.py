@@ -227,6 +227,43 @@ class GatewayStore:
             (status, error, response, retry_at if retry_at is not None else now, now, exchange_id),
         )
 
+    # -- pull deliveries (gateway.rpc.exchange.Pull) --------------------------------------
+    # For a pull row, ``attempts`` counts deliveries sent: claim_pull adds one as a delivery
+    # goes out, settle_pull records the recipient's ack without counting again.
+    def claim_pull(self, exchange_id: str) -> int | None:
+        """Count one more delivery of a pending, due pull row; its attempt number, or None
+        when the row is no longer pending or not yet due (another stream settled it)."""
+        now = time.time()
+        # fetchall: the statement runs to its end, so the autocommit UPDATE commits here
+        rows = (
+            self._conn()
+            .execute(
+                "UPDATE outbox SET attempts = attempts + 1, updated_at = ?"
+                " WHERE exchange_id = ? AND status = ? AND mode = 'pull' AND next_attempt_at <= ?"
+                " RETURNING attempts",
+                (now, exchange_id, PENDING, now),
+            )
+            .fetchall()
+        )
+        return rows[0][0] if rows else None
+
+    def settle_pull(
+        self,
+        exchange_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        """Record an ack of a pull delivery: DELIVERED, REJECTED, or PENDING again from
+        ``retry_at`` (a RETRY). Does not count an attempt; :meth:`claim_pull` did."""
+        now = time.time()
+        self._conn().execute(
+            "UPDATE outbox SET status = ?, last_error = ?, next_attempt_at = ?, updated_at = ?"
+            " WHERE exchange_id = ? AND status = ?",
+            (status, error, retry_at if retry_at is not None else now, now, exchange_id, PENDING),
+        )
+
     def outbox_row(self, exchange_id: str) -> tuple[str, int, str | None, str | None] | None:
         return (
             self._conn()

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import grpc
 
-from gateway.errors import Refusal
+from gateway.errors import Refusal, clip
 from gateway.exchange.core import Accepted, ExchangeCore
 from gateway.exchange.delivery import PullHub
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
@@ -224,7 +224,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 Refusal("not_permitted", f"{member} is registered for push delivery, not pull"),
             )
         limit = min(first.request.max_in_flight or DEFAULT_IN_FLIGHT, 256)
-        sent: dict[str, str] = {}  # delivery_id -> exchange_id
+        # delivery_id -> exchange_id of what this stream sent and the recipient has not acked.
+        # An exchange stays in ``sent`` and in the member's ``in_flight`` (shared by all its
+        # streams) until its ack is durable, so no stream re-reads it as pending meanwhile.
+        sent: dict[str, str] = {}
         in_flight = self.hub.in_flight[member]
 
         async def read_acks() -> None:
@@ -232,27 +235,32 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 if not message.HasField("ack"):
                     continue
                 ack = message.ack
-                exchange_id = sent.pop(ack.delivery_id, None)
+                exchange_id = sent.get(ack.delivery_id)
                 if exchange_id is None:
-                    continue
-                in_flight.discard(exchange_id)
+                    raise Refusal(
+                        "malformed",
+                        f"ack for delivery id {clip(ack.delivery_id)}, which is not outstanding"
+                        " on this stream (unknown, or already acked)",
+                    )
                 if ack.outcome == exchange_pb2.ACK_OUTCOME_ACCEPTED:
-                    await asyncio.to_thread(self.store.mark, exchange_id, DELIVERED)
+                    await asyncio.to_thread(self.store.settle_pull, exchange_id, DELIVERED)
                 elif ack.outcome == exchange_pb2.ACK_OUTCOME_REJECTED:
                     await asyncio.to_thread(
-                        self.store.mark,
+                        self.store.settle_pull,
                         exchange_id,
                         REJECTED,
                         error=ack.reason or "rejected by recipient",
                     )
                 else:
                     await asyncio.to_thread(
-                        self.store.mark,
+                        self.store.settle_pull,
                         exchange_id,
                         PENDING,
                         error=ack.reason or "retry",
                         retry_at=time.time() + 1,
                     )
+                del sent[ack.delivery_id]
+                in_flight.discard(exchange_id)
                 self.hub.notify(member)
 
         acks = asyncio.ensure_future(read_acks())
@@ -265,18 +273,23 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         self.store.due, member, "pull", room, set(in_flight)
                     )
                 for row in rows:
-                    exchange = self.store.exchange(row.exchange_id)
-                    if exchange is None:
+                    # another stream of the member may have taken it while due() ran
+                    if row.exchange_id in in_flight:
                         continue
+                    in_flight.add(row.exchange_id)
+                    attempt = await asyncio.to_thread(self.store.claim_pull, row.exchange_id)
+                    exchange = None if attempt is None else self.store.exchange(row.exchange_id)
+                    if attempt is None or exchange is None:  # settled meanwhile
+                        in_flight.discard(row.exchange_id)
+                        continue
+                    delivery_id = str(uuid.uuid4())
+                    sent[delivery_id] = row.exchange_id
                     receipt = await asyncio.to_thread(
                         self.core.log.receipt,
                         exchange.leaf_index,
                         exchange.tree_size,
                         exchange.exchange_id,
                     )
-                    delivery_id = str(uuid.uuid4())
-                    sent[delivery_id] = row.exchange_id
-                    in_flight.add(row.exchange_id)
                     yield exchange_pb2.Delivery(
                         delivery_id=delivery_id,
                         envelope=exchange_pb2.SignedEnvelope(
@@ -285,17 +298,18 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                             key_id=exchange.key_id,
                         ),
                         receipt=receipt_proto(receipt, exchange.received_at),
-                        attempt=row.attempts + 1,
+                        attempt=attempt,
                     )
                 if not rows:
                     await self.hub.wait(member, 0.5)
             failed = None if acks.cancelled() else acks.exception()
-            if failed is not None:  # e.g. an ack that does not decode: the stream's refusal
+            if failed is not None:  # an unknown ack id, an ack that does not decode: refused
                 raise failed
         finally:
             acks.cancel()
             for exchange_id in sent.values():
                 in_flight.discard(exchange_id)
+            self.hub.notify(member)  # what this stream held is due again for the others
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):

@@ -83,8 +83,23 @@ class ExchangeServicer:
 
     def Pull(self, request_iterator, context):
         """Pull delivery: the client sends a PullRequest, then Acks; the server streams
-        Deliveries, at most max_in_flight unacknowledged at a time. Unacked deliveries are
-        redelivered after the stream ends.
+        Deliveries, at most max_in_flight unacknowledged at a time.
+
+        Delivery is at-least-once: an exchange is delivered until the recipient acks it
+        ACCEPTED or REJECTED, and may therefore reach the recipient more than once, so the
+        recipient deduplicates by Envelope.exchange_id (never by delivery_id) and makes its
+        processing idempotent per exchange_id. What the gateway guarantees:
+        - On one stream an exchange is sent at most once until it is nacked (Ack RETRY or
+        UNSPECIFIED) or the stream ends; a member may open several streams at once and each
+        pending exchange goes out on one of them.
+        - An exchange sent but not acked when its stream ends (closed, cancelled, dropped, or
+        ended by an error) is pending again and redelivered, with attempt one higher.
+        - An ACCEPTED or REJECTED ack is stored before the exchange can be chosen again, so an
+        acked exchange is not redelivered once its stream ends normally. An ack still in
+        transit when a stream is dropped may be lost: that exchange comes again.
+        Errors: PERMISSION_DENIED (member not bound to the caller's certificate, or registered
+        for push), INVALID_ARGUMENT (first message not a PullRequest, an ack for a delivery id
+        not outstanding on this stream).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
