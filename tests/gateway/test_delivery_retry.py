@@ -86,6 +86,21 @@ async def _always_500() -> tuple[web.AppRunner, str, list[float]]:
     return runner, f"http://127.0.0.1:{port}", hits
 
 
+async def _submit_js_case(gw) -> str:
+    """Jiangsu submits ``JS_CASE`` in its own dialect to Zhejiang (a push member); its id."""
+    async with gw.client("JS") as client:
+        signed = client.build(
+            recipient=gw.env.member_id("ZJ"),
+            kind="case.submit",
+            matter="JS-320000-0001",
+            payload=json.dumps(JS_CASE, ensure_ascii=False).encode("utf-8"),
+            dialect="js-json/1",
+            content_type="application/json; charset=utf-8",
+        )
+        await client.submit(signed)
+    return exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
+
+
 async def _until(predicate, what: str, within: float = 30.0):
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -109,17 +124,7 @@ async def test_row_is_given_up_after_max_attempts_against_a_server_that_always_f
         push_backoff_max_seconds=0.2,
     ).start()
     try:
-        async with gw.client("JS") as client:
-            signed = client.build(
-                recipient=gw.env.member_id("ZJ"),
-                kind="case.submit",
-                matter="JS-320000-0001",
-                payload=json.dumps(JS_CASE, ensure_ascii=False).encode("utf-8"),
-                dialect="js-json/1",
-                content_type="application/json; charset=utf-8",
-            )
-            await client.submit(signed)
-        exchange_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
+        exchange_id = await _submit_js_case(gw)
         store = gw.gateway.store
 
         status, attempts, error, _ = await _until(
@@ -173,17 +178,7 @@ async def test_a_registry_past_its_grace_pauses_push_without_spending_attempts(t
     real_clock = holder.clock
     expires = holder.require().expires_at
     try:
-        async with gw.client("JS") as client:
-            signed = client.build(
-                recipient=gw.env.member_id("ZJ"),
-                kind="case.submit",
-                matter="JS-320000-0001",
-                payload=json.dumps(JS_CASE, ensure_ascii=False).encode("utf-8"),
-                dialect="js-json/1",
-                content_type="application/json; charset=utf-8",
-            )
-            await client.submit(signed)
-        exchange_id = exchange_pb2.Envelope.FromString(signed.envelope).exchange_id
+        exchange_id = await _submit_js_case(gw)
         store = gw.gateway.store
         await _until(lambda: store.outbox_row(exchange_id)[1] == 1, "the first failed push")
 
