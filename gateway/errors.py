@@ -83,6 +83,13 @@ class Reason(enum.StrEnum):
     REPLAY = "replay"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
+    # matter_ref resolution (gateway.exchange.core)
+    UNKNOWN_MATTER = "unknown_matter"
+    MATTER_MISMATCH = "matter_mismatch"
+    # answers (Envelope.in_reply_to)
+    UNKNOWN_REQUEST = "unknown_request"
+    ANSWER_MISMATCH = "answer_mismatch"
+    ALREADY_ANSWERED = "already_answered"
     # identity recognition (gateway.rpc.identity): a province assertion refused
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_ISSUER = "unknown_issuer"
@@ -112,6 +119,11 @@ REASON_CODES: dict[Reason, grpc.StatusCode] = {
     Reason.REPLAY: grpc.StatusCode.ALREADY_EXISTS,
     Reason.CONFLICT: grpc.StatusCode.ALREADY_EXISTS,
     Reason.TOO_LARGE: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Reason.UNKNOWN_MATTER: grpc.StatusCode.NOT_FOUND,
+    Reason.MATTER_MISMATCH: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.UNKNOWN_REQUEST: grpc.StatusCode.NOT_FOUND,
+    Reason.ANSWER_MISMATCH: grpc.StatusCode.INVALID_ARGUMENT,
+    Reason.ALREADY_ANSWERED: grpc.StatusCode.ALREADY_EXISTS,
     # identity recognition (gateway.rpc.identity): a province assertion refused
     Reason.BAD_SIGNATURE: grpc.StatusCode.UNAUTHENTICATED,
     Reason.UNKNOWN_ISSUER: grpc.StatusCode.UNAUTHENTICATED,

@@ -124,7 +124,11 @@ def test_signed_envelope_signs_the_bytes_it_ships():
 @pytest.mark.parametrize(
     ("module", "service", "methods"),
     [
-        (exchange_pb2_grpc, "Exchange", ["Submit", "SubmitStream", "Pull", "GetReceipt"]),
+        (
+            exchange_pb2_grpc,
+            "Exchange",
+            ["Submit", "SubmitStream", "Pull", "GetReceipt", "GetStatus", "WatchStatus"],
+        ),
         (
             audit_pb2_grpc,
             "Audit",

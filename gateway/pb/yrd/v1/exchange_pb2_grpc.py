@@ -28,6 +28,16 @@ if _version_not_supported:
 class ExchangeStub:
     """The exchange service for member systems. Every call needs an mTLS client certificate
     whose fingerprint the trust registry binds to a member.
+
+    Requests and answers. Kinds that expect an answer, and the answer's kind:
+    matter.lookup -> matter; case.submit -> case.status; case.status -> case.status;
+    evidence.request -> evidence.response.
+    A pull-mode recipient answers with its own signed exchange whose in_reply_to is the
+    request's exchange_id. For a push-mode recipient the gateway is its adapter: the HTTP
+    response to the push becomes an exchange from that member, signed by the gateway's
+    attestation key (TranslationAttestation.relayed is true), with in_reply_to set. Either
+    way the answer is logged and delivered to the requester like any exchange (Pull or push),
+    and the request's status becomes ANSWERED.
     """
 
     def __init__(self, channel):
@@ -56,11 +66,31 @@ class ExchangeStub:
                 request_serializer=yrd_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
                 response_deserializer=yrd_dot_v1_dot_exchange__pb2.Receipt.FromString,
                 _registered_method=True)
+        self.GetStatus = channel.unary_unary(
+                '/yrd.v1.Exchange/GetStatus',
+                request_serializer=yrd_dot_v1_dot_exchange__pb2.GetStatusRequest.SerializeToString,
+                response_deserializer=yrd_dot_v1_dot_exchange__pb2.ExchangeStatus.FromString,
+                _registered_method=True)
+        self.WatchStatus = channel.unary_stream(
+                '/yrd.v1.Exchange/WatchStatus',
+                request_serializer=yrd_dot_v1_dot_exchange__pb2.WatchStatusRequest.SerializeToString,
+                response_deserializer=yrd_dot_v1_dot_exchange__pb2.ExchangeStatus.FromString,
+                _registered_method=True)
 
 
 class ExchangeServicer:
     """The exchange service for member systems. Every call needs an mTLS client certificate
     whose fingerprint the trust registry binds to a member.
+
+    Requests and answers. Kinds that expect an answer, and the answer's kind:
+    matter.lookup -> matter; case.submit -> case.status; case.status -> case.status;
+    evidence.request -> evidence.response.
+    A pull-mode recipient answers with its own signed exchange whose in_reply_to is the
+    request's exchange_id. For a push-mode recipient the gateway is its adapter: the HTTP
+    response to the push becomes an exchange from that member, signed by the gateway's
+    attestation key (TranslationAttestation.relayed is true), with in_reply_to set. Either
+    way the answer is logged and delivered to the requester like any exchange (Pull or push),
+    and the request's status becomes ANSWERED.
     """
 
     def Submit(self, request, context):
@@ -113,6 +143,23 @@ class ExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatus(self, request, context):
+        """The current status of an exchange the caller sent or received.
+        Errors: NOT_FOUND (unknown), PERMISSION_DENIED (not a party to it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchStatus(self, request, context):
+        """Streams status changes: first the current status of each exchange named (none when
+        watching everything), then one ExchangeStatus per change, until the client cancels.
+        Errors: as GetStatus, for any exchange named.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -136,6 +183,16 @@ def add_ExchangeServicer_to_server(servicer, server):
                     request_deserializer=yrd_dot_v1_dot_exchange__pb2.GetReceiptRequest.FromString,
                     response_serializer=yrd_dot_v1_dot_exchange__pb2.Receipt.SerializeToString,
             ),
+            'GetStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatus,
+                    request_deserializer=yrd_dot_v1_dot_exchange__pb2.GetStatusRequest.FromString,
+                    response_serializer=yrd_dot_v1_dot_exchange__pb2.ExchangeStatus.SerializeToString,
+            ),
+            'WatchStatus': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchStatus,
+                    request_deserializer=yrd_dot_v1_dot_exchange__pb2.WatchStatusRequest.FromString,
+                    response_serializer=yrd_dot_v1_dot_exchange__pb2.ExchangeStatus.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'yrd.v1.Exchange', rpc_method_handlers)
@@ -147,6 +204,16 @@ def add_ExchangeServicer_to_server(servicer, server):
 class Exchange:
     """The exchange service for member systems. Every call needs an mTLS client certificate
     whose fingerprint the trust registry binds to a member.
+
+    Requests and answers. Kinds that expect an answer, and the answer's kind:
+    matter.lookup -> matter; case.submit -> case.status; case.status -> case.status;
+    evidence.request -> evidence.response.
+    A pull-mode recipient answers with its own signed exchange whose in_reply_to is the
+    request's exchange_id. For a push-mode recipient the gateway is its adapter: the HTTP
+    response to the push becomes an exchange from that member, signed by the gateway's
+    attestation key (TranslationAttestation.relayed is true), with in_reply_to set. Either
+    way the answer is logged and delivered to the requester like any exchange (Pull or push),
+    and the request's status becomes ANSWERED.
     """
 
     @staticmethod
@@ -247,6 +314,60 @@ class Exchange:
             '/yrd.v1.Exchange/GetReceipt',
             yrd_dot_v1_dot_exchange__pb2.GetReceiptRequest.SerializeToString,
             yrd_dot_v1_dot_exchange__pb2.Receipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/yrd.v1.Exchange/GetStatus',
+            yrd_dot_v1_dot_exchange__pb2.GetStatusRequest.SerializeToString,
+            yrd_dot_v1_dot_exchange__pb2.ExchangeStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/yrd.v1.Exchange/WatchStatus',
+            yrd_dot_v1_dot_exchange__pb2.WatchStatusRequest.SerializeToString,
+            yrd_dot_v1_dot_exchange__pb2.ExchangeStatus.FromString,
             options,
             channel_credentials,
             insecure,
