@@ -26,6 +26,17 @@ def rate(fn: Callable[[], object], seconds: float = 2.0, min_calls: int = 20) ->
             return calls / (now - start)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used, from /proc.
+
+    The load generator runs in its own process, so this is the server's cost alone: on a
+    shared, noisy machine CPU per operation is steadier than throughput.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
+
+
 def machine() -> dict[str, object]:
     return {
         "python": platform.python_version(),

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import grpc  # noqa: E402
 
-from bench._common import write_results  # noqa: E402
+from bench._common import process_cpu_seconds, write_results  # noqa: E402
 from gateway.app.devenv import ensure_dev_environment  # noqa: E402
 from gateway.client import GatewayClient  # noqa: E402
 from gateway.tls import TlsFiles  # noqa: E402
@@ -88,8 +88,11 @@ def _wait_http(port: int, timeout: float = 60) -> None:
 
 
 # -- load ---------------------------------------------------------------------------------
-async def closed_loop(call, requests: list, concurrency: int, seconds: float) -> dict:
+async def closed_loop(
+    call, requests: list, concurrency: int, seconds: float, server_pid: int
+) -> dict:
     latencies: list[float] = []
+    cpu_before = process_cpu_seconds(server_pid)
     position = 0
     deadline = time.perf_counter() + seconds
 
@@ -105,7 +108,10 @@ async def closed_loop(call, requests: list, concurrency: int, seconds: float) ->
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
-    return _summary(latencies, elapsed)
+    summary = _summary(latencies, elapsed)
+    cpu = process_cpu_seconds(server_pid) - cpu_before
+    summary["server_cpu_ms_per_op"] = 1000 * cpu / max(1, summary["requests"])
+    return summary
 
 
 async def open_loop(call, requests: list, rate: float, seconds: float) -> dict:
@@ -211,9 +217,11 @@ async def run(args) -> dict:
             raw = [e.SerializeToString() for e in envelopes]
             await echo_call(raw[0])  # warm up both connections
             await client.exchange.Submit(envelopes[0])
-            echo_peak = await closed_loop(echo_call, raw[1:], args.concurrency, args.seconds)
+            echo_peak = await closed_loop(
+                echo_call, raw[1:], args.concurrency, args.seconds, echo.pid
+            )
             gw_peak = await closed_loop(
-                client.exchange.Submit, envelopes[1:], args.concurrency, args.seconds
+                client.exchange.Submit, envelopes[1:], args.concurrency, args.seconds, gateway.pid
             )
             half = gw_peak["per_s"] / 2
             used = 1 + gw_peak["requests"]
@@ -234,6 +242,10 @@ async def run(args) -> dict:
                 f"(p50 {echo_peak['p50_ms']:.1f} ms, p99 {echo_peak['p99_ms']:.1f} ms)  "
                 f"gateway {gw_peak['per_s']:>7.0f}/s (p50 {gw_peak['p50_ms']:.1f} ms, "
                 f"p99 {gw_peak['p99_ms']:.1f} ms)  ratio {ratio:.2f}x"
+            )
+            print(
+                f"         server CPU per op: gateway {gw_peak['server_cpu_ms_per_op']:.2f} ms, "
+                f"echo {echo_peak['server_cpu_ms_per_op']:.2f} ms"
             )
             print(
                 f"         at half of the gateway's peak ({half:.0f}/s offered): gateway p50 "
