@@ -32,8 +32,10 @@ through :func:`clip`, and a refusal's message (1024 characters) and ``ErrorInfo`
 values (128) are cut so the status always fits in its trailer. Every gRPC method runs behind
 ``gateway.rpc.guard``: request bytes that do not decode are ``malformed``, any other
 unexpected exception is ``internal`` (logged once with its cause); no client sees
-``UNKNOWN``. The reasons (``Reason``, a ``StrEnum``: the wire values are the strings) and
-their codes:
+``UNKNOWN``. The reasons (``Reason``, a ``StrEnum`` of lower-case values used inside the
+gateway) travel on the wire as :attr:`Reason.wire`, the upper-case member name, which is
+the value name of ``yrd.v1.ErrorReason`` (protos/yrd/v1/errors.proto, docs/errors.md) in
+``ErrorInfo.reason`` and ``SubmitError.reason`` alike. The reasons and their codes:
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ MAX_ECHO = 80
 
 
 class Reason(enum.StrEnum):
-    """Why a request was refused: the ``ErrorInfo.reason`` on the wire (upper-cased there)."""
+    """Why a request was refused. On the wire it is :attr:`wire` (``ErrorInfo.reason``,
+    ``SubmitError.reason``): one catalogue, ``yrd.v1.ErrorReason``, for every service."""
 
     MALFORMED = "malformed"
     DIGEST_MISMATCH = "digest_mismatch"
@@ -102,6 +105,19 @@ class Reason(enum.StrEnum):
     # the trust registry in use expired longer ago than registry_expiry_grace_seconds
     REGISTRY_EXPIRED = "registry_expired"
     INTERNAL = "internal"
+
+    @property
+    def wire(self) -> str:
+        """The string a client receives: the ``yrd.v1.ErrorReason`` value name, e.g. MALFORMED."""
+        return self.name
+
+    @classmethod
+    def from_wire(cls, text: str) -> Reason | None:
+        """The member a wire reason names (either case), or None for a reason we do not know."""
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            return None
 
 
 REASON_CODES: dict[Reason, grpc.StatusCode] = {

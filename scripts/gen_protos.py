@@ -7,7 +7,10 @@ Usage::
     python scripts/gen_protos.py --check   # exit 1, listing stale files, if gateway/pb differs
 
 Every ``*.proto`` under ``protos/`` is compiled (in sorted order, so the output does not
-depend on the file system) with ``--python_out``, ``--pyi_out`` and ``--grpc_python_out``.
+depend on the file system) with ``--python_out``, ``--pyi_out`` and ``--grpc_python_out``,
+except the vendored ones under ``protos/google/`` (google.rpc, copied from
+googleapis-common-protos for clients of other languages): they stay on the import path, but
+Python code imports them from that package (``google.rpc``), never from ``gateway.pb``.
 
 protoc emits imports named after the proto package (``from yrd.v1 import common_pb2``),
 which only work with ``gateway/pb`` on ``sys.path``. The generator rewrites them to the
@@ -50,11 +53,16 @@ RUFF_TEXT = (
     'cache-dir = "../../.ruff_cache"\n'
 )
 _SUFFIXES = (".py", ".pyi")
+#: Top-level directories of ``protos/`` shipped for clients, not generated here: their
+#: Python code comes from an installed package (googleapis-common-protos for google.rpc).
+VENDORED = frozenset({"google"})
 
 
 def proto_files(proto_root: Path = PROTO_ROOT) -> list[Path]:
-    """Every .proto file under ``proto_root``, sorted by relative path."""
-    return sorted(proto_root.rglob("*.proto"), key=lambda p: p.relative_to(proto_root).as_posix())
+    """Every .proto file under ``proto_root`` but the vendored ones, sorted by relative path."""
+    relative = {p: p.relative_to(proto_root) for p in proto_root.rglob("*.proto")}
+    kept = (p for p, rel in relative.items() if rel.parts[0] not in VENDORED)
+    return sorted(kept, key=lambda p: relative[p].as_posix())
 
 
 def _rewrite_imports(text: str, top_packages: set[str], name: str) -> str:

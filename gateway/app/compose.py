@@ -15,8 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import grpc
-from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health
 
 from gateway.app.devenv import DevEnvironment
 from gateway.app.gateway import Gateway
@@ -39,6 +38,7 @@ from gateway.rpc.exchange import AuditServicer, ExchangeServicer
 from gateway.rpc.guard import GuardInterceptor
 from gateway.rpc.identity import IdentityServicer, add_identity_service, recognizer_for
 from gateway.rpc.matters import MattersServicer, add_matters_service
+from gateway.rpc.standard import add_health, add_reflection
 from gateway.tls import TlsFiles
 from gateway.web import member_signing_keys
 from gateway.workdays import WorkdayCalendar
@@ -273,11 +273,8 @@ def _grpc_server(
         add_matters_service(server, matters),
         add_identity_service(server, identity),
     )
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    health_servicer = add_health(server)
+    add_reflection(server, (*services, health.SERVICE_NAME))
     return server, health_servicer, (*services, "")
 
 

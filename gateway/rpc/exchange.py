@@ -135,7 +135,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                 return exchange_pb2.SubmitResult(
                     sequence=sequence,
                     error=exchange_pb2.SubmitError(
-                        code=refusal.status.value[0], message=refusal.message, reason=refusal.reason
+                        code=refusal.status.value[0],
+                        message=refusal.message,
+                        reason=refusal.reason.wire,
+                        reason_code=refusal.reason.wire,
                     ),
                 )
             return exchange_pb2.SubmitResult(

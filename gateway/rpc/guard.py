@@ -5,10 +5,14 @@ grpc's own handling turns an exception from a request deserializer or a servicer
 wraps every method handler of the server so that:
 
 (1) request bytes are decoded here, not by grpc: bytes that do not decode are refused with
-    ``INVALID_ARGUMENT`` / ``malformed`` (for streams, at the message that fails);
+    ``INVALID_ARGUMENT`` / ``MALFORMED`` (for streams, at the message that fails);
 (2) a :class:`Refusal` that escapes a servicer is sent as its own status;
-(3) any other exception is ``INTERNAL`` / ``internal``, logged once with its cause; the
+(3) any other exception is ``INTERNAL`` / ``INTERNAL``, logged once with its cause; the
     client learns only the exception's class, never its text (it may hold input).
+
+(4) ``NotImplementedError`` (what a generated servicer base raises for a method the
+    gateway does not serve) is ``UNIMPLEMENTED``, as for an unknown method: not logged, no
+    ErrorInfo (it is no refusal of the request).
 
 Aborts (``context.abort``) and cancellations pass through untouched.
 """
@@ -23,7 +27,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from gateway.errors import Refusal
+from gateway.errors import Reason, Refusal
 from gateway.rpc.status import abort
 
 __all__ = ["GuardInterceptor", "refusal_for"]
@@ -38,14 +42,14 @@ def refusal_for(exc: BaseException, method: str) -> Refusal:
     if isinstance(exc, Refusal):
         return exc
     if isinstance(exc, DecodeError):
-        return Refusal("malformed", "request bytes do not decode as the method's message")
+        return Refusal(Reason.MALFORMED, "request bytes do not decode as the method's message")
     log.error(
         "unexpected error in %s: %s",
         method,
         type(exc).__name__,
         exc_info=(type(exc), exc, exc.__traceback__),
     )
-    return Refusal("internal", f"internal error in {method} ({type(exc).__name__})")
+    return Refusal(Reason.INTERNAL, f"internal error in {method} ({type(exc).__name__})")
 
 
 def _decoder(deserialize: Callable[[bytes], Any] | None) -> Callable[[Any], Any]:
@@ -74,6 +78,8 @@ class _Guard:
         self.decode = _decoder(handler.request_deserializer)
 
     async def _refuse(self, context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+        if isinstance(exc, NotImplementedError):  # (4): a method declared but not served here
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{self.method} is not implemented")
         await abort(context, refusal_for(exc, self.method))
 
     def unary(self, behavior: Callable[..., Any], streaming_in: bool) -> Callable[..., Any]:

@@ -12,7 +12,8 @@
 4. recognition (:class:`gateway.identity.recognition.Recognizer`, in the crypto thread
    pool): the province's identity-provider keys valid now and its ``loa_mapping`` come from
    the trust registry; refusals keep the identity package's reasons (``bad_signature``,
-   ``expired``, ``wrong_audience``, ``invalid_id_number``, ``level_too_low``, ...);
+   ``expired``, ``wrong_audience``, ``invalid_id_number``, ``level_too_low``, ...; on the
+   wire their ``ErrorReason`` names, ``BAD_SIGNATURE``..., see docs/errors.md);
 5. the log: one entry per recognition (digests and a person-key commitment only), whose
    receipt is returned with the canonical assertion.
 

@@ -181,7 +181,7 @@ async def test_submit_stream_reports_out_of_range_item_and_goes_on(gw):
     async with gw.client("SH") as client:
         good = status_update(client, gw.env, payload=PAYLOAD)
         results = await client.submit_many([bad, good])
-    assert results[0].error.reason == "malformed"
+    assert results[0].error.reason == "MALFORMED"
     assert "Timestamp range" in results[0].error.message
     assert results[1].receipt.tree_size >= 1
 

@@ -150,7 +150,7 @@ async def test_gateway_refuses_exchanges_once_past_the_grace(tmp_path):
             assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             async with asyncio.timeout(30):
                 stream = [r async for r in client.exchange.SubmitStream(iter([signed()]))]
-            assert stream[0].error.reason == "registry_expired"
+            assert stream[0].error.reason == "REGISTRY_EXPIRED"
             assert thread.gateway.log.size == size
             assert first.tree_size >= 1
     finally:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
+from gateway.pb.yrd.v1 import audit_pb2, errors_pb2, exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
 from tests.envelopes import status_update
@@ -233,7 +233,8 @@ async def test_submit_stream_mixed(gw):
         results = await client.submit_many([*good[:2], bad, *good[2:]])
     assert [r.sequence for r in results] == list(range(6))
     assert results[2].WhichOneof("outcome") == "error"
-    assert results[2].error.reason == "not_permitted"
+    assert results[2].error.reason == "NOT_PERMITTED"
+    assert results[2].error.reason_code == errors_pb2.NOT_PERMITTED
     for result in results[:2] + results[3:]:
         verify_receipt(json.loads(result.receipt.receipt_json), gw.trust)
 

@@ -3,6 +3,8 @@ signed over the exact bytes shipped."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import subprocess
 import sys
 import uuid
@@ -143,3 +145,43 @@ def test_services_have_stubs_and_servicers(module, service, methods):
         assert callable(getattr(servicer, name))
     descriptor = (exchange_pb2 if service == "Exchange" else audit_pb2).DESCRIPTOR
     assert [m.name for m in descriptor.services_by_name[service].methods] == methods
+
+
+def _well_known_root() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("grpc_tools") / "_proto"))
+
+
+def test_every_proto_import_resolves_within_protos_or_well_known_types():
+    """A client needs only ``protos/`` and protobuf's well-known types to compile ours."""
+    protos = ROOT / "protos"
+    well_known = _well_known_root()
+    files = sorted(protos.rglob("*.proto"))
+    assert files
+    for path in files:
+        for name in re.findall(r'^import\s+(?:public\s+)?"([^"]+)";', path.read_text(), re.M):
+            if name.startswith("google/protobuf/"):
+                assert (well_known / name).is_file(), (path, name)
+            else:
+                assert (protos / name).is_file(), (path, name)
+
+
+def test_google_rpc_protos_are_shipped_unchanged_and_not_generated():
+    """protos/google/rpc is a copy of googleapis-common-protos' files (docs/errors.md names
+    the version); Python code takes google.rpc from that package, not from gateway.pb."""
+    from google.rpc import status_pb2
+
+    installed = Path(status_pb2.__file__).parent
+    shipped = ROOT / "protos" / "google" / "rpc"
+    names = ["code.proto", "error_details.proto", "status.proto"]
+    assert sorted(p.name for p in shipped.glob("*.proto")) == names
+    for name in names:
+        assert (shipped / name).read_bytes() == (installed / name).read_bytes(), name
+    version = importlib.metadata.version("googleapis-common-protos")
+    assert f"googleapis-common-protos` Python package, version {version}" in (
+        ROOT / "docs" / "errors.md"
+    ).read_text(encoding="utf-8")
+    gen = _load_generator()
+    assert all(p.relative_to(ROOT / "protos").parts[0] != "google" for p in gen.proto_files())
+    assert not (ROOT / "gateway" / "pb" / "google").exists()

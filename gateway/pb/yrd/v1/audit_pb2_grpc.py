@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class AuditStub:
-    """The audit service, open to auditors (no member certificate needed).
+    """The audit service, open to auditors (no member certificate needed). Refusals carry a
+    google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an ErrorReason value name
+    (errors.proto); below, "status (REASON)".
     """
 
     def __init__(self, channel):
@@ -58,25 +60,30 @@ class AuditStub:
 
 
 class AuditServicer:
-    """The audit service, open to auditors (no member certificate needed).
+    """The audit service, open to auditors (no member certificate needed). Refusals carry a
+    google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an ErrorReason value name
+    (errors.proto); below, "status (REASON)".
     """
 
     def GetCheckpoint(self, request, context):
-        """The latest checkpoint, or the one for a given size. Errors: NOT_FOUND.
+        """The latest checkpoint, or the one for a given size. Errors: NOT_FOUND (NOT_FOUND: no
+        checkpoint of that size), INVALID_ARGUMENT (MALFORMED: a size out of range).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInclusionProof(self, request, context):
-        """An inclusion proof for a leaf. Errors: NOT_FOUND, OUT_OF_RANGE (size too large).
+        """An inclusion proof for a leaf. Errors: NOT_FOUND (NOT_FOUND: unknown exchange, or a
+        leaf or size beyond the log), INVALID_ARGUMENT (MALFORMED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConsistencyProof(self, request, context):
-        """A consistency proof between two sizes. Errors: INVALID_ARGUMENT, OUT_OF_RANGE.
+        """A consistency proof between two sizes. Errors: INVALID_ARGUMENT (MALFORMED: old_size >
+        new_size), NOT_FOUND (NOT_FOUND: a size beyond the log).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -121,7 +128,9 @@ def add_AuditServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Audit:
-    """The audit service, open to auditors (no member certificate needed).
+    """The audit service, open to auditors (no member certificate needed). Refusals carry a
+    google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an ErrorReason value name
+    (errors.proto); below, "status (REASON)".
     """
 
     @staticmethod

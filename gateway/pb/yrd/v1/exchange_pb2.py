@@ -24,49 +24,50 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from gateway.pb.yrd.v1 import common_pb2 as yrd_dot_v1_dot_common__pb2
+from gateway.pb.yrd.v1 import errors_pb2 as yrd_dot_v1_dot_errors__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15yrd/v1/exchange.proto\x12\x06yrd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13yrd/v1/common.proto\"\xb4\x02\n\x08\x45nvelope\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12 \n\x06sender\x18\x02 \x01(\x0b\x32\x10.yrd.v1.MemberId\x12#\n\trecipient\x18\x03 \x01(\x0b\x32\x10.yrd.v1.MemberId\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x12\n\nmatter_ref\x18\x05 \x01(\t\x12\x0f\n\x07payload\x18\x06 \x01(\x0c\x12\x16\n\x0epayload_digest\x18\x07 \x01(\x0c\x12\x1c\n\x14payload_content_type\x18\x08 \x01(\t\x12\x0f\n\x07\x64ialect\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05nonce\x18\x0b \x01(\x0c\x12\x13\n\x0bin_reply_to\x18\x0c \x01(\t\"E\n\x0eSignedEnvelope\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xdc\x01\n\x07Receipt\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12\x12\n\nleaf_index\x18\x02 \x01(\x04\x12\x11\n\ttree_size\x18\x03 \x01(\x04\x12\r\n\x05\x65ntry\x18\x04 \x01(\x0c\x12\x17\n\x0finclusion_proof\x18\x05 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x06 \x01(\t\x12\x12\n\nlog_key_id\x18\x07 \x01(\t\x12/\n\x0breceived_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0creceipt_json\x18\t \x01(\t\"<\n\x0bSubmitError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x8a\x01\n\x0cSubmitResult\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x13\n\x0b\x65xchange_id\x18\x02 \x01(\t\x12\"\n\x07receipt\x18\x03 \x01(\x0b\x32\x0f.yrd.v1.ReceiptH\x00\x12$\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x13.yrd.v1.SubmitErrorH\x00\x42\t\n\x07outcome\"N\n\x16TranslationAttestation\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xf1\x01\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12(\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x16.yrd.v1.SignedEnvelope\x12 \n\x07receipt\x18\x03 \x01(\x0b\x32\x0f.yrd.v1.Receipt\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x0f\n\x07\x64ialect\x18\x06 \x01(\t\x12\x1c\n\x14payload_content_type\x18\x07 \x01(\t\x12\x33\n\x0b\x61ttestation\x18\x08 \x01(\x0b\x32\x1e.yrd.v1.TranslationAttestation\"F\n\x0bPullRequest\x12 \n\x06member\x18\x01 \x01(\x0b\x32\x10.yrd.v1.MemberId\x12\x15\n\rmax_in_flight\x18\x02 \x01(\r\"O\n\x03\x41\x63k\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12#\n\x07outcome\x18\x02 \x01(\x0e\x32\x12.yrd.v1.AckOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x0bPullMessage\x12&\n\x07request\x18\x01 \x01(\x0b\x32\x13.yrd.v1.PullRequestH\x00\x12\x1a\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x0b.yrd.v1.AckH\x00\x42\t\n\x07message\";\n\x11GetReceiptRequest\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"\'\n\x10GetStatusRequest\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\"*\n\x12WatchStatusRequest\x12\x14\n\x0c\x65xchange_ids\x18\x01 \x03(\t\"\xea\x02\n\x0e\x45xchangeStatus\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.yrd.v1.ExchangeState\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\x12\x1a\n\x12\x61nswer_exchange_id\x18\x07 \x01(\t\x12&\n\x07\x66\x61ilure\x18\x08 \x01(\x0e\x32\x15.yrd.v1.FailureReason\x12\x0e\n\x06\x64\x65tail\x18\t \x01(\t\x12\x16\n\x0e\x65xpects_answer\x18\n \x01(\x08\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp*t\n\nAckOutcome\x12\x1b\n\x17\x41\x43K_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43K_OUTCOME_ACCEPTED\x10\x01\x12\x18\n\x14\x41\x43K_OUTCOME_REJECTED\x10\x02\x12\x15\n\x11\x41\x43K_OUTCOME_RETRY\x10\x03*\xa2\x01\n\rExchangeState\x12\x1e\n\x1a\x45XCHANGE_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XCHANGE_STATE_ACCEPTED\x10\x01\x12\x1c\n\x18\x45XCHANGE_STATE_DELIVERED\x10\x02\x12\x1b\n\x17\x45XCHANGE_STATE_ANSWERED\x10\x03\x12\x19\n\x15\x45XCHANGE_STATE_FAILED\x10\x04*\x98\x01\n\rFailureReason\x12\x1e\n\x1a\x46\x41ILURE_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x46\x41ILURE_REASON_TRANSLATION\x10\x01\x12%\n!FAILURE_REASON_REFUSED_BY_PARTNER\x10\x02\x12 \n\x1c\x46\x41ILURE_REASON_UNDELIVERABLE\x10\x03\x32\xf0\x02\n\x08\x45xchange\x12\x31\n\x06Submit\x12\x16.yrd.v1.SignedEnvelope\x1a\x0f.yrd.v1.Receipt\x12@\n\x0cSubmitStream\x12\x16.yrd.v1.SignedEnvelope\x1a\x14.yrd.v1.SubmitResult(\x01\x30\x01\x12\x31\n\x04Pull\x12\x13.yrd.v1.PullMessage\x1a\x10.yrd.v1.Delivery(\x01\x30\x01\x12\x38\n\nGetReceipt\x12\x19.yrd.v1.GetReceiptRequest\x1a\x0f.yrd.v1.Receipt\x12=\n\tGetStatus\x12\x18.yrd.v1.GetStatusRequest\x1a\x16.yrd.v1.ExchangeStatus\x12\x43\n\x0bWatchStatus\x12\x1a.yrd.v1.WatchStatusRequest\x1a\x16.yrd.v1.ExchangeStatus0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15yrd/v1/exchange.proto\x12\x06yrd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13yrd/v1/common.proto\x1a\x13yrd/v1/errors.proto\"\xb4\x02\n\x08\x45nvelope\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12 \n\x06sender\x18\x02 \x01(\x0b\x32\x10.yrd.v1.MemberId\x12#\n\trecipient\x18\x03 \x01(\x0b\x32\x10.yrd.v1.MemberId\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x12\n\nmatter_ref\x18\x05 \x01(\t\x12\x0f\n\x07payload\x18\x06 \x01(\x0c\x12\x16\n\x0epayload_digest\x18\x07 \x01(\x0c\x12\x1c\n\x14payload_content_type\x18\x08 \x01(\t\x12\x0f\n\x07\x64ialect\x18\t \x01(\t\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05nonce\x18\x0b \x01(\x0c\x12\x13\n\x0bin_reply_to\x18\x0c \x01(\t\"E\n\x0eSignedEnvelope\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xdc\x01\n\x07Receipt\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12\x12\n\nleaf_index\x18\x02 \x01(\x04\x12\x11\n\ttree_size\x18\x03 \x01(\x04\x12\r\n\x05\x65ntry\x18\x04 \x01(\x0c\x12\x17\n\x0finclusion_proof\x18\x05 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x06 \x01(\t\x12\x12\n\nlog_key_id\x18\x07 \x01(\t\x12/\n\x0breceived_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0creceipt_json\x18\t \x01(\t\"f\n\x0bSubmitError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12(\n\x0breason_code\x18\x05 \x01(\x0e\x32\x13.yrd.v1.ErrorReason\"\x8a\x01\n\x0cSubmitResult\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x13\n\x0b\x65xchange_id\x18\x02 \x01(\t\x12\"\n\x07receipt\x18\x03 \x01(\x0b\x32\x0f.yrd.v1.ReceiptH\x00\x12$\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x13.yrd.v1.SubmitErrorH\x00\x42\t\n\x07outcome\"N\n\x16TranslationAttestation\x12\x11\n\tstatement\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0e\n\x06key_id\x18\x03 \x01(\t\"\xf1\x01\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12(\n\x08\x65nvelope\x18\x02 \x01(\x0b\x32\x16.yrd.v1.SignedEnvelope\x12 \n\x07receipt\x18\x03 \x01(\x0b\x32\x0f.yrd.v1.Receipt\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\r\x12\x0f\n\x07payload\x18\x05 \x01(\x0c\x12\x0f\n\x07\x64ialect\x18\x06 \x01(\t\x12\x1c\n\x14payload_content_type\x18\x07 \x01(\t\x12\x33\n\x0b\x61ttestation\x18\x08 \x01(\x0b\x32\x1e.yrd.v1.TranslationAttestation\"F\n\x0bPullRequest\x12 \n\x06member\x18\x01 \x01(\x0b\x32\x10.yrd.v1.MemberId\x12\x15\n\rmax_in_flight\x18\x02 \x01(\r\"O\n\x03\x41\x63k\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12#\n\x07outcome\x18\x02 \x01(\x0e\x32\x12.yrd.v1.AckOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\\\n\x0bPullMessage\x12&\n\x07request\x18\x01 \x01(\x0b\x32\x13.yrd.v1.PullRequestH\x00\x12\x1a\n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x0b.yrd.v1.AckH\x00\x42\t\n\x07message\";\n\x11GetReceiptRequest\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"\'\n\x10GetStatusRequest\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\"*\n\x12WatchStatusRequest\x12\x14\n\x0c\x65xchange_ids\x18\x01 \x03(\t\"\xea\x02\n\x0e\x45xchangeStatus\x12\x13\n\x0b\x65xchange_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12$\n\x05state\x18\x03 \x01(\x0e\x32\x15.yrd.v1.ExchangeState\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x64\x65livered_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\x12\x1a\n\x12\x61nswer_exchange_id\x18\x07 \x01(\t\x12&\n\x07\x66\x61ilure\x18\x08 \x01(\x0e\x32\x15.yrd.v1.FailureReason\x12\x0e\n\x06\x64\x65tail\x18\t \x01(\t\x12\x16\n\x0e\x65xpects_answer\x18\n \x01(\x08\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp*t\n\nAckOutcome\x12\x1b\n\x17\x41\x43K_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14\x41\x43K_OUTCOME_ACCEPTED\x10\x01\x12\x18\n\x14\x41\x43K_OUTCOME_REJECTED\x10\x02\x12\x15\n\x11\x41\x43K_OUTCOME_RETRY\x10\x03*\xa2\x01\n\rExchangeState\x12\x1e\n\x1a\x45XCHANGE_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45XCHANGE_STATE_ACCEPTED\x10\x01\x12\x1c\n\x18\x45XCHANGE_STATE_DELIVERED\x10\x02\x12\x1b\n\x17\x45XCHANGE_STATE_ANSWERED\x10\x03\x12\x19\n\x15\x45XCHANGE_STATE_FAILED\x10\x04*\x98\x01\n\rFailureReason\x12\x1e\n\x1a\x46\x41ILURE_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x46\x41ILURE_REASON_TRANSLATION\x10\x01\x12%\n!FAILURE_REASON_REFUSED_BY_PARTNER\x10\x02\x12 \n\x1c\x46\x41ILURE_REASON_UNDELIVERABLE\x10\x03\x32\xf0\x02\n\x08\x45xchange\x12\x31\n\x06Submit\x12\x16.yrd.v1.SignedEnvelope\x1a\x0f.yrd.v1.Receipt\x12@\n\x0cSubmitStream\x12\x16.yrd.v1.SignedEnvelope\x1a\x14.yrd.v1.SubmitResult(\x01\x30\x01\x12\x31\n\x04Pull\x12\x13.yrd.v1.PullMessage\x1a\x10.yrd.v1.Delivery(\x01\x30\x01\x12\x38\n\nGetReceipt\x12\x19.yrd.v1.GetReceiptRequest\x1a\x0f.yrd.v1.Receipt\x12=\n\tGetStatus\x12\x18.yrd.v1.GetStatusRequest\x1a\x16.yrd.v1.ExchangeStatus\x12\x43\n\x0bWatchStatus\x12\x1a.yrd.v1.WatchStatusRequest\x1a\x16.yrd.v1.ExchangeStatus0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'yrd.v1.exchange_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACKOUTCOME']._serialized_start=1977
-  _globals['_ACKOUTCOME']._serialized_end=2093
-  _globals['_EXCHANGESTATE']._serialized_start=2096
-  _globals['_EXCHANGESTATE']._serialized_end=2258
-  _globals['_FAILUREREASON']._serialized_start=2261
-  _globals['_FAILUREREASON']._serialized_end=2413
-  _globals['_ENVELOPE']._serialized_start=88
-  _globals['_ENVELOPE']._serialized_end=396
-  _globals['_SIGNEDENVELOPE']._serialized_start=398
-  _globals['_SIGNEDENVELOPE']._serialized_end=467
-  _globals['_RECEIPT']._serialized_start=470
-  _globals['_RECEIPT']._serialized_end=690
-  _globals['_SUBMITERROR']._serialized_start=692
-  _globals['_SUBMITERROR']._serialized_end=752
-  _globals['_SUBMITRESULT']._serialized_start=755
-  _globals['_SUBMITRESULT']._serialized_end=893
-  _globals['_TRANSLATIONATTESTATION']._serialized_start=895
-  _globals['_TRANSLATIONATTESTATION']._serialized_end=973
-  _globals['_DELIVERY']._serialized_start=976
-  _globals['_DELIVERY']._serialized_end=1217
-  _globals['_PULLREQUEST']._serialized_start=1219
-  _globals['_PULLREQUEST']._serialized_end=1289
-  _globals['_ACK']._serialized_start=1291
-  _globals['_ACK']._serialized_end=1370
-  _globals['_PULLMESSAGE']._serialized_start=1372
-  _globals['_PULLMESSAGE']._serialized_end=1464
-  _globals['_GETRECEIPTREQUEST']._serialized_start=1466
-  _globals['_GETRECEIPTREQUEST']._serialized_end=1525
-  _globals['_GETSTATUSREQUEST']._serialized_start=1527
-  _globals['_GETSTATUSREQUEST']._serialized_end=1566
-  _globals['_WATCHSTATUSREQUEST']._serialized_start=1568
-  _globals['_WATCHSTATUSREQUEST']._serialized_end=1610
-  _globals['_EXCHANGESTATUS']._serialized_start=1613
-  _globals['_EXCHANGESTATUS']._serialized_end=1975
-  _globals['_EXCHANGE']._serialized_start=2416
-  _globals['_EXCHANGE']._serialized_end=2784
+  _globals['_ACKOUTCOME']._serialized_start=2040
+  _globals['_ACKOUTCOME']._serialized_end=2156
+  _globals['_EXCHANGESTATE']._serialized_start=2159
+  _globals['_EXCHANGESTATE']._serialized_end=2321
+  _globals['_FAILUREREASON']._serialized_start=2324
+  _globals['_FAILUREREASON']._serialized_end=2476
+  _globals['_ENVELOPE']._serialized_start=109
+  _globals['_ENVELOPE']._serialized_end=417
+  _globals['_SIGNEDENVELOPE']._serialized_start=419
+  _globals['_SIGNEDENVELOPE']._serialized_end=488
+  _globals['_RECEIPT']._serialized_start=491
+  _globals['_RECEIPT']._serialized_end=711
+  _globals['_SUBMITERROR']._serialized_start=713
+  _globals['_SUBMITERROR']._serialized_end=815
+  _globals['_SUBMITRESULT']._serialized_start=818
+  _globals['_SUBMITRESULT']._serialized_end=956
+  _globals['_TRANSLATIONATTESTATION']._serialized_start=958
+  _globals['_TRANSLATIONATTESTATION']._serialized_end=1036
+  _globals['_DELIVERY']._serialized_start=1039
+  _globals['_DELIVERY']._serialized_end=1280
+  _globals['_PULLREQUEST']._serialized_start=1282
+  _globals['_PULLREQUEST']._serialized_end=1352
+  _globals['_ACK']._serialized_start=1354
+  _globals['_ACK']._serialized_end=1433
+  _globals['_PULLMESSAGE']._serialized_start=1435
+  _globals['_PULLMESSAGE']._serialized_end=1527
+  _globals['_GETRECEIPTREQUEST']._serialized_start=1529
+  _globals['_GETRECEIPTREQUEST']._serialized_end=1588
+  _globals['_GETSTATUSREQUEST']._serialized_start=1590
+  _globals['_GETSTATUSREQUEST']._serialized_end=1629
+  _globals['_WATCHSTATUSREQUEST']._serialized_start=1631
+  _globals['_WATCHSTATUSREQUEST']._serialized_end=1673
+  _globals['_EXCHANGESTATUS']._serialized_start=1676
+  _globals['_EXCHANGESTATUS']._serialized_end=2038
+  _globals['_EXCHANGE']._serialized_start=2479
+  _globals['_EXCHANGE']._serialized_end=2847
 # @@protoc_insertion_point(module_scope)

@@ -95,9 +95,10 @@ class ExchangeServicer:
 
     def Submit(self, request, context):
         """Submits one signed exchange and waits until it is durable and logged.
-        Errors: INVALID_ARGUMENT (malformed, bad digest, stale), UNAUTHENTICATED (bad
-        signature, unknown key), PERMISSION_DENIED (not allowed by the registry),
-        ALREADY_EXISTS (same exchange id with different bytes), RESOURCE_EXHAUSTED (too large).
+        Errors (status, ErrorInfo reason: errors.proto): INVALID_ARGUMENT (MALFORMED,
+        DIGEST_MISMATCH, STALE, NORMALISATION_FAILED), UNAUTHENTICATED (SIGNATURE_INVALID,
+        KEY_INVALID), PERMISSION_DENIED (SENDER_MISMATCH, NOT_PERMITTED), ALREADY_EXISTS (REPLAY,
+        CONFLICT: same exchange id with different bytes), RESOURCE_EXHAUSTED (TOO_LARGE).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
