@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from aiohttp import web
 
 from gateway.app.devenv import ensure_dev_environment
 from gateway.app.pki import CertPair, issue, make_ca
+from gateway.dialects.bundle import Dialect
 from gateway.dialects.catalogue import default_dialects
 from gateway.dialects.errors import DeliveryError
 from gateway.dialects.transport import (
@@ -371,18 +373,78 @@ async def _pinned_gateway(tmp_path: Path, pin: str | None = None, **settings: An
     return gw, partner
 
 
+def _record_answers(gw: GatewayThread) -> list[str]:
+    """The answer kinds the push worker hands to its answer hooks (the relay's entry)."""
+    relayed: list[str] = []
+
+    async def hook(row: Any, answer_kind: str, canonical: dict[str, Any]) -> None:
+        relayed.append(answer_kind)
+
+    gw.gateway.push.answer_hooks.append(hook)
+    return relayed
+
+
 async def test_the_gateway_pushes_over_pinned_https_with_its_certificate(tmp_path):
     gw, partner = await _pinned_gateway(tmp_path)
     try:
         assert not gw.gateway.registry.require().allow_plain_http_push
+        relayed = _record_answers(gw)
         exchange_id = await _submit_js_case(gw)
         store = gw.gateway.store
-        status, _, error, _ = await _until(
+        status, _, error, response = await _until(
             lambda: (r := store.outbox_row(exchange_id)) and r[0] != "pending" and r,
             "the push to be delivered",
         )
         assert (status, error) == ("delivered", None)
         assert partner.peer_fingerprints == [gw.env.server.fingerprint]
+        assert relayed == ["case.status"] and "unrelayed_answer" not in response
+    finally:
+        gw.stop()
+        await partner.close()
+
+
+class _SilentChannel:
+    """A plugin transport that pushes for real but does not say how the answer arrived (no
+    ``channel``): outside a dev registry its answer must not be taken as the member's."""
+
+    def __init__(self, codec: Any, base_url: str, /, **options: Any) -> None:
+        self._inner = HttpTransport(codec, base_url, **options)
+
+    async def deliver(self, kind: str, payload: bytes) -> Any:
+        got = await self._inner.deliver(kind, payload)
+        return SimpleNamespace(status=got.status, body=got.body, ok=got.ok)
+
+    async def exchange(self, kind: str, canonical: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def __aenter__(self) -> _SilentChannel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def test_an_answer_without_an_assured_channel_is_not_relayed(tmp_path):
+    gw, partner = await _pinned_gateway(tmp_path)
+    try:
+        zj = gw.gateway.adapters.get("ZJ")
+        gw.gateway.adapters.register(
+            Dialect(zj.codec, transport_factory=_SilentChannel, identity=zj.identity),
+            replace=True,
+        )
+        relayed = _record_answers(gw)
+        exchange_id = await _submit_js_case(gw)
+        store = gw.gateway.store
+        status, _, _, response = await _until(
+            lambda: (r := store.outbox_row(exchange_id)) and r[0] != "pending" and r,
+            "the push to be settled",
+        )
+        assert len(partner.bodies) == 1  # it was delivered ...
+        assert status == "delivered" and relayed == []  # ... but its answer not relayed
+        assert json.loads(response) == {"unrelayed_answer": "channel http-dev"}
     finally:
         gw.stop()
         await partner.close()
