@@ -23,6 +23,7 @@ from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys
 from gateway.cases import CaseService
 from gateway.dialects.catalogue import DialectCatalogue, default_dialects
+from gateway.dialects.transport import ClientCertificate
 from gateway.errors import ConfigError
 from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
@@ -125,6 +126,7 @@ async def compose(
             cap=s.push_backoff_max_seconds,
             max_attempts=s.push_max_attempts,
             metrics=metrics,
+            client_cert=ClientCertificate(tls.cert, tls.key),
         )
 
         def committed(recipient: str, exchange_id: str) -> None:

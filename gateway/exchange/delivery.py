@@ -28,9 +28,11 @@ from tenacity import (
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, DeliveryError
+from gateway.dialects.transport import CHANNEL_HTTP_DEV, CHANNEL_HTTPS_PINNED, ClientCertificate
 from gateway.errors import Refusal
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
 from gateway.ops.metrics import Metrics
+from gateway.registry import Delivery as RegistryDelivery
 from gateway.registry import TrustRegistry
 
 __all__ = [
@@ -114,8 +116,11 @@ class PushWorker:
         max_attempts: int = 12,
         metrics: Metrics | None = None,
         concurrency: int = 8,
+        client_cert: ClientCertificate | None = None,
     ) -> None:
         self.store = store
+        self.client_cert = client_cert
+        """What the gateway presents to https push endpoints (its TLS certificate and key)."""
         self.registry = registry
         self.adapters = adapters
         self.policy = RetryPolicy(max_attempts, base, cap)
@@ -185,11 +190,25 @@ class PushWorker:
                 pass
             self._wake.clear()
 
-    def _transport(self, region: str, endpoint: str):
-        key = f"{region}|{endpoint}"
+    def _transport(self, region: str, delivery: RegistryDelivery):
+        """The member's transport: for ``https``, pinned to the registry's server certificate
+        and presenting the gateway's client certificate (a new pin is a new transport)."""
+        endpoint = delivery.endpoint or ""
+        pin = delivery.server_cert_sha256
+        key = f"{region}|{endpoint}|{pin or ''}"
         if key not in self._transports:
-            self._transports[key] = self.adapters.get(region).transport(endpoint, timeout=10.0)
+            options: dict[str, Any] = {"timeout": 10.0}
+            if endpoint.startswith("https:"):
+                options.update(server_cert_sha256=pin, client_cert=self.client_cert)
+            self._transports[key] = self.adapters.get(region).transport(endpoint, **options)
         return self._transports[key]
+
+    def _attested_channel(self, channel: str) -> bool:
+        """An answer is the member's only over the pinned channel, or plain http in a dev
+        registry (where the attestation's channel ``http-dev`` says there is no assurance)."""
+        if channel == CHANNEL_HTTPS_PINNED:
+            return True
+        return channel == CHANNEL_HTTP_DEV and self.registry().allow_plain_http_push
 
     async def _push(self, exchange_id: str, recipient: str, attempts: int) -> None:
         row = self.store.exchange(exchange_id)
@@ -202,7 +221,7 @@ class PushWorker:
             payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
             if not delivery.endpoint:
                 raise DeliveryError("endpoint", f"recipient {recipient} has no push endpoint")
-            answer = await self._transport(region, delivery.endpoint).deliver(row.kind, payload)
+            answer = await self._transport(region, delivery).deliver(row.kind, payload)
         except DeliveryError as exc:
             self._retry(exchange_id, attempts, f"push failed: {exc}")
             return
@@ -218,7 +237,12 @@ class PushWorker:
         if answer.ok:
             response = None
             answer_kind = RESPONSE_KIND.get(row.kind)
-            if answer_kind and answer.body:
+            channel = getattr(answer, "channel", CHANNEL_HTTP_DEV)
+            if answer_kind and answer.body and not self._attested_channel(channel):
+                # nothing a channel without assurance said is relayed as the member's
+                log.warning("answer to %s over channel %s not relayed", exchange_id, channel)
+                response = json.dumps({"unrelayed_answer": f"channel {channel}"})
+            elif answer_kind and answer.body:
                 try:
                     decoded = adapter.to_canonical(answer_kind, answer.body)
                 except AdapterError as exc:

@@ -134,6 +134,7 @@ def build_dev_registry(
     tls_fingerprints: Mapping[Region | str, Sequence[str]] | None = None,
     identity_provider_keys: Mapping[Region | str, PublicKey | Sequence[PublicKey]] | None = None,
     endpoints: Mapping[Region | str, str] | None = None,
+    server_cert_pins: Mapping[Region | str, str] | None = None,
     now: datetime | None = None,
     valid_for: timedelta = timedelta(days=365),
     serial: int = 1,
@@ -147,10 +148,13 @@ def build_dev_registry(
     are left out of the registry. ``tls_fingerprints`` gives each member's client
     certificate SHA-256 fingerprints; ``identity_provider_keys`` adds one identity provider
     per region given; ``endpoints`` overrides push endpoints (a region given an endpoint
-    becomes push even if its default is pull). Everything is valid from ``now`` (default:
-    the current time, to the second) for ``valid_for``. ``log_keys`` sign checkpoints;
-    ``attestation_keys`` and ``identity_keys`` are listed in ``gateway_keys`` with their
-    purpose. Sign it with ``sign_registry``.
+    becomes push even if its default is pull); ``server_cert_pins`` gives the SHA-256 of the
+    server certificate of a region's ``https`` endpoint (required for those). The document
+    sets ``allow_plain_http_push``: a dev registry may push over plain http (channel
+    ``http-dev``, no assurance), which no other registry may. Everything is valid from
+    ``now`` (default: the current time, to the second) for ``valid_for``. ``log_keys``
+    sign checkpoints; ``attestation_keys`` and ``identity_keys`` are listed in
+    ``gateway_keys`` with their purpose. Sign it with ``sign_registry``.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     end = start + valid_for
@@ -159,6 +163,7 @@ def build_dev_registry(
     )
     fingerprints = {Region(r): list(v) for r, v in (tls_fingerprints or {}).items()}
     overrides = {Region(r): url for r, url in (endpoints or {}).items()}
+    pins = {Region(r): normalize_fingerprint(p) for r, p in (server_cert_pins or {}).items()}
     keys = {Region(r): _as_list(v) for r, v in member_keys.items()}
 
     members = []
@@ -172,6 +177,8 @@ def build_dev_registry(
         }
         if endpoint:
             delivery["endpoint"] = endpoint
+        if endpoint and region in pins:
+            delivery["server_cert_sha256"] = pins[region]
         members.append(
             {
                 "id": dev.member_id.to_dict(),
@@ -220,6 +227,7 @@ def build_dev_registry(
         "log": {"origin": log_origin, "keys": [_key_entry(k, start, end) for k in log_keys]},
         "members": members,
         "identity_providers": providers,
+        "allow_plain_http_push": True,
     }
     if gateway_keys:
         document["gateway_keys"] = gateway_keys

@@ -168,11 +168,17 @@ class DeliveryMode(StrEnum):
 
 @dataclass(frozen=True)
 class Delivery:
-    """How a member receives: ``pull`` (no endpoint) or ``push`` to ``endpoint``."""
+    """How a member receives: ``pull`` (no endpoint) or ``push`` to ``endpoint``.
+
+    An ``https`` endpoint comes with ``server_cert_sha256``, the SHA-256 (hex) of the
+    partner's server certificate: the gateway pushes only to the server holding it. A plain
+    ``http`` endpoint (no pin) is accepted only in a registry that allows it (dev).
+    """
 
     mode: DeliveryMode
     endpoint: str | None
     dialect: str
+    server_cert_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +249,9 @@ class RegistryDocument:
     members: tuple[Member, ...]
     identity_providers: tuple[IdentityProvider, ...]
     gateway_keys: tuple[GatewayKey, ...] = ()
+    allow_plain_http_push: bool = False
+    """Dev registries only (``build_dev_registry`` sets it): push endpoints may be plain
+    ``http``, and answers over them are relayed with channel ``http-dev``."""
 
 
 def normalize_fingerprint(fingerprint: str | bytes) -> str:

@@ -15,11 +15,8 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from gateway.registry._model import (
-    Delivery,
-    DeliveryMode,
     GatewayKey,
     IdentityProvider,
     KeyEntry,
@@ -32,6 +29,7 @@ from gateway.registry._model import (
     Rule,
     normalize_fingerprint,
 )
+from gateway.registry._push import parse_delivery
 from gateway.registry.errors import RegistryFormatError
 from ledger.crypto import PublicKey
 from ledger.errors import KeyFormatError
@@ -226,27 +224,6 @@ def _rules(value: Any, field: str, peer_field: str, members: set[MemberId]) -> t
     return tuple(rules)
 
 
-def _delivery(value: Any, field: str) -> Delivery:
-    obj = _object(value, field, {"mode", "dialect"}, {"endpoint"})
-    try:
-        mode = DeliveryMode(obj["mode"])
-    except ValueError:
-        raise RegistryFormatError(
-            _join(field, "mode"), f"expected pull or push, got {obj['mode']!r}"
-        ) from None
-    dialect = _str(obj["dialect"], _join(field, "dialect"))
-    endpoint = obj.get("endpoint")
-    where = _join(field, "endpoint")
-    if mode is DeliveryMode.PUSH:
-        endpoint = _str(endpoint, where)
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise RegistryFormatError(where, f"expected an http(s) url, got {endpoint!r}")
-    elif endpoint is not None:
-        raise RegistryFormatError(where, "must be absent when mode is pull")
-    return Delivery(mode, endpoint, dialect)
-
-
 def _fingerprints(value: Any, field: str) -> tuple[str, ...]:
     result = []
     for i, item in enumerate(_list(value, field, non_empty=False)):
@@ -257,7 +234,9 @@ def _fingerprints(value: Any, field: str) -> tuple[str, ...]:
     return tuple(result)
 
 
-def _member(value: Any, field: str, members: set[MemberId]) -> Member:
+def _member(
+    value: Any, field: str, members: set[MemberId], allow_plain_http: bool = False
+) -> Member:
     obj = _object(
         value,
         field,
@@ -280,7 +259,7 @@ def _member(value: Any, field: str, members: set[MemberId]) -> Member:
             "senders",
             members,
         ),
-        delivery=_delivery(obj["delivery"], _join(field, "delivery")),
+        delivery=parse_delivery(obj["delivery"], _join(field, "delivery"), allow_plain_http),
     )
 
 
@@ -353,7 +332,9 @@ def parse_document(value: Any) -> RegistryDocument:
     member ids, key ids and TLS fingerprints are unique, and that every member a permission
     names is registered. Raises RegistryFormatError naming the first offending field.
     """
-    obj = _object(value, "", DOCUMENT_FIELDS, {"identity_providers", "gateway_keys"})
+    obj = _object(
+        value, "", DOCUMENT_FIELDS, {"identity_providers", "gateway_keys", "allow_plain_http_push"}
+    )
     version = _int(obj["version"], "version", 1)
     if version != SUPPORTED_VERSION:
         raise RegistryFormatError(
@@ -367,6 +348,11 @@ def parse_document(value: Any) -> RegistryDocument:
     governance_key_id = _str(obj["governance_key_id"], "governance_key_id", pattern=_KEY_ID_RE)
     log = _log(obj["log"], "log")
     gateway_keys = _gateway_keys(obj.get("gateway_keys", []), "gateway_keys")
+    plain_http = obj.get("allow_plain_http_push", False)
+    if not isinstance(plain_http, bool):
+        raise RegistryFormatError(
+            "allow_plain_http_push", f"expected a boolean, got {_type(plain_http)}"
+        )
 
     # Member ids first, so that permissions can refer to members listed after them.
     raw_members = _list(obj["members"], "members")
@@ -383,7 +369,9 @@ def parse_document(value: Any) -> RegistryDocument:
                 f"{where}.id", f"duplicate member {member_id} (also members[{ids[member_id]}])"
             )
         ids[member_id] = i
-    members = tuple(_member(m, f"members[{i}]", set(ids)) for i, m in enumerate(raw_members))
+    members = tuple(
+        _member(m, f"members[{i}]", set(ids), plain_http) for i, m in enumerate(raw_members)
+    )
 
     providers = tuple(
         _identity_provider(p, f"identity_providers[{i}]")
@@ -433,6 +421,7 @@ def parse_document(value: Any) -> RegistryDocument:
         members=members,
         identity_providers=providers,
         gateway_keys=gateway_keys,
+        allow_plain_http_push=plain_http,
     )
 
 

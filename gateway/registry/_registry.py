@@ -86,6 +86,11 @@ class TrustRegistry:
     def governance_key_id(self) -> str:
         return self.document.governance_key_id
 
+    @property
+    def allow_plain_http_push(self) -> bool:
+        """A dev registry: plain ``http`` push endpoints, answers relayed as ``http-dev``."""
+        return self.document.allow_plain_http_push
+
     def check_valid(self, now: datetime) -> None:
         """Raise RegistryNotYetValid or RegistryExpired unless ``issued_at <= now < expires_at``."""
         issued, expires = self.issued_at, self.expires_at

@@ -24,7 +24,13 @@ from typing import Any
 
 from gateway.errors import Code, Error
 from gateway.registry._dev import DEV_MEMBERS, build_dev_registry
-from gateway.registry._model import Region, RegistryDocument, certificate_fingerprint, format_time
+from gateway.registry._model import (
+    Region,
+    RegistryDocument,
+    certificate_fingerprint,
+    format_time,
+    normalize_fingerprint,
+)
 from gateway.registry._parse import loads_strict, parse_document, parse_time
 from gateway.registry._signing import load_registry, sign_registry
 from gateway.registry.errors import RegistryError, RegistryFormatError
@@ -101,6 +107,14 @@ def add_registry_commands(subparsers: Any) -> argparse.ArgumentParser:
         default=[],
         metavar="REGION=URL",
         help="push endpoint for a region (repeatable)",
+    )
+    create.add_argument(
+        "--server-pin",
+        action="append",
+        default=[],
+        metavar="REGION=SHA256",
+        help="sha-256 of the server certificate of a region's https endpoint (repeatable; "
+        "required for https endpoints)",
     )
     create.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     create.set_defaults(func=cmd_create)
@@ -221,6 +235,17 @@ def cmd_create(args: argparse.Namespace) -> int:
                 f"--endpoint: expected REGION=URL with REGION in SH/JS/ZJ/AH, got {item!r}"
             )
         endpoints[Region(region.upper())] = url
+    pins: dict[Region | str, str] = {}
+    for item in args.server_pin:
+        region, sep, pin = item.partition("=")
+        if not sep or region.upper() not in Region.__members__:
+            raise _InputError(
+                f"--server-pin: expected REGION=SHA256 with REGION in SH/JS/ZJ/AH, got {item!r}"
+            )
+        try:
+            pins[Region(region.upper())] = normalize_fingerprint(pin)
+        except ValueError as exc:
+            raise _InputError(f"--server-pin {item!r}: {exc}") from exc
     keys_dir: Path = args.keys_dir
     try:
         keys_dir.mkdir(parents=True, exist_ok=True)
@@ -254,6 +279,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         tls_fingerprints=fingerprints,
         identity_provider_keys=idp_keys,
         endpoints=endpoints,
+        server_cert_pins=pins,
         valid_for=timedelta(days=args.days),
         serial=args.serial,
     )

@@ -39,7 +39,14 @@ def _one_line(stderr: str) -> str:
 def _members_file(path: Path) -> Path:
     """Two members in registry format (what a consortium would hand the operator)."""
     keys = {r: PrivateKey.generate().public_key for r in ("SH", "JS")}
-    document = build_dev_registry(keys, PrivateKey.generate().public_key, [])
+    # a deployment's registry pushes over https only, to the server certificate it pins
+    document = build_dev_registry(
+        keys,
+        PrivateKey.generate().public_key,
+        [],
+        endpoints={"JS": "https://js.example/yrd/inbox"},
+        server_cert_pins={"JS": "ab" * 32},
+    )
     path.write_text(json.dumps({"members": document["members"]}), encoding="utf-8")
     return path
 

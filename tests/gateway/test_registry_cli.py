@@ -71,11 +71,15 @@ def test_create_with_endpoint_and_certificate(tmp_path):
         "-----BEGIN CERTIFICATE-----\nAAECAwQ=\n-----END CERTIFICATE-----\n"
     )
     out = tmp_path / "doc.json"
-    code = run(
-        "create", "--out", str(out), "--keys-dir", str(keys), "--endpoint", "sh=https://sh/x"
-    )
-    assert code == 0
+    pin = hashlib.sha256(b"the partner's server certificate").hexdigest()
+    args = ["--keys-dir", str(keys), "--endpoint", "sh=https://sh/x"]
+    # an https endpoint without the pin of its server certificate would not load
+    assert run("create", "--out", str(out), *args) == 1
+    assert run("create", "--out", str(out), *args, "--server-pin", "xx=" + pin) == 2
+    assert run("create", "--out", str(out), *args, "--server-pin", "sh=zz") == 2
+    assert run("create", "--out", str(out), *args, "--server-pin", "sh=" + pin.upper()) == 0
     doc = json.loads(out.read_text())
+    assert doc["members"][0]["delivery"]["server_cert_sha256"] == pin
     assert doc["members"][2]["tls_fingerprints"] == [
         hashlib.sha256(bytes([0, 1, 2, 3, 4])).hexdigest()
     ]
