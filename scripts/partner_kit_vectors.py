@@ -78,7 +78,7 @@ def _json(value: Any) -> bytes:
 
 
 def _entry(exchange_id: str, envelope: bytes, payload_sm3: bytes, signature: bytes, key_id: str,
-           canonical_sm3: bytes) -> bytes:  # fmt: skip
+           canonical_sm3: bytes, delivered_sm3: bytes) -> bytes:  # fmt: skip
     """A version-2 log entry (gateway/exchange/entry.py) for the vector exchange."""
     return canonical_json({
         "v": 2,
@@ -94,7 +94,9 @@ def _entry(exchange_id: str, envelope: bytes, payload_sm3: bytes, signature: byt
         "signer_key_id": key_id,
         "received_at": format_time(RECEIVED_AT),
         "canonical_sm3": canonical_sm3.hex(),
+        "delivered_sm3": delivered_sm3.hex(),
         "source_dialect": "js-json/1",
+        "target_dialect": "zj-xml/1",
         "in_reply_to": "",
         "relayed": False,
         "channel": "grpc-mtls",
@@ -201,7 +203,7 @@ def build() -> dict[str, bytes]:
     })  # fmt: skip
     # (3): the receipt: the exchange's entry at LEAF_INDEX of a TREE_SIZE-leaf log
     entry = _entry(exchange_id, raw, sm3(payload), signature, member.public_key.key_id,
-                   sm3(canonical_bytes))  # fmt: skip
+                   sm3(canonical_bytes), sm3(delivered))  # fmt: skip
     entries = [
         canonical_json({"type": "filler", "v": 1, "n": i}) if i != LEAF_INDEX else entry
         for i in range(TREE_SIZE)
