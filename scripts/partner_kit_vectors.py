@@ -223,6 +223,31 @@ def build() -> dict[str, bytes]:
         exchange_id=exchange_id,
     )
     files["receipt.json"] = _json(receipt)
+    files["checkpoint.body"] = checkpoint.body()
+    files["checkpoint.sig.der"] = checkpoint_sig
+    files["log.pub.pem"] = log_key.public_key.to_pem()
+    # (4): the whole Delivery message as the recipient's Pull stream carries it
+    delivery = exchange_pb2.Delivery(
+        delivery_id=_uuid("conformance delivery"),
+        envelope=signed,
+        receipt=exchange_pb2.Receipt(
+            exchange_id=exchange_id,
+            leaf_index=LEAF_INDEX,
+            tree_size=TREE_SIZE,
+            entry=entry,
+            inclusion_proof=merkle.inclusion_proof(entries, LEAF_INDEX),
+            checkpoint=signed_checkpoint.text,
+            log_key_id=log_key.public_key.key_id,
+            received_at=to_timestamp(RECEIVED_AT),
+            receipt_json=json.dumps(receipt, ensure_ascii=False),
+        ),
+        attempt=1,
+        payload=delivered,
+        dialect="zj-xml/1",
+        payload_content_type=codecs()["zj-xml/1"].content_type,
+        attestation=attestation,
+    )
+    files["delivery.bin"] = delivery.SerializeToString()
     files["trust.json"] = _json(trust_document(DEV_LOG_ORIGIN, log_key.public_key))
     files["receipt-leaves.json"] = _json({
         "notice": NOTICE + " The other leaves of the vector log, base64, index order.",

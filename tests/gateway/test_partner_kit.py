@@ -277,6 +277,23 @@ def test_attestation_vector(backend):
         public.verify(statement.replace(b'"relayed":false', b'"relayed":true'), signature)
 
 
+def test_delivery_vector_carries_the_other_vectors():
+    delivery = exchange_pb2.Delivery.FromString((CONFORMANCE / "delivery.bin").read_bytes())
+    envelope = _load("envelope.json")
+    attestation = _load("attestation.json")
+    receipt = json.loads((CONFORMANCE / "receipt.json").read_bytes())
+    assert delivery.envelope.SerializeToString().hex() == envelope["signed_envelope_hex"]
+    assert delivery.attestation.SerializeToString().hex() == attestation["attestation_message_hex"]
+    assert delivery.payload == (CONFORMANCE / "delivered-payload.xml").read_bytes()
+    assert (delivery.dialect, delivery.attempt) == ("zj-xml/1", 1)
+    assert json.loads(delivery.receipt.receipt_json) == receipt
+    assert base64.b64encode(delivery.receipt.entry).decode() == receipt["entry"]
+    assert [p.hex() for p in delivery.receipt.inclusion_proof] == receipt["inclusion_proof"]
+    assert delivery.receipt.checkpoint == receipt["checkpoint"]
+    body = (CONFORMANCE / "checkpoint.body").read_bytes()
+    assert receipt["checkpoint"].startswith(body.decode() + "\n")
+
+
 def _openssl_has_sm2() -> bool:
     if not shutil.which("openssl"):
         return False
@@ -292,6 +309,7 @@ def _openssl_has_sm2() -> bool:
     [
         ("envelope.bin", "envelope.sig.der", "member-JS.pub.pem"),
         ("attestation.statement", "attestation.sig.der", "attestation.pub.pem"),
+        ("checkpoint.body", "checkpoint.sig.der", "log.pub.pem"),
     ],
 )
 def test_openssl_verifies_the_vector_signatures(message, signature, key):
