@@ -294,6 +294,31 @@ def test_delivery_vector_carries_the_other_vectors():
     assert receipt["checkpoint"].startswith(body.decode() + "\n")
 
 
+def _openssl_has_sm3() -> bool:
+    if not shutil.which("openssl"):
+        return False
+    out = subprocess.run(
+        ["openssl", "list", "-digest-algorithms"], capture_output=True, text=True, check=False
+    )
+    return "SM3" in out.stdout
+
+
+@pytest.mark.skipif(not _openssl_has_sm3(), reason="openssl CLI with SM3 not found")
+def test_openssl_reproduces_the_vector_digests():
+    def dgst(name: str) -> str:
+        out = subprocess.run(
+            ["openssl", "dgst", "-sm3", "-r", name],
+            cwd=CONFORMANCE, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return out.stdout.split()[0]
+
+    fields = json.loads((CONFORMANCE / "attestation.statement").read_bytes())
+    assert dgst("envelope.bin") == _load("envelope.json")["envelope_sm3_hex"]
+    assert dgst("envelope.bin") == fields["envelope_sm3"]
+    assert dgst("delivered-payload.xml") == fields["delivered_sm3"]
+    assert dgst("canonical-payload.json") == fields["canonical_sm3"]
+
+
 def _openssl_has_sm2() -> bool:
     if not shutil.which("openssl"):
         return False
