@@ -21,7 +21,14 @@ import pytest
 from gateway.app.pki import CertPair, issue
 from gateway.client import GatewayClient
 from gateway.encoding import canonical_json
-from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
+from gateway.pb.yrd.v1 import (
+    audit_pb2,
+    exchange_pb2,
+    identity_pb2,
+    identity_pb2_grpc,
+    matters_pb2,
+    matters_pb2_grpc,
+)
 from gateway.rpc.access import POLICY, Role, Scope, entry_parties
 from gateway.rpc.status import reason_of
 from gateway.tls import TlsFiles
@@ -144,6 +151,19 @@ async def test_auditor_is_not_a_member(gw, exchanges):
                 async for _ in deliveries:
                     pytest.fail("an auditor's certificate was given a delivery")
         assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        # nor is it a member to the other services
+        matters = matters_pb2_grpc.MattersStub(client.channel)
+        await _denied(
+            matters.List(matters_pb2.ListMattersRequest()),
+            grpc.StatusCode.UNAUTHENTICATED,
+            "unauthenticated",
+        )
+        identity = identity_pb2_grpc.IdentityStub(client.channel)
+        await _denied(
+            identity.Recognize(identity_pb2.RecognizeRequest(assertion=b"x")),
+            grpc.StatusCode.UNAUTHENTICATED,
+            "unauthenticated",
+        )
     assert _counts(gw) == before, "a refused auditor must write nothing"
 
 
