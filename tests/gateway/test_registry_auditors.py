@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from gateway.registry import (
     parse_document,
     sign_registry,
 )
-from gateway.registry.cli import cmd_inspect
+from gateway.registry.cli import add_registry_commands, cmd_inspect
 from ledger.crypto import PrivateKey
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -155,3 +156,17 @@ def test_init_registers_an_auditor_by_its_own_certificate(tmp_path: Path):
         datetime.now(UTC) + timedelta(minutes=1),
     )
     assert registry.auditor_for_cert_fingerprint(fingerprint).id == "auditor/sh-audit"
+
+
+def test_registry_create_lists_the_auditor_certificate_in_keys_dir(tmp_path: Path):
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    cert = issue(make_ca(), DEV_AUDITOR_ID, server=False)
+    (keys / "auditor.crt.pem").write_bytes(cert.cert_pem)
+    parser = argparse.ArgumentParser(prog="yrdgw")
+    add_registry_commands(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "doc.json"
+    args = parser.parse_args(["registry", "create", "--out", str(out), "--keys-dir", str(keys)])
+    assert args.func(args) == 0
+    (auditor,) = parse_document(json.loads(out.read_text())).auditors
+    assert auditor.tls_fingerprints == (certificate_fingerprint(cert.cert_pem),)
