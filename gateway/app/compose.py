@@ -35,7 +35,8 @@ from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
-from gateway.rpc.exchange import AuditServicer, ExchangeServicer
+from gateway.rpc.audit import AuditServicer
+from gateway.rpc.exchange import ExchangeServicer
 from gateway.rpc.guard import GuardInterceptor
 from gateway.rpc.identity import IdentityServicer, add_identity_service, recognizer_for
 from gateway.rpc.matters import MattersServicer, add_matters_service
@@ -179,7 +180,7 @@ async def compose(
         server, health_servicer, names = _grpc_server(
             s,
             ExchangeServicer(core, store, current, hub, metrics, anchorer),
-            AuditServicer(core, store, anchorer.anchor_list if anchorer else _no_anchors),
+            AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
             IdentityServicer(
                 registry=current,

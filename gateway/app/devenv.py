@@ -3,6 +3,11 @@
 Everything lives under ``<data_dir>/dev`` and is made once; the registry is re-signed at
 every start (new serial) so that simulator endpoints can move. Nothing here is for
 production: the governance key sits next to the gateway.
+
+Besides one client certificate per member (``tls/client-<R>.{crt,key}``) it issues one
+for the dev auditor, ``auditor/auditor.{crt,key}`` (with ``tls/ca.crt`` to check the server),
+listed in the registry's ``auditors`` as ``auditor/dev``: the certificate to try the Audit
+service and ``GetReceipt`` of any exchange with (docs/access.md).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from gateway.app.pki import CertPair, issue, make_ca
 from gateway.regions import REGIONS
 from gateway.registry import (
+    DEV_AUDITOR_ID,
     DEV_LOG_ORIGIN,
     Region,
     build_dev_registry,
@@ -48,6 +54,12 @@ class DevEnvironment:
     clients: dict[str, CertPair]
     registry_path: Path
     trust_path: Path
+    auditor: CertPair
+    """The dev auditor's client certificate (``DEV_AUDITOR_ID``): not a member."""
+
+    @property
+    def auditor_id(self) -> str:
+        return DEV_AUDITOR_ID
 
     def member_id(self, region: str) -> str:
         return str(dev_member_id(region))
@@ -114,6 +126,7 @@ def ensure_dev_environment(
         r: _cert(tls, f"client-{r}", lambda r=r: issue(ca, str(dev_member_id(r)), server=False))
         for r in map(str, REGIONS)
     }
+    auditor = _cert(root / "auditor", "auditor", lambda: issue(ca, DEV_AUDITOR_ID, server=False))
     document = build_dev_registry(
         {Region(r): k.public_key for r, k in member_keys.items()},
         governance.public_key,
@@ -125,6 +138,7 @@ def ensure_dev_environment(
         now=datetime.now(UTC) - timedelta(days=1),  # tolerate clock skew of partner systems
         attestation_keys=[attestation_key.public_key],
         identity_keys=[identity_key.public_key],
+        auditor_fingerprints=[auditor.fingerprint],
     )
     for member in document["members"]:
         if member["id"]["region"] in pull_regions:
@@ -148,6 +162,7 @@ def ensure_dev_environment(
         clients,
         registry_path,
         trust_path,
+        auditor=auditor,
     )
 
 

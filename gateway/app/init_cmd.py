@@ -10,8 +10,11 @@ environment); this command is how an operator makes them. It writes under ``--da
 - ``D/tls/ca.crt``, ``D/tls/server.{crt,key}`` and ``D/offline/ca.key``: the mTLS CA and
   the gateway's server certificate (ECDSA P-256; the CA key issues member certificates and
   belongs offline too);
-- ``D/registry.json``: serial 1 of the signed registry, listing the members given with
-  ``--members`` and the three gateway keys with their purposes;
+- ``D/registry.json``: serial 1 of the signed registry, listing the members (and the
+  auditors, if any) given with ``--members`` and the three gateway keys with their purposes;
+  an auditor brings its own client certificate (its CSR signed with ``D/offline/ca.key``,
+  or a certificate of the CA the gateway trusts) and is listed by that certificate's
+  SHA-256 fingerprint (docs/access.md, "An auditor's certificate");
 - ``D/yrdgw.toml``: the settings naming every file, for ``yrdgw serve --config``.
 
 It refuses to overwrite any of them. Exit 0 done, 2 bad input or existing material.
@@ -68,8 +71,8 @@ def add_init_command(subparsers: Any) -> None:
         "--members",
         required=True,
         type=Path,
-        help='JSON {"members": [...], "identity_providers": [...]} in registry format '
-        "(docs/registry.md section 2)",
+        help='JSON {"members": [...], "identity_providers": [...], "auditors": [...]} in '
+        "registry format (docs/registry.md section 2)",
     )
     parser.add_argument("--origin", default="yrd.gateway/log", help="log origin line")
     parser.add_argument("--days", type=int, default=365, help="registry validity in days (365)")
@@ -104,7 +107,7 @@ def _members(path: Path) -> dict[str, Any]:
         raise InitError(f"--members {path}: {exc}") from exc
     if not isinstance(value, dict) or not isinstance(value.get("members"), list):
         raise InitError(f'--members {path}: expected {{"members": [...]}}')
-    unknown = sorted(value.keys() - {"members", "identity_providers"})
+    unknown = sorted(value.keys() - {"members", "identity_providers", "auditors"})
     if unknown:
         raise InitError(f"--members {path}: unknown field {unknown[0]!r}")
     return value
@@ -170,6 +173,8 @@ def init_deployment(
         "members": listed["members"],
         "identity_providers": listed.get("identity_providers", []),
     }
+    if listed.get("auditors"):
+        document["auditors"] = listed["auditors"]
     try:
         signed = sign_registry(document, keys["governance"])
     except RegistryError as exc:

@@ -3,13 +3,15 @@
 Like X-Road's global configuration (ARCHITECTURE.md section 5): one JSON document signed
 with SM2 by the consortium's governance key, listing each member (region, USCC, subsystem),
 its SM2 keys with validity periods, TLS certificate fingerprints, send and receive
-permissions and delivery; the provinces' identity providers; and the gateway's own log
-keys and origin. ``load_registry`` refuses an unsigned, badly signed, untrusted, expired or
-not-yet-valid registry; ``RegistryHolder`` keeps the last good copy across reloads. The
-format is documented in ``docs/registry.md``.
+permissions and delivery; the provinces' identity providers; the gateway's own log keys
+and origin; and the auditors, who read the log but are not members. ``load_registry``
+refuses an unsigned, badly signed, untrusted, expired or not-yet-valid registry;
+``RegistryHolder`` keeps the last good copy across reloads. The format is documented in
+``docs/registry.md``.
 """
 
 from gateway.registry._dev import (
+    DEV_AUDITOR_ID,
     DEV_LOG_ORIGIN,
     DEV_MEMBERS,
     DevMember,
@@ -18,6 +20,7 @@ from gateway.registry._dev import (
 )
 from gateway.registry._holder import RegistryHolder
 from gateway.registry._model import (
+    Auditor,
     Delivery,
     DeliveryMode,
     GatewayKey,
@@ -55,8 +58,10 @@ from gateway.registry.errors import (
 )
 
 __all__ = [
+    "DEV_AUDITOR_ID",
     "DEV_LOG_ORIGIN",
     "DEV_MEMBERS",
+    "Auditor",
     "Decision",
     "Delivery",
     "DeliveryMode",

@@ -22,9 +22,17 @@ from gateway.registry._model import (
 )
 from ledger.crypto import PublicKey
 
-__all__ = ["DEV_LOG_ORIGIN", "DEV_MEMBERS", "DevMember", "build_dev_registry", "dev_member_id"]
+__all__ = [
+    "DEV_AUDITOR_ID",
+    "DEV_LOG_ORIGIN",
+    "DEV_MEMBERS",
+    "DevMember",
+    "build_dev_registry",
+    "dev_member_id",
+]
 
 DEV_LOG_ORIGIN = "yrd.gateway.dev/log"
+DEV_AUDITOR_ID = "auditor/dev"  # the dev environment's one auditor (docs/access.md)
 DEV_KINDS = ("case.*", "evidence.*", "matter.*")
 
 
@@ -141,6 +149,7 @@ def build_dev_registry(
     log_origin: str = DEV_LOG_ORIGIN,
     attestation_keys: Sequence[PublicKey] = (),
     identity_keys: Sequence[PublicKey] = (),
+    auditor_fingerprints: Sequence[str] = (),
 ) -> dict[str, Any]:
     """An unsigned dev registry document (a JSON-ready dict) for the four regions.
 
@@ -154,7 +163,9 @@ def build_dev_registry(
     ``http-dev``, no assurance), which no other registry may. Everything is valid from
     ``now`` (default: the current time, to the second) for ``valid_for``. ``log_keys``
     sign checkpoints; ``attestation_keys`` and ``identity_keys`` are listed in
-    ``gateway_keys`` with their purpose. Sign it with ``sign_registry``.
+    ``gateway_keys`` with their purpose. ``auditor_fingerprints``, if given, lists the
+    auditor ``DEV_AUDITOR_ID`` with those client certificate fingerprints. Sign it with
+    ``sign_registry``.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     end = start + valid_for
@@ -231,4 +242,14 @@ def build_dev_registry(
     }
     if gateway_keys:
         document["gateway_keys"] = gateway_keys
+    if auditor_fingerprints:
+        document["auditors"] = [
+            {
+                "id": DEV_AUDITOR_ID,
+                "display_name": "长三角审计 dev auditor",
+                "tls_fingerprints": [normalize_fingerprint(fp) for fp in auditor_fingerprints],
+                "not_before": format_time(start),
+                "not_after": format_time(end),
+            }
+        ]
     return document

@@ -23,6 +23,7 @@ from gateway.registry.errors import RegistryFormatError
 from ledger.crypto import PublicKey
 
 __all__ = [
+    "Auditor",
     "Delivery",
     "DeliveryMode",
     "GatewayKey",
@@ -237,6 +238,30 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class Auditor:
+    """An auditor: reads the whole log over ``yrd.v1.Audit`` and any receipt, and nothing else.
+
+    Not a member: an auditor's certificate cannot submit, pull, resolve matters or recognise
+    identities. It is known only by its TLS client certificate fingerprints and is accepted
+    on the half-open interval ``[not_before, not_after)`` (docs/access.md).
+    """
+
+    id: str
+    display_name: str
+    tls_fingerprints: tuple[str, ...]
+    not_before: datetime
+    not_after: datetime
+
+    def validity_problem(self, at: datetime) -> str | None:
+        """Why this auditor is not accepted at ``at``, or None if it is."""
+        if at < self.not_before:
+            return f"auditor {self.id} is not valid before {format_time(self.not_before)}"
+        if at >= self.not_after:
+            return f"auditor {self.id} expired at {format_time(self.not_after)}"
+        return None
+
+
+@dataclass(frozen=True)
 class RegistryDocument:
     """A validated registry document (the part that the governance key signs)."""
 
@@ -252,6 +277,7 @@ class RegistryDocument:
     allow_plain_http_push: bool = False
     """Dev registries only (``build_dev_registry`` sets it): push endpoints may be plain
     ``http``, and answers over them are relayed with channel ``http-dev``."""
+    auditors: tuple[Auditor, ...] = ()
 
 
 def normalize_fingerprint(fingerprint: str | bytes) -> str:

@@ -329,11 +329,14 @@ def parse_document(value: Any) -> RegistryDocument:
     """Validate a decoded registry document and build the model.
 
     Checks every field's type and format, that ``expires_at`` follows ``issued_at``, that
-    member ids, key ids and TLS fingerprints are unique, and that every member a permission
-    names is registered. Raises RegistryFormatError naming the first offending field.
+    member and auditor ids, key ids and TLS fingerprints are unique, and that every member
+    a permission names is registered. Raises RegistryFormatError naming the first offending field.
     """
     obj = _object(
-        value, "", DOCUMENT_FIELDS, {"identity_providers", "gateway_keys", "allow_plain_http_push"}
+        value,
+        "",
+        DOCUMENT_FIELDS,
+        {"identity_providers", "gateway_keys", "allow_plain_http_push", "auditors"},
     )
     version = _int(obj["version"], "version", 1)
     if version != SUPPORTED_VERSION:
@@ -410,6 +413,9 @@ def parse_document(value: Any) -> RegistryDocument:
                     f"fingerprint already bound to {fingerprint_owner[fp]}",
                 )
             fingerprint_owner[fp] = member.id
+    from gateway.registry._auditors import parse_auditors  # uses this module's primitives
+
+    auditors = parse_auditors(obj.get("auditors", []), "auditors", fingerprint_owner)
 
     return RegistryDocument(
         version=version,
@@ -422,6 +428,7 @@ def parse_document(value: Any) -> RegistryDocument:
         identity_providers=providers,
         gateway_keys=gateway_keys,
         allow_plain_http_push=plain_http,
+        auditors=auditors,
     )
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.registry._model import (
+    Auditor,
     Delivery,
     IdentityProvider,
     KeyEntry,
@@ -62,6 +63,10 @@ class TrustRegistry:
         self.digest = sm3(canonical).hex()
         self._members = {m.id: m for m in document.members}
         self._by_fingerprint = {fp: m for m in document.members for fp in m.tls_fingerprints}
+        self._auditors = {a.id: a for a in document.auditors}
+        self._auditor_by_fingerprint = {
+            fp: a for a in document.auditors for fp in a.tls_fingerprints
+        }
         self._member_keys = {k.key_id: (m, k) for m in document.members for k in m.keys}
         self._log_keys = {k.key_id: k for k in document.log.keys}
         self._gateway_keys: dict[str, tuple[KeyPurpose, KeyEntry]] = {
@@ -141,6 +146,26 @@ class TrustRegistry:
         """The member a TLS client certificate's SHA-256 fingerprint is bound to, or None."""
         try:
             return self._by_fingerprint.get(normalize_fingerprint(fingerprint))
+        except ValueError:
+            return None
+
+    # -- auditors -----------------------------------------------------------------------
+    @property
+    def auditors(self) -> tuple[Auditor, ...]:
+        return self.document.auditors
+
+    def get_auditor(self, auditor_id: str) -> Auditor | None:
+        """The auditor ``auditor/<name>``, or None if it is not registered."""
+        return self._auditors.get(auditor_id)
+
+    def auditor_for_cert_fingerprint(self, fingerprint: str | bytes) -> Auditor | None:
+        """The auditor a TLS client certificate's SHA-256 fingerprint is bound to, or None.
+
+        Whether the auditor is valid now is the caller's check (``Auditor.validity_problem``):
+        the access policy refuses an auditor outside its period (``gateway.rpc.access``).
+        """
+        try:
+            return self._auditor_by_fingerprint.get(normalize_fingerprint(fingerprint))
         except ValueError:
             return None
 

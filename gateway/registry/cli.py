@@ -91,7 +91,7 @@ def add_registry_commands(subparsers: Any) -> argparse.ArgumentParser:
             "(member-sh.key.pem or member-sh.pub.pem, log.*, attestation.*, identity.*, "
             "idp-*, governance.*) and "
             "generated there when missing; member-<region>.crt.pem, if present, gives the "
-            "member's TLS certificate fingerprint."
+            "member's TLS certificate fingerprint, and auditor.crt.pem the dev auditor's."
         ),
     )
     create.add_argument("--out", required=True, type=Path, help="document to write (JSON)")
@@ -270,6 +270,15 @@ def cmd_create(args: argparse.Namespace) -> int:
                 fingerprints[region] = [certificate_fingerprint(_read(cert, "certificate"))]
             except ValueError as exc:
                 raise _InputError(f"{cert}: not a pem certificate ({exc})") from exc
+    auditor_cert = keys_dir / "auditor.crt.pem"
+    auditor_fingerprints: list[str] = []
+    if auditor_cert.exists():
+        try:
+            auditor_fingerprints = [
+                certificate_fingerprint(_read(auditor_cert, "auditor certificate"))
+            ]
+        except ValueError as exc:
+            raise _InputError(f"{auditor_cert}: not a pem certificate ({exc})") from exc
     document = build_dev_registry(
         member_keys,
         governance,
@@ -282,6 +291,7 @@ def cmd_create(args: argparse.Namespace) -> int:
         server_cert_pins=pins,
         valid_for=timedelta(days=args.days),
         serial=args.serial,
+        auditor_fingerprints=auditor_fingerprints,
     )
     parse_document(document)  # never write a document that would not load
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -362,6 +372,15 @@ def _summary(doc: RegistryDocument, now: datetime) -> list[str]:
                     f"    {label} kinds={','.join(rule.kinds)} matters={','.join(rule.matters)} "
                     f"{'to' if label == 'send' else 'from'}={','.join(rule.peers)}"
                 )
+    lines.append(f"auditors ({len(doc.auditors)}):")
+    for auditor in doc.auditors:
+        lines.append(
+            f"  {auditor.id}  {auditor.display_name}  {format_time(auditor.not_before)} .. "
+            f"{format_time(auditor.not_after)} "
+            f"({_status(auditor.not_before, auditor.not_after, now)})"
+        )
+        for fp in auditor.tls_fingerprints:
+            lines.append(f"    tls sha256 {fp}")
     lines.append(f"identity providers ({len(doc.identity_providers)}):")
     for provider in doc.identity_providers:
         lines.append(f"  {provider.region} {provider.name}: {len(provider.keys)} key(s)")

@@ -18,8 +18,9 @@ from gateway.exchange.core import Accepted, ExchangeCore
 from gateway.exchange.delivery import PullHub
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from gateway.ops.metrics import Metrics
-from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
+from gateway.pb.yrd.v1 import exchange_pb2, exchange_pb2_grpc
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
+from gateway.rpc.access import authorize, identify
 from gateway.rpc.guard import refusal_for
 from gateway.rpc.status import abort
 from gateway.times import timestamp_from_seconds
@@ -27,7 +28,6 @@ from ledger.errors import Error as LedgerError
 
 __all__ = [
     "AnchorAttacher",
-    "AuditServicer",
     "ExchangeServicer",
     "caller_member",
     "receipt_proto",
@@ -171,18 +171,17 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             feeder.cancel()
 
     async def GetReceipt(self, request, context):
-        caller = caller_member(context, self.registry())
-        row = self.store.exchange(request.exchange_id)
-        if row is None:
-            await abort(context, Refusal("not_found", f"unknown exchange {request.exchange_id}"))
-        if caller not in (row.sender, row.recipient):
-            await abort(
-                context,
-                Refusal(
-                    "not_permitted",
-                    "only the sender or recipient of an exchange may fetch its receipt",
-                ),
-            )
+        # the shared access policy (gateway.rpc.access): its parties, or an auditor
+        try:
+            caller = identify(context, self.registry())
+            row = self.store.exchange(request.exchange_id)
+            if row is None:
+                raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")
+            what = f"exchange {clip(request.exchange_id)}"
+            authorize(caller, "Exchange.GetReceipt", (row.sender, row.recipient), what)
+        except Refusal as refusal:
+            await abort(context, refusal)
+            raise AssertionError("unreachable") from None
         try:
             size = _index(request.tree_size, "tree_size") or None
         except Refusal as refusal:
@@ -313,79 +312,3 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             for exchange_id in sent.values():
                 in_flight.discard(exchange_id)
             self.hub.notify(member)  # what this stream held is due again for the others
-
-
-class AuditServicer(audit_pb2_grpc.AuditServicer):
-    def __init__(
-        self,
-        core: ExchangeCore,
-        store: GatewayStore,
-        anchors: Callable[[audit_pb2.GetAnchorsRequest], audit_pb2.AnchorList] | None = None,
-    ) -> None:
-        self.log = core.log
-        self.store = store
-        self.anchors = anchors
-
-    def _checkpoint(self, size: int | None) -> audit_pb2.Checkpoint:
-        signed = self.log.checkpoint(size) if size else self.log.latest_checkpoint()
-        if signed is None:
-            raise Refusal("not_found", "the log has no checkpoint yet")
-        return audit_pb2.Checkpoint(
-            text=signed.text,
-            tree_size=signed.size,
-            root=signed.root,
-            origin=signed.checkpoint.origin,
-        )
-
-    async def GetCheckpoint(self, request, context):
-        try:
-            return self._checkpoint(_index(request.tree_size, "tree_size") or None)
-        except (Refusal, LedgerError) as exc:
-            await abort(
-                context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
-            )
-
-    async def GetInclusionProof(self, request, context):
-        try:
-            if request.HasField("exchange_id"):
-                row = self.store.exchange(request.exchange_id)
-                if row is None:
-                    raise Refusal("not_found", f"unknown exchange {request.exchange_id}")
-                index = row.leaf_index
-            else:
-                index = _index(request.leaf_index, "leaf_index")
-            checkpoint = self._checkpoint(_index(request.tree_size, "tree_size") or None)
-            if index >= checkpoint.tree_size:
-                raise Refusal(
-                    "not_found", f"leaf {index} is not in the tree of size {checkpoint.tree_size}"
-                )
-            proof = await asyncio.to_thread(self.log.inclusion_proof, index, checkpoint.tree_size)
-            return audit_pb2.InclusionProof(
-                leaf_index=index,
-                tree_size=checkpoint.tree_size,
-                hashes=proof,
-                entry=self.log.entry(index),
-                checkpoint=checkpoint,
-            )
-        except (Refusal, LedgerError) as exc:
-            await abort(
-                context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
-            )
-
-    async def GetConsistencyProof(self, request, context):
-        try:
-            new = _index(request.new_size, "new_size") or self.log.size
-            _index(request.old_size, "old_size")
-            if request.old_size > new:
-                raise Refusal("malformed", f"old_size {request.old_size} > new_size {new}")
-            proof = await asyncio.to_thread(self.log.consistency_proof, request.old_size, new)
-        except (Refusal, LedgerError) as exc:
-            await abort(
-                context, exc if isinstance(exc, Refusal) else Refusal("not_found", str(exc))
-            )
-        return audit_pb2.ConsistencyProof(old_size=request.old_size, new_size=new, hashes=proof)
-
-    async def GetAnchors(self, request, context):
-        if self.anchors is None:
-            return audit_pb2.AnchorList()
-        return await asyncio.to_thread(self.anchors, request)

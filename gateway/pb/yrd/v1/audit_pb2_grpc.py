@@ -26,9 +26,18 @@ if _version_not_supported:
 
 
 class AuditStub:
-    """The audit service, open to auditors (no member certificate needed). Refusals carry a
-    google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an ErrorReason value name
-    (errors.proto); below, "status (REASON)".
+    """The audit service. Every call needs an mTLS client certificate listed in the trust
+    registry, either a member's (`members[].tls_fingerprints`) or an auditor's
+    (`auditors[].tls_fingerprints`, within the auditor's validity period); any other
+    certificate gets UNAUTHENTICATED. Who sees what (docs/access.md):
+    - checkpoints, consistency proofs and anchors: every member and every auditor (they
+    reveal sizes, roots and chain transactions only);
+    - inclusion proofs, which carry the entry: an auditor, any leaf; a member, only leaves
+    that name it as a party (an exchange's sender or recipient, a recognition's relying
+    party), else PERMISSION_DENIED, with the same message for every such leaf.
+    An auditor is not a member: its certificate cannot submit, pull, resolve or recognise.
+    Refusals carry a google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an
+    ErrorReason value name (errors.proto); below, "status (REASON)".
     """
 
     def __init__(self, channel):
@@ -60,37 +69,50 @@ class AuditStub:
 
 
 class AuditServicer:
-    """The audit service, open to auditors (no member certificate needed). Refusals carry a
-    google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an ErrorReason value name
-    (errors.proto); below, "status (REASON)".
+    """The audit service. Every call needs an mTLS client certificate listed in the trust
+    registry, either a member's (`members[].tls_fingerprints`) or an auditor's
+    (`auditors[].tls_fingerprints`, within the auditor's validity period); any other
+    certificate gets UNAUTHENTICATED. Who sees what (docs/access.md):
+    - checkpoints, consistency proofs and anchors: every member and every auditor (they
+    reveal sizes, roots and chain transactions only);
+    - inclusion proofs, which carry the entry: an auditor, any leaf; a member, only leaves
+    that name it as a party (an exchange's sender or recipient, a recognition's relying
+    party), else PERMISSION_DENIED, with the same message for every such leaf.
+    An auditor is not a member: its certificate cannot submit, pull, resolve or recognise.
+    Refusals carry a google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an
+    ErrorReason value name (errors.proto); below, "status (REASON)".
     """
 
     def GetCheckpoint(self, request, context):
-        """The latest checkpoint, or the one for a given size. Errors: NOT_FOUND (NOT_FOUND: no
-        checkpoint of that size), INVALID_ARGUMENT (MALFORMED: a size out of range).
+        """The latest checkpoint, or the one for a given size. Errors: UNAUTHENTICATED
+        (UNAUTHENTICATED), NOT_FOUND (NOT_FOUND: no checkpoint of that size),
+        INVALID_ARGUMENT (MALFORMED: a size above 2^63-1).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetInclusionProof(self, request, context):
-        """An inclusion proof for a leaf. Errors: NOT_FOUND (NOT_FOUND: unknown exchange, or a
-        leaf or size beyond the log), INVALID_ARGUMENT (MALFORMED).
+        """An inclusion proof for a leaf, named by exchange id or by index. Errors:
+        UNAUTHENTICATED (UNAUTHENTICATED), NOT_FOUND (NOT_FOUND: unknown exchange id; leaf
+        not in the tree), INVALID_ARGUMENT (MALFORMED: index or size above 2^63-1),
+        PERMISSION_DENIED (NOT_PERMITTED: a member not a party to the entry).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetConsistencyProof(self, request, context):
-        """A consistency proof between two sizes. Errors: INVALID_ARGUMENT (MALFORMED: old_size >
-        new_size), NOT_FOUND (NOT_FOUND: a size beyond the log).
+        """A consistency proof between two sizes. Errors: UNAUTHENTICATED (UNAUTHENTICATED),
+        INVALID_ARGUMENT (MALFORMED: old_size > new_size), NOT_FOUND (NOT_FOUND: a size with
+        no checkpoint).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetAnchors(self, request, context):
-        """Anchors of the log on the chain.
+        """Anchors of the log on the chain. Errors: UNAUTHENTICATED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,9 +150,18 @@ def add_AuditServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Audit:
-    """The audit service, open to auditors (no member certificate needed). Refusals carry a
-    google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an ErrorReason value name
-    (errors.proto); below, "status (REASON)".
+    """The audit service. Every call needs an mTLS client certificate listed in the trust
+    registry, either a member's (`members[].tls_fingerprints`) or an auditor's
+    (`auditors[].tls_fingerprints`, within the auditor's validity period); any other
+    certificate gets UNAUTHENTICATED. Who sees what (docs/access.md):
+    - checkpoints, consistency proofs and anchors: every member and every auditor (they
+    reveal sizes, roots and chain transactions only);
+    - inclusion proofs, which carry the entry: an auditor, any leaf; a member, only leaves
+    that name it as a party (an exchange's sender or recipient, a recognition's relying
+    party), else PERMISSION_DENIED, with the same message for every such leaf.
+    An auditor is not a member: its certificate cannot submit, pull, resolve or recognise.
+    Refusals carry a google.rpc.ErrorInfo (domain "yrd-gateway") whose reason is an
+    ErrorReason value name (errors.proto); below, "status (REASON)".
     """
 
     @staticmethod

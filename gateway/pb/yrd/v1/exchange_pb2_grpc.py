@@ -137,8 +137,11 @@ class ExchangeServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetReceipt(self, request, context):
-        """Fetches the receipt of an exchange the caller sent or received.
-        Errors: NOT_FOUND (unknown or not yet logged), PERMISSION_DENIED (not a party to it).
+        """Fetches the receipt of an exchange: for a member, one it sent or received; for an
+        auditor (a certificate listed in the trust registry's `auditors`), any exchange. The
+        access policy is the Audit service's (docs/access.md).
+        Errors: UNAUTHENTICATED (certificate bound to no member and no auditor), NOT_FOUND
+        (unknown or not yet logged), PERMISSION_DENIED (a member not a party to it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
