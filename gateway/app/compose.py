@@ -138,13 +138,15 @@ async def compose(
             executor=executor,
             on_commit=committed,
         )
-        # (4): checks and the evidence relay
+        # (4): checks (matter_ref resolved against the catalogue) and the evidence relay
+        catalogue = default_catalogue()
         core = ExchangeCore(
             log=merkle_log,
             store=store,
             committer=committer,
             registry=current,
             adapters=adapters,
+            catalogue=catalogue,
             executor=executor,
             freshness_seconds=s.freshness_seconds,
             max_payload_bytes=s.max_payload_bytes,
@@ -157,7 +159,6 @@ async def compose(
         case_keys = cases.keys
         if case_keys is None:
             case_keys = dict(dev_env.member_keys) if dev_env else member_signing_keys(s.data_dir)
-        catalogue = default_catalogue()
         case_service = CaseService(
             s.data_dir,
             submit=core.submit,
