@@ -254,6 +254,9 @@ def _grpc_server(
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, tuple[str, ...]]:
     """The gRPC server with every service; the names whose health follows the gateway's
     (each service, and "" for the server as a whole)."""
+    # A SignedEnvelope is at most the payload limit + 8 KiB (gateway.exchange.limits). A
+    # Delivery carries it, its receipt (a few KiB: every logged field is bounded) and the
+    # payload again in the recipient's dialect, hence twice the payload limit on the way out.
     limit = s.max_payload_bytes + 64 * 1024
     server = grpc.aio.server(
         # every refusal (e.g. registry_expired from require()) as its own status,
@@ -261,7 +264,7 @@ def _grpc_server(
         interceptors=[GuardInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
-            ("grpc.max_send_message_length", limit + 64 * 1024),
+            ("grpc.max_send_message_length", 2 * s.max_payload_bytes + 128 * 1024),
             # a second gateway on this port must fail to bind, not share the port
             ("grpc.so_reuseport", 0),
         ],
