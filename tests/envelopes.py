@@ -67,10 +67,11 @@ def dialect_envelope(
     payload: bytes,
     *,
     kind: str = "case.submit",
-    matter: str = "",
+    matter: str = "010010300100",
 ) -> exchange_pb2.SignedEnvelope:
     """A ``kind`` envelope whose payload is in ``adapter``'s wire format (its dialect and
-    content type), from ``client``'s member to the member of region ``to``."""
+    content type), from ``client``'s member to the member of region ``to``; ``matter``
+    defaults to the canonical code of 企业设立登记, the matter of the sample cases."""
     return client.build(
         recipient=env.member_id(to),
         kind=kind,

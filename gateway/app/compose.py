@@ -141,13 +141,15 @@ async def compose(
             executor=executor,
             on_commit=committed,
         )
-        # (4): checks and the evidence relay
+        # (4): checks (matter_ref resolved against the catalogue) and the evidence relay
+        catalogue = default_catalogue()
         core = ExchangeCore(
             log=merkle_log,
             store=store,
             committer=committer,
             registry=current,
             adapters=adapters,
+            catalogue=catalogue,
             executor=executor,
             freshness_seconds=s.freshness_seconds,
             max_payload_bytes=s.max_payload_bytes,
@@ -160,7 +162,6 @@ async def compose(
         case_keys = cases.keys
         if case_keys is None:
             case_keys = dict(dev_env.member_keys) if dev_env else member_signing_keys(s.data_dir)
-        catalogue = default_catalogue()
         case_service = CaseService(
             s.data_dir,
             submit=core.submit,
@@ -256,6 +257,9 @@ def _grpc_server(
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, tuple[str, ...]]:
     """The gRPC server with every service; the names whose health follows the gateway's
     (each service, and "" for the server as a whole)."""
+    # A SignedEnvelope is at most the payload limit + 8 KiB (gateway.exchange.limits). A
+    # Delivery carries it, its receipt (a few KiB: every logged field is bounded) and the
+    # payload again in the recipient's dialect, hence twice the payload limit on the way out.
     limit = s.max_payload_bytes + 64 * 1024
     server = grpc.aio.server(
         # every refusal (e.g. registry_expired from require()) as its own status,
@@ -263,7 +267,7 @@ def _grpc_server(
         interceptors=[GuardInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
-            ("grpc.max_send_message_length", limit + 64 * 1024),
+            ("grpc.max_send_message_length", 2 * s.max_payload_bytes + 128 * 1024),
             # a second gateway on this port must fail to bind, not share the port
             ("grpc.so_reuseport", 0),
         ],

@@ -50,7 +50,9 @@ class ExchangeReader(Protocol):
 @dataclass(frozen=True)
 class VerifiedExchange:
     """An exchange every check has passed: the exact signed bytes, the parsed envelope, the
-    member ids, the canonical model and when the gateway received it (seconds since epoch)."""
+    member ids, the canonical model, when the gateway received it (seconds since epoch) and
+    the canonical matter code ``matter_ref`` resolved to ("" for none): the only matter
+    value logged and stored, never the raw ``envelope.matter_ref``."""
 
     signed: exchange_pb2.SignedEnvelope
     envelope: exchange_pb2.Envelope
@@ -59,6 +61,7 @@ class VerifiedExchange:
     recipient: str
     canonical: dict[str, Any]
     received_at: float
+    matter: str
 
     @property
     def exchange_id(self) -> str:
@@ -107,7 +110,7 @@ class ExchangeCommitter:
             kind=envelope.kind,
             sender=exchange.sender,
             recipient=exchange.recipient,
-            matter=envelope.matter_ref,
+            matter=exchange.matter,
             envelope_sm3=exchange.envelope_sm3,
             payload_sm3=bytes(envelope.payload_digest),
             signature_sm3=sm3(signed.signature),
@@ -123,7 +126,7 @@ class ExchangeCommitter:
             "sender": exchange.sender,
             "recipient": exchange.recipient,
             "kind": envelope.kind,
-            "matter": envelope.matter_ref,
+            "matter": exchange.matter,
             "canonical": canonical_json(exchange.canonical).decode(),
             "received_at": exchange.received_at,
         }

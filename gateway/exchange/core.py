@@ -3,8 +3,9 @@
 The checks run in this order, each refusing with a named :class:`Refusal` and writing
 nothing:
 
-(1) size: envelope and payload within the limit;
-(2) parse: the exact envelope bytes decode and carry every required field, each well formed;
+(1) size: envelope and payload within the limit, signature and key id within theirs;
+(2) parse: the exact envelope bytes decode and carry every required field, each well formed
+    and within its limit (``gateway.exchange.limits``);
 (3) caller: the mTLS-authenticated member is the envelope's sender;
 (4) key: the signing key is the sender's, registered and valid at created_at;
 (5) signature: SM2 over the exact envelope bytes (in a worker thread: it releases the GIL);
@@ -12,21 +13,23 @@ nothing:
 (7) idempotency: a known exchange id with the same bytes returns the original receipt,
     with other bytes is a conflict;
 (8) freshness: created_at within the window of the gateway's clock;
-(9) recipient and permission: both registered, and the registry allows the send;
+(9) matter, recipient and permission: matter_ref resolves to a canonical matter code
+    (``gateway.exchange.matter_ref``); the recipient is registered, and the registry allows
+    the send for that canonical code;
 (10) replay: the (sender, nonce) pair is new;
-(11) normalisation: the sender's adapter maps the payload to the canonical model;
+(11) normalisation: the sender's adapter maps the payload to the canonical model, and a
+     payload that names its matter names the resolved one;
 (12) commit: :class:`~gateway.exchange.commit.ExchangeCommitter` -- exchange row + nonce +
-     outbox row + log entry in one durable transaction; the receipt proves inclusion in the
-     batch's signed checkpoint.
+     outbox row + log entry in one durable transaction (both hold the canonical matter
+     code, never the raw matter_ref); the receipt proves inclusion in the batch's signed
+     checkpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
@@ -39,6 +42,9 @@ from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError
 from gateway.errors import Refusal, clip
 from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
+from gateway.exchange.limits import ENVELOPE_OVERHEAD, check_envelope_fields, check_signed_fields
+from gateway.exchange.matter_ref import check_payload_matter, resolve_matter_ref
+from gateway.matters import Catalogue
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
 from gateway.registry import MemberId, RegistryError, TrustRegistry
 from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
@@ -54,12 +60,6 @@ __all__ = [
     "member_text",
     "receipt_json",
 ]
-
-KIND_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
-# a matter code (canonical or local) goes into the log entry: no spaces or controls, bounded
-MATTER_RE = re.compile(r"\A[^\s\x00-\x1f\x7f-\x9f]{1,128}\Z")
-CONTENT_TYPE_RE = re.compile(r"\A[\x20-\x7e]{0,128}\Z")  # a MIME type: printable ascii
-ENVELOPE_OVERHEAD = 8 * 1024
 
 
 class ExchangeLookup(Protocol):
@@ -99,6 +99,7 @@ class ExchangeCore:
         committer: ExchangeCommitter,
         registry: Callable[[], TrustRegistry],
         adapters: DialectCatalogue,
+        catalogue: Catalogue,
         executor: Executor | None = None,
         freshness_seconds: float = 300.0,
         max_payload_bytes: int = 1 << 20,
@@ -109,6 +110,7 @@ class ExchangeCore:
         self.committer = committer
         self.registry = registry
         self.adapters = adapters
+        self.catalogue = catalogue
         self.executor = executor
         self.freshness = freshness_seconds
         self.max_payload = max_payload_bytes
@@ -125,6 +127,7 @@ class ExchangeCore:
                 f"envelope of {len(signed.envelope)} bytes exceeds the "
                 f"limit of {self.max_payload + ENVELOPE_OVERHEAD}",
             )
+        check_signed_fields(signed)
         # (2): parse
         envelope = self._parse(signed.envelope)
         if len(envelope.payload) > self.max_payload:
@@ -176,10 +179,13 @@ class ExchangeCore:
                 f"created_at is {skew:+.0f}s from the gateway clock; the "
                 f"window is {self.freshness:.0f}s",
             )
-        # (9): recipient and permission
+        # (9): matter, recipient and permission
+        matter = resolve_matter_ref(
+            self.catalogue, envelope.kind, envelope.matter_ref, sender.split("/", 1)[0]
+        )
         if registry.get_member(recipient) is None:
             raise Refusal("unknown_recipient", f"recipient {recipient} is not a registered member")
-        decision = registry.check_send(sender, recipient, envelope.kind, envelope.matter_ref)
+        decision = registry.check_send(sender, recipient, envelope.kind, matter)
         if not decision.allowed:
             raise Refusal("not_permitted", decision.reason)
         # (10): replay
@@ -187,13 +193,16 @@ class ExchangeCore:
             raise Refusal("replay", f"nonce {envelope.nonce.hex()} was already used by {sender}")
         # (11): normalisation
         canonical = self._normalise(envelope, sender, registry)
+        check_payload_matter(envelope.kind, canonical, matter)
         # (12): commit
         future = asyncio.get_running_loop().create_future()
         self._in_flight[envelope.exchange_id] = future
         self._nonces_in_flight.add(nonce_key)
         try:
             accepted = await self.committer.commit(
-                VerifiedExchange(signed, envelope, envelope_sm3, sender, recipient, canonical, now)
+                VerifiedExchange(
+                    signed, envelope, envelope_sm3, sender, recipient, canonical, now, matter
+                )
             )
             future.set_result(None)
             return accepted
@@ -212,31 +221,7 @@ class ExchangeCore:
             envelope.ParseFromString(raw)
         except DecodeError as exc:
             raise Refusal("malformed", f"envelope bytes do not decode: {exc}") from exc
-        try:
-            if str(uuid.UUID(envelope.exchange_id)) != envelope.exchange_id:
-                raise ValueError
-        except ValueError as exc:
-            raise Refusal("malformed", "exchange_id must be a lower-case canonical uuid") from exc
-        if not envelope.HasField("sender") or not envelope.HasField("recipient"):
-            raise Refusal("malformed", "envelope needs sender and recipient")
-        if not KIND_RE.fullmatch(envelope.kind):
-            raise Refusal("malformed", f"kind {clip(envelope.kind)} is not '<area>.<verb>'")
-        if envelope.matter_ref and not MATTER_RE.fullmatch(envelope.matter_ref):
-            raise Refusal(
-                "malformed",
-                f"matter_ref {clip(envelope.matter_ref)} is not 1-128 characters "
-                "without spaces or control characters",
-            )
-        if not CONTENT_TYPE_RE.fullmatch(envelope.payload_content_type):
-            raise Refusal(
-                "malformed",
-                f"payload_content_type {clip(envelope.payload_content_type)} is not a "
-                "mime type of at most 128 printable ascii characters",
-            )
-        if len(envelope.payload_digest) != 32:
-            raise Refusal("malformed", "payload_digest must be 32 bytes of sm3")
-        if len(envelope.nonce) != 16:
-            raise Refusal("malformed", f"nonce must be 16 bytes, got {len(envelope.nonce)}")
+        check_envelope_fields(envelope)
         if not envelope.HasField("created_at"):
             raise Refusal("malformed", "envelope needs created_at")
         try:

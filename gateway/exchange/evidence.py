@@ -188,6 +188,7 @@ class EvidenceRelay:
             recipient=requester,
             canonical=canonical,
             received_at=now.timestamp(),
+            matter=request.matter,  # the request's, already resolved to the canonical code
         )
         try:
             committed = await self.committer.commit(verified)

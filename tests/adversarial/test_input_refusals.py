@@ -123,7 +123,7 @@ async def test_huge_echoed_value_keeps_the_reason(gw):
     assert len(details) < 1100
 
 
-async def test_huge_dialect_keeps_the_reason(gw):
+async def test_huge_dialect_is_refused_at_its_limit(gw):
     key = gw.env.member_keys["SH"]
     request = signed_envelope(
         key=key,
@@ -140,7 +140,9 @@ async def test_huge_dialect_keeps_the_reason(gw):
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await client.exchange.Submit(request, timeout=30)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value.details()
-    assert reason_of(info.value) == "normalisation_failed"
+    assert reason_of(info.value) == "malformed"
+    assert "dialect 'ddd" in info.value.details()
+    assert "20000 characters, over the limit of 64" in info.value.details()
     assert len(info.value.details()) < 1100
     assert written_rows(gw) == before
 

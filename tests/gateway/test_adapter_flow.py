@@ -262,6 +262,7 @@ async def test_a_dialect_other_than_the_senders_is_refused(gw):
         signed = client.build(
             recipient=gw.env.member_id("ZJ"),
             kind="case.submit",
+            matter="JS-320000-0001",
             payload=js_payload(),
             dialect="zj-xml/1",
         )

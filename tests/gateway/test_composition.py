@@ -126,13 +126,20 @@ def test_a_bad_import_of_our_own_fails_loudly(broken):
 # -- the one commit path -------------------------------------------------------------------
 def _verified(key: PrivateKey, exchange_id: str, payload: bytes) -> VerifiedExchange:
     signed = signed_envelope(
-        key=key, sender=SENDER, recipient=RECIPIENT, kind="case.submit", matter="m1",
+        key=key, sender=SENDER, recipient=RECIPIENT, kind="case.submit", matter="010010300100",
         payload=payload, dialect="yrd-canonical/1", content_type="application/json",
         exchange_id=exchange_id,
     )  # fmt: skip
     envelope = exchange_pb2.Envelope.FromString(signed.envelope)
     return VerifiedExchange(
-        signed, envelope, sm3(signed.envelope), SENDER, RECIPIENT, {"p": payload.decode()}, 1.0e9
+        signed,
+        envelope,
+        sm3(signed.envelope),
+        SENDER,
+        RECIPIENT,
+        {"p": payload.decode()},
+        1.0e9,
+        "010010300100",
     )
 
 

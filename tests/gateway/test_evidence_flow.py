@@ -125,7 +125,7 @@ async def test_anhui_gets_the_licence_from_jiangsu(gw, sims):
     assert entry["kind"] == "evidence.response" and entry["exchange_id"] == got.answer_exchange_id
     assert entry["sender"] == gw.env.member_id("JS")
     assert entry["recipient"] == gw.env.member_id("AH")
-    assert entry["matter"] == "340000000002"
+    assert entry["matter"] == "010010300200"  # the canonical code the request resolved to
     log_key = gw.env.attestation_key.public_key  # the gateway's attestation key
     assert entry["signer_key_id"] == log_key.key_id  # the gateway signed, as JS's adapter
     assert verify_relayed_envelope(gw.gateway.registry.require(), got.answer_envelope)

@@ -97,7 +97,7 @@ def test_signed_envelope_signs_the_bytes_it_ships():
         sender=str(dev_member_id("JS")),
         recipient=str(dev_member_id("SH")),
         kind="case.submit",
-        matter="310117000000-demo",
+        matter="JS-320000-0001",
         payload=payload,
         dialect="js-json/1",
         content_type="application/json",
@@ -115,7 +115,7 @@ def test_signed_envelope_signs_the_bytes_it_ships():
     assert envelope.recipient.region == common_pb2.REGION_SH
     assert (envelope.kind, envelope.matter_ref, envelope.dialect) == (
         "case.submit",
-        "310117000000-demo",
+        "JS-320000-0001",
         "js-json/1",
     )
     assert envelope.created_at.ToDatetime(tzinfo=UTC) == created
