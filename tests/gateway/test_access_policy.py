@@ -145,7 +145,7 @@ async def test_auditor_is_not_a_member(gw, exchanges):
         )
         assert "no client certificate bound to a member" in details
         results = await client.submit_many([status_update(client, gw.env, "ZJ")])
-        assert results[0].error.reason == "unauthenticated"
+        assert results[0].error.reason == "UNAUTHENTICATED"
         with pytest.raises(grpc.aio.AioRpcError) as info:
             async with asyncio.timeout(DEADLINE), client.pull() as deliveries:
                 async for _ in deliveries:
