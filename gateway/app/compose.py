@@ -25,10 +25,10 @@ from gateway.app.trust import GatewayKeys
 from gateway.cases import CaseService
 from gateway.dialects.catalogue import DialectCatalogue, default_dialects
 from gateway.errors import ConfigError
+from gateway.exchange.answers import AnswerRelay
 from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
-from gateway.exchange.delivery import PullHub, PushWorker
-from gateway.exchange.evidence import EvidenceRelay
+from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
 from gateway.exchange.store import GatewayStore
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
@@ -83,7 +83,7 @@ async def compose(
     1. each of the gateway's keys is listed in the registry for its purpose (ConfigError);
     2. the log (opened and verified in a thread) and the gateway's rows;
     3. the one commit path, and delivery it notifies (pull hub, push worker);
-    4. the checks (``ExchangeCore``) and the evidence relay, both committing through (3);
+    4. the checks (``ExchangeCore``) and the answer relay, both committing through (3);
     5. the case service (it submits through (4));
     6. the gRPC server with every service: Exchange, Audit, Matters, Identity, health and
        reflection;
@@ -116,7 +116,8 @@ async def compose(
         opened.append(executor.shutdown)
         current = registry.require
         # (3): commit path and delivery
-        hub = PullHub()
+        bell = StatusBell()  # rung by commits, acks and push outcomes; status watchers wait
+        hub = PullHub(bell)
         push = PushWorker(
             store,
             current,
@@ -125,6 +126,7 @@ async def compose(
             cap=s.push_backoff_max_seconds,
             max_attempts=s.push_max_attempts,
             metrics=metrics,
+            bell=bell,
         )
 
         def committed(recipient: str, exchange_id: str) -> None:
@@ -138,7 +140,7 @@ async def compose(
             executor=executor,
             on_commit=committed,
         )
-        # (4): checks and the evidence relay
+        # (4): checks and the answer relay
         core = ExchangeCore(
             log=merkle_log,
             store=store,
@@ -149,7 +151,7 @@ async def compose(
             freshness_seconds=s.freshness_seconds,
             max_payload_bytes=s.max_payload_bytes,
         )
-        relay = EvidenceRelay(
+        relay = AnswerRelay(
             committer=committer, store=store, signer=keys.attestation, executor=executor
         )
         push.answer_hooks.append(relay.on_answer)
@@ -210,7 +212,7 @@ async def compose(
         push=push,
         committer=committer,
         core=core,
-        evidence_relay=relay,
+        answer_relay=relay,
         cases=case_service,
         anchorer=anchorer,
         supervisor=supervisor,
