@@ -32,7 +32,8 @@ log = logging.getLogger("gateway.cases")
 class LoggedAnswer(Protocol):
     """What the watcher reads of an answer exchange: its canonical JSON."""
 
-    canonical: str
+    @property
+    def canonical(self) -> str: ...
 
 
 class OutboxReader(Protocol):

@@ -119,7 +119,7 @@ class ExchangeCommitter:
             raise Refusal("already_answered", f"exchange {request_id} is being answered")
         self._answering.add(request_id)
         try:
-            answer = self._store.answer_to(request_id)
+            answer = await self._run(self._store.answer_to, request_id)
             if answer is not None and answer.exchange_id != exchange.exchange_id:
                 raise Refusal(
                     "already_answered",
