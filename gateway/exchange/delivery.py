@@ -23,7 +23,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenacity import (
     RetryCallState,
@@ -50,6 +50,10 @@ from gateway.exchange.store import (
 )
 from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
+
+if TYPE_CHECKING:
+    from gateway.dialects.base import Codec
+    from gateway.dialects.transport import Delivery as PushAnswer
 
 # (request row, answer kind, canonical answer, channel it came over)
 AnswerHook = Callable[[ExchangeRow, str, dict[str, Any], str], Awaitable[None]]
@@ -273,7 +277,9 @@ class PushWorker:
         else:
             self._retry(exchange_id, attempts, f"partner answered http {answer.status}")
 
-    async def _answered(self, row: ExchangeRow, adapter: Any, answer: Any, attempts: int) -> None:
+    async def _answered(
+        self, row: ExchangeRow, adapter: Codec, answer: PushAnswer, attempts: int
+    ) -> None:
         """A 2xx: the request is delivered. For a request kind (not itself an answer) the
         body is the member's answer: decoded and handed to the hooks first; an answer that
         is missing, does not decode or is not this request's fails the request."""
@@ -340,7 +346,7 @@ class PushWorker:
         log.error("push of %s given up after %d attempts: %s", exchange_id, failed, error)
 
 
-def _partner_error(adapter: Any, body: bytes) -> str:
+def _partner_error(adapter: Codec, body: bytes) -> str:
     """The partner's own reason from its error body (``: code: message``), '' if unreadable."""
     try:
         err = adapter.to_canonical("error", body)
