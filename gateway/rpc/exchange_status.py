@@ -115,6 +115,8 @@ class ExchangeStatusMixin:
         caller = self.status_caller(context)
         ids = list(dict.fromkeys(request.exchange_ids))
         try:
+            if caller is None:
+                raise Refusal("not_permitted", "no client certificate bound to a member")
             if len(ids) > MAX_WATCHED:
                 raise Refusal(
                     "malformed", f"{len(ids)} exchange ids to watch; at most {MAX_WATCHED}"
@@ -129,7 +131,7 @@ class ExchangeStatusMixin:
             yield status
 
     async def _watch(
-        self, caller: str | None, ids: list[str], rows: dict[str, StatusRow]
+        self, caller: str, ids: list[str], rows: dict[str, StatusRow]
     ) -> AsyncIterator[exchange_pb2.ExchangeStatus]:
         follow = not ids
         bell = self.hub.status
@@ -139,7 +141,7 @@ class ExchangeStatusMixin:
         watched = set(ids)
         while True:
             if follow:
-                fresh = await asyncio.to_thread(self.store.sent_since, caller or "", after)
+                fresh = await asyncio.to_thread(self.store.sent_since, caller, after)
                 for rowid, exchange_id in fresh:
                     after = rowid
                     watched.add(exchange_id)
