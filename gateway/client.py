@@ -73,8 +73,10 @@ class GatewayClient:
         created_at: datetime | None = None,
         nonce: bytes | None = None,
         sender: str | None = None,
+        in_reply_to: str = "",
     ) -> exchange_pb2.SignedEnvelope:
-        """A signed envelope: serialised once, and those exact bytes signed with SM2."""
+        """A signed envelope: serialised once, and those exact bytes signed with SM2;
+        ``in_reply_to`` makes it the answer to that exchange."""
         return signed_envelope(
             key=self.key,
             sender=sender or self.member,
@@ -87,6 +89,7 @@ class GatewayClient:
             exchange_id=exchange_id,
             created_at=created_at,
             nonce=nonce,
+            in_reply_to=in_reply_to,
         )
 
     def verify(self, receipt: exchange_pb2.Receipt) -> VerifiedReceipt:

@@ -13,7 +13,7 @@ member beside the lowercase message that names the check)::
     ├── gateway.cli.UsageError, gateway.app.init_cmd.InitError   Code.USAGE   bad CLI input
     ├── gateway.web.limits.BodyTooLarge     Code.BODY_TOO_LARGE  an HTTP body over its limit
     ├── gateway.workdays.CalendarError      Code.CALENDAR  calendar data malformed (ValueError)
-    ├── gateway.exchange.evidence.AnswerMismatch   Code.ANSWER_MISMATCH  not this request's answer
+    ├── gateway.exchange.answers.AnswerMismatch    Code.ANSWER_MISMATCH  not this request's answer
     ├── StorageError                        Code.STORAGE   a store could not read or write (sqlite3)
     ├── gateway.registry.errors.RegistryError       RegistryCode.*   the trust registry
     ├── gateway.identity.errors.IdentityError       IdentityCode.*   identity data (ValueError)

@@ -25,10 +25,10 @@ from gateway.cases import CaseService
 from gateway.dialects.catalogue import DialectCatalogue, default_dialects
 from gateway.dialects.transport import ClientCertificate
 from gateway.errors import ConfigError
+from gateway.exchange.answers import AnswerRelay
 from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
-from gateway.exchange.delivery import PullHub, PushWorker
-from gateway.exchange.evidence import EvidenceRelay
+from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
 from gateway.exchange.store import GatewayStore
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
@@ -85,7 +85,7 @@ async def compose(
     1. each of the gateway's keys is listed in the registry for its purpose (ConfigError);
     2. the log (opened and verified in a thread) and the gateway's rows;
     3. the one commit path, and delivery it notifies (pull hub, push worker);
-    4. the checks (``ExchangeCore``) and the evidence relay, both committing through (3);
+    4. the checks (``ExchangeCore``) and the answer relay, both committing through (3);
     5. the case service (it submits through (4));
     6. the gRPC server with every service: Exchange, Audit, Matters, Identity, health and
        reflection;
@@ -118,7 +118,8 @@ async def compose(
         opened.append(executor.shutdown)
         current = registry.require
         # (3): commit path and delivery
-        hub = PullHub()
+        bell = StatusBell()  # rung by commits, acks and push outcomes; status watchers wait
+        hub = PullHub(bell)
         push = PushWorker(
             store,
             current,
@@ -128,6 +129,7 @@ async def compose(
             max_attempts=s.push_max_attempts,
             metrics=metrics,
             client_cert=ClientCertificate(tls.cert, tls.key),
+            bell=bell,
         )
 
         def committed(recipient: str, exchange_id: str) -> None:
@@ -141,7 +143,7 @@ async def compose(
             executor=executor,
             on_commit=committed,
         )
-        # (4): checks (matter_ref resolved against the catalogue) and the evidence relay
+        # (4): checks (matter_ref resolved against the catalogue) and the answer relay
         catalogue = default_catalogue()
         core = ExchangeCore(
             log=merkle_log,
@@ -154,7 +156,7 @@ async def compose(
             freshness_seconds=s.freshness_seconds,
             max_payload_bytes=s.max_payload_bytes,
         )
-        relay = EvidenceRelay(
+        relay = AnswerRelay(
             committer=committer, store=store, signer=keys.attestation, executor=executor
         )
         push.answer_hooks.append(relay.on_answer)
@@ -214,7 +216,7 @@ async def compose(
         push=push,
         committer=committer,
         core=core,
-        evidence_relay=relay,
+        answer_relay=relay,
         cases=case_service,
         anchorer=anchorer,
         supervisor=supervisor,

@@ -26,10 +26,10 @@ from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys
 from gateway.cases import CaseService
 from gateway.dialects.catalogue import DialectCatalogue
+from gateway.exchange.answers import AnswerRelay
 from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
-from gateway.exchange.evidence import EvidenceRelay
 from gateway.exchange.store import GatewayStore
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Beat, Supervisor
@@ -71,7 +71,7 @@ class Gateway:
         push: PushWorker,
         committer: ExchangeCommitter,
         core: ExchangeCore,
-        evidence_relay: EvidenceRelay,
+        answer_relay: AnswerRelay,
         cases: CaseService,
         anchorer: GatewayAnchorer | None,
         supervisor: Supervisor,
@@ -97,7 +97,7 @@ class Gateway:
         self.push = push
         self.committer = committer
         self.core = core
-        self.evidence_relay = evidence_relay
+        self.answer_relay = answer_relay
         self.cases = cases
         self.anchorer = anchorer
         self.supervisor = supervisor

@@ -1,10 +1,15 @@
 """The background task that records a handling province's answer to a pushed ``case.submit``.
 
-A province answers the push in its HTTP response, which the gateway keeps in its outbox; the
-watcher turns ``accepted`` into the ``accepted`` transition and ``rejected`` (or a push the
-province refused) into ``refused``. It only speaks for provinces whose member key this
-gateway holds; the others answer with a signed ``case.status`` of their own. It is woken
-after each submission, looks at least every 0.25 s, and survives anything a partner sends.
+A province answers the push in its HTTP response; the gateway logs that answer as a
+``case.status`` exchange from the province with ``in_reply_to`` the submission
+(``gateway.exchange.answers``), the one path every answer takes. The watcher reads that
+answer exchange and turns ``accepted`` into the ``accepted`` transition and ``rejected`` (or
+a submission that failed: refused by the province, or undeliverable) into ``refused``. A
+delivered push whose answer the outbox kept but no exchange holds (a file written before
+answers were exchanges) is read from the outbox, as before. It only speaks for provinces
+whose member key this gateway holds; the others answer with a signed ``case.status`` of
+their own. It is woken after each submission, looks at least every 0.25 s, and survives
+anything a partner sends.
 """
 
 from __future__ import annotations
@@ -19,16 +24,26 @@ from gateway.cases.errors import CaseError
 from gateway.cases.model import REGION_NAMES, Actor, Status
 from gateway.cases.store import CaseStore
 
-__all__ = ["AnswerWatcher", "OutboxReader", "Step"]
+__all__ = ["AnswerWatcher", "LoggedAnswer", "OutboxReader", "Step"]
 
 log = logging.getLogger("gateway.cases")
 
 
+class LoggedAnswer(Protocol):
+    """What the watcher reads of an answer exchange: its canonical JSON."""
+
+    @property
+    def canonical(self) -> str: ...
+
+
 class OutboxReader(Protocol):
-    """The delivery state of an exchange (``GatewayStore.outbox_row``): status, attempts,
-    last error, the recipient's answer."""
+    """The delivery state of an exchange (``GatewayStore.outbox_row``: status, attempts,
+    last error, the recipient's answer kept by the push) and its logged answer
+    (``GatewayStore.answer_to``)."""
 
     def outbox_row(self, exchange_id: str) -> tuple[str, int, str | None, str | None] | None: ...
+
+    def answer_to(self, request_id: str) -> LoggedAnswer | None: ...
 
 
 # (case id, target, actor, note, timeline label): ``lifecycle.Transitions.step``
@@ -81,13 +96,14 @@ class AnswerWatcher:
         for row in rows:
             if row["handling_region"] not in self._keys:
                 continue  # the province answers with its own signed case.status
+            logged = self._outbox.answer_to(row["exchange_id"])
             outbox = self._outbox.outbox_row(row["exchange_id"])
             if outbox is None:
                 continue
             status, _attempts, error, response = outbox
             target, note = None, None
-            if status == "delivered" and response:
-                answer = json.loads(response)
+            if logged is not None or (status == "delivered" and response):
+                answer = json.loads(logged.canonical if logged is not None else response or "{}")
                 note = answer.get("note")
                 if answer.get("status") == "accepted":
                     target = Status.ACCEPTED

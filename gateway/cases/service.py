@@ -17,7 +17,8 @@ steps, and refuse with a :class:`CaseError` before anything is written:
 (6) apply: the change, the timeline event and its receipt are written in one transaction.
 
 A background task records the handling province's answer to a pushed ``case.submit`` (its
-``case.status``, kept in the outbox) as the ``accepted`` or ``refused`` transition.
+``case.status``, logged as an answer exchange with ``in_reply_to`` the submission) as the
+``accepted`` or ``refused`` transition.
 
 ``CaseService`` only composes the parts, one module each: ``submission`` (steps (1)-(2) of a
 submission), ``lifecycle`` (the transition rules and taking a step), ``ratings``,

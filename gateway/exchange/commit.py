@@ -17,6 +17,11 @@ and in ``gateway.exchange.store``, nowhere else.
    or refuses ``conflict`` if the stored bytes differ;
 4. the receipt: inclusion in the batch's signed checkpoint;
 5. tell delivery (pull streams and the push worker) that something is due.
+
+An answer (``in_reply_to`` set) is refused ``already_answered`` when its request has an
+answer, or one is being committed: the committer reserves the request id for the length of
+the commit, so of two concurrent answers exactly one is written (and the UNIQUE index on
+``exchanges.in_reply_to`` holds the file to that even across processes).
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class ExchangeReader(Protocol):
 
     def exchange(self, exchange_id: str) -> ExchangeRow | None: ...
 
+    def answer_to(self, request_id: str) -> ExchangeRow | None: ...
+
 
 @dataclass(frozen=True)
 class VerifiedExchange:
@@ -62,6 +69,10 @@ class VerifiedExchange:
     canonical: dict[str, Any]
     received_at: float
     matter: str
+    relayed: bool = False
+    """True when the gateway signed the envelope itself, as a push-mode member's adapter."""
+    channel: str = "grpc-mtls"
+    """How the original arrived: "grpc-mtls", "https-pinned" or "http-dev"."""
 
     @property
     def exchange_id(self) -> str:
@@ -98,10 +109,30 @@ class ExchangeCommitter:
         self._delivery_mode = delivery_mode
         self._executor = executor
         self._on_commit = on_commit
+        self._answering: set[str] = set()
 
     async def commit(self, exchange: VerifiedExchange) -> Committed:
         """Make ``exchange`` durable; :class:`Refusal` ``unavailable`` if the log cannot
-        commit (nothing is then written), ``conflict`` if its id holds other bytes."""
+        commit (nothing is then written), ``conflict`` if its id holds other bytes,
+        ``already_answered`` if it answers a request that has (or is getting) an answer."""
+        request_id = exchange.envelope.in_reply_to
+        if not request_id:
+            return await self._commit(exchange)
+        if request_id in self._answering:
+            raise Refusal("already_answered", f"exchange {request_id} is being answered")
+        self._answering.add(request_id)
+        try:
+            answer = await self._run(self._store.answer_to, request_id)
+            if answer is not None and answer.exchange_id != exchange.exchange_id:
+                raise Refusal(
+                    "already_answered",
+                    f"exchange {request_id} was already answered by {answer.exchange_id}",
+                )
+            return await self._commit(exchange)
+        finally:
+            self._answering.discard(request_id)
+
+    async def _commit(self, exchange: VerifiedExchange) -> Committed:
         signed, envelope = exchange.signed, exchange.envelope
         exchange_id = envelope.exchange_id
         # (1): log entry and row
@@ -116,6 +147,7 @@ class ExchangeCommitter:
             signature_sm3=sm3(signed.signature),
             signer_key_id=signed.key_id,
             received_at=datetime.fromtimestamp(exchange.received_at, UTC),
+            in_reply_to=envelope.in_reply_to,
         )
         row = {
             "exchange_id": exchange_id,
@@ -129,6 +161,7 @@ class ExchangeCommitter:
             "matter": exchange.matter,
             "canonical": canonical_json(exchange.canonical).decode(),
             "received_at": exchange.received_at,
+            "in_reply_to": envelope.in_reply_to,
         }
         write = partial(
             insert_exchange,

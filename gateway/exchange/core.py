@@ -16,10 +16,17 @@ nothing:
 (9) matter, recipient and permission: matter_ref resolves to a canonical matter code
     (``gateway.exchange.matter_ref``); the recipient is registered, and the registry allows
     the send for that canonical code;
-(10) replay: the (sender, nonce) pair is new;
-(11) normalisation: the sender's adapter maps the payload to the canonical model, and a
+(10) answer: if ``in_reply_to`` is set it is a canonical uuid (``malformed``) naming a logged
+     exchange (``unknown_request``) that is a request, sent by this answer's recipient to its
+     sender, whose kind expects this answer's kind (``answer_mismatch``,
+     ``gateway.dialects.base.RESPONSE_KIND``), and that has no answer yet
+     (``already_answered``; the committer re-checks under a reservation, so two concurrent
+     answers cannot both be written). Optional for every kind: ``case.status`` is both a
+     request and an answer;
+(11) replay: the (sender, nonce) pair is new;
+(12) normalisation: the sender's adapter maps the payload to the canonical model, and a
      payload that names its matter names the resolved one;
-(12) commit: :class:`~gateway.exchange.commit.ExchangeCommitter` -- exchange row + nonce +
+(13) commit: :class:`~gateway.exchange.commit.ExchangeCommitter` -- exchange row + nonce +
      outbox row + log entry in one durable transaction (both hold the canonical matter
      code, never the raw matter_ref); the receipt proves inclusion in the batch's signed
      checkpoint.
@@ -30,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
@@ -38,6 +46,7 @@ from typing import Any, Protocol
 from google.protobuf.message import DecodeError
 
 from gateway import regions
+from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError
 from gateway.errors import Refusal, clip
@@ -63,9 +72,11 @@ __all__ = [
 
 
 class ExchangeLookup(Protocol):
-    """The pre-commit lookups of steps (7) and (10) (``GatewayStore``)."""
+    """The pre-commit lookups of steps (7), (10) and (11) (``GatewayStore``)."""
 
     def lookup(self, exchange_id: str, sender: str, nonce: bytes) -> tuple[bytes | None, bool]: ...
+
+    def request_of(self, request_id: str) -> tuple[str, str, str, str, str | None] | None: ...
 
 
 Accepted = Committed
@@ -152,7 +163,7 @@ class ExchangeCore:
             public = registry.signing_key(sender, signed.key_id, created)
         except RegistryError as exc:
             raise Refusal("key_invalid", f"signing key: {exc}") from exc
-        # (5), (6) and the lookups for (7) and (10) in one worker-thread job: the SM2
+        # (5), (6) and the lookups for (7) and (11) in one worker-thread job: the SM2
         # arithmetic, the hashing and SQLite all release the GIL, and the event loop must
         # not wait for any of them
         nonce_key = (sender, bytes(envelope.nonce))
@@ -188,13 +199,16 @@ class ExchangeCore:
         decision = registry.check_send(sender, recipient, envelope.kind, matter)
         if not decision.allowed:
             raise Refusal("not_permitted", decision.reason)
-        # (10): replay
+        # (10): answer
+        if envelope.in_reply_to:
+            await self._check_answer(envelope, sender, recipient)
+        # (11): replay
         if nonce_used or nonce_key in self._nonces_in_flight:
             raise Refusal("replay", f"nonce {envelope.nonce.hex()} was already used by {sender}")
-        # (11): normalisation
+        # (12): normalisation
         canonical = self._normalise(envelope, sender, registry)
         check_payload_matter(envelope.kind, canonical, matter)
-        # (12): commit
+        # (13): commit
         future = asyncio.get_running_loop().create_future()
         self._in_flight[envelope.exchange_id] = future
         self._nonces_in_flight.add(nonce_key)
@@ -215,6 +229,43 @@ class ExchangeCore:
             self._nonces_in_flight.discard(nonce_key)
 
     # -- steps --------------------------------------------------------------------------
+    async def _check_answer(
+        self, envelope: exchange_pb2.Envelope, sender: str, recipient: str
+    ) -> None:
+        request_id = envelope.in_reply_to
+        try:
+            if str(uuid.UUID(request_id)) != request_id:
+                raise ValueError
+        except ValueError as exc:
+            raise Refusal(
+                "malformed", f"in_reply_to {clip(request_id)} is not a lower-case canonical uuid"
+            ) from exc
+        request = await self._run(self.store.request_of, request_id)
+        if request is None:
+            raise Refusal("unknown_request", f"in_reply_to names no logged exchange {request_id}")
+        asker, asked, kind, its_request, answered_by = request
+        if its_request:
+            raise Refusal(
+                "answer_mismatch", f"exchange {request_id} is itself an answer: it has no answer"
+            )
+        if (sender, recipient) != (asked, asker):
+            raise Refusal(
+                "answer_mismatch",
+                f"an answer to {request_id} goes from {asked} to {asker}, "
+                f"not from {sender} to {recipient}",
+            )
+        expected = RESPONSE_KIND.get(kind)
+        if expected != envelope.kind:
+            raise Refusal(
+                "answer_mismatch",
+                f"a {kind} is answered by "
+                f"{'nothing' if expected is None else repr(expected)}, not {envelope.kind!r}",
+            )
+        if answered_by is not None:
+            raise Refusal(
+                "already_answered", f"exchange {request_id} was already answered by {answered_by}"
+            )
+
     def _parse(self, raw: bytes) -> exchange_pb2.Envelope:
         envelope = exchange_pb2.Envelope()
         try:

@@ -5,6 +5,14 @@ its system answered 2xx (push); recipients deduplicate by exchange id. A recipie
 down loses nothing: its rows wait, retried with capped exponential backoff and jitter, up to
 ``push_max_attempts`` failed attempts; then the row is given up (``rejected`` with the last
 error, counted in ``yrd_push_dead_letters_total`` and logged once).
+
+Nothing is dropped silently: a row that will never be delivered is ``rejected`` with its
+``failure`` -- ``translation`` (the recipient's dialect cannot express it),
+``refused_by_partner`` (a 4xx, a REJECTED ack, or an answer that does not decode or is not
+this request's answer), ``undeliverable`` (given up). A push-mode member's answer to a
+request kind (``RESPONSE_KIND``) goes to the answer hooks (``gateway.exchange.answers``),
+which log it as an exchange before the request is marked delivered. Every change of a row
+rings the :class:`StatusBell` that status watchers wait on.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenacity import (
     RetryCallState,
@@ -30,20 +38,29 @@ from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, DeliveryError
 from gateway.dialects.transport import CHANNEL_HTTP_DEV, CHANNEL_HTTPS_PINNED, ClientCertificate
 from gateway.errors import Refusal
-from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
+from gateway.exchange.answers import AnswerMismatch
+from gateway.exchange.store import (
+    DELIVERED,
+    FAILURE_REFUSED,
+    FAILURE_TRANSLATION,
+    FAILURE_UNDELIVERABLE,
+    PENDING,
+    REJECTED,
+    ExchangeRow,
+    GatewayStore,
+)
 from gateway.ops.metrics import Metrics
 from gateway.registry import Delivery as RegistryDelivery
 from gateway.registry import TrustRegistry
 
-__all__ = [
-    "PullHub",
-    "PushWorker",
-    "RetryPolicy",
-]
+if TYPE_CHECKING:
+    from gateway.dialects.base import Codec
+    from gateway.dialects.transport import Delivery as PushAnswer
 
-AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
+# (request row, answer kind, canonical answer, channel it came over)
+AnswerHook = Callable[[ExchangeRow, str, dict[str, Any], str], Awaitable[None]]
 
-__all__ = ["AnswerHook", "PullHub", "PushWorker", "RetryPolicy"]
+__all__ = ["AnswerHook", "PullHub", "PushWorker", "RetryPolicy", "StatusBell"]
 
 log = logging.getLogger("gateway.exchange.delivery")
 
@@ -79,10 +96,37 @@ class RetryPolicy:
         return self._retrying.wait(state)
 
 
-class PullHub:
-    """Wakes pull streams when something arrives for their member; tracks what is in flight."""
+class StatusBell:
+    """Rung whenever an exchange's status may have changed (commit, ack, push outcome);
+    status watchers wait on it, with a slow poll as a safety net. A generation counter, so
+    a watcher that was busy when it rang still sees that it did."""
 
     def __init__(self) -> None:
+        self.generation = 0
+        self._event = asyncio.Event()
+
+    def ring(self) -> None:
+        self.generation += 1
+        self._event.set()
+        self._event = asyncio.Event()
+
+    # A wake-up-or-poll interval that returns normally when it lapses, not a cancel scope.
+    async def wait(self, seen: int, timeout: float) -> int:  # noqa: ASYNC109
+        """Wait until the generation passes ``seen`` (or ``timeout``); the generation."""
+        if self.generation == seen:
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self.generation
+
+
+class PullHub:
+    """Wakes pull streams when something arrives for their member; tracks what is in flight.
+    Each wake-up (a commit, an ack) also rings ``status``."""
+
+    def __init__(self, status: StatusBell | None = None) -> None:
+        self.status = status if status is not None else StatusBell()
         self._events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self.in_flight: dict[str, set[str]] = defaultdict(set)
         """Per member, the exchange ids one of its pull streams has taken and not yet settled:
@@ -91,6 +135,7 @@ class PullHub:
 
     def notify(self, member: str) -> None:
         self._events[member].set()
+        self.status.ring()
 
     # A wake-up-or-poll interval that returns normally when it lapses, not a cancel scope.
     async def wait(self, member: str, timeout: float) -> None:  # noqa: ASYNC109
@@ -117,10 +162,12 @@ class PushWorker:
         metrics: Metrics | None = None,
         concurrency: int = 8,
         client_cert: ClientCertificate | None = None,
+        bell: StatusBell | None = None,
     ) -> None:
         self.store = store
         self.client_cert = client_cert
         """What the gateway presents to https push endpoints (its TLS certificate and key)."""
+        self.bell = bell
         self.registry = registry
         self.adapters = adapters
         self.policy = RetryPolicy(max_attempts, base, cap)
@@ -130,9 +177,9 @@ class PushWorker:
         self._transports: dict[str, object] = {}
         self._task: asyncio.Task | None = None
         self.answer_hooks: list[AnswerHook] = []
-        """Awaited with (request row, answer kind, canonical answer) before a push that got
-        an answer is marked delivered; if one raises, the push is retried (hooks must be
-        idempotent)."""
+        """Awaited with (request row, answer kind, canonical answer, channel) before a push
+        that got an answer is marked delivered; :class:`AnswerMismatch` fails the request,
+        anything else retries the push (hooks must be idempotent)."""
         self.delivered = 0
         self.failures = 0
         self.given_up = 0
@@ -226,7 +273,9 @@ class PushWorker:
             self._retry(exchange_id, attempts, f"push failed: {exc}")
             return
         except AdapterError as exc:
-            self.store.mark(exchange_id, REJECTED, error=f"cannot express in dialect: {exc}")
+            self._mark(
+                exchange_id, REJECTED, f"cannot express in dialect: {exc}", FAILURE_TRANSLATION
+            )
             return
         except Refusal:  # the gateway's own refusal (registry past its grace): not the partner's
             raise
@@ -235,33 +284,71 @@ class PushWorker:
             self._retry(exchange_id, attempts, f"push failed: {type(exc).__name__}")
             return
         if answer.ok:
-            response = None
-            answer_kind = RESPONSE_KIND.get(row.kind)
-            channel = getattr(answer, "channel", CHANNEL_HTTP_DEV)
-            if answer_kind and answer.body and not self._attested_channel(channel):
-                # nothing a channel without assurance said is relayed as the member's
-                log.warning("answer to %s over channel %s not relayed", exchange_id, channel)
-                response = json.dumps({"unrelayed_answer": f"channel {channel}"})
-            elif answer_kind and answer.body:
-                try:
-                    decoded = adapter.to_canonical(answer_kind, answer.body)
-                except AdapterError as exc:
-                    response = json.dumps({"undecodable_answer": str(exc)})
-                else:
-                    response = json.dumps(decoded, ensure_ascii=False, sort_keys=True)
-                    try:
-                        for hook in self.answer_hooks:
-                            await hook(row, answer_kind, decoded)
-                    except Exception as exc:
-                        log.exception("answer hook for %s failed", exchange_id)
-                        self._retry(exchange_id, attempts, f"answer not recorded: {exc!r}")
-                        return
-            self.store.mark(exchange_id, DELIVERED, response=response)
-            self.delivered += 1
+            await self._answered(row, adapter, answer, attempts)
         elif 400 <= answer.status < 500 and answer.status not in (408, 429):
-            self.store.mark(exchange_id, REJECTED, error=f"partner refused: http {answer.status}")
+            why = _partner_error(adapter, answer.body)
+            self._mark(
+                exchange_id,
+                REJECTED,
+                f"partner refused: http {answer.status}{why}",
+                FAILURE_REFUSED,
+            )
         else:
             self._retry(exchange_id, attempts, f"partner answered http {answer.status}")
+
+    async def _answered(
+        self, row: ExchangeRow, adapter: Codec, answer: PushAnswer, attempts: int
+    ) -> None:
+        """A 2xx: the request is delivered. For a request kind (not itself an answer) the
+        body is the member's answer: decoded and handed to the hooks first; an answer that
+        is missing, does not decode or is not this request's fails the request."""
+        exchange_id = row.exchange_id
+        answer_kind = None if row.in_reply_to else RESPONSE_KIND.get(row.kind)
+        if answer_kind is None:
+            self._mark(exchange_id, DELIVERED)
+            return
+        channel = getattr(answer, "channel", CHANNEL_HTTP_DEV)
+        if not self._attested_channel(channel):
+            # nothing a channel without assurance said is relayed as the member's
+            log.warning("answer to %s over channel %s not relayed", exchange_id, channel)
+            response = json.dumps({"unrelayed_answer": f"channel {channel}"})
+            self._mark(exchange_id, DELIVERED, response=response)
+            return
+        try:
+            if not answer.body:
+                raise AdapterError("<body>", "the partner answered without a body")
+            decoded = adapter.to_canonical(answer_kind, answer.body)
+            for hook in self.answer_hooks:
+                await hook(row, answer_kind, decoded, channel)
+        except (AdapterError, AnswerMismatch) as exc:
+            error = f"partner answer unusable: {exc}"
+            self._mark(exchange_id, REJECTED, error, FAILURE_REFUSED)
+            log.warning("answer to %s unusable: %s", exchange_id, type(exc).__name__)
+            return
+        except Exception as exc:
+            log.exception("answer hook for %s failed", exchange_id)
+            self._retry(exchange_id, attempts, f"answer not recorded: {exc!r}")
+            return
+        response = json.dumps(decoded, ensure_ascii=False, sort_keys=True)
+        self._mark(exchange_id, DELIVERED, response=response)
+
+    def _mark(
+        self,
+        exchange_id: str,
+        status: str,
+        error: str | None = None,
+        failure: str | None = None,
+        *,
+        response: str | None = None,
+        retry_at: float | None = None,
+    ) -> None:
+        self.store.mark(
+            exchange_id, status, error=error, failure=failure, response=response, retry_at=retry_at
+        )
+        if status == DELIVERED:
+            self.delivered += 1
+        if self.bell is not None:
+            self.bell.ring()
 
     def _retry(self, exchange_id: str, attempts: int, error: str) -> None:
         """Record a failed attempt (``attempts`` failed before it): due again later, or
@@ -270,10 +357,24 @@ class PushWorker:
         failed = attempts + 1
         delay = self.policy.next_delay(failed)
         if delay is not None:
-            self.store.mark(exchange_id, PENDING, error=error, retry_at=time.time() + delay)
+            self._mark(exchange_id, PENDING, error, retry_at=time.time() + delay)
             return
-        self.store.mark(exchange_id, REJECTED, error=f"gave up after {failed} attempts: {error}")
+        self._mark(
+            exchange_id,
+            REJECTED,
+            f"gave up after {failed} attempts: {error}",
+            FAILURE_UNDELIVERABLE,
+        )
         self.given_up += 1
         if self.metrics is not None:
             self.metrics.push_dead_letters.inc()
         log.error("push of %s given up after %d attempts: %s", exchange_id, failed, error)
+
+
+def _partner_error(adapter: Codec, body: bytes) -> str:
+    """The partner's own reason from its error body (``: code: message``), '' if unreadable."""
+    try:
+        err = adapter.to_canonical("error", body)
+    except AdapterError:
+        return ""
+    return f": {err.get('code')}: {err.get('message')}"

@@ -27,6 +27,7 @@ def signed_envelope(
     exchange_id: str | None = None,
     created_at: datetime | None = None,
     nonce: bytes | None = None,
+    in_reply_to: str = "",
 ) -> exchange_pb2.SignedEnvelope:
     """Serialise the envelope once and sign those exact bytes with SM2 (default ID): the
     gateway verifies, stores and forwards these bytes and never re-serialises them."""
@@ -43,6 +44,7 @@ def signed_envelope(
         dialect=dialect,
         created_at=created,
         nonce=nonce if nonce is not None else secrets.token_bytes(16),
+        in_reply_to=in_reply_to,
     )
     raw = envelope.SerializeToString()
     return exchange_pb2.SignedEnvelope(

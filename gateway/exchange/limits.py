@@ -14,7 +14,8 @@ the whole envelope, which are ``too_large``::
 
     exchange_id              36: a canonical lower-case UUID
     sender, recipient        org_code 18 (GB 32100), subsystem 1-64 of [A-Za-z0-9._-]
-    kind                     1-64, "<area>.<verb>" of [a-z0-9_]
+    kind                     1-64, "<area>.<verb>" of [a-z0-9_], or a one-word kind of
+                             gateway.dialects.base.KINDS ("matter", "error")
     matter_ref               0-64, no spaces or control characters
     payload                  max_payload_bytes (settings, default 1 MiB)      too_large
     payload_digest           exactly 32 bytes (SM3)
@@ -35,6 +36,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from gateway.dialects.base import KINDS
 from gateway.errors import Refusal, clip
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
 
@@ -126,8 +128,11 @@ def check_envelope_fields(envelope: exchange_pb2.Envelope) -> None:
     _member("recipient", envelope.recipient)
     if len(envelope.kind) > KIND_MAX:
         raise _longer("kind", envelope.kind, KIND_MAX)
-    if not _KIND.fullmatch(envelope.kind):
-        raise Refusal("malformed", f"kind {clip(envelope.kind)} is not '<area>.<verb>'")
+    # "<area>.<verb>", or one of the answer kinds named by a single word ("matter")
+    if not _KIND.fullmatch(envelope.kind) and envelope.kind not in KINDS:
+        raise Refusal(
+            "malformed", f"kind {clip(envelope.kind)} is not '<area>.<verb>' nor a known kind"
+        )
     if len(envelope.matter_ref) > MATTER_REF_MAX:
         raise _longer("matter_ref", envelope.matter_ref, MATTER_REF_MAX)
     if envelope.matter_ref and not _MATTER.fullmatch(envelope.matter_ref):

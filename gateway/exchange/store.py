@@ -4,6 +4,12 @@ They live in the log's SQLite file and are written by the log's sequencer *insid
 batch transaction* of the entry they describe (``MerkleLog.append_async(side_write=...)``),
 so an exchange, its nonce, its outbox row and its log entry are all in or all out.
 Everything else (acks, retries) is written through this module's own connection.
+
+An answer's row names its request in ``in_reply_to`` ('' for a request); a UNIQUE partial
+index keeps a request to one answer even if two commits race. A ``rejected`` outbox row says
+why in ``failure`` (``translation``, ``refused_by_partner``, ``undeliverable``); a
+``delivered`` one says when in ``delivered_at``. Files written before these columns get them
+on open (``ALTER TABLE ... ADD COLUMN``).
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ from gateway.errors import storage_boundary
 
 __all__ = [
     "DELIVERED",
+    "FAILURE_REFUSED",
+    "FAILURE_TRANSLATION",
+    "FAILURE_UNDELIVERABLE",
     "PENDING",
     "REJECTED",
     "ExchangeRow",
     "GatewayStore",
     "OutboxRow",
+    "StatusRow",
     "insert_exchange",
 ]
 
@@ -66,7 +76,30 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(recipient, status, next_attempt_at);
 """
 
+# Columns added after the first release: (table, column, declaration), added on open to a
+# file that lacks them. The index needs in_reply_to, so it is made after the migration.
+MIGRATIONS = (
+    ("exchanges", "in_reply_to", "TEXT NOT NULL DEFAULT ''"),
+    ("outbox", "failure", "TEXT"),
+    ("outbox", "delivered_at", "REAL"),
+)
+ANSWER_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS exchanges_answer ON exchanges(in_reply_to)"
+    " WHERE in_reply_to != ''"
+)
+
+_STATUS_SQL = (
+    "SELECT e.exchange_id, e.kind, e.sender, e.recipient, e.received_at, o.status,"
+    " COALESCE(o.attempts, 0), o.last_error, o.failure, o.delivered_at, o.updated_at,"
+    " a.exchange_id, a.received_at"
+    " FROM exchanges e LEFT JOIN outbox o ON o.exchange_id = e.exchange_id"
+    " LEFT JOIN exchanges a ON a.in_reply_to = e.exchange_id AND a.in_reply_to != ''"
+)
+
 PENDING, DELIVERED, REJECTED = "pending", "delivered", "rejected"
+FAILURE_TRANSLATION = "translation"
+FAILURE_REFUSED = "refused_by_partner"
+FAILURE_UNDELIVERABLE = "undeliverable"
 
 
 @dataclass(frozen=True)
@@ -84,6 +117,27 @@ class ExchangeRow:
     leaf_index: int
     tree_size: int
     received_at: float
+    in_reply_to: str = ""
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """Where one exchange is (``GatewayStore.status``): its row, its outbox row and the id
+    and time of its answer, if any."""
+
+    exchange_id: str
+    kind: str
+    sender: str
+    recipient: str
+    received_at: float
+    outbox_status: str | None
+    attempts: int
+    last_error: str | None
+    failure: str | None
+    delivered_at: float | None
+    updated_at: float | None
+    answer_exchange_id: str | None
+    answered_at: float | None
 
 
 @dataclass(frozen=True)
@@ -109,10 +163,12 @@ def insert_exchange(
     return [
         (
             "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
-            " recipient, kind, matter, canonical, leaf_index, tree_size, received_at)"
+            " recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
+            " in_reply_to)"
             " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
-            " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at)",
-            {**row, "leaf_index": index, "tree_size": tree_size},
+            " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at,"
+            " :in_reply_to)",
+            {"in_reply_to": "", **row, "leaf_index": index, "tree_size": tree_size},
         ),
         (
             "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
@@ -133,7 +189,13 @@ class GatewayStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+        for table, column, declaration in MIGRATIONS:
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        conn.execute(ANSWER_INDEX)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -150,13 +212,77 @@ class GatewayStore:
             self._conn()
             .execute(
                 "SELECT exchange_id, envelope, signature, key_id, envelope_sm3, sender, recipient,"
-                " kind, matter, canonical, leaf_index, tree_size, received_at"
+                " kind, matter, canonical, leaf_index, tree_size, received_at, in_reply_to"
                 " FROM exchanges WHERE exchange_id = ?",
                 (exchange_id,),
             )
             .fetchone()
         )
         return None if row is None else ExchangeRow(*row)
+
+    def answer_to(self, request_id: str) -> ExchangeRow | None:
+        """The logged answer to exchange ``request_id`` (the row whose in_reply_to names it)."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT exchange_id, envelope, signature, key_id, envelope_sm3, sender, recipient,"
+                " kind, matter, canonical, leaf_index, tree_size, received_at, in_reply_to"
+                " FROM exchanges WHERE in_reply_to = ? AND in_reply_to != ''",
+                (request_id,),
+            )
+            .fetchone()
+        )
+        return None if row is None else ExchangeRow(*row)
+
+    def request_of(self, request_id: str) -> tuple[str, str, str, str, str | None] | None:
+        """For the in_reply_to check: (sender, recipient, kind, in_reply_to, id of its answer
+        or None) of exchange ``request_id``, None if unknown. One round trip."""
+        return (
+            self._conn()
+            .execute(
+                "SELECT e.sender, e.recipient, e.kind, e.in_reply_to, a.exchange_id"
+                " FROM exchanges e LEFT JOIN exchanges a"
+                " ON a.in_reply_to = e.exchange_id AND a.in_reply_to != ''"
+                " WHERE e.exchange_id = ?",
+                (request_id,),
+            )
+            .fetchone()
+        )
+
+    def status(self, exchange_id: str) -> StatusRow | None:
+        """Where exchange ``exchange_id`` is: one query over the exchange, its outbox row and
+        its answer; None if unknown."""
+        row = self._conn().execute(_STATUS_SQL + " WHERE e.exchange_id = ?", (exchange_id,))
+        found = row.fetchone()
+        return None if found is None else StatusRow(*found)
+
+    def statuses(self, exchange_ids: list[str]) -> dict[str, StatusRow]:
+        """:meth:`status` of many exchanges (unknown ones left out), 500 per query."""
+        out: dict[str, StatusRow] = {}
+        for start in range(0, len(exchange_ids), 500):
+            chunk = exchange_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for found in self._conn().execute(
+                _STATUS_SQL + f" WHERE e.exchange_id IN ({marks})", chunk
+            ):
+                out[found[0]] = StatusRow(*found)
+        return out
+
+    def sent_since(self, sender: str, after_rowid: int, limit: int = 1000) -> list[tuple[int, str]]:
+        """(rowid, exchange id) of exchanges ``sender`` sent after ``after_rowid``, in order
+        (WatchStatus with no ids follows a member's new exchanges this way)."""
+        return (
+            self._conn()
+            .execute(
+                "SELECT rowid, exchange_id FROM exchanges WHERE sender = ? AND rowid > ?"
+                " ORDER BY rowid LIMIT ?",
+                (sender, after_rowid, limit),
+            )
+            .fetchall()
+        )
+
+    def last_rowid(self) -> int:
+        return self._conn().execute("SELECT COALESCE(MAX(rowid), 0) FROM exchanges").fetchone()[0]
 
     def lookup(self, exchange_id: str, sender: str, nonce: bytes) -> tuple[bytes | None, bool]:
         """One round trip for the two pre-commit checks: (envelope_sm3 of a known exchange
@@ -218,13 +344,25 @@ class GatewayStore:
         error: str | None = None,
         response: str | None = None,
         retry_at: float | None = None,
+        failure: str | None = None,
     ) -> None:
+        """Record one push attempt: ``delivered`` stamps ``delivered_at``; ``rejected``
+        keeps ``failure`` (why it will never be delivered)."""
         now = time.time()
         self._conn().execute(
             "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
-            " response = COALESCE(?, response), next_attempt_at = ?, updated_at = ?"
-            " WHERE exchange_id = ?",
-            (status, error, response, retry_at if retry_at is not None else now, now, exchange_id),
+            " response = COALESCE(?, response), next_attempt_at = ?, updated_at = ?,"
+            " failure = ?, delivered_at = ? WHERE exchange_id = ?",
+            (
+                status,
+                error,
+                response,
+                retry_at if retry_at is not None else now,
+                now,
+                failure if status == REJECTED else None,
+                now if status == DELIVERED else None,
+                exchange_id,
+            ),
         )
 
     # -- pull deliveries (gateway.rpc.exchange.Pull) --------------------------------------
@@ -255,13 +393,23 @@ class GatewayStore:
         error: str | None = None,
         retry_at: float | None = None,
     ) -> None:
-        """Record an ack of a pull delivery: DELIVERED, REJECTED, or PENDING again from
-        ``retry_at`` (a RETRY). Does not count an attempt; :meth:`claim_pull` did."""
+        """Record an ack of a pull delivery: DELIVERED (stamps ``delivered_at``), REJECTED
+        (``failure`` refused_by_partner), or PENDING again from ``retry_at`` (a RETRY).
+        Does not count an attempt; :meth:`claim_pull` did."""
         now = time.time()
         self._conn().execute(
-            "UPDATE outbox SET status = ?, last_error = ?, next_attempt_at = ?, updated_at = ?"
-            " WHERE exchange_id = ? AND status = ?",
-            (status, error, retry_at if retry_at is not None else now, now, exchange_id, PENDING),
+            "UPDATE outbox SET status = ?, last_error = ?, next_attempt_at = ?, updated_at = ?,"
+            " failure = ?, delivered_at = ? WHERE exchange_id = ? AND status = ?",
+            (
+                status,
+                error,
+                retry_at if retry_at is not None else now,
+                now,
+                FAILURE_REFUSED if status == REJECTED else None,
+                now if status == DELIVERED else None,
+                exchange_id,
+                PENDING,
+            ),
         )
 
     def outbox_row(self, exchange_id: str) -> tuple[str, int, str | None, str | None] | None:

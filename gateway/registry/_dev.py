@@ -33,7 +33,7 @@ __all__ = [
 
 DEV_LOG_ORIGIN = "yrd.gateway.dev/log"
 DEV_AUDITOR_ID = "auditor/dev"  # the dev environment's one auditor (docs/access.md)
-DEV_KINDS = ("case.*", "evidence.*", "matter.*")
+DEV_KINDS = ("case.*", "evidence.*", "matter", "matter.*")
 
 
 @dataclass(frozen=True)

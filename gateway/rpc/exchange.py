@@ -21,6 +21,7 @@ from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2, exchange_pb2_grpc
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
 from gateway.rpc.access import authorize, identify
+from gateway.rpc.exchange_status import ExchangeStatusMixin
 from gateway.rpc.guard import refusal_for
 from gateway.rpc.status import abort
 from gateway.times import timestamp_from_seconds
@@ -82,7 +83,10 @@ class AnchorAttacher(Protocol):
     def attach_anchor(self, receipt: dict[str, Any]) -> dict[str, Any]: ...
 
 
-class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
+class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
+    """Submit, Pull and GetReceipt here; GetStatus and WatchStatus in
+    ``gateway.rpc.exchange_status``."""
+
     def __init__(
         self,
         core: ExchangeCore,
@@ -98,6 +102,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
         self.registry = registry
         self.hub = hub
         self.metrics = metrics
+
+    def status_caller(self, context: grpc.aio.ServicerContext) -> str | None:
+        return caller_member(context, self.registry())
 
     async def _accept(
         self, request: exchange_pb2.SignedEnvelope, context: grpc.aio.ServicerContext

@@ -21,7 +21,7 @@ import grpc
 
 from gateway import regions
 from gateway.errors import Refusal, clip
-from gateway.exchange.evidence import REQUEST_KIND, answer_exchange_id
+from gateway.exchange.evidence import REQUEST_KIND
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from gateway.matters import (
     REGIONS,
@@ -358,7 +358,8 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         status, attempts, error, response = outbox or (PENDING, 0, None, None)
         out.attempts = attempts
         out.error = error or ""
-        answer = await asyncio.to_thread(self.store.exchange, answer_exchange_id(row.exchange_id))
+        # relayed from a push holder, or the pull holder's own signed evidence.response
+        answer = await asyncio.to_thread(self.store.answer_to, row.exchange_id)
         if answer is not None:
             canonical = json.loads(answer.canonical)
             receipt = await asyncio.to_thread(

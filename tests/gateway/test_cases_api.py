@@ -127,6 +127,10 @@ def test_whole_lifecycle_suzhou_window_to_zhejiang_handler(env, tmp_path):
     assert received["applicant"]["masked_name"] == "张*丰"
     assert ID_OK not in json.dumps(received, ensure_ascii=False)
     assert "受理编号" in case["timeline"][1]["note"]
+    # Zhejiang's answer is itself a logged exchange naming the submission (in_reply_to)
+    answer = env["gw"].gateway.store.answer_to(case["timeline"][0]["exchange_id"])
+    assert answer is not None and answer.kind == "case.status"
+    assert "受理编号" in json.loads(answer.canonical)["note"]
     # Zhejiang promises 3 natural days: 2026-10-03 falls in the National Day holiday
     # (Oct 1-7), so the limit ends on the first working day after it
     assert case["accepted_on"] == "2026-09-30"

@@ -76,13 +76,13 @@ def test_every_part_is_constructed_with_its_declared_type(gw):
         origin = typing.get_origin(hint) or hint
         assert isinstance(value, origin), f"{name}: expected {hint}, got {type(value)}"
         checked.append(name)
-    assert {"log", "store", "committer", "core", "evidence_relay", "cases", "push", "hub"} <= set(
+    assert {"log", "store", "committer", "core", "answer_relay", "cases", "push", "hub"} <= set(
         checked
     )
     # the evidence relay is wired into delivery by composition, not by a plugin's side effect
-    assert gateway.evidence_relay.on_answer in gateway.push.answer_hooks
+    assert gateway.answer_relay.on_answer in gateway.push.answer_hooks
     assert gateway.core.committer is gateway.committer
-    assert gateway.evidence_relay.committer is gateway.committer
+    assert gateway.answer_relay.committer is gateway.committer
 
 
 def test_no_any_in_the_composition():

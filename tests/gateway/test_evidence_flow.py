@@ -197,7 +197,7 @@ async def test_a_certificate_the_holder_does_not_have_is_refused(gw):
 async def test_the_answer_is_recorded_once(gw):
     request_id = await submit_request(gw, "AH-EV-2026-0004")
     got = await settled(gw, request_id)
-    relay = gw.gateway.evidence_relay
+    relay = gw.gateway.answer_relay
     row = gw.gateway.store.exchange(request_id)
     answer = json.loads(gw.gateway.store.exchange(got.answer_exchange_id).canonical)
     leaves = db_counts(gw)[0]

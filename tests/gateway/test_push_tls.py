@@ -377,7 +377,7 @@ def _record_answers(gw: GatewayThread) -> list[str]:
     """The answer kinds the push worker hands to its answer hooks (the relay's entry)."""
     relayed: list[str] = []
 
-    async def hook(row: Any, answer_kind: str, canonical: dict[str, Any]) -> None:
+    async def hook(row: Any, answer_kind: str, canonical: dict[str, Any], channel: str) -> None:
         relayed.append(answer_kind)
 
     gw.gateway.push.answer_hooks.append(hook)
