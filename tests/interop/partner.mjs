@@ -201,7 +201,9 @@ async function main() {
     await check('answers', () => {
       const r = verifyDelivery(types, registry, reply, sh.entry);
       if (r.envelope.kind !== 'matter' || r.sender !== js.text) throw new Error(`answer: expected a matter from ${js.text}, got ${r.envelope.kind} from ${r.sender}`);
-      if (r.statement && r.statement.relayed !== true) throw new Error('answer of a push member: attestation must say relayed');
+      if (r.statement && (r.statement.relayed !== true || !['https-pinned', 'http-dev'].includes(r.statement.channel))) {
+        throw new Error(`answer of a push member: attestation must say relayed over https-pinned or http-dev, got ${r.statement.channel}`);
+      }
     });
     pull.ack(reply);
   }

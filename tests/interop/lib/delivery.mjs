@@ -24,10 +24,11 @@ export function verifyAttestation(attestation, registry) {
 }
 
 /**
- * Verifies the signed envelope of `delivery` (or a {envelope, receipt} pair) and returns
- * {envelope (decoded), bytes, statement (or null), entry}. The signing key is the sender's
- * registered key, or -- only for an envelope the attestation says the gateway relayed -- a
- * gateway attestation key.
+ * Verifies a signed envelope with its receipt (and attestation, if any) and returns
+ * {envelope (decoded), bytes, statement (or null), entry, sender, recipient}. The signing key
+ * is the sender's registered key, or a gateway attestation key for an envelope the gateway
+ * signed as a push member's adapter: one the attestation says is relayed, or -- without an
+ * attestation -- one from a member registered for push (docs/registry.md, gateway_keys).
  */
 export function verifySigned(types, registry, signed, receipt, attestation = null) {
   const bytes = signed.envelope;
@@ -37,8 +38,10 @@ export function verifySigned(types, registry, signed, receipt, attestation = nul
   // (1): the attestation, when the gateway sent one
   const statement = attestation && attestation.statement.length > 0 ? verifyAttestation(attestation, registry) : null;
   // (2): the signature on the exact envelope bytes
-  let key = registry.memberKey(registry.memberById(sender), signed.key_id);
-  if (!key && statement?.relayed === true) key = registry.gatewayKey(signed.key_id, ATTESTATION);
+  const member = registry.memberById(sender);
+  let key = registry.memberKey(member, signed.key_id);
+  const relayed = statement ? statement.relayed === true : member.delivery.mode === 'push';
+  if (!key && relayed) key = registry.gatewayKey(signed.key_id, ATTESTATION);
   if (!key) throw new Error(`envelope key ${signed.key_id} is not a key of ${sender}`);
   if (!verify(bytes, signed.signature, key)) throw new Error(`envelope signature of ${sender} invalid`);
   if (sm3hex(envelope.payload) !== envelope.payload_digest.toString('hex')) throw new Error('envelope payload_digest is not SM3 of the payload');
@@ -58,7 +61,9 @@ export function verifySigned(types, registry, signed, receipt, attestation = nul
     if (entry[field] !== value) throw new Error(`log entry ${field}: expected ${value}, got ${entry[field]}`);
   }
   if (receipt.exchange_id !== envelope.exchange_id) throw new Error('receipt is for another exchange');
-  if (entry.v >= 2 && (entry.in_reply_to ?? '') !== envelope.in_reply_to) throw new Error('log entry in_reply_to differs from the envelope');
+  if ('in_reply_to' in entry && entry.in_reply_to !== envelope.in_reply_to) {
+    throw new Error(`log entry in_reply_to: expected ${envelope.in_reply_to}, got ${entry.in_reply_to}`);
+  }
   return { envelope, bytes, statement, entry, sender, recipient };
 }
 
