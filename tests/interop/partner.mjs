@@ -2,14 +2,14 @@
 // docs/ only (docs/dev-layout.md says where the dev keys and certificates are).
 //
 // Steps (each a named check; the first that fails ends the run with exit 1):
-//   registry    load the signed registry, verified with the governance key
-//   submit      as Jiangsu: a case.submit in its dialect to Shanghai, signed with SM2 over the
-//               exact Envelope bytes; the receipt verified (receipt)
-//   pull        as Shanghai: the delivery, sender signature, attestation (when present),
-//               receipt and log entry verified; acked ACCEPTED
-//   answers     Shanghai answers the case (in_reply_to), and asks Jiangsu (push) a
-//               matter.lookup whose answer must come back on Pull with in_reply_to
-//   status      GetStatus of the exchanges above
+//   (1) registry  load the signed registry, verified with the governance key
+//   (2) submit    as Jiangsu: a case.submit in its dialect to Shanghai, signed with SM2 over
+//                 the exact Envelope bytes; the receipt verified
+//   (3) pull      as Shanghai: the delivery, sender signature, attestation (when present),
+//                 receipt and log entry verified; acked ACCEPTED
+//   (4) answers   Shanghai answers the case (in_reply_to), and asks Jiangsu (push) a
+//                 matter.lookup whose answer must come back on Pull with in_reply_to
+//   (5) status    GetStatus of the exchanges above
 // Output: one JSON line. "answers" and "status" say "not supported by server" when the
 // server answers UNIMPLEMENTED or nothing arrives in time.
 //
@@ -130,7 +130,7 @@ async function main() {
   const results = {};
   const types = loadTypes(PROTOS);
 
-  // registry: the signed registry, checked with the governance key given out of band
+  // (1) registry: the signed registry, checked with the governance key given out of band
   const registry = await check('registry', () =>
     Registry.load(join(DEV, 'registry.json'), readFileSync(join(DEV, 'keys', 'governance.pub'), 'utf8')));
   const js = await check('registry', () => partner(types, registry, 'JS'));
@@ -138,7 +138,7 @@ async function main() {
   results.registry = 'verified';
   results.js_dialect = js.entry.delivery.dialect;
 
-  // submit: Jiangsu's case to Shanghai; the receipt and its log entry verified
+  // (2) submit: Jiangsu's case to Shanghai; the receipt and its log entry verified
   const request = js.envelope({
     recipient: memberProto(sh.entry.id),
     kind: 'case.submit',
@@ -150,7 +150,7 @@ async function main() {
   const requestId = submitted.envelope.exchange_id;
   results.submit = { leaf_index: Number(receipt.leaf_index), tree_size: Number(receipt.tree_size) };
 
-  // pull: Shanghai receives it; everything else on its stream is acked and counted
+  // (3) pull: Shanghai receives it; everything else on its stream is acked and counted
   const pull = new PullSession(sh.client, memberProto(sh.entry.id));
   let others = 0;
   const ackOther = (delivery) => {
@@ -178,7 +178,7 @@ async function main() {
   pull.ack(delivery);
   results.pull = { attempt: delivery.attempt, dialect: delivery.dialect || 'absent' };
 
-  // answers: (a) Shanghai answers the case; (b) Shanghai asks Jiangsu (push) a matter.lookup
+  // (4) answers: (a) Shanghai answers the case; (b) Shanghai asks Jiangsu (push) a matter.lookup
   const answer = sh.envelope({
     recipient: memberProto(js.entry.id),
     kind: 'case.status',
@@ -195,7 +195,7 @@ async function main() {
   });
   const lookupReceipt = await check('answers', () => unary(sh.client, 'Submit', lookup, WAIT));
   const lookupId = (await check('answers', () => verifySigned(types, registry, lookup, lookupReceipt))).envelope.exchange_id;
-  const isAnswer = (d) => d.envelope && d.envelope.envelope.length > 0 && verifyQuietly(types, d, lookupId);
+  const isAnswer = (d) => d.envelope && d.envelope.envelope.length > 0 && repliesTo(types, d, lookupId);
   const reply = await check('answers', () => pull.waitFor(isAnswer, ANSWER_WAIT, ackOther));
   if (reply) {
     await check('answers', () => {
@@ -208,7 +208,7 @@ async function main() {
     pull.ack(reply);
   }
 
-  // status: the request, the lookup, and what Shanghai answered
+  // (5) status: the request, the lookup, and what Shanghai answered
   let statuses = null;
   try {
     // without answers the case only gets to DELIVERED: no point waiting for more
@@ -236,8 +236,8 @@ async function main() {
   process.exit(0);
 }
 
-/** Whether `delivery` answers `requestId` (its envelope's in_reply_to), without verifying. */
-function verifyQuietly(types, delivery, requestId) {
+/** Whether `delivery` answers `requestId` (its envelope's in_reply_to); verified later. */
+function repliesTo(types, delivery, requestId) {
   try {
     return types.Envelope.decode(delivery.envelope.envelope).in_reply_to === requestId;
   } catch {
