@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make a fresh machine ready: .venv with the project and its test extras, the Solidity
-# toolchain (solc-js, hardhat 2) when npm is present, and -- with --browser, as root --
+# toolchain (solc-js, hardhat 2) and the Node.js interop partner's packages (grpc-js,
+# protobufjs, sm-crypto) when npm is present, and -- with --browser, as root --
 # Debian's chromium for the browser tests. Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +15,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[test,bench,reference,embedded-chain]"
   touch "$stamp"
 fi
-if [ -f ledger/contracts/package-lock.json ] && command -v npm >/dev/null 2>&1; then
-  if [ ! -d ledger/contracts/node_modules ] || [ ledger/contracts/package-lock.json -nt ledger/contracts/node_modules ]; then
-    (cd ledger/contracts && npm ci --no-audit --no-fund --loglevel=error)
+# A symlinked node_modules is another checkout's install: npm ci would empty it through the link.
+for pkg in ledger/contracts tests/interop; do
+  if [ -f "$pkg/package-lock.json" ] && [ ! -L "$pkg/node_modules" ] && command -v npm >/dev/null 2>&1; then
+    if [ ! -d "$pkg/node_modules" ] || [ "$pkg/package-lock.json" -nt "$pkg/node_modules" ]; then
+      (cd "$pkg" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
   fi
-fi
+done
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
