@@ -30,6 +30,7 @@ from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
 from gateway.exchange.evidence import EvidenceRelay
 from gateway.exchange.store import GatewayStore
+from gateway.exchange.translation import Translator
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
@@ -137,6 +138,9 @@ async def compose(
             delivery_mode=lambda recipient: str(current().delivery(recipient).mode),
             executor=executor,
             on_commit=committed,
+            translator=Translator(
+                dialects=adapters, registry=current, key=keys.attestation, executor=executor
+            ),
         )
         # (4): checks and the evidence relay
         core = ExchangeCore(
@@ -176,7 +180,9 @@ async def compose(
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
         server, health_servicer, names = _grpc_server(
             s,
-            ExchangeServicer(core, store, current, hub, metrics, anchorer),
+            ExchangeServicer(
+                core, store, current, hub, metrics, anchorer, max_send_bytes=_max_send(s)
+            ),
             AuditServicer(core, store, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
             IdentityServicer(
@@ -244,6 +250,12 @@ def _no_anchors(request: audit_pb2.GetAnchorsRequest) -> audit_pb2.AnchorList:
     return audit_pb2.AnchorList()
 
 
+def _max_send(s: Settings) -> int:
+    """The largest message the gRPC server sends: a pull delivery above it is given up
+    (``undeliverable``) instead of ending the member's stream."""
+    return s.max_payload_bytes + 128 * 1024
+
+
 def _grpc_server(
     s: Settings,
     exchange: ExchangeServicer,
@@ -260,7 +272,7 @@ def _grpc_server(
         interceptors=[GuardInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
-            ("grpc.max_send_message_length", limit + 64 * 1024),
+            ("grpc.max_send_message_length", _max_send(s)),
             # a second gateway on this port must fail to bind, not share the port
             ("grpc.so_reuseport", 0),
         ],

@@ -15,7 +15,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from tenacity import (
     RetryCallState,
@@ -29,7 +29,14 @@ from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, DeliveryError
 from gateway.errors import Refusal
-from gateway.exchange.store import DELIVERED, PENDING, REJECTED, ExchangeRow, GatewayStore
+from gateway.exchange.store import (
+    DELIVERED,
+    PENDING,
+    REJECTED,
+    TRANSLATION_FAILURE,
+    ExchangeRow,
+    GatewayStore,
+)
 from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
 
@@ -39,7 +46,15 @@ __all__ = [
     "RetryPolicy",
 ]
 
-AnswerHook = Callable[[ExchangeRow, str, dict[str, Any]], Awaitable[None]]
+
+class AnswerHook(Protocol):
+    """Awaited with (request row, answer kind, canonical answer) and ``channel``, how the
+    answer arrived ("https-pinned" or "http-dev", the transport's ``Delivery.channel``)."""
+
+    def __call__(
+        self, row: ExchangeRow, kind: str, answer: dict[str, Any], *, channel: str
+    ) -> Awaitable[None]: ...
+
 
 __all__ = ["AnswerHook", "PullHub", "PushWorker", "RetryPolicy"]
 
@@ -185,29 +200,34 @@ class PushWorker:
                 pass
             self._wake.clear()
 
-    def _transport(self, region: str, endpoint: str):
-        key = f"{region}|{endpoint}"
+    def _transport(self, dialect: str, endpoint: str):
+        key = f"{dialect}|{endpoint}"
         if key not in self._transports:
-            self._transports[key] = self.adapters.get(region).transport(endpoint, timeout=10.0)
+            transport = self.adapters.by_dialect(dialect).transport(endpoint, timeout=10.0)
+            self._transports[key] = transport
         return self._transports[key]
 
     async def _push(self, exchange_id: str, recipient: str, attempts: int) -> None:
         row = self.store.exchange(exchange_id)
         if row is None:
             return
-        region = recipient.split("/", 1)[0]
         try:
             delivery = self.registry().delivery(recipient)
-            adapter = self.adapters.get(region).codec
-            payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
+            # the recipient's registered dialect; the bytes were made (and attested) once,
+            # at commit; only a row stored before that has none and is encoded here
+            dialect = row.delivered_dialect or delivery.dialect
+            adapter = self.adapters.by_dialect(dialect).codec
+            payload = row.delivered
+            if payload is None:
+                payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
             if not delivery.endpoint:
                 raise DeliveryError("endpoint", f"recipient {recipient} has no push endpoint")
-            answer = await self._transport(region, delivery.endpoint).deliver(row.kind, payload)
+            answer = await self._transport(dialect, delivery.endpoint).deliver(row.kind, payload)
         except DeliveryError as exc:
             self._retry(exchange_id, attempts, f"push failed: {exc}")
             return
-        except AdapterError as exc:
-            self.store.mark(exchange_id, REJECTED, error=f"cannot express in dialect: {exc}")
+        except AdapterError as exc:  # a row stored before translation at commit
+            self.store.reject(exchange_id, TRANSLATION_FAILURE, f"cannot express in dialect: {exc}")
             return
         except Refusal:  # the gateway's own refusal (registry past its grace): not the partner's
             raise
@@ -227,7 +247,8 @@ class PushWorker:
                     response = json.dumps(decoded, ensure_ascii=False, sort_keys=True)
                     try:
                         for hook in self.answer_hooks:
-                            await hook(row, answer_kind, decoded)
+                            channel = getattr(answer, "channel", "http-dev")
+                            await hook(row, answer_kind, decoded, channel=channel)
                     except Exception as exc:
                         log.exception("answer hook for %s failed", exchange_id)
                         self._retry(exchange_id, attempts, f"answer not recorded: {exc!r}")

@@ -130,16 +130,20 @@ class EvidenceRelay:
         self.executor = executor
         self.clock = clock
 
-    async def on_answer(self, row: ExchangeRow, kind: str, answer: Mapping[str, Any]) -> None:
+    async def on_answer(
+        self, row: ExchangeRow, kind: str, answer: Mapping[str, Any], *, channel: str = "http-dev"
+    ) -> None:
         """Push-worker answer hook; ignores everything but answers to evidence requests."""
         if row.kind != REQUEST_KIND or kind != RESPONSE_KIND:
             return
         try:
-            await self.record(row, answer)
+            await self.record(row, answer, channel=channel)
         except AnswerMismatch as exc:  # a partner bug: retrying would not help
             log.error("evidence answer to %s not recorded: %s", row.exchange_id, exc)
 
-    async def record(self, request: ExchangeRow, answer: Mapping[str, Any]) -> str:
+    async def record(
+        self, request: ExchangeRow, answer: Mapping[str, Any], *, channel: str = "http-dev"
+    ) -> str:
         """Log ``answer`` as the holder's reply to ``request``; return its exchange id.
 
         Idempotent: a second call for the same request returns the same id and writes
@@ -188,6 +192,8 @@ class EvidenceRelay:
             recipient=requester,
             canonical=canonical,
             received_at=now.timestamp(),
+            relayed=True,
+            channel=channel,
         )
         try:
             committed = await self.committer.commit(verified)

@@ -22,6 +22,8 @@ __all__ = [
     "DELIVERED",
     "PENDING",
     "REJECTED",
+    "TRANSLATION_FAILURE",
+    "UNDELIVERABLE",
     "ExchangeRow",
     "GatewayStore",
     "OutboxRow",
@@ -42,7 +44,13 @@ CREATE TABLE IF NOT EXISTS exchanges (
     canonical TEXT NOT NULL,
     leaf_index INTEGER NOT NULL,
     tree_size INTEGER NOT NULL,
-    received_at REAL NOT NULL
+    received_at REAL NOT NULL,
+    delivered BLOB,
+    delivered_dialect TEXT,
+    delivered_content_type TEXT,
+    attestation_statement BLOB,
+    attestation_signature BLOB,
+    attestation_key_id TEXT
 );
 CREATE INDEX IF NOT EXISTS exchanges_sender ON exchanges(sender, received_at);
 CREATE INDEX IF NOT EXISTS exchanges_recipient ON exchanges(recipient, received_at);
@@ -61,12 +69,31 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     last_error TEXT,
     response TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    failure TEXT,
+    delivered_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(recipient, status, next_attempt_at);
 """
 
+# Columns added after the first release, added to older files on open (ALTER TABLE):
+# the delivery in the recipient's dialect and its attestation (gateway.exchange.translation),
+# and why an outbox row is rejected / when it was delivered.
+MIGRATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "exchanges": (
+        ("delivered", "BLOB"),
+        ("delivered_dialect", "TEXT"),
+        ("delivered_content_type", "TEXT"),
+        ("attestation_statement", "BLOB"),
+        ("attestation_signature", "BLOB"),
+        ("attestation_key_id", "TEXT"),
+    ),
+    "outbox": (("failure", "TEXT"), ("delivered_at", "REAL")),
+}
+
 PENDING, DELIVERED, REJECTED = "pending", "delivered", "rejected"
+# outbox.failure of a rejected row
+TRANSLATION_FAILURE, UNDELIVERABLE = "translation", "undeliverable"
 
 
 @dataclass(frozen=True)
@@ -84,6 +111,14 @@ class ExchangeRow:
     leaf_index: int
     tree_size: int
     received_at: float
+    delivered: bytes | None = None
+    """The payload in the recipient's dialect; None if translation failed (or a row from
+    before translation was stored)."""
+    delivered_dialect: str | None = None
+    delivered_content_type: str | None = None
+    attestation_statement: bytes | None = None
+    attestation_signature: bytes | None = None
+    attestation_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,15 +139,27 @@ def insert_exchange(
     delivery_mode: str,
     index: int,
     tree_size: int,
+    failure: str | None = None,
+    error: str | None = None,
 ) -> list[tuple[str, Any]]:
-    """The side write of one accepted exchange: statements run in the log batch transaction."""
+    """The side write of one accepted exchange: statements run in the log batch transaction.
+
+    With ``failure`` (e.g. ``translation``) the outbox row is born ``rejected`` with
+    ``error``: the exchange is logged but will never be delivered."""
+    values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
+    values.update(row, leaf_index=index, tree_size=tree_size)
+    status = PENDING if failure is None else REJECTED
     return [
         (
             "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
-            " recipient, kind, matter, canonical, leaf_index, tree_size, received_at)"
+            " recipient, kind, matter, canonical, leaf_index, tree_size, received_at, delivered,"
+            " delivered_dialect, delivered_content_type, attestation_statement,"
+            " attestation_signature, attestation_key_id)"
             " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
-            " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at)",
-            {**row, "leaf_index": index, "tree_size": tree_size},
+            " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at,"
+            " :delivered, :delivered_dialect, :delivered_content_type, :attestation_statement,"
+            " :attestation_signature, :attestation_key_id)",
+            values,
         ),
         (
             "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
@@ -120,8 +167,17 @@ def insert_exchange(
         ),
         (
             "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (row["exchange_id"], row["recipient"], delivery_mode, PENDING, 0.0, row["received_at"]),
+            " last_error, failure, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row["exchange_id"],
+                row["recipient"],
+                delivery_mode,
+                status,
+                0.0,
+                error,
+                failure,
+                row["received_at"],
+            ),
         ),
     ]
 
@@ -133,7 +189,13 @@ class GatewayStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)
+        conn = self._conn()
+        conn.executescript(SCHEMA)
+        for table, columns in MIGRATIONS.items():
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -150,7 +212,9 @@ class GatewayStore:
             self._conn()
             .execute(
                 "SELECT exchange_id, envelope, signature, key_id, envelope_sm3, sender, recipient,"
-                " kind, matter, canonical, leaf_index, tree_size, received_at"
+                " kind, matter, canonical, leaf_index, tree_size, received_at, delivered,"
+                " delivered_dialect, delivered_content_type, attestation_statement,"
+                " attestation_signature, attestation_key_id"
                 " FROM exchanges WHERE exchange_id = ?",
                 (exchange_id,),
             )
@@ -225,6 +289,15 @@ class GatewayStore:
             " response = COALESCE(?, response), next_attempt_at = ?, updated_at = ?"
             " WHERE exchange_id = ?",
             (status, error, response, retry_at if retry_at is not None else now, now, exchange_id),
+        )
+
+    def reject(self, exchange_id: str, failure: str, error: str) -> None:
+        """A pending row that can never be delivered (e.g. ``undeliverable``: too large for
+        a message): ``rejected`` with why, kept for the sender to see."""
+        self._conn().execute(
+            "UPDATE outbox SET status = ?, failure = ?, last_error = ?, updated_at = ?"
+            " WHERE exchange_id = ? AND status = ?",
+            (REJECTED, failure, error, time.time(), exchange_id, PENDING),
         )
 
     # -- pull deliveries (gateway.rpc.exchange.Pull) --------------------------------------
