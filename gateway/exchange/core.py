@@ -36,7 +36,7 @@ from google.protobuf.message import DecodeError
 
 from gateway import regions
 from gateway.dialects.catalogue import DialectCatalogue
-from gateway.dialects.errors import AdapterError
+from gateway.dialects.errors import AdapterError, CatalogueError
 from gateway.errors import Refusal, clip
 from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
@@ -285,7 +285,7 @@ class ExchangeCore:
             )
         try:
             adapter = self.adapters.by_dialect(expected).codec
-        except Exception as exc:
+        except CatalogueError as exc:
             raise Refusal("normalisation_failed", f"no codec for dialect {expected!r}") from exc
         try:
             return adapter.to_canonical(envelope.kind, envelope.payload)
