@@ -40,6 +40,7 @@ from gateway.encoding import canonical_json
 from gateway.errors import Refusal, clip
 from gateway.exchange.core import member_text
 from gateway.exchange.evidence import verify_relayed_envelope
+from gateway.exchange.store import ExchangeRow
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import KeyPurpose, RegistryError, TrustRegistry
 from gateway.times import from_timestamp
@@ -55,6 +56,7 @@ __all__ = [
     "Translation",
     "Translator",
     "attestation_statement",
+    "delivery_message",
     "verify_delivery",
 ]
 
@@ -187,6 +189,38 @@ class Translator:
             signature=signature,
             key_id=self.key.public_key.key_id,
         )
+
+
+def delivery_message(
+    row: ExchangeRow,
+    *,
+    delivery_id: str = "",
+    attempt: int = 0,
+    receipt: exchange_pb2.Receipt | None = None,
+) -> exchange_pb2.Delivery:
+    """The ``Delivery`` of a stored exchange: the original signed envelope, and the payload
+    in the recipient's dialect with the gateway's attestation, as stored at commit."""
+    delivery = exchange_pb2.Delivery(
+        delivery_id=delivery_id,
+        envelope=exchange_pb2.SignedEnvelope(
+            envelope=row.envelope, signature=row.signature, key_id=row.key_id
+        ),
+        attempt=attempt,
+        payload=row.delivered or b"",
+        dialect=row.delivered_dialect or "",
+        payload_content_type=row.delivered_content_type or "",
+    )
+    if receipt is not None:
+        delivery.receipt.CopyFrom(receipt)
+    if row.attestation_statement is not None:
+        delivery.attestation.CopyFrom(
+            exchange_pb2.TranslationAttestation(
+                statement=row.attestation_statement,
+                signature=row.attestation_signature or b"",
+                key_id=row.attestation_key_id or "",
+            )
+        )
+    return delivery
 
 
 def verify_delivery(

@@ -21,9 +21,9 @@ from gateway.exchange.store import (
     PENDING,
     REJECTED,
     UNDELIVERABLE,
-    ExchangeRow,
     GatewayStore,
 )
+from gateway.exchange.translation import delivery_message
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
@@ -300,7 +300,12 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
                         exchange.tree_size,
                         exchange.exchange_id,
                     )
-                    delivery = _delivery(exchange, delivery_id, attempt, receipt)
+                    delivery = delivery_message(
+                        exchange,
+                        delivery_id=delivery_id,
+                        attempt=attempt,
+                        receipt=receipt_proto(receipt, exchange.received_at),
+                    )
                     size = delivery.ByteSize()
                     if self.max_send_bytes is not None and size > self.max_send_bytes:
                         # sending it would end the stream, and every retry would too
@@ -333,35 +338,6 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServicer):
             for exchange_id in sent.values():
                 in_flight.discard(exchange_id)
             self.hub.notify(member)  # what this stream held is due again for the others
-
-
-def _delivery(
-    exchange: ExchangeRow, delivery_id: str, attempt: int, receipt: dict[str, Any]
-) -> exchange_pb2.Delivery:
-    """One pull delivery: the original signed envelope, the receipt, and the payload in the
-    recipient's dialect with the gateway's attestation, as stored at commit."""
-    delivery = exchange_pb2.Delivery(
-        delivery_id=delivery_id,
-        envelope=exchange_pb2.SignedEnvelope(
-            envelope=exchange.envelope,
-            signature=exchange.signature,
-            key_id=exchange.key_id,
-        ),
-        receipt=receipt_proto(receipt, exchange.received_at),
-        attempt=attempt,
-        payload=exchange.delivered or b"",
-        dialect=exchange.delivered_dialect or "",
-        payload_content_type=exchange.delivered_content_type or "",
-    )
-    if exchange.attestation_statement is not None:
-        delivery.attestation.CopyFrom(
-            exchange_pb2.TranslationAttestation(
-                statement=exchange.attestation_statement,
-                signature=exchange.attestation_signature or b"",
-                key_id=exchange.attestation_key_id or "",
-            )
-        )
-    return delivery
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):

@@ -15,7 +15,7 @@ from itertools import product
 import pytest
 
 from gateway.encoding import canonical_json
-from gateway.exchange.translation import verify_delivery
+from gateway.exchange.translation import delivery_message, verify_delivery
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import KeyPurpose
 from ledger.crypto import REFERENCE_AVAILABLE, sm3
@@ -162,18 +162,8 @@ async def test_every_pair_of_dialects_arrives_byte_exact_over_push(world, sims):
         row = store.exchange(exchange_id)
         assert row.delivered == body and row.delivered_dialect == codec(dst).dialect
         # the stored attestation binds what the simulator received
-        delivery = exchange_pb2.Delivery(
-            envelope=exchange_pb2.SignedEnvelope(
-                envelope=row.envelope, signature=row.signature, key_id=row.key_id
-            ),
-            payload=received[0],
-            dialect=row.delivered_dialect,
-            attestation=exchange_pb2.TranslationAttestation(
-                statement=row.attestation_statement,
-                signature=row.attestation_signature,
-                key_id=row.attestation_key_id,
-            ),
-        )
+        delivery = delivery_message(row)
+        delivery.payload = received[0]
         statement = verify_delivery(registry, delivery)
         assert statement["delivered_sm3"] == sm3(received[0]).hex()
         _cross_check(registry, delivery)

@@ -18,7 +18,7 @@ import pytest
 from gateway.errors import Refusal
 from gateway.exchange.evidence import answer_exchange_id
 from gateway.exchange.store import GatewayStore
-from gateway.exchange.translation import verify_delivery
+from gateway.exchange.translation import delivery_message, verify_delivery
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import PrivateKey, sm3
 from tests.gateway.harness import GatewayThread
@@ -170,18 +170,7 @@ async def test_a_relayed_answer_is_attested_as_relayed(world, sims):
     answer_id = answer_exchange_id(_id(signed))
     await _pull_until(gw, seconds["AH"], answer_id)
     row = gw.gateway.store.exchange(answer_id)
-    delivery = exchange_pb2.Delivery(
-        envelope=exchange_pb2.SignedEnvelope(
-            envelope=row.envelope, signature=row.signature, key_id=row.key_id
-        ),
-        payload=row.delivered,
-        dialect=row.delivered_dialect,
-        attestation=exchange_pb2.TranslationAttestation(
-            statement=row.attestation_statement,
-            signature=row.attestation_signature,
-            key_id=row.attestation_key_id,
-        ),
-    )
+    delivery = delivery_message(row)
     statement = verify_delivery(registry_of(gw), delivery)
     assert statement["relayed"] is True and statement["channel"] == "http-dev"
     assert statement["source_dialect"] == "yrd-canonical/1"
