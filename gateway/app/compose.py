@@ -30,6 +30,7 @@ from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
 from gateway.exchange.store import GatewayStore
+from gateway.exchange.translation import Translator
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
@@ -142,6 +143,9 @@ async def compose(
             delivery_mode=lambda recipient: str(current().delivery(recipient).mode),
             executor=executor,
             on_commit=committed,
+            translator=Translator(
+                dialects=adapters, registry=current, key=keys.attestation, executor=executor
+            ),
         )
         # (4): checks (matter_ref resolved against the catalogue) and the answer relay
         catalogue = default_catalogue()
@@ -182,7 +186,9 @@ async def compose(
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
         server, health_servicer, names = _grpc_server(
             s,
-            ExchangeServicer(core, store, current, hub, metrics, anchorer),
+            ExchangeServicer(
+                core, store, current, hub, metrics, anchorer, max_send_bytes=_max_send(s)
+            ),
             AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
             IdentityServicer(
@@ -250,6 +256,13 @@ def _no_anchors(request: audit_pb2.GetAnchorsRequest) -> audit_pb2.AnchorList:
     return audit_pb2.AnchorList()
 
 
+def _max_send(s: Settings) -> int:
+    """The largest message the gRPC server sends: a pull delivery above it is given up
+    (``undeliverable``) instead of ending the member's stream. A delivery carries the
+    payload twice (the sender's original and the recipient's dialect), plus a receipt."""
+    return 2 * s.max_payload_bytes + 128 * 1024
+
+
 def _grpc_server(
     s: Settings,
     exchange: ExchangeServicer,
@@ -269,7 +282,7 @@ def _grpc_server(
         interceptors=[GuardInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
-            ("grpc.max_send_message_length", 2 * s.max_payload_bytes + 128 * 1024),
+            ("grpc.max_send_message_length", _max_send(s)),
             # a second gateway on this port must fail to bind, not share the port
             ("grpc.so_reuseport", 0),
         ],

@@ -8,8 +8,11 @@ and in ``gateway.exchange.store``, nowhere else.
 
 :meth:`ExchangeCommitter.commit`:
 
-1. build the log entry (digests and member ids only, ``gateway.exchange.entry``) and the
-   exchange row;
+1. translate once into the recipient's dialect and attest it
+   (``gateway.exchange.translation``), then build the log entry (digests and member ids
+   only, ``gateway.exchange.entry``) and the exchange row with the delivered bytes; a
+   payload the recipient's dialect cannot express is still logged, its outbox row
+   ``rejected`` with failure ``translation`` (logged at WARNING, never dropped silently);
 2. append the entry; the log's sequencer runs the side write -- exchange row, sender nonce,
    outbox row -- in the same batch transaction, so all four are in or all out; the log key is
    the exchange id, so a second commit of the same id writes nothing;
@@ -27,23 +30,29 @@ the commit, so of two concurrent answers exactly one is written (and the UNIQUE 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import Refusal
 from gateway.exchange.entry import canonical_json, exchange_entry
-from gateway.exchange.store import ExchangeRow, insert_exchange
+from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow, insert_exchange
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import sm3
 from ledger.errors import Error as LedgerError
 from ledger.log import MerkleLog
 from ledger.receipt import build_receipt
 
+if TYPE_CHECKING:
+    from gateway.exchange.translation import Translation, Translator
+
 __all__ = ["Committed", "ExchangeCommitter", "ExchangeReader", "VerifiedExchange"]
+
+log = logging.getLogger("gateway.exchange.commit")
 
 
 class ExchangeReader(Protocol):
@@ -59,7 +68,11 @@ class VerifiedExchange:
     """An exchange every check has passed: the exact signed bytes, the parsed envelope, the
     member ids, the canonical model, when the gateway received it (seconds since epoch) and
     the canonical matter code ``matter_ref`` resolved to ("" for none): the only matter
-    value logged and stored, never the raw ``envelope.matter_ref``."""
+    value logged and stored, never the raw ``envelope.matter_ref``; the sender's dialect
+    (default: the envelope's, which the core checked against the registry), whether the
+    gateway signed the envelope itself as a push member's adapter (``relayed``) and how the
+    original arrived (``channel``: "grpc-mtls", "https-pinned" or "http-dev") -- all three go
+    into the log entry and the translation attestation."""
 
     signed: exchange_pb2.SignedEnvelope
     envelope: exchange_pb2.Envelope
@@ -69,6 +82,7 @@ class VerifiedExchange:
     canonical: dict[str, Any]
     received_at: float
     matter: str
+    source_dialect: str = ""
     relayed: bool = False
     """True when the gateway signed the envelope itself, as a push-mode member's adapter."""
     channel: str = "grpc-mtls"
@@ -93,7 +107,9 @@ class Committed:
 class ExchangeCommitter:
     """Commits verified exchanges to the log and the gateway's rows (steps in the module
     docstring). ``delivery_mode(recipient)`` is the recipient's registered mode (pull or
-    push); ``on_commit(recipient, exchange_id)`` runs after each new commit."""
+    push); ``on_commit(recipient, exchange_id)`` runs after each new commit; ``translator``
+    makes the recipient's payload and attestation (without one -- unit tests of the commit
+    path alone -- rows carry no delivered bytes and the entry no target dialect)."""
 
     def __init__(
         self,
@@ -103,7 +119,9 @@ class ExchangeCommitter:
         delivery_mode: Callable[[str], str],
         executor: Executor | None = None,
         on_commit: Callable[[str, str], None] | None = None,
+        translator: Translator | None = None,
     ) -> None:
+        self._translator = translator
         self._log = log
         self._store = store
         self._delivery_mode = delivery_mode
@@ -135,7 +153,8 @@ class ExchangeCommitter:
     async def _commit(self, exchange: VerifiedExchange) -> Committed:
         signed, envelope = exchange.signed, exchange.envelope
         exchange_id = envelope.exchange_id
-        # (1): log entry and row
+        # (1): translation, log entry and row
+        translation = await self._translate(exchange)
         entry = exchange_entry(
             exchange_id=exchange_id,
             kind=envelope.kind,
@@ -147,6 +166,12 @@ class ExchangeCommitter:
             signature_sm3=sm3(signed.signature),
             signer_key_id=signed.key_id,
             received_at=datetime.fromtimestamp(exchange.received_at, UTC),
+            canonical_sm3=translation.canonical_sm3,
+            delivered_sm3=translation.delivered_sm3,
+            source_dialect=translation.source_dialect,
+            target_dialect=translation.target_dialect,
+            relayed=translation.relayed,
+            channel=translation.channel,
             in_reply_to=envelope.in_reply_to,
         )
         row = {
@@ -159,15 +184,23 @@ class ExchangeCommitter:
             "recipient": exchange.recipient,
             "kind": envelope.kind,
             "matter": exchange.matter,
-            "canonical": canonical_json(exchange.canonical).decode(),
+            "canonical": translation.canonical.decode(),
             "received_at": exchange.received_at,
             "in_reply_to": envelope.in_reply_to,
+            "delivered": translation.payload,
+            "delivered_dialect": translation.target_dialect or None,
+            "delivered_content_type": translation.content_type or None,
+            "attestation_statement": translation.statement,
+            "attestation_signature": translation.signature,
+            "attestation_key_id": translation.key_id or None,
         }
         write = partial(
             insert_exchange,
             row=row,
             nonce=bytes(envelope.nonce),
             delivery_mode=self._delivery_mode(exchange.recipient),
+            failure=None if translation.error is None else FAILURE_TRANSLATION,
+            error=translation.error,
         )
         # (2): one durable append, rows in the same transaction
         try:
@@ -195,10 +228,33 @@ class ExchangeCommitter:
         else:
             size = result.tree_size
             receipt = await self._run(self._log.receipt, result.index, size, exchange_id)
+        if translation.error is not None:  # logged, never delivered: the sender sees why
+            log.warning(
+                "exchange %s cannot be expressed in the recipient's dialect %s (field %s):"
+                " outbox row rejected",
+                exchange_id,
+                translation.target_dialect,
+                translation.field,
+            )
         # (5): delivery
         if self._on_commit is not None:
             self._on_commit(exchange.recipient, exchange_id)
         return Committed(exchange_id, receipt, exchange.received_at, duplicate=False)
+
+    async def _translate(self, exchange: VerifiedExchange) -> Translation:
+        if self._translator is not None:
+            return await self._translator.translate(exchange)
+        from gateway.exchange.translation import Translation
+
+        canonical = canonical_json(exchange.canonical)
+        return Translation(
+            canonical=canonical,
+            canonical_sm3=sm3(canonical),
+            source_dialect=exchange.source_dialect or exchange.envelope.dialect,
+            target_dialect="",
+            relayed=exchange.relayed,
+            channel=exchange.channel,
+        )
 
     async def existing(self, exchange_id: str, envelope_sm3: bytes) -> Committed | None:
         """The committed exchange ``exchange_id`` with its receipt, None if there is none;

@@ -48,7 +48,7 @@ from google.protobuf.message import DecodeError
 from gateway import regions
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.catalogue import DialectCatalogue
-from gateway.dialects.errors import AdapterError
+from gateway.dialects.errors import AdapterError, CatalogueError
 from gateway.errors import Refusal, clip
 from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
 from gateway.exchange.limits import ENVELOPE_OVERHEAD, check_envelope_fields, check_signed_fields
@@ -311,18 +311,18 @@ class ExchangeCore:
     def _normalise(
         self, envelope: exchange_pb2.Envelope, sender: str, registry: TrustRegistry
     ) -> dict[str, Any]:
-        region = sender.split("/", 1)[0]
-        try:
-            adapter = self.adapters.get(region).codec
-        except Exception as exc:
-            raise Refusal("normalisation_failed", f"no adapter for region {region}") from exc
+        # the sender's registered dialect (one spelling: the codec's name, e.g. js-json/1)
         expected = registry.delivery(sender).dialect
-        if envelope.dialect not in (adapter.dialect, expected):
+        if envelope.dialect != expected:
             raise Refusal(
                 "normalisation_failed",
                 f"dialect {clip(envelope.dialect)} is not the "
-                f"sender's registered dialect {adapter.dialect!r}",
+                f"sender's registered dialect {expected!r}",
             )
+        try:
+            adapter = self.adapters.by_dialect(expected).codec
+        except CatalogueError as exc:
+            raise Refusal("normalisation_failed", f"no codec for dialect {expected!r}") from exc
         try:
             return adapter.to_canonical(envelope.kind, envelope.payload)
         except AdapterError as exc:

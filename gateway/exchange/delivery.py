@@ -237,17 +237,18 @@ class PushWorker:
                 pass
             self._wake.clear()
 
-    def _transport(self, region: str, delivery: RegistryDelivery):
-        """The member's transport: for ``https``, pinned to the registry's server certificate
-        and presenting the gateway's client certificate (a new pin is a new transport)."""
+    def _transport(self, dialect: str, delivery: RegistryDelivery):
+        """The member's transport for its registered dialect: for ``https``, pinned to the
+        registry's server certificate and presenting the gateway's client certificate (a new
+        pin is a new transport)."""
         endpoint = delivery.endpoint or ""
         pin = delivery.server_cert_sha256
-        key = f"{region}|{endpoint}|{pin or ''}"
+        key = f"{dialect}|{endpoint}|{pin or ''}"
         if key not in self._transports:
             options: dict[str, Any] = {"timeout": 10.0}
             if endpoint.startswith("https:"):
                 options.update(server_cert_sha256=pin, client_cert=self.client_cert)
-            self._transports[key] = self.adapters.get(region).transport(endpoint, **options)
+            self._transports[key] = self.adapters.by_dialect(dialect).transport(endpoint, **options)
         return self._transports[key]
 
     def _attested_channel(self, channel: str) -> bool:
@@ -261,18 +262,22 @@ class PushWorker:
         row = self.store.exchange(exchange_id)
         if row is None:
             return
-        region = recipient.split("/", 1)[0]
         try:
             delivery = self.registry().delivery(recipient)
-            adapter = self.adapters.get(region).codec
-            payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
+            # the recipient's registered dialect; the bytes were made (and attested) once,
+            # at commit; only a row stored before that has none and is encoded here
+            dialect = row.delivered_dialect or delivery.dialect
+            adapter = self.adapters.by_dialect(dialect).codec
+            payload = row.delivered
+            if payload is None:
+                payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
             if not delivery.endpoint:
                 raise DeliveryError("endpoint", f"recipient {recipient} has no push endpoint")
-            answer = await self._transport(region, delivery).deliver(row.kind, payload)
+            answer = await self._transport(dialect, delivery).deliver(row.kind, payload)
         except DeliveryError as exc:
             self._retry(exchange_id, attempts, f"push failed: {exc}")
             return
-        except AdapterError as exc:
+        except AdapterError as exc:  # a row stored before translation at commit
             self._mark(
                 exchange_id, REJECTED, f"cannot express in dialect: {exc}", FAILURE_TRANSLATION
             )

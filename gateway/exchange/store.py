@@ -52,7 +52,13 @@ CREATE TABLE IF NOT EXISTS exchanges (
     canonical TEXT NOT NULL,
     leaf_index INTEGER NOT NULL,
     tree_size INTEGER NOT NULL,
-    received_at REAL NOT NULL
+    received_at REAL NOT NULL,
+    delivered BLOB,
+    delivered_dialect TEXT,
+    delivered_content_type TEXT,
+    attestation_statement BLOB,
+    attestation_signature BLOB,
+    attestation_key_id TEXT
 );
 CREATE INDEX IF NOT EXISTS exchanges_sender ON exchanges(sender, received_at);
 CREATE INDEX IF NOT EXISTS exchanges_recipient ON exchanges(recipient, received_at);
@@ -71,18 +77,29 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     last_error TEXT,
     response TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    failure TEXT,
+    delivered_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(recipient, status, next_attempt_at);
 """
 
-# Columns added after the first release: (table, column, declaration), added on open to a
-# file that lacks them. The index needs in_reply_to, so it is made after the migration.
-MIGRATIONS = (
-    ("exchanges", "in_reply_to", "TEXT NOT NULL DEFAULT ''"),
-    ("outbox", "failure", "TEXT"),
-    ("outbox", "delivered_at", "REAL"),
-)
+# Columns added after the first release, added to older files on open (ALTER TABLE): the
+# request an answer answers; the delivery in the recipient's dialect and its attestation
+# (gateway.exchange.translation); why an outbox row is rejected and when it was delivered.
+# The answer index needs in_reply_to, so it is made after the migration.
+MIGRATIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "exchanges": (
+        ("in_reply_to", "TEXT NOT NULL DEFAULT ''"),
+        ("delivered", "BLOB"),
+        ("delivered_dialect", "TEXT"),
+        ("delivered_content_type", "TEXT"),
+        ("attestation_statement", "BLOB"),
+        ("attestation_signature", "BLOB"),
+        ("attestation_key_id", "TEXT"),
+    ),
+    "outbox": (("failure", "TEXT"), ("delivered_at", "REAL")),
+}
 ANSWER_INDEX = (
     "CREATE UNIQUE INDEX IF NOT EXISTS exchanges_answer ON exchanges(in_reply_to)"
     " WHERE in_reply_to != ''"
@@ -97,6 +114,7 @@ _STATUS_SQL = (
 )
 
 PENDING, DELIVERED, REJECTED = "pending", "delivered", "rejected"
+# outbox.failure of a rejected row
 FAILURE_TRANSLATION = "translation"
 FAILURE_REFUSED = "refused_by_partner"
 FAILURE_UNDELIVERABLE = "undeliverable"
@@ -118,6 +136,14 @@ class ExchangeRow:
     tree_size: int
     received_at: float
     in_reply_to: str = ""
+    delivered: bytes | None = None
+    """The payload in the recipient's dialect; None if translation failed (or a row from
+    before translation was stored)."""
+    delivered_dialect: str | None = None
+    delivered_content_type: str | None = None
+    attestation_statement: bytes | None = None
+    attestation_signature: bytes | None = None
+    attestation_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,17 +184,28 @@ def insert_exchange(
     delivery_mode: str,
     index: int,
     tree_size: int,
+    failure: str | None = None,
+    error: str | None = None,
 ) -> list[tuple[str, Any]]:
-    """The side write of one accepted exchange: statements run in the log batch transaction."""
+    """The side write of one accepted exchange: statements run in the log batch transaction.
+
+    With ``failure`` (e.g. ``translation``) the outbox row is born ``rejected`` with
+    ``error``: the exchange is logged but will never be delivered."""
+    values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
+    values.update(in_reply_to="")
+    values.update(row, leaf_index=index, tree_size=tree_size)
+    status = PENDING if failure is None else REJECTED
     return [
         (
             "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
             " recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
-            " in_reply_to)"
+            " in_reply_to, delivered, delivered_dialect, delivered_content_type,"
+            " attestation_statement, attestation_signature, attestation_key_id)"
             " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
             " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at,"
-            " :in_reply_to)",
-            {"in_reply_to": "", **row, "leaf_index": index, "tree_size": tree_size},
+            " :in_reply_to, :delivered, :delivered_dialect, :delivered_content_type,"
+            " :attestation_statement, :attestation_signature, :attestation_key_id)",
+            values,
         ),
         (
             "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
@@ -176,8 +213,17 @@ def insert_exchange(
         ),
         (
             "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (row["exchange_id"], row["recipient"], delivery_mode, PENDING, 0.0, row["received_at"]),
+            " last_error, failure, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row["exchange_id"],
+                row["recipient"],
+                delivery_mode,
+                status,
+                0.0,
+                error,
+                failure,
+                row["received_at"],
+            ),
         ),
     ]
 
@@ -191,10 +237,11 @@ class GatewayStore:
         self._local = threading.local()
         conn = self._conn()
         conn.executescript(SCHEMA)
-        for table, column, declaration in MIGRATIONS:
+        for table, columns in MIGRATIONS.items():
             have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            for name, kind in columns:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         conn.execute(ANSWER_INDEX)
 
     def _conn(self) -> sqlite3.Connection:
@@ -212,7 +259,9 @@ class GatewayStore:
             self._conn()
             .execute(
                 "SELECT exchange_id, envelope, signature, key_id, envelope_sm3, sender, recipient,"
-                " kind, matter, canonical, leaf_index, tree_size, received_at, in_reply_to"
+                " kind, matter, canonical, leaf_index, tree_size, received_at, in_reply_to,"
+                " delivered, delivered_dialect, delivered_content_type, attestation_statement,"
+                " attestation_signature, attestation_key_id"
                 " FROM exchanges WHERE exchange_id = ?",
                 (exchange_id,),
             )
@@ -363,6 +412,15 @@ class GatewayStore:
                 now if status == DELIVERED else None,
                 exchange_id,
             ),
+        )
+
+    def reject(self, exchange_id: str, failure: str, error: str) -> None:
+        """A pending row that can never be delivered (e.g. ``undeliverable``: too large for
+        a message): ``rejected`` with why, kept for the sender to see."""
+        self._conn().execute(
+            "UPDATE outbox SET status = ?, failure = ?, last_error = ?, updated_at = ?"
+            " WHERE exchange_id = ? AND status = ?",
+            (REJECTED, failure, error, time.time(), exchange_id, PENDING),
         )
 
     # -- pull deliveries (gateway.rpc.exchange.Pull) --------------------------------------

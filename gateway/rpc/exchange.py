@@ -16,7 +16,14 @@ import grpc
 from gateway.errors import Refusal, clip
 from gateway.exchange.core import Accepted, ExchangeCore
 from gateway.exchange.delivery import PullHub
-from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
+from gateway.exchange.store import (
+    DELIVERED,
+    FAILURE_UNDELIVERABLE,
+    PENDING,
+    REJECTED,
+    GatewayStore,
+)
+from gateway.exchange.translation import delivery_message
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2, exchange_pb2_grpc
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
@@ -95,8 +102,12 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         hub: PullHub,
         metrics: Metrics | None = None,
         anchorer: AnchorAttacher | None = None,
+        *,
+        max_send_bytes: int | None = None,
     ) -> None:
         self.anchorer = anchorer
+        self.max_send_bytes = max_send_bytes
+        """The server's largest outgoing message; a larger Delivery is given up (Pull)."""
         self.core = core
         self.store = store
         self.registry = registry
@@ -292,23 +303,40 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                         in_flight.discard(row.exchange_id)
                         continue
                     delivery_id = str(uuid.uuid4())
-                    sent[delivery_id] = row.exchange_id
                     receipt = await asyncio.to_thread(
                         self.core.log.receipt,
                         exchange.leaf_index,
                         exchange.tree_size,
                         exchange.exchange_id,
                     )
-                    yield exchange_pb2.Delivery(
+                    delivery = delivery_message(
+                        exchange,
                         delivery_id=delivery_id,
-                        envelope=exchange_pb2.SignedEnvelope(
-                            envelope=exchange.envelope,
-                            signature=exchange.signature,
-                            key_id=exchange.key_id,
-                        ),
-                        receipt=receipt_proto(receipt, exchange.received_at),
                         attempt=attempt,
+                        receipt=receipt_proto(receipt, exchange.received_at),
                     )
+                    size = delivery.ByteSize()
+                    if self.max_send_bytes is not None and size > self.max_send_bytes:
+                        # sending it would end the stream, and every retry would too
+                        await asyncio.to_thread(
+                            self.store.reject,
+                            row.exchange_id,
+                            FAILURE_UNDELIVERABLE,
+                            f"delivery of {size} bytes exceeds the message limit of"
+                            f" {self.max_send_bytes} bytes",
+                        )
+                        log.warning(
+                            "exchange %s undeliverable to %s: %d bytes exceed the message"
+                            " limit of %d",
+                            row.exchange_id,
+                            member,
+                            size,
+                            self.max_send_bytes,
+                        )
+                        in_flight.discard(row.exchange_id)
+                        continue
+                    sent[delivery_id] = row.exchange_id
+                    yield delivery
                 if not rows:
                     await self.hub.wait(member, 0.5)
             failed = None if acks.cancelled() else acks.exception()

@@ -299,8 +299,13 @@ class _ExplodingAdapters:
         self.real = real
 
     def get(self, region):
-        real = self.real.get(region).codec
+        return self._exploding(self.real.get(region).codec)
 
+    def by_dialect(self, name):
+        return self._exploding(self.real.by_dialect(name).codec)
+
+    @staticmethod
+    def _exploding(real):
         class Exploding:
             dialect = real.dialect
 

@@ -18,6 +18,7 @@ from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys, install_registry_alarm
 from gateway.client import GatewayClient
+from gateway.dialects.catalogue import DialectCatalogue
 from gateway.ops.metrics import Metrics
 from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
@@ -34,6 +35,7 @@ class GatewayThread:
         anchorer_factory: AnchorerFactory | None = None,
         mutate: Callable[[dict], None] | None = None,
         cases: CaseOptions | None = None,
+        adapters: DialectCatalogue | None = None,
         **settings: Any,
     ) -> None:
         self.data_dir = data_dir
@@ -44,6 +46,7 @@ class GatewayThread:
             env={}, data_dir=data_dir, grpc_port=0, http_port=0, anchor_mode="off", **settings
         )
         self.anchorer_factory = anchorer_factory
+        self.adapters = adapters
         self.cases = cases or CaseOptions()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -79,6 +82,7 @@ class GatewayThread:
                 tls,
                 metrics=metrics,
                 anchorer_factory=self.anchorer_factory,
+                adapters=self.adapters,
                 dev_env=self.env,
                 cases=self.cases,
             )

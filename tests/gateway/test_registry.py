@@ -366,7 +366,7 @@ def test_keys_valid_at_time(world, reg):
 def test_delivery_log_and_identity_providers(world, reg):
     assert str(reg.delivery(SH).mode) == "pull" and reg.delivery(SH).endpoint is None
     js = reg.delivery(JS)
-    assert (str(js.mode), js.dialect) == ("push", "jiangsu")
+    assert (str(js.mode), js.dialect) == ("push", "js-json/1")
     assert js.endpoint.startswith("http://127.0.0.1:")
     assert reg.log_origin == registry_pkg.DEV_LOG_ORIGIN
     assert reg.log_key(world.log.public_key.key_id, NOW) == world.log.public_key
@@ -452,7 +452,7 @@ def test_dev_registry_endpoint_override_and_subset():
     sh = w.document["members"][0]
     assert sh["delivery"] == {
         "mode": "push",
-        "dialect": "canonical",
+        "dialect": "yrd-canonical/1",
         "endpoint": "https://sh.example/yrd",
     }
     governance = PrivateKey.generate()
