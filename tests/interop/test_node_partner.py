@@ -31,16 +31,6 @@ from tests.adversarial.serving import REPO, ServeProcess
 
 HERE = Path(__file__).resolve().parent
 
-# What the server must support for the test to pass. Each is False while issue 13's piece
-# is still being built (the partner then reports "absent" / "not supported by server"); the
-# integrator sets each to True once the server has it, so that it can never silently regress.
-REQUIRE_ATTESTATION = False
-"""Delivery.attestation and Delivery.payload in the recipient's dialect."""
-REQUIRE_ANSWERS = False
-"""Answers with in_reply_to: a pull member's own, and a push member's relayed back on Pull."""
-REQUIRE_STATUS = False
-"""Exchange.GetStatus."""
-
 NOT_SUPPORTED = "not supported by server"
 PARTNER_SECONDS = 180
 
@@ -125,15 +115,11 @@ def test_node_partner_against_a_real_gateway(node: str, gateway: tuple[ServeProc
     assert result["registry"] == "verified"
     assert result["submit"]["tree_size"] > result["submit"]["leaf_index"]
     assert result["pull"]["attempt"] == 1
-    attestation = ("verified",) if REQUIRE_ATTESTATION else ("verified", "absent")
-    assert result["attestation"] in attestation
-    assert result["answers"] in (("ok",) if REQUIRE_ANSWERS else ("ok", NOT_SUPPORTED))
-    if REQUIRE_STATUS:
-        assert result["status"] != NOT_SUPPORTED
-    if result["status"] != NOT_SUPPORTED:
-        settled = ["EXCHANGE_STATE_ANSWERED"] if result["answers"] == "ok" else []
-        settled += [] if REQUIRE_ANSWERS else ["EXCHANGE_STATE_DELIVERED"]
-        assert result["status"]["case"] in settled, result["status"]
+    # the server supports all of it: the partner's "absent" / "not supported" answers fail
+    assert result["attestation"] == "verified"
+    assert result["answers"] == "ok"
+    assert result["status"] != NOT_SUPPORTED
+    assert result["status"]["case"] == "EXCHANGE_STATE_ANSWERED", result["status"]
 
 
 def test_partner_names_the_failed_check(
