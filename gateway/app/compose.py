@@ -146,6 +146,7 @@ async def compose(
             translator=Translator(
                 dialects=adapters, registry=current, key=keys.attestation, executor=executor
             ),
+            metrics=metrics,
         )
         # (4): checks (matter_ref resolved against the catalogue) and the answer relay
         catalogue = default_catalogue()
@@ -159,6 +160,7 @@ async def compose(
             executor=executor,
             freshness_seconds=s.freshness_seconds,
             max_payload_bytes=s.max_payload_bytes,
+            metrics=metrics,
         )
         relay = AnswerRelay(
             committer=committer, store=store, signer=keys.attestation, executor=executor

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gateway.errors import Refusal
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow, insert_exchange
+from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import sm3
 from ledger.errors import Error as LedgerError
@@ -120,8 +121,10 @@ class ExchangeCommitter:
         executor: Executor | None = None,
         on_commit: Callable[[str, str], None] | None = None,
         translator: Translator | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._translator = translator
+        self._metrics = metrics
         self._log = log
         self._store = store
         self._delivery_mode = delivery_mode
@@ -194,11 +197,12 @@ class ExchangeCommitter:
             "attestation_signature": translation.signature,
             "attestation_key_id": translation.key_id or None,
         }
+        mode = self._delivery_mode(exchange.recipient)
         write = partial(
             insert_exchange,
             row=row,
             nonce=bytes(envelope.nonce),
-            delivery_mode=self._delivery_mode(exchange.recipient),
+            delivery_mode=mode,
             failure=None if translation.error is None else FAILURE_TRANSLATION,
             error=translation.error,
         )
@@ -228,7 +232,11 @@ class ExchangeCommitter:
         else:
             size = result.tree_size
             receipt = await self._run(self._log.receipt, result.index, size, exchange_id)
+        if self._metrics is not None:
+            self._metrics.logged(envelope.kind, exchange.relayed)
         if translation.error is not None:  # logged, never delivered: the sender sees why
+            if self._metrics is not None:
+                self._metrics.delivery(mode, "translation")
             log.warning(
                 "exchange %s cannot be expressed in the recipient's dialect %s (field %s):"
                 " outbox row rejected",

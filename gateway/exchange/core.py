@@ -54,6 +54,7 @@ from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchan
 from gateway.exchange.limits import ENVELOPE_OVERHEAD, check_envelope_fields, check_signed_fields
 from gateway.exchange.matter_ref import check_payload_matter, resolve_matter_ref
 from gateway.matters import Catalogue
+from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
 from gateway.registry import MemberId, RegistryError, TrustRegistry
 from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
@@ -115,8 +116,10 @@ class ExchangeCore:
         freshness_seconds: float = 300.0,
         max_payload_bytes: int = 1 << 20,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.log = log
+        self.metrics = metrics
         self.store = store
         self.committer = committer
         self.registry = registry
@@ -130,7 +133,24 @@ class ExchangeCore:
         self._nonces_in_flight: set[tuple[str, bytes]] = set()
 
     async def submit(self, signed: exchange_pb2.SignedEnvelope, caller: str | None) -> Accepted:
-        """Run every check and commit; raises :class:`Refusal` naming the failed check."""
+        """Run every check and commit; raises :class:`Refusal` naming the failed check.
+
+        Every submission is counted here, whatever its entry (gRPC, the case service), in
+        ``yrd_exchanges_total{kind, outcome}`` and ``yrd_refusals_total{reason}``."""
+        started = time.perf_counter()
+        try:
+            accepted = await self._submit(signed, caller)
+        except Refusal as refusal:
+            if self.metrics is not None:
+                self.metrics.refused(refusal.reason, _kind_of(signed))
+            raise
+        if self.metrics is not None:
+            self.metrics.accepted(
+                time.perf_counter() - started, accepted.duplicate, _kind_of(signed)
+            )
+        return accepted
+
+    async def _submit(self, signed: exchange_pb2.SignedEnvelope, caller: str | None) -> Accepted:
         # (1): size
         if len(signed.envelope) > self.max_payload + ENVELOPE_OVERHEAD:
             raise Refusal(
@@ -329,6 +349,14 @@ class ExchangeCore:
             raise Refusal(
                 "normalisation_failed", f"payload field {exc.field}: {exc}", field=str(exc.field)
             ) from exc
+
+
+def _kind_of(signed: exchange_pb2.SignedEnvelope) -> str:
+    """The envelope's kind for the metrics, "" when the bytes do not decode."""
+    try:
+        return exchange_pb2.Envelope.FromString(signed.envelope).kind
+    except DecodeError:
+        return ""
 
 
 def receipt_json(receipt: dict[str, Any]) -> str:

@@ -37,7 +37,7 @@ from gateway.dialects.base import RESPONSE_KIND
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, DeliveryError
 from gateway.dialects.transport import CHANNEL_HTTP_DEV, CHANNEL_HTTPS_PINNED, ClientCertificate
-from gateway.errors import Refusal
+from gateway.errors import Refusal, clip
 from gateway.exchange.answers import AnswerMismatch
 from gateway.exchange.store import (
     DELIVERED,
@@ -352,6 +352,12 @@ class PushWorker:
         )
         if status == DELIVERED:
             self.delivered += 1
+        outcome = {DELIVERED: "delivered", PENDING: "retry"}.get(status, failure or "")
+        if self.metrics is not None and outcome:
+            self.metrics.delivery("push", outcome)
+        if status == REJECTED and failure == FAILURE_REFUSED:
+            # the partner's words are clipped (and ID numbers masked by the log filter)
+            log.warning("push of %s refused by the partner: %s", exchange_id, clip(error or ""))
         if self.bell is not None:
             self.bell.ring()
 
@@ -363,6 +369,13 @@ class PushWorker:
         delay = self.policy.next_delay(failed)
         if delay is not None:
             self._mark(exchange_id, PENDING, error, retry_at=time.time() + delay)
+            log.warning(
+                "push of %s failed (attempt %d), retried in %.1f s: %s",
+                exchange_id,
+                failed,
+                delay,
+                clip(error),
+            )
             return
         self._mark(
             exchange_id,

@@ -7,15 +7,47 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 __all__ = [
+    "DELIVERY_OUTCOMES",
     "Metrics",
 ]
+
+# Label values are bounded: a kind outside this set (a sender may write any well-formed
+# kind before it is refused) is counted as "other", so no caller can grow the series.
+_KNOWN_KINDS = frozenset(
+    ("matter.lookup", "matter", "case.submit", "case.status", "evidence.request",
+     "evidence.response", "error")
+)  # fmt: skip
+DELIVERY_OUTCOMES = ("delivered", "retry", "refused_by_partner", "undeliverable", "translation")
+
+
+def _kind(kind: str) -> str:
+    return kind if kind in _KNOWN_KINDS else "other"
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.exchanges = Counter(
-            "yrd_exchanges_total", "Exchanges by outcome", ["outcome"], registry=self.registry
+            "yrd_exchanges_total",
+            "Submitted exchanges (gRPC, cases, answers) by kind and outcome: accepted, "
+            "duplicate (an idempotent retry), refused",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.committed = Counter(
+            "yrd_exchanges_committed_total",
+            "Exchanges logged, by kind and origin: member (its own signed submission) or "
+            "relayed (a push member's HTTP answer, signed by the gateway as its adapter)",
+            ["kind", "origin"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "yrd_deliveries_total",
+            "Delivery outcomes by mode (pull, push) and outcome: delivered, retry (a failed "
+            "attempt that will be retried), refused_by_partner, undeliverable (dead letter), "
+            "translation (the recipient's dialect cannot express it)",
+            ["mode", "outcome"],
+            registry=self.registry,
         )
         self.refusals = Counter(
             "yrd_refusals_total", "Refused exchanges by reason", ["reason"], registry=self.registry
@@ -65,13 +97,23 @@ class Metrics:
         )
         self._refreshers: list[Callable[[], None]] = []
 
-    def accepted(self, seconds: float, duplicate: bool) -> None:
-        self.exchanges.labels("duplicate" if duplicate else "accepted").inc()
+    def accepted(self, seconds: float, duplicate: bool, kind: str = "") -> None:
+        self.exchanges.labels(_kind(kind), "duplicate" if duplicate else "accepted").inc()
         self.latency.observe(seconds)
 
-    def refused(self, reason: str) -> None:
-        self.exchanges.labels("refused").inc()
+    def refused(self, reason: str, kind: str = "") -> None:
+        self.exchanges.labels(_kind(kind), "refused").inc()
         self.refusals.labels(reason).inc()
+
+    def logged(self, kind: str, relayed: bool) -> None:
+        """One exchange committed to the log (every path: gRPC, cases, relayed answers)."""
+        self.committed.labels(_kind(kind), "relayed" if relayed else "member").inc()
+
+    def delivery(self, mode: str, outcome: str) -> None:
+        """One delivery outcome; ``outcome`` is one of ``DELIVERY_OUTCOMES``."""
+        if outcome not in DELIVERY_OUTCOMES:
+            raise ValueError(f"unknown delivery outcome {outcome!r}")
+        self.deliveries.labels(mode if mode in ("pull", "push") else "other", outcome).inc()
 
     def on_scrape(self, refresh: Callable[[], None]) -> None:
         self._refreshers.append(refresh)

@@ -120,19 +120,18 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
     async def _accept(
         self, request: exchange_pb2.SignedEnvelope, context: grpc.aio.ServicerContext
     ) -> Accepted:
-        started = time.perf_counter()
+        # counted in the metrics by the core (every entry's submissions, cases' included)
         try:
-            accepted = await self.core.submit(request, caller_member(context, self.registry()))
+            return await self.core.submit(request, caller_member(context, self.registry()))
         except Refusal as refusal:
-            if self.metrics:
-                self.metrics.refused(refusal.reason)
             log.info(
                 "exchange refused", extra={"reason": refusal.reason, "detail": refusal.message}
             )
             raise
-        if self.metrics:
-            self.metrics.accepted(time.perf_counter() - started, accepted.duplicate)
-        return accepted
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.delivery("pull", outcome)
 
     async def Submit(self, request, context):
         try:
@@ -264,6 +263,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                     )
                 if ack.outcome == exchange_pb2.ACK_OUTCOME_ACCEPTED:
                     await asyncio.to_thread(self.store.settle_pull, exchange_id, DELIVERED)
+                    self._count("delivered")
                 elif ack.outcome == exchange_pb2.ACK_OUTCOME_REJECTED:
                     await asyncio.to_thread(
                         self.store.settle_pull,
@@ -271,7 +271,15 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                         REJECTED,
                         error=ack.reason or "rejected by recipient",
                     )
+                    self._count("refused_by_partner")
+                    log.warning(
+                        "pull delivery of %s rejected by %s: %s",
+                        exchange_id,
+                        member,
+                        clip(ack.reason),
+                    )
                 else:
+                    self._count("retry")
                     await asyncio.to_thread(
                         self.store.settle_pull,
                         exchange_id,
@@ -334,6 +342,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                             self.max_send_bytes,
                         )
                         in_flight.discard(row.exchange_id)
+                        self._count("undeliverable")
                         continue
                     sent[delivery_id] = row.exchange_id
                     yield delivery

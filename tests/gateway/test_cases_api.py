@@ -513,3 +513,37 @@ def test_a_crash_between_log_and_case_write_is_replayed_from_the_journal(env):
     assert detail["status"] == "transferred" and service.store.intents() == []
     assert env["gw"].gateway.log.size == log_size + 1
     handler.close()
+
+
+def _metric(env, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"{env['gw'].http_url}/metrics", timeout=10).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def test_case_exchanges_are_counted_in_the_metrics(env):
+    """A case submitted at a window is an exchange like any other: counted by kind when it
+    is submitted, and the handling province's relayed answer when it is logged."""
+    submitted = ("yrd_exchanges_total", {"kind": "case.submit", "outcome": "accepted"})
+    answered = ("yrd_exchanges_committed_total", {"kind": "case.status", "origin": "relayed"})
+    pushed = ("yrd_deliveries_total", {"mode": "push", "outcome": "delivered"})
+    before = [_metric(env, name, **labels) for name, labels in (submitted, answered, pushed)]
+    _submit_accepted(env)
+    after = wait_for(
+        lambda: (
+            (values := [_metric(env, n, **labels) for n, labels in (submitted, answered, pushed)])[
+                1
+            ]
+            > before[1]
+            and values
+        )
+    )
+    assert after[0] - before[0] == 1
+    assert after[1] - before[1] == 1
+    assert after[2] - before[2] >= 1

@@ -85,8 +85,8 @@ def test_healthz(anchored):
 async def test_metrics_count_an_exchange_and_its_retry(anchored):
     """One accepted exchange and its retry move the counters by exactly one each, the latency
     histogram by two observations, and the log-size gauge to the receipt's tree size."""
-    accepted = ("yrd_exchanges_total", (("outcome", "accepted"),))
-    duplicate = ("yrd_exchanges_total", (("outcome", "duplicate"),))
+    accepted = ("yrd_exchanges_total", (("kind", "case.status"), ("outcome", "accepted")))
+    duplicate = ("yrd_exchanges_total", (("kind", "case.status"), ("outcome", "duplicate")))
     observed = ("yrd_exchange_seconds_count", ())
     log_size = ("yrd_log_size", ())
     before = await asyncio.to_thread(_scrape, anchored)
