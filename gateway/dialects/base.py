@@ -113,17 +113,20 @@ class Codec(abc.ABC):
 class Transport(Protocol):
     """A client pushing one codec's wire bytes to one partner base URL.
 
-    - ``await deliver(kind, payload)``: POST ``payload`` to ``base_url +
-      codec.endpoint(kind)``; return a ``Delivery`` (status, content type, body) whatever
-      the HTTP status; a network failure, a timeout or an oversized answer raises
-      ``DeliveryError(status=None)``.
+    - ``await deliver(kind, payload, *, exchange_id="", in_reply_to="")``: POST ``payload``
+      to ``base_url + codec.endpoint(kind)`` with the headers ``X-YRD-Exchange-Id`` and, for
+      an answer, ``X-YRD-In-Reply-To`` (when given); return a ``Delivery`` (status, content
+      type, body, channel) whatever the HTTP status; a network failure, a timeout or an
+      oversized answer raises ``DeliveryError(status=None)``.
     - ``await exchange(kind, canonical)``: the round trip in canonical terms: encode,
       deliver, raise ``DeliveryError`` (with the partner's decoded error) on a non-2xx
       status, decode the answer as ``RESPONSE_KIND[kind]``.
     - ``await close()``, or use as an async context manager; idempotent.
     """
 
-    async def deliver(self, kind: str, payload: bytes) -> Delivery: ...
+    async def deliver(
+        self, kind: str, payload: bytes, *, exchange_id: str = "", in_reply_to: str = ""
+    ) -> Delivery: ...
 
     async def exchange(self, kind: str, canonical: Mapping[str, Any]) -> dict[str, Any]: ...
 

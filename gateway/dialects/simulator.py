@@ -6,11 +6,15 @@
 - ``evidence.request``: certificates (电子证照) from a small sample store;
 - ``case.submit``: records the case and answers ``case.status`` ``accepted`` (idempotent
   on case id: the same case id gets the same acceptance);
-- ``case.status``: records a status update for a known case and echoes it.
+- ``case.status``: records a status update for a known case and echoes it;
+- answers pushed back to it (``matter``, ``evidence.response``, and a ``case.status`` with an
+  ``X-YRD-In-Reply-To`` header): recorded in ``app["answers"]`` as (kind, request exchange
+  id, canonical) and acknowledged with an empty 200 -- the simulated system takes the answer
+  to a request it sent.
 
 Refusals are ``error`` messages in the dialect: 400 for invalid input, 404 for an unknown
-matter, certificate or case. ``app["cases"]`` and ``app["status_updates"]`` hold what was
-received, for tests. For tests and ``--dev`` only.
+matter, certificate or case. ``app["cases"]``, ``app["status_updates"]`` and
+``app["answers"]`` hold what was received, for tests. For tests and ``--dev`` only.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.dialects.base import Codec
+from gateway.dialects.base import RESPONSE_KIND, Codec
 from gateway.dialects.errors import AdapterError
+from gateway.dialects.transport import IN_REPLY_TO_HEADER
 from gateway.matters.catalogue import Catalogue, default_catalogue
 from gateway.times import BEIJING
 from ledger.crypto import sm3
 
 __all__ = [
+    "ANSWERS",
+    "ANSWER_KINDS",
     "CASES",
     "STATUS_UPDATES",
     "SampleSimulator",
@@ -41,6 +48,9 @@ __all__ = [
 
 CASES = web.AppKey("cases", dict)
 STATUS_UPDATES = web.AppKey("status_updates", list)
+ANSWERS = web.AppKey("answers", list)
+ANSWER_KINDS = frozenset(RESPONSE_KIND.values())
+"""The kinds an answer pushed back to the simulated system may have."""
 
 
 def _now() -> datetime:
@@ -96,6 +106,7 @@ def build_simulator(
     app = web.Application()
     app[CASES] = {}
     app[STATUS_UPDATES] = []
+    app[ANSWERS] = []
 
     def reply(kind: str, canonical: Mapping[str, Any], status: int = 200) -> web.Response:
         return web.Response(
@@ -116,6 +127,10 @@ def build_simulator(
                 canonical = codec.to_canonical(kind, await request.read())
             except AdapterError as exc:
                 return refuse(400, "invalid", exc.message, exc.field)
+            request_id = request.headers.get(IN_REPLY_TO_HEADER, "")
+            if request_id and kind in ANSWER_KINDS:  # an answer to a request this system sent
+                app[ANSWERS].append((kind, request_id, canonical))
+                return web.Response(status=200)
             return answer(canonical)
 
         return handle
@@ -162,11 +177,16 @@ def build_simulator(
         app[STATUS_UPDATES].append(update)
         return reply("case.status", update)
 
+    def unasked(answer: dict[str, Any]) -> web.Response:
+        return refuse(400, "not_an_answer", "an answer without X-YRD-In-Reply-To", None)
+
     routes = {
         "matter.lookup": matter,
         "evidence.request": evidence,
         "case.submit": intake,
         "case.status": status,
+        "matter": unasked,
+        "evidence.response": unasked,
     }
     for kind, answer in routes.items():
         app.router.add_post(codec.endpoint(kind), handler(kind, answer))

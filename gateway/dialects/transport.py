@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANNEL_HTTPS_PINNED",
     "CHANNEL_HTTP_DEV",
+    "EXCHANGE_ID_HEADER",
+    "IN_REPLY_TO_HEADER",
     "MAX_RESPONSE_BYTES",
     "ClientCertificate",
     "Delivery",
@@ -37,6 +39,10 @@ __all__ = [
     "pinned_context",
 ]
 
+EXCHANGE_ID_HEADER = "X-YRD-Exchange-Id"
+"""On every push: the exchange id, which the partner deduplicates by (at-least-once)."""
+IN_REPLY_TO_HEADER = "X-YRD-In-Reply-To"
+"""On a pushed answer: the exchange id of the request it answers (``Envelope.in_reply_to``)."""
 MAX_RESPONSE_BYTES = 1024 * 1024
 """A partner's answer is a receipt-sized dialect document; more is refused, never buffered."""
 _CHUNK = 64 * 1024
@@ -170,7 +176,9 @@ class HttpTransport:
             await self._session.close()
             self._session = None
 
-    async def deliver(self, kind: str, payload: bytes) -> Delivery:
+    async def deliver(
+        self, kind: str, payload: bytes, *, exchange_id: str = "", in_reply_to: str = ""
+    ) -> Delivery:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
         url = self.base_url + self.codec.endpoint(kind)
@@ -180,6 +188,12 @@ class HttpTransport:
             # the bound applies to the bytes on the wire: no compressed answers to inflate
             "Accept-Encoding": "identity",
         }
+        # the exchange pushed, and the request it answers: the partner's dedup key and the
+        # link from an answer back to its request (docs/exchange.md, "Push delivery")
+        if exchange_id:
+            headers[EXCHANGE_ID_HEADER] = exchange_id
+        if in_reply_to:
+            headers[IN_REPLY_TO_HEADER] = in_reply_to
         tls: ssl.SSLContext | bool = self._ssl if self._ssl is not None else True
         try:
             async with self._session.post(

@@ -273,7 +273,9 @@ class PushWorker:
                 payload = adapter.from_canonical(row.kind, json.loads(row.canonical))
             if not delivery.endpoint:
                 raise DeliveryError("endpoint", f"recipient {recipient} has no push endpoint")
-            answer = await self._transport(dialect, delivery).deliver(row.kind, payload)
+            answer = await self._transport(dialect, delivery).deliver(
+                row.kind, payload, exchange_id=row.exchange_id, in_reply_to=row.in_reply_to
+            )
         except DeliveryError as exc:
             self._retry(exchange_id, attempts, f"push failed: {exc}")
             return

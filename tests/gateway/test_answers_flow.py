@@ -21,6 +21,7 @@ from collections.abc import Callable
 import pytest
 
 from gateway.dialects.catalogue import default_dialects
+from gateway.dialects.simulator import ANSWERS
 from gateway.exchange.answers import answer_exchange_id, verify_relayed_envelope
 from gateway.exchange.entry import decode_entry
 from gateway.pb.yrd.v1 import exchange_pb2
@@ -246,3 +247,33 @@ async def test_watching_with_no_ids_follows_what_the_caller_sends_from_now_on(gw
         first = await next_state(watch, X.EXCHANGE_STATE_ACCEPTED)
         watch.cancel()
     assert first.exchange_id == envelope_of(request).exchange_id
+
+
+async def test_a_push_requester_gets_its_answer_pushed_with_in_reply_to(gw, sims):
+    """Zhejiang (push) asks Jiangsu (push) for a matter: Jiangsu's HTTP answer becomes an
+    exchange from Jiangsu, pushed to Zhejiang's system in Zhejiang's dialect with the
+    headers naming it and the request it answers; both statuses say so."""
+    codec = default_dialects().get("ZJ").codec
+    lookup = {"matter_code": MATTER}
+    async with gw.client("ZJ") as zj:
+        request = zj.build(
+            recipient=gw.env.member_id("JS"),
+            kind="matter.lookup",
+            payload=codec.from_canonical("matter.lookup", lookup),
+            dialect=codec.dialect,
+            content_type=codec.content_type,
+            matter=MATTER,
+        )
+        await zj.submit(request)
+    request_id = envelope_of(request).exchange_id
+    done = await until_state(gw, "ZJ", request_id, X.EXCHANGE_STATE_ANSWERED)
+    answer = await until_state(gw, "ZJ", done.answer_exchange_id, X.EXCHANGE_STATE_DELIVERED)
+    assert answer.kind == "matter"
+    got = [a for a in sims.apps["ZJ"][ANSWERS] if a[1] == request_id]
+    assert len(got) == 1
+    kind, _, canonical = got[0]
+    assert kind == "matter" and canonical["basic_code"] == MATTER
+    # what reached Zhejiang is the delivered bytes of the logged answer, in its dialect
+    row = gw.gateway.store.exchange(done.answer_exchange_id)
+    assert row.delivered_dialect == codec.dialect
+    assert any(body == row.delivered for _, _, body in sims.received["ZJ"])

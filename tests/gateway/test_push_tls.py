@@ -410,8 +410,8 @@ class _SilentChannel:
     def __init__(self, codec: Any, base_url: str, /, **options: Any) -> None:
         self._inner = HttpTransport(codec, base_url, **options)
 
-    async def deliver(self, kind: str, payload: bytes) -> Any:
-        got = await self._inner.deliver(kind, payload)
+    async def deliver(self, kind: str, payload: bytes, **correlation: str) -> Any:
+        got = await self._inner.deliver(kind, payload, **correlation)
         return SimpleNamespace(status=got.status, body=got.body, ok=got.ok)
 
     async def exchange(self, kind: str, canonical: Any) -> dict[str, Any]:
