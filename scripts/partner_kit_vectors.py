@@ -27,6 +27,8 @@ from partner_kit_examples import codecs, example_payload
 
 from gateway.encoding import canonical_json, format_time
 from gateway.exchange.core import member_proto
+from gateway.exchange.entry import exchange_entry
+from gateway.exchange.translation import attestation_statement
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import DEV_LOG_ORIGIN, dev_member_id
 from gateway.times import to_timestamp
@@ -79,28 +81,14 @@ def _json(value: Any) -> bytes:
 
 def _entry(exchange_id: str, envelope: bytes, payload_sm3: bytes, signature: bytes, key_id: str,
            canonical_sm3: bytes, delivered_sm3: bytes) -> bytes:  # fmt: skip
-    """A version-2 log entry (gateway/exchange/entry.py) for the vector exchange."""
-    return canonical_json({
-        "v": 2,
-        "type": "exchange",
-        "exchange_id": exchange_id,
-        "kind": "case.submit",
-        "sender": SENDER,
-        "recipient": RECIPIENT,
-        "matter": "010027100000",
-        "envelope_sm3": sm3(envelope).hex(),
-        "payload_sm3": payload_sm3.hex(),
-        "signature_sm3": sm3(signature).hex(),
-        "signer_key_id": key_id,
-        "received_at": format_time(RECEIVED_AT),
-        "canonical_sm3": canonical_sm3.hex(),
-        "delivered_sm3": delivered_sm3.hex(),
-        "source_dialect": "js-json/1",
-        "target_dialect": "zj-xml/1",
-        "in_reply_to": "",
-        "relayed": False,
-        "channel": "grpc-mtls",
-    })  # fmt: skip
+    """The vector exchange's log entry, built by the gateway's own ``exchange_entry``."""
+    return exchange_entry(
+        exchange_id=exchange_id, kind="case.submit", sender=SENDER, recipient=RECIPIENT,
+        matter="010027100000", envelope_sm3=sm3(envelope), payload_sm3=payload_sm3,
+        signature_sm3=sm3(signature), signer_key_id=key_id, received_at=RECEIVED_AT,
+        canonical_sm3=canonical_sm3, delivered_sm3=delivered_sm3, source_dialect="js-json/1",
+        target_dialect="zj-xml/1", relayed=False, channel="grpc-mtls", in_reply_to="",
+    )  # fmt: skip
 
 
 def build() -> dict[str, bytes]:
@@ -159,19 +147,13 @@ def build() -> dict[str, bytes]:
     canonical = codecs()["js-json/1"].to_canonical("case.submit", payload)
     canonical_bytes = codecs()["yrd-canonical/1"].from_canonical("case.submit", canonical)
     delivered = codecs()["zj-xml/1"].from_canonical("case.submit", canonical)
-    statement = canonical_json({
-        "canonical_sm3": sm3(canonical_bytes).hex(),
-        "channel": "grpc-mtls",
-        "delivered_sm3": sm3(delivered).hex(),
-        "envelope_sm3": sm3(raw).hex(),
-        "exchange_id": exchange_id,
-        "recipient": RECIPIENT,
-        "relayed": False,
-        "source_dialect": "js-json/1",
-        "target_dialect": "zj-xml/1",
-        "type": "translation",
-        "v": 1,
-    })  # fmt: skip
+    # the gateway's own statement builder: the vector is what the gateway signs
+    statement = attestation_statement(
+        exchange_id=exchange_id, recipient=RECIPIENT, envelope_sm3=sm3(raw),
+        canonical_sm3=sm3(canonical_bytes), delivered_sm3=sm3(delivered),
+        source_dialect="js-json/1", target_dialect="zj-xml/1", relayed=False,
+        channel="grpc-mtls",
+    )  # fmt: skip
     attestation = exchange_pb2.TranslationAttestation(
         statement=statement,
         signature=sign(attest, "attestation", statement),
