@@ -77,6 +77,8 @@ POLICY: Mapping[str, Mapping[Role, Scope]] = MappingProxyType(
             ("Audit.GetAnchors", _A, _A),
             ("Audit.GetInclusionProof", _P, _A),
             ("Exchange.GetReceipt", _P, _A),
+            ("Exchange.GetStatus", _P, _N),
+            ("Exchange.WatchStatus", _P, _N),
             ("Exchange.Submit", _S, _N),
             ("Exchange.Pull", _S, _N),
         )

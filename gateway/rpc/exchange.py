@@ -114,9 +114,6 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         self.hub = hub
         self.metrics = metrics
 
-    def status_caller(self, context: grpc.aio.ServicerContext) -> str | None:
-        return caller_member(context, self.registry())
-
     async def _accept(
         self, request: exchange_pb2.SignedEnvelope, context: grpc.aio.ServicerContext
     ) -> Accepted:

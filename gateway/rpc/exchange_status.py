@@ -9,8 +9,9 @@ the answer whose ``in_reply_to`` names it) and mapped to ``ExchangeStatus``:
 - DELIVERED: the row is ``delivered``;
 - ACCEPTED: logged and waiting (``detail`` the last failed attempt's error, if any).
 
-Only the sender or the recipient of an exchange may see it (``not_permitted``; an unknown id
-is ``not_found``). WatchStatus sends the current status of each named exchange (at most
+Only the sender or the recipient of an exchange may see it (``gateway.rpc.access``:
+``not_permitted``, also for an auditor; an unknown id is ``not_found``). WatchStatus
+sends the current status of each named exchange (at most
 1,000, else ``malformed``), then one message per change until the client cancels; with no
 ids it follows every exchange the caller sends from the moment it asked. It wakes on the
 gateway's :class:`~gateway.exchange.delivery.StatusBell` (commits, acks, push outcomes) and
@@ -22,8 +23,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-
-import grpc
 
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.errors import Refusal, clip
@@ -38,6 +37,8 @@ from gateway.exchange.store import (
     StatusRow,
 )
 from gateway.pb.yrd.v1 import exchange_pb2
+from gateway.registry import TrustRegistry
+from gateway.rpc.access import Caller, authorize, identify
 from gateway.rpc.status import abort
 from gateway.times import timestamp_from_seconds
 
@@ -85,49 +86,45 @@ def status_proto(row: StatusRow) -> exchange_pb2.ExchangeStatus:
     return out
 
 
-def _permitted(row: StatusRow | None, exchange_id: str, caller: str | None) -> StatusRow:
+def _permitted(row: StatusRow | None, exchange_id: str, caller: Caller, method: str) -> StatusRow:
     if row is None:
         raise Refusal("not_found", f"unknown exchange {clip(exchange_id)}")
-    if caller not in (row.sender, row.recipient):
-        raise Refusal(
-            "not_permitted", "only the sender or recipient of an exchange may see its status"
-        )
+    authorize(caller, method, (row.sender, row.recipient), f"the status of {exchange_id}")
     return row
 
 
 class ExchangeStatusMixin:
     """GetStatus and WatchStatus for ``ExchangeServicer``: it provides ``store``, ``hub``
-    and ``status_caller(context)`` (the member bound to the caller's certificate)."""
+    and ``registry()`` (who the caller is: ``gateway.rpc.access``)."""
 
     store: GatewayStore
     hub: PullHub
-    status_caller: Callable[[grpc.aio.ServicerContext], str | None]
+    registry: Callable[[], TrustRegistry]
 
     async def GetStatus(self, request, context):
-        caller = self.status_caller(context)
-        row = await asyncio.to_thread(self.store.status, request.exchange_id)
         try:
-            return status_proto(_permitted(row, request.exchange_id, caller))
+            caller = identify(context, self.registry())
+            row = await asyncio.to_thread(self.store.status, request.exchange_id)
+            return status_proto(_permitted(row, request.exchange_id, caller, "Exchange.GetStatus"))
         except Refusal as refusal:
             await abort(context, refusal)
 
     async def WatchStatus(self, request, context):
-        caller = self.status_caller(context)
         ids = list(dict.fromkeys(request.exchange_ids))
         try:
-            if caller is None:
-                raise Refusal("not_permitted", "no client certificate bound to a member")
+            caller = identify(context, self.registry())
+            authorize(caller, "Exchange.WatchStatus", (caller.id,), "watching statuses")
             if len(ids) > MAX_WATCHED:
                 raise Refusal(
                     "malformed", f"{len(ids)} exchange ids to watch; at most {MAX_WATCHED}"
                 )
             rows = await asyncio.to_thread(self.store.statuses, ids)
             for exchange_id in ids:
-                _permitted(rows.get(exchange_id), exchange_id, caller)
+                _permitted(rows.get(exchange_id), exchange_id, caller, "Exchange.WatchStatus")
         except Refusal as refusal:
             await abort(context, refusal)
             return
-        async for status in self._watch(caller, ids, rows):
+        async for status in self._watch(caller.id, ids, rows):
             yield status
 
     async def _watch(

@@ -334,6 +334,16 @@ async def _ok(call: Awaitable[Any]) -> bool:
     return True
 
 
+async def _first_status(client: GatewayClient, exchange_id: str) -> exchange_pb2.ExchangeStatus:
+    """The first message of a WatchStatus stream on ``exchange_id`` (then cancelled)."""
+    call = client.exchange.WatchStatus(exchange_pb2.WatchStatusRequest(exchange_ids=[exchange_id]))
+    try:
+        async with asyncio.timeout(DEADLINE):
+            return await call.read()
+    finally:
+        call.cancel()
+
+
 async def _pulls(client: GatewayClient) -> bool:
     try:
         async with asyncio.timeout(DEADLINE), client.pull() as deliveries:
@@ -364,6 +374,10 @@ async def test_server_does_what_the_table_says(gw, exchanges):
         "Exchange.GetReceipt": lambda c: c.exchange.GetReceipt(
             exchange_pb2.GetReceiptRequest(exchange_id=exchange_id)
         ),
+        "Exchange.GetStatus": lambda c: c.exchange.GetStatus(
+            exchange_pb2.GetStatusRequest(exchange_id=exchange_id)
+        ),
+        "Exchange.WatchStatus": lambda c: _first_status(c, exchange_id),
     }
     observed: dict[str, dict[Role, Scope]] = {}
     for method, call in reads.items():
