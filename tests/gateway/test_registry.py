@@ -28,6 +28,7 @@ from gateway.registry import (
     load_registry,
     sign_registry,
 )
+from gateway.registry._dev import DEV_KINDS
 from ledger.crypto import PrivateKey
 
 NOW = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -265,7 +266,7 @@ def _mutations():
         ),
         (
             lambda d: member(d, 2)["send_permissions"][0]["kinds"].append("Case Submit"),
-            "members[2].send_permissions[0].kinds[3]",
+            f"members[2].send_permissions[0].kinds[{len(DEV_KINDS)}]",
             "expected",
         ),
         (
