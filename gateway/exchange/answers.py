@@ -58,6 +58,7 @@ __all__ = [
     "AnswerMismatch",
     "AnswerRelay",
     "answer_exchange_id",
+    "verify_attestation_signature",
     "verify_relayed_envelope",
 ]
 
@@ -78,6 +79,27 @@ def answer_exchange_id(request_exchange_id: str) -> str:
     return str(uuid.uuid5(_ANSWER_NAMESPACE, request_exchange_id))
 
 
+def verify_attestation_signature(
+    registry: TrustRegistry,
+    key_id: str,
+    data: bytes,
+    signature: bytes,
+    what: str,
+    at: datetime | None = None,
+) -> None:
+    """``signature`` over ``data`` is by a gateway key listed for purpose ``attestation``
+    (valid at ``at`` if given), never a checkpoint or identity key: ``key_invalid``, else
+    ``signature_invalid``, the message starting with ``what``."""
+    try:
+        public = registry.gateway_key(key_id, KeyPurpose.ATTESTATION, at)
+    except RegistryLookupError as exc:
+        raise Refusal("key_invalid", f"{what} signing key: {exc}") from exc
+    try:
+        public.verify(data, signature)
+    except SignatureError as exc:
+        raise Refusal("signature_invalid", f"{what} signature: {exc}") from exc
+
+
 def verify_relayed_envelope(
     registry: TrustRegistry, signed: exchange_pb2.SignedEnvelope, at: datetime | None = None
 ) -> exchange_pb2.Envelope:
@@ -90,16 +112,10 @@ def verify_relayed_envelope(
     2. the SM2 signature over the envelope bytes (``signature_invalid``);
     3. the bytes are an ``Envelope`` (``malformed``).
     """
-    # (1): an attestation key
-    try:
-        public = registry.gateway_key(signed.key_id, KeyPurpose.ATTESTATION, at)
-    except RegistryLookupError as exc:
-        raise Refusal("key_invalid", f"relayed envelope signing key: {exc}") from exc
-    # (2): the signature
-    try:
-        public.verify(signed.envelope, signed.signature)
-    except SignatureError as exc:
-        raise Refusal("signature_invalid", f"relayed envelope signature: {exc}") from exc
+    # (1) and (2): an attestation key's signature
+    verify_attestation_signature(
+        registry, signed.key_id, signed.envelope, signed.signature, "relayed envelope", at
+    )
     # (3): the envelope
     try:
         return exchange_pb2.Envelope.FromString(signed.envelope)

@@ -38,11 +38,11 @@ from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, CatalogueError
 from gateway.encoding import canonical_json
 from gateway.errors import Refusal, clip
+from gateway.exchange.answers import verify_attestation_signature, verify_relayed_envelope
 from gateway.exchange.core import member_text
-from gateway.exchange.evidence import verify_relayed_envelope
 from gateway.exchange.store import ExchangeRow
 from gateway.pb.yrd.v1 import exchange_pb2
-from gateway.registry import KeyPurpose, RegistryError, TrustRegistry
+from gateway.registry import RegistryError, TrustRegistry
 from gateway.times import from_timestamp
 from ledger.crypto import PrivateKey, sm3
 from ledger.errors import SignatureError
@@ -260,14 +260,10 @@ def verify_delivery(
         envelope = verify_relayed_envelope(registry, signed)
     # (2): the attestation signature
     attestation = delivery.attestation
-    try:
-        key = registry.gateway_key(attestation.key_id, KeyPurpose.ATTESTATION, at)
-    except RegistryError as exc:
-        raise Refusal("key_invalid", f"attestation key: {exc}") from exc
-    try:
-        key.verify(attestation.statement, attestation.signature)
-    except SignatureError as exc:
-        raise Refusal("signature_invalid", f"attestation signature: {exc}") from exc
+    verify_attestation_signature(
+        registry, attestation.key_id, attestation.statement, attestation.signature,
+        "attestation", at,
+    )  # fmt: skip
     # (3): the statement binds this delivery
     try:
         statement = json.loads(attestation.statement)

@@ -27,8 +27,7 @@ from gateway.exchange.entry import decode_entry
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.receipt import verify_receipt
 from tests.envelopes import CANONICAL, status_payload, status_update
-from tests.gateway.harness import GatewayThread
-from tests.gateway.test_adapter_flow import Simulators, js_payload
+from tests.gateway.test_adapter_flow import Simulators, js_payload, push_gateway
 
 X = exchange_pb2
 MATTER = "010010300100"  # 公司登记, known to every simulator's catalogue
@@ -36,22 +35,12 @@ MATTER = "010010300100"  # 公司登记, known to every simulator's catalogue
 
 @pytest.fixture(scope="module")
 def sims():
-    simulators = Simulators()
-    for region in ("JS", "ZJ"):
-        simulators.start(region)
-    yield simulators
-    simulators.close()
+    yield from Simulators.serving("JS", "ZJ")
 
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory, sims):
-    thread = GatewayThread(
-        tmp_path_factory.mktemp("answers"),
-        pull_regions=("SH", "AH"),
-        endpoints={region: sims.url(region) for region in ("JS", "ZJ")},
-        push_backoff_seconds=0.05,
-        push_backoff_max_seconds=0.2,
-    ).start()
+    thread = push_gateway(tmp_path_factory.mktemp("answers"), sims).start()
     yield thread
     thread.stop()
 

@@ -39,11 +39,7 @@ MAX_PAYLOAD = 200_000  # the server then sends messages up to 2 * MAX_PAYLOAD + 
 
 @pytest.fixture(scope="module")
 def sims():
-    simulators = Simulators()
-    for region in ("JS", "ZJ"):
-        simulators.start(region)
-    yield simulators
-    simulators.close()
+    yield from Simulators.serving("JS", "ZJ")
 
 
 @pytest.fixture(scope="module")
