@@ -29,6 +29,7 @@ from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import PrivateKey, sm3
 from tests.gateway.harness import GatewayThread
 from tests.gateway.test_adapter_flow import Simulators, async_wait_for
+from tests.gateway.test_answers_flow import status as status_of
 from tests.gateway.test_evidence_flow import ah_request
 from tests.gateway.translation_world import case, codec, registry_of, second_members
 
@@ -131,6 +132,11 @@ async def test_untranslatable_exchange_is_logged_rejected_and_never_delivered(wo
         status, failure, error = _outbox(gw, exchange_id)
         assert (status, failure) == ("rejected", "translation")
         assert "matter_code" in error and "js-json/1" in error
+        # and the sender sees it: failed, because of translation, naming the field
+        seen = await status_of(gw, "SH", exchange_id)
+        assert seen.state == exchange_pb2.EXCHANGE_STATE_FAILED
+        assert seen.failure == exchange_pb2.FAILURE_REASON_TRANSLATION
+        assert "matter_code" in seen.detail
         # logged: the entry says what could not be delivered
         row = gw.gateway.store.exchange(exchange_id)
         entry = json.loads(gw.gateway.log.entry(row.leaf_index))
