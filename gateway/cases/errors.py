@@ -64,6 +64,7 @@ class CaseCode(enum.StrEnum):
     UNKNOWN_UPLOAD = "unknown_upload"
     WRONG_ACTOR = "wrong_actor"
     WRONG_CITY = "wrong_city"
+    WRONG_CODE = "wrong_code"  # the applicant progress page: 办件编号 + code do not match
     WRONG_REGION = "wrong_region"
 
 

@@ -3,7 +3,8 @@
 An upload is staged before its case exists: it is kept SM4-GCM sealed with its SM3 digest
 (GB/T 32905) as the additional data, so a file swapped or damaged on disk is refused when it
 is opened, never served. The applicant's full identity is sealed the same way, bound to the
-case id. Only the receiving window (and, for materials, the handler) may open them.
+case id. Only the receiving window and the handling province's handler may open them; the
+service records each opening (``CaseService.material``/``applicant``).
 """
 
 from __future__ import annotations
@@ -155,10 +156,16 @@ class Materials:
         )  # fmt: skip
 
     def applicant(self, account: Account, case_id: str) -> dict[str, Any]:
-        """The full applicant identity, for the receiving window only (the case itself)."""
+        """The full applicant identity, for the receiving window and the handling province's
+        handler (who decides on it); every other account sees only the masked forms."""
         case = load_case(self._store, case_id)
-        if account.role is not Role.CLERK or account.city != case["receiving_city"]:
-            raise CaseForbidden("forbidden", "the applicant is shown only to the receiving window")
+        if not (
+            (account.role is Role.CLERK and account.city == case["receiving_city"])
+            or (account.role is Role.HANDLER and account.region == case["handling_region"])
+        ):
+            raise CaseForbidden(
+                "forbidden", "申请人信息仅向受理窗口和承办地审批人员显示", "applicant"
+            )
         try:
             data = sm4_gcm_open(self._sm4, case["applicant_sealed"], case_id.encode())
         except CryptoError as exc:

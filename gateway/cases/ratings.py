@@ -1,4 +1,5 @@
-"""Ratings (好差评): the applicant's grade of a finished case, recorded once by its window.
+"""Ratings (好差评): the applicant's grade of a finished case, recorded once: given by the
+applicant on the progress page (``progress``), relayed by the receiving window's side.
 
 A rating is logged like a step, as a ``case.status`` exchange (status ``completed``,
 transition ``rated``), so it is as verifiable as any other; it leaves the status unchanged.
@@ -22,7 +23,9 @@ from gateway.ops.privacy import scrub
 if TYPE_CHECKING:
     from gateway.cases.exchanges import CaseExchanges
 
-__all__ = ["Ratings"]
+__all__ = ["APPLICANT_LABEL", "Ratings"]
+
+APPLICANT_LABEL = "申请人（办件进度查询）"
 
 
 class Ratings:
@@ -42,10 +45,19 @@ class Ratings:
 
     async def rate(self, account: Account, case_id: str, grade: int, comment: str | None) -> None:
         """Record ``grade`` (1..5) once the case is closed; :class:`TransitionRefused` before
-        that or if it is already rated."""
+        that or if it is already rated. Kept for API compatibility: the pages let the
+        applicant rate (:meth:`rate_as_applicant`), not the clerk."""
         case = load_case(self._store, case_id)
         if actor_for(account, case) is not Actor.WINDOW:
             raise CaseForbidden("forbidden", "ratings are recorded by the receiving window")
+        await self._record(case_id, grade, comment, actor_label(account))
+
+    async def rate_as_applicant(self, case_id: str, grade: int, comment: str | None) -> None:
+        """The applicant's own rating, from the progress page (办件编号 + code checked by the
+        caller); sent by the receiving window's side, which relays it."""
+        await self._record(case_id, grade, comment, APPLICANT_LABEL)
+
+    async def _record(self, case_id: str, grade: int, comment: str | None, label: str) -> None:
         if grade not in RATINGS:
             raise CaseInvalid("invalid", f"rating must be 1..5, got {grade!r}", "grade")
         lock = self._locks.setdefault(case_id, asyncio.Lock())
@@ -64,6 +76,6 @@ class Ratings:
             note = f"{grade} {RATINGS[grade]}" + (f"：{text}" if text else "")
             sets = {"rating": grade, "rating_comment": text, "updated_at": stamp(now)}
             await self._exchanges.send_status(
-                case, Actor.WINDOW, "rated", "completed", note, sets, now,
-                actor_label(account), status_after=Status(case["status"]),
+                case, Actor.WINDOW, "rated", "completed", note, sets, now, label,
+                status_after=Status(case["status"]),
             )  # fmt: skip

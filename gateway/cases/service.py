@@ -45,12 +45,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.cases._clock import BEIJING, business_day, now
-from gateway.cases.accounts import Account, Accounts
+from gateway.cases._clock import BEIJING, business_day, now, stamp
+from gateway.cases.accounts import Account, Accounts, Role
 from gateway.cases.answers import AnswerWatcher, OutboxReader
+from gateway.cases.errors import CaseForbidden
 from gateway.cases.exchanges import CaseExchanges, Submit
-from gateway.cases.lifecycle import Transitions
+from gateway.cases.lifecycle import Transitions, actor_label, load_case
 from gateway.cases.materials import Materials, secret_file
+from gateway.cases.progress import ProgressLookup, beijing_text
 from gateway.cases.ratings import Ratings
 from gateway.cases.recalendar import Recalendar
 from gateway.cases.store import CaseStore
@@ -68,6 +70,11 @@ __all__ = ["BEIJING", "CaseService"]
 
 log = logging.getLogger("gateway.cases")
 
+_SLIP_FIELDS = (
+    "case_id", "number", "matter_code", "matter_name", "receiving_city_name",
+    "handling_region_name", "handling_mode", "promised_limit", "deadline_provisional",
+    "status_label",
+)  # fmt: skip
 _RECALENDAR_EVERY = 60.0  # seconds between passes when the calendar file did not change
 
 
@@ -109,6 +116,8 @@ class CaseService:
         keydir = Path(data_dir) / "cases-keys"
         sm4 = secret_file(keydir / "materials.sm4", 16, generate_sm4_key)
         secret = secret_file(keydir / "person-key.secret", 32, lambda: secrets.token_bytes(32))
+        code_key = secret_file(keydir / "receipt-code.secret", 32, lambda: secrets.token_bytes(32))
+        self._progress = ProgressLookup(self.store, code_key)
         locks: dict[str, asyncio.Lock] = {}  # one per case, shared by steps and ratings
         self._materials = Materials(self.store, sm4)
         self._exchanges = CaseExchanges(submit, registry, adapters, self.store, self.keys)
@@ -191,7 +200,18 @@ class CaseService:
         return self._materials.stage(account, filename, content_type, data)
 
     def material(self, account: Account, case_id: str, material_id: str) -> tuple[dict, bytes]:
-        return self._materials.open(account, case_id, material_id)
+        """A material's file; the opening is recorded (who, when, which material)."""
+        meta, data = self._materials.open(account, case_id, material_id)
+        label = f"材料 {meta['material_id']}（{meta['name']}）"
+        self._record_access(account, case_id, f"material:{meta['material_id']}", label)
+        return meta, data
+
+    def _record_access(self, account: Account, case_id: str, item: str, label: str) -> None:
+        """Into the case database, shown in the timeline; nothing goes to the process log."""
+        self.store.record_access(
+            {"case_id": case_id, "at": stamp(self.clock()), "username": account.username,
+             "actor": actor_label(account), "item": item, "item_label": label}
+        )  # fmt: skip
 
     # -- changes -----------------------------------------------------------------------------
     async def submit(self, account: Account, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,8 +264,45 @@ class CaseService:
         return self._views.detail(account, case_id)
 
     def applicant(self, account: Account, case_id: str) -> dict[str, Any]:
-        """The full applicant identity, for the receiving window only (the case itself)."""
-        return self._materials.applicant(account, case_id)
+        """The full applicant identity, for the receiving window and the handling province's
+        handler; the opening is recorded (who, when, "申请人信息")."""
+        found = self._materials.applicant(account, case_id)
+        self._record_access(account, case_id, "applicant", "申请人信息")
+        return found
+
+    # -- the applicant's side: 受理回执, progress page, rating ------------------------------------
+    def acceptance_slip(self, account: Account, case_id: str) -> dict[str, Any]:
+        """The printable 受理回执, for the receiving window: the case, its materials and the
+        verification code the applicant looks the case up with."""
+        case = load_case(self.store, case_id)
+        if account.role is not Role.CLERK or account.city != case["receiving_city"]:
+            raise CaseForbidden("forbidden", "受理回执仅由受理窗口打印", None)
+        summary = self._views.summary(case)
+        return {
+            **{k: summary[k] for k in _SLIP_FIELDS},
+            "applicant_name": summary["applicant"]["name"],
+            "submitted_at": beijing_text(case["submitted_at"]),
+            "deadline": summary["countdown"]["deadline"],
+            "materials": [
+                {"material_id": m["material_id"], "name": m["name"]}
+                for m in self.store.materials(case_id)
+            ],
+            "code": self._progress.code(case_id),
+            "progress_path": "/web/progress.html",
+        }
+
+    def progress(self, number: str, code: str, address: str | None) -> dict[str, Any]:
+        """The masked progress of a case, for its applicant (办件编号 + code; throttled)."""
+        case = self._progress.find(number, code, address)
+        return self._progress.view(case, self._views.summary(case))
+
+    async def rate_as_applicant(
+        self, number: str, code: str, address: str | None, grade: int, comment: str | None
+    ) -> dict[str, Any]:
+        """The applicant's 好差评 from the progress page, once the case is finished."""
+        case = self._progress.find(number, code, address)
+        await self._ratings.rate_as_applicant(case["case_id"], grade, comment)
+        return self.progress(number, code, address)
 
     def receipt(self, exchange_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(event, receipt) of one exchange of a case."""

@@ -128,6 +128,15 @@ CREATE TABLE IF NOT EXISTS sessions (
     username TEXT NOT NULL REFERENCES accounts(username),
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS accesses (
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    at TEXT NOT NULL,
+    username TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    item TEXT NOT NULL,
+    item_label TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS accesses_case ON accesses(case_id);
 """
 
 CASE_COLUMNS = (
@@ -377,6 +386,21 @@ class CaseStore:
             "SELECT * FROM system_events WHERE case_id = ? ORDER BY rowid", (case_id,)
         )
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    # -- accesses (handler's view) ----------------------------------------------------------
+    def record_access(self, row: dict[str, Any]) -> None:
+        """One opening of a sealed item (a material, the applicant): who, when, which item
+        (its id and catalogue name, never its content)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO accesses(case_id, at, username, actor, item, item_label)"
+                " VALUES (:case_id, :at, :username, :actor, :item, :item_label)",
+                row,
+            )
+
+    def accesses(self, case_id: str) -> list[dict[str, Any]]:
+        rows = self.query("SELECT * FROM accesses WHERE case_id = ? ORDER BY rowid", (case_id,))
+        return [dict(r) for r in rows]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

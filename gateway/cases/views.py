@@ -137,8 +137,28 @@ class CaseViews:
             }
             for e in self._store.system_events(case_id)
         ]
+        system += self._accesses(case_id)
         # merged by time; a system event follows the exchanges of its second
         return sorted(timeline + system, key=lambda e: e["at"]) if system else timeline
+
+    def _accesses(self, case_id: str) -> list[dict[str, Any]]:
+        """Each opening of a sealed item (material, applicant) as a timeline entry: who, when,
+        which item; never its content."""
+        return [
+            {
+                "seq": None,
+                "system": True,
+                "transition": "accessed",
+                "label": "查阅",
+                "status_after": None,
+                "at": a["at"],
+                "actor": a["actor"],
+                "note": f"查阅{a['item_label']}",
+                **dict.fromkeys(_EXCHANGE_FIELDS),
+                "detail": {"item": a["item"], "username": a["username"]},
+            }
+            for a in self._store.accesses(case_id)
+        ]
 
     def receipt(self, exchange_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(event, receipt) of one exchange of a case."""
