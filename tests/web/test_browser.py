@@ -144,8 +144,13 @@ def test_clerk_submits_follows_and_auditor_verifies(site, browser, tmp_path):
     expect(page.locator("#status")).to_have_text("已发证", timeout=20_000)
     page.click("#actions button[data-to=archived]")
     expect(page.locator("#status")).to_have_text("已归档")
-    page.select_option("#grade", "5")
-    page.click("#rate button")
+    # the applicant, not the clerk, rates: on the progress page, with the 回执's code
+    expect(page.locator("#rate-hint")).to_be_visible()
+    clerk = sign_in(base, "suzhou", PASSWORD)
+    code = clerk.get(f"/api/cases/{case_id}/acceptance-slip").json()["code"]
+    clerk.close()
+    r = httpx.post(base + "/api/progress/rating", json={"number": number, "code": code, "grade": 5})
+    assert r.status_code == 200, r.text
     expect(page.locator("main")).to_contain_text("非常满意")
     expect(page.locator("#timeline li")).to_have_count(7)
     expect(page.locator("#countdown")).to_have_text("已办结")
