@@ -49,7 +49,7 @@ class Ratings:
         applicant rate (:meth:`rate_as_applicant`), not the clerk."""
         case = load_case(self._store, case_id)
         if actor_for(account, case) is not Actor.WINDOW:
-            raise CaseForbidden("forbidden", "ratings are recorded by the receiving window")
+            raise CaseForbidden("forbidden", "好差评只能由受理窗口记录")
         await self._record(case_id, grade, comment, actor_label(account))
 
     async def rate_as_applicant(self, case_id: str, grade: int, comment: str | None) -> None:
@@ -59,18 +59,18 @@ class Ratings:
 
     async def _record(self, case_id: str, grade: int, comment: str | None, label: str) -> None:
         if grade not in RATINGS:
-            raise CaseInvalid("invalid", f"rating must be 1..5, got {grade!r}", "grade")
+            raise CaseInvalid("invalid", f"评价等级应为 1 至 5，实为 {grade!r}", "grade")
         lock = self._locks.setdefault(case_id, asyncio.Lock())
         async with lock:
             case = load_case(self._store, case_id)
             if Status(case["status"]) not in CLOSED:
                 raise TransitionRefused(
                     "out_of_order",
-                    f"rating: the case is {case['status']}; it can be rated once finished",
+                    f"办件当前为“{Status(case['status']).label_zh}”，办结后方可评价",
                     "grade",
                 )
             if case["rating"] is not None:
-                raise TransitionRefused("already_rated", "rating: the case is already rated")
+                raise TransitionRefused("already_rated", "该办件已评价，每件只能评价一次")
             now = self._clock()
             text = scrub(comment or "")[:200] or None
             note = f"{grade} {RATINGS[grade]}" + (f"：{text}" if text else "")

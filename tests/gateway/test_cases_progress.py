@@ -163,6 +163,7 @@ def test_the_applicant_rates_after_completion_once_on_the_progress_path(env):
     # not before the case is finished
     r = public.post("/api/progress/rating", json={**query, "grade": 5})
     assert r.status_code == 409 and r.json()["error"]["code"] == "out_of_order"
+    assert "办结后方可评价" in r.json()["error"]["message"]
     # not with a wrong code
     wrong = {**query, "code": "22222222" if query["code"] != "22222222" else "33333333"}
     _finish(env, case["case_id"])
