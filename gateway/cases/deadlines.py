@@ -11,6 +11,12 @@ day after submission, as a provisional deadline):
 
 A case is overdue when it is still open after its deadline day, or finished later than it.
 
+补正 (supplement) pauses the count: a case returned for 补正 on day P and resubmitted on day
+R keeps what it had left of its limit at P (working days for a working-day limit, natural
+days for a natural-day one, counted from acceptance over every span its clock ran) and counts
+that again from R by the same rules (``resume_deadline``). The days in between, holidays or
+not, are not counted. A case already overdue at P stays overdue.
+
 A deadline whose count runs through a year the calendar has no notice for (today: 2027,
 until a deployment loads it) is computed on weekends only and is **calendar-provisional**:
 ``Deadline.missing_years`` names those years, the case keeps them, every view marks the
@@ -36,6 +42,7 @@ __all__ = [
     "deadline_for",
     "log_provisional",
     "parse_years",
+    "resume_deadline",
 ]
 
 
@@ -82,6 +89,28 @@ def deadline_for(start: date, limit: TimeLimit, calendar: WorkdayCalendar) -> da
     while not calendar.is_working_day(end):
         end += timedelta(days=1)
     return end
+
+
+def resume_deadline(
+    deadline: date,
+    running: list[tuple[date, date]],
+    resumed_on: date,
+    limit: TimeLimit,
+    calendar: WorkdayCalendar,
+) -> Deadline:
+    """The deadline of a case resumed on ``resumed_on`` after 补正. ``running`` are the spans
+    ``(from, to)`` since acceptance in which its clock ran (acceptance to the first pause,
+    each resumption to the next pause); what they used of ``limit`` (working days or natural
+    days, ``from`` not counted) is spent, the rest counts again from ``resumed_on``. A case
+    already past ``deadline`` when paused keeps it: the pause forgives nothing."""
+    if limit.unit is TimeUnit.WORKING_DAYS:
+        used = sum(calendar.working_days_between(a, b) for a, b in running)
+    else:
+        used = sum((b - a).days for a, b in running)
+    if running and running[-1][1] > deadline:
+        return Deadline(deadline, ())
+    left = TimeLimit(max(limit.value - used, 0), limit.unit)
+    return compute_deadline(resumed_on, left, calendar)
 
 
 @dataclass(frozen=True)

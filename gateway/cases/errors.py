@@ -50,6 +50,7 @@ class CaseCode(enum.StrEnum):
     INVALID_IDENTITY = "invalid_identity"
     INVALID_MODE = "invalid_mode"
     MATERIAL_CORRUPT = "material_corrupt"
+    MATERIALS_INCOMPLETE = "materials_incomplete"
     NO_MEMBER = "no_member"
     NO_SIGNING_KEY = "no_signing_key"
     NOT_CROSS_REGION = "not_cross_region"

@@ -66,9 +66,11 @@ class CaseExchanges:
         label: str,
         *,
         status_after: Status,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         """A ``case.status`` exchange from ``actor``'s side to the other that ``sets`` columns
-        of ``case``, applied only if the case is still in the status it was read in."""
+        of ``case``, applied only if the case is still in the status it was read in;
+        ``extra`` adds to the change (补正 rounds and attached materials, ``CaseStore.apply``)."""
         window, handling = case["window_region"], case["handling_region"]
         sender, recipient = (handling, window) if actor is Actor.HANDLER else (window, handling)
         canonical = {
@@ -77,7 +79,7 @@ class CaseExchanges:
             "time": stamp(now),
             "note": f"[{transition}]" + (f" {note}" if note else ""),
         }
-        change = {"case_id": case["case_id"], "from": case["status"], "set": sets}
+        change = {"case_id": case["case_id"], "from": case["status"], "set": sets, **(extra or {})}
         await self.send(
             case_id=case["case_id"],
             sender_region=sender,

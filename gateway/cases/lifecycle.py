@@ -118,7 +118,7 @@ def next_steps(account: Account, case: Mapping[str, Any]) -> list[dict[str, str]
     return [
         {"to": s.value, "label": s.label_zh}
         for s, who in TRANSITIONS[Status(case["status"])].items()
-        if who is actor
+        if who is actor and s is not Status.SUPPLEMENT_REQUESTED  # its own form: what is missing
     ]
 
 
@@ -127,10 +127,15 @@ def transition_label(transition: str) -> str:
         return "好差评"
     if transition == DEADLINE_RECOMPUTED:
         return "办结时限重新计算"
+    if transition in _SUPPLEMENT_LABELS:
+        return _SUPPLEMENT_LABELS[transition]
     try:
         return Status(transition).label_zh
     except ValueError:
         return transition
+
+
+_SUPPLEMENT_LABELS = {"supplement_requested": "退回补正", "supplemented": "已补正"}
 
 
 def parse_status(to: str) -> Status:
@@ -203,6 +208,12 @@ class Transitions:
     async def take(self, account: Account, case_id: str, to: str, note: str | None) -> None:
         """``account`` takes the step ``to`` (handler: accept ... issue; window: archive)."""
         target = parse_status(to)
+        if target is Status.SUPPLEMENT_REQUESTED:
+            raise CaseInvalid(
+                "invalid",
+                "退回补正须写明所缺材料：请用 POST /api/cases/{id}/supplement-request",
+                "to",
+            )
         case = load_case(self._store, case_id)
         actor = actor_for(account, case)
         await self.step(case_id, target, actor, note, actor_label(account))

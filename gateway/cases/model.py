@@ -8,6 +8,13 @@ Lifecycle (every arrow is one signed, logged exchange)::
                      `-> refused (不予受理)
     certificate_issued | denied | refused -> archived (归档)
 
+    submitted | accepted | transferred -> supplement_requested (退回补正) -> the status it left
+                                                                        | refused (不予受理)
+
+补正 (supplement): the handler names the missing materials; the window uploads them and
+resubmits (``gateway.cases.supplement``), which returns the case to the status it was
+returned from. The time limit does not run during 补正 (it is not in ``OPEN``).
+
 ``submitted`` and ``archived`` are the receiving window's acts (signed with its region's
 member key); the rest are the handling province's (signed with that region's key). The
 canonical ``case.status`` message has five statuses, so each transition travels as one of
@@ -30,6 +37,8 @@ __all__ = [
     "OPEN",
     "RATINGS",
     "REGION_NAMES",
+    "SUPPLEMENTED",
+    "SUPPLEMENTED_CANONICAL",
     "TRANSITIONS",
     "Actor",
     "City",
@@ -46,6 +55,7 @@ class Status(StrEnum):
     DENIED = "denied"
     CERTIFICATE_ISSUED = "certificate_issued"
     ARCHIVED = "archived"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
 
     @property
     def label_zh(self) -> str:
@@ -61,6 +71,7 @@ _LABELS = {
     Status.DENIED: "审批不予许可",
     Status.CERTIFICATE_ISSUED: "已发证",
     Status.ARCHIVED: "已归档",
+    Status.SUPPLEMENT_REQUESTED: "待补正",
 }
 
 
@@ -72,16 +83,21 @@ class Actor(StrEnum):
 #: status -> {next status: who may take that step}
 TRANSITIONS = MappingProxyType(
     {
-        Status.SUBMITTED: {Status.ACCEPTED: Actor.HANDLER, Status.REFUSED: Actor.HANDLER},
-        Status.ACCEPTED: {Status.TRANSFERRED: Actor.HANDLER},
-        Status.TRANSFERRED: {Status.APPROVED: Actor.HANDLER, Status.DENIED: Actor.HANDLER},
+        Status.SUBMITTED: {Status.ACCEPTED: Actor.HANDLER, Status.REFUSED: Actor.HANDLER,
+                           Status.SUPPLEMENT_REQUESTED: Actor.HANDLER},
+        Status.ACCEPTED: {Status.TRANSFERRED: Actor.HANDLER,
+                          Status.SUPPLEMENT_REQUESTED: Actor.HANDLER},
+        Status.TRANSFERRED: {Status.APPROVED: Actor.HANDLER, Status.DENIED: Actor.HANDLER,
+                             Status.SUPPLEMENT_REQUESTED: Actor.HANDLER},
         Status.APPROVED: {Status.CERTIFICATE_ISSUED: Actor.HANDLER},
         Status.CERTIFICATE_ISSUED: {Status.ARCHIVED: Actor.WINDOW},
         Status.DENIED: {Status.ARCHIVED: Actor.WINDOW},
         Status.REFUSED: {Status.ARCHIVED: Actor.WINDOW},
         Status.ARCHIVED: {},
+        # left by the window's resubmission (gateway.cases.supplement), or refused
+        Status.SUPPLEMENT_REQUESTED: {Status.REFUSED: Actor.HANDLER},
     }
-)
+)  # fmt: skip
 
 #: Statuses in which the time limit is running.
 OPEN = frozenset({Status.SUBMITTED, Status.ACCEPTED, Status.TRANSFERRED, Status.APPROVED})
@@ -100,8 +116,15 @@ CANONICAL_STATUS = MappingProxyType(
         Status.DENIED: "rejected",
         Status.CERTIFICATE_ISSUED: "completed",
         Status.ARCHIVED: "completed",
+        # the dialects have no 补正 status: the note names the transition
+        Status.SUPPLEMENT_REQUESTED: "in_progress",
     }
 )
+
+#: The window's resubmission after 补正: a transition (not a status) and the canonical
+#: ``case.status`` it travels as (the materials were received again).
+SUPPLEMENTED = "supplemented"
+SUPPLEMENTED_CANONICAL = "received"
 
 #: 好差评 grades, 5 (very satisfied) to 1 (very dissatisfied).
 RATINGS = MappingProxyType({5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"})

@@ -57,6 +57,7 @@ from gateway.cases.ratings import Ratings
 from gateway.cases.recalendar import Recalendar
 from gateway.cases.store import CaseStore
 from gateway.cases.submission import Intake
+from gateway.cases.supplement import Supplements
 from gateway.cases.views import CaseViews
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.identity import PersonKeyDeriver
@@ -126,6 +127,10 @@ class CaseService:
         )
         self._transitions = Transitions(self.store, self._exchanges, clock, self._calendar, locks)
         self._ratings = Ratings(self.store, self._exchanges, clock, locks)
+        self._supplements = Supplements(
+            self.store, self._exchanges, self._materials, self.catalogue, clock, self._calendar,
+            locks,
+        )  # fmt: skip
         self._views = CaseViews(self.store, clock, self._calendar)
         self._answers = AnswerWatcher(outbox, self.store, self.keys, self._transitions.step)
         self._recalendar = Recalendar(self.store, self._calendar, clock, locks)
@@ -235,6 +240,20 @@ class CaseService:
     ) -> dict[str, Any]:
         """Record the applicant's rating (好差评) once the case is finished."""
         await self._ratings.rate(account, case_id, grade, comment)
+        return self.detail(account, case_id)
+
+    async def request_supplement(
+        self, account: Account, case_id: str, materials: Any, note: str | None = None
+    ) -> dict[str, Any]:
+        """The handling province returns the case for 补正, naming the missing materials."""
+        await self._supplements.request(account, case_id, materials, note)
+        return self.detail(account, case_id)
+
+    async def supplement(
+        self, account: Account, case_id: str, materials: Any, note: str | None = None
+    ) -> dict[str, Any]:
+        """The receiving window attaches the requested materials and resubmits (补正)."""
+        await self._supplements.resubmit(account, case_id, materials, note)
         return self.detail(account, case_id)
 
     async def recover(self) -> int:

@@ -137,6 +137,20 @@ CREATE TABLE IF NOT EXISTS accesses (
     item_label TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS accesses_case ON accesses(case_id);
+CREATE TABLE IF NOT EXISTS supplements (
+    case_id TEXT NOT NULL REFERENCES cases(case_id),
+    round INTEGER NOT NULL,
+    from_status TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    requested_on TEXT NOT NULL,
+    items TEXT NOT NULL,
+    note TEXT,
+    deadline_before TEXT NOT NULL,
+    resumed_at TEXT,
+    resumed_on TEXT,
+    deadline_after TEXT,
+    PRIMARY KEY (case_id, round)
+);
 """
 
 CASE_COLUMNS = (
@@ -317,6 +331,7 @@ class CaseStore:
                 if cur.rowcount != 1:
                     conn.execute("DELETE FROM intents WHERE exchange_id = ?", (exchange_id,))
                     return False
+                _apply_supplement(conn, change)
             seq = conn.execute(
                 "SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE case_id = ?",
                 (event["case_id"],),
@@ -402,8 +417,51 @@ class CaseStore:
         rows = self.query("SELECT * FROM accesses WHERE case_id = ? ORDER BY rowid", (case_id,))
         return [dict(r) for r in rows]
 
+    # -- 补正 (supplement) rounds -------------------------------------------------------------
+    def supplements(self, case_id: str) -> list[dict[str, Any]]:
+        """The case's 补正 rounds, oldest first (``items`` decoded)."""
+        rows = self.query("SELECT * FROM supplements WHERE case_id = ? ORDER BY round", (case_id,))
+        return [{**dict(r), "items": json.loads(r["items"])} for r in rows]
+
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _apply_supplement(conn: sqlite3.Connection, change: dict[str, Any]) -> None:
+    """The 补正 parts of a transition's change, in its transaction: ``supplement_open`` (a
+    new round), ``supplement_close`` (the round resumed) and ``attach`` (staged uploads that
+    become the case's materials, replacing a material of the same id)."""
+    case_id = change["case_id"]
+    opened = change.get("supplement_open")
+    if opened is not None:
+        n = conn.execute(
+            "SELECT COALESCE(MAX(round) + 1, 1) FROM supplements WHERE case_id = ?", (case_id,)
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO supplements(case_id, round, from_status, requested_at, requested_on,"
+            " items, note, deadline_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_id, n, opened["from_status"], opened["requested_at"], opened["requested_on"],
+             json.dumps(opened["items"], ensure_ascii=False), opened["note"],
+             opened["deadline_before"]),
+        )  # fmt: skip
+    closed = change.get("supplement_close")
+    if closed is not None:
+        conn.execute(
+            "UPDATE supplements SET resumed_at = ?, resumed_on = ?, deadline_after = ?"
+            " WHERE case_id = ? AND resumed_at IS NULL",
+            (closed["resumed_at"], closed["resumed_on"], closed["deadline_after"], case_id),
+        )
+    for m in change.get("attach", []):
+        up = conn.execute("SELECT * FROM uploads WHERE upload_id = ?", (m["upload_id"],)).fetchone()
+        if up is None:
+            raise LookupError(f"upload {m['upload_id']} vanished")
+        conn.execute(
+            "INSERT OR REPLACE INTO materials(case_id, material_id, name, filename,"
+            " content_type, size, sm3, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_id, m["material_id"], m["name"], up["filename"], up["content_type"],
+             up["size"], up["sm3"], up["sealed"]),
+        )  # fmt: skip
+        conn.execute("DELETE FROM uploads WHERE upload_id = ?", (m["upload_id"],))

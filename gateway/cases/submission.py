@@ -5,6 +5,11 @@ Everything here is a check or a construction; nothing is written until the excha
 logged, so a refused submission leaves no trace. The applicant's identity is checked the way
 an identity provider would check it (GB 11643 number, assurance level against the matter's
 minimum) and only its person key and masked forms leave the sealed record.
+
+Completeness (一次性告知): every material the matter requires in the handling province must be
+attached, except the shareable ones (可共享免交), which the handling side fetches through the
+once-only evidence exchange instead of asking the applicant; a submission missing one is
+refused with ``materials_incomplete``, naming each missing material.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from gateway.matters import REGIONS, Catalogue, MatterNotFound
 from gateway.ops.privacy import mask_id_number, mask_name, scrub
 from gateway.workdays import WorkdayCalendar
 
-__all__ = ["Intake"]
+__all__ = ["Intake", "incomplete", "missing_materials"]
 
 
 class Intake:
@@ -111,6 +116,9 @@ class Intake:
             request.get("applicant"), matter.min_assurance.value, city.region
         )
         materials = self._materials.resolve(account, request.get("materials") or [], matter)
+        missing = missing_materials(matter, {m["material_id"] for m in materials})
+        if missing:
+            raise incomplete(missing)
         # (3): what is signed, and what is written once it is logged
         case_id = str(uuid.uuid4())
         now = self._clock()
@@ -215,6 +223,22 @@ class Intake:
             raise CaseInvalid("invalid_identity", f"applicant: {exc}", "applicant") from exc
         phone = str(data.get("phone") or "").strip() or None
         return identity, phone
+
+
+def missing_materials(matter: Any, given: set[str]) -> list[Any]:
+    """The materials ``matter`` requires from the applicant (required, not shareable) that
+    ``given`` (material ids) lacks, in the matter's order."""
+    return [
+        m for m in matter.materials if m.required and not m.shareable and m.material_id not in given
+    ]
+
+
+def incomplete(missing: list[Any]) -> CaseInvalid:
+    """The refusal naming every missing material (一次性告知: all of them at once)."""
+    names = "、".join(f"{m.name}（{m.material_id}）" for m in missing)
+    return CaseInvalid(
+        "materials_incomplete", f"申请材料不齐全，缺少必需材料：{names}", "materials"
+    )
 
 
 def _document_number(identity: RecognisedIdentity) -> str:

@@ -19,6 +19,7 @@ from gateway.cases.errors import CaseInvalid, CaseNotFound
 from gateway.cases.lifecycle import load_case, may_read, next_steps, transition_label
 from gateway.cases.model import CITIES, CLOSED, OPEN, RATINGS, REGION_NAMES, Status
 from gateway.cases.store import CaseStore
+from gateway.cases.supplement import paused_on, supplement_view
 from gateway.matters import REGIONS
 from gateway.workdays import WorkdayCalendar
 
@@ -93,6 +94,7 @@ class CaseViews:
         out["timeline"] = self._timeline(case_id)
         out["materials"] = self._store.materials(case_id)
         out["next"] = next_steps(account, case)
+        out.update(supplement_view(self._store, account, case))
         out["can_rate"] = (
             account.role is Role.CLERK
             and account.city == case["receiving_city"]
@@ -175,7 +177,10 @@ class CaseViews:
         status = Status(case["status"])
         deadline = date.fromisoformat(case["deadline"])
         finished = date.fromisoformat(case["finished_on"]) if case["finished_on"] else None
-        if status not in OPEN and finished is None:
+        paused = paused_on(self._store, case)  # 补正: the countdown stands still at the pause
+        if paused is not None:
+            finished = paused
+        elif status not in OPEN and finished is None:
             finished = deadline  # archived without finishing date: never overdue
         city = CITIES[case["receiving_city"]]
         return {
@@ -208,7 +213,8 @@ class CaseViews:
                 self._calendar(),
                 finished_on=finished,
                 missing_years=parse_years(case["deadline_missing_years"]),
-            ).to_dict(),
+            ).to_dict()
+            | {"paused": paused is not None},
             "rating": case["rating"],
             "rating_label": RATINGS.get(case["rating"]) if case["rating"] else None,
             "rating_comment": case["rating_comment"],

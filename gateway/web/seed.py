@@ -58,9 +58,6 @@ async def _sample_cases(service: Any) -> None:
     suzhou = service.accounts.get("suzhou")
     songjiang = service.accounts.get("songjiang")
     handler_ah = service.accounts.get("handler-ah")
-    upload = service.stage_upload(
-        suzhou, "公司登记申请书.pdf", "application/pdf", b"%PDF-1.4 sample application\n"
-    )
     await service.submit(
         suzhou,
         {
@@ -68,12 +65,9 @@ async def _sample_cases(service: Any) -> None:
             "handling_region": "ZJ",
             "handling_mode": "异地代收代办",
             "applicant": {"name": "张三丰", "id_number": sample_id_number("32050219900307123")},
-            "materials": [{"material_id": "M01", "upload_id": upload["upload_id"]}],
+            "materials": _sample_materials(service, suzhou, "010010300100", "ZJ"),
             "note": "样例办件：苏州窗口代收，浙江办理",
         },
-    )
-    form = service.stage_upload(
-        songjiang, "异地就医备案登记表.pdf", "application/pdf", b"%PDF-1.4 sample form\n"
     )
     case = await service.submit(
         songjiang,
@@ -82,7 +76,7 @@ async def _sample_cases(service: Any) -> None:
             "handling_region": "AH",
             "handling_mode": "全程网办",
             "applicant": {"name": "李四", "id_number": sample_id_number("31011719850615241")},
-            "materials": [{"material_id": "M01", "upload_id": form["upload_id"]}],
+            "materials": _sample_materials(service, songjiang, "200060100100", "AH"),
         },
     )
     for _ in range(100):  # the Anhui simulator's acceptance arrives through the outbox
@@ -92,3 +86,15 @@ async def _sample_cases(service: Any) -> None:
         await asyncio.sleep(0.1)
     for step in ("transferred", "approved", "certificate_issued"):
         await service.transition(handler_ah, case["case_id"], step, "样例：承办地办理")
+
+
+def _sample_materials(service: Any, clerk: Any, code: str, region: str) -> list[dict[str, str]]:
+    """A sample file for every material the matter requires from the applicant in
+    ``region`` (shareable ones are fetched, not uploaded): a complete submission."""
+    out = []
+    for m in service.catalogue.get(code, region).materials:
+        if m.required and not m.shareable:
+            body = f"%PDF-1.4 sample {m.material_id}\n".encode()
+            up = service.stage_upload(clerk, f"{m.name}.pdf", "application/pdf", body)
+            out.append({"material_id": m.material_id, "upload_id": up["upload_id"]})
+    return out

@@ -17,7 +17,7 @@ from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.web.seed import sample_id_number
-from tests.web.helpers import BusinessClock, sign_in, start_web_gateway
+from tests.web.helpers import BusinessClock, complete_materials, sign_in, start_web_gateway
 
 PASSWORD = "correct-horse-battery"
 APPLICANT_ID = sample_id_number("32050219900307123")
@@ -78,7 +78,12 @@ def test_id_numbers_in_upload_names_and_notes_are_never_stored_or_shown(gw, tmp_
         "handling_region": "ZJ",
         "handling_mode": "异地代收代办",
         "applicant": {"name": "张三丰", "id_number": APPLICANT_ID, "phone": "13812345678"},
-        "materials": [{"material_id": "M01", "upload_id": uploads[0]["upload_id"]}],
+        "materials": complete_materials(
+            clerk,
+            "010010300100",
+            "ZJ",
+            [{"material_id": "M01", "upload_id": uploads[0]["upload_id"]}],
+        ),
         "note": note,
     }
     r = clerk.post("/api/cases", json=body)

@@ -23,7 +23,13 @@ import pytest
 from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
-from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for
+from tests.web.helpers import (
+    BusinessClock,
+    complete_materials,
+    sign_in,
+    start_web_gateway,
+    wait_for,
+)
 
 PASSWORD = "correct-horse-battery"
 START = "2026-12-30T10:00:00+08:00"  # a Wednesday; the 2027 notice is not loaded
@@ -60,7 +66,7 @@ def _submit_accepted(clerk: httpx.Client, region: str) -> str:
         "handling_region": region,
         "handling_mode": "异地代收代办",
         "applicant": {"name": "张三丰", "id_number": ID_OK},
-        "materials": [],
+        "materials": complete_materials(clerk, "010010300100", region),
     }
     r = clerk.post("/api/cases", json=body)
     assert r.status_code == 201, r.text

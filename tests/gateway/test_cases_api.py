@@ -20,7 +20,13 @@ from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.dialects.simulator import CASES
 from gateway.web.seed import sample_id_number
-from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for
+from tests.web.helpers import (
+    BusinessClock,
+    complete_materials,
+    sign_in,
+    start_web_gateway,
+    wait_for,
+)
 
 PASSWORD = "correct-horse-battery"
 START = "2026-09-30T10:00:00+08:00"  # the Wednesday before the National Day holiday
@@ -76,10 +82,16 @@ def _case_body(upload_id: str | None = None, **over) -> dict:
     return body
 
 
+def _complete(client: httpx.Client, body: dict) -> dict:
+    """``body`` with every material its matter requires attached (the completeness check)."""
+    code, region = body["matter_code"], body["handling_region"]
+    return {**body, "materials": complete_materials(client, code, region, body["materials"])}
+
+
 def _submit_accepted(env, **over) -> dict:
     clerk = env["suzhou-clerk"]
     up = _upload(clerk, "申请书.pdf", b"%PDF-1.4 application " + json.dumps(over).encode())
-    r = clerk.post("/api/cases", json=_case_body(up["upload_id"], **over))
+    r = clerk.post("/api/cases", json=_complete(clerk, _case_body(up["upload_id"], **over)))
     assert r.status_code == 201, r.text
     case_id = r.json()["case_id"]
     return wait_for(
@@ -108,7 +120,8 @@ def test_whole_lifecycle_suzhou_window_to_zhejiang_handler(env, tmp_path):
     clerk, handler = env["suzhou-clerk"], env["zj-handler"]
     content = b"%PDF-1.4 company registration application"
     up = _upload(clerk, "公司登记申请书.pdf", content)
-    r = clerk.post("/api/cases", json=_case_body(up["upload_id"], note="代收原件已核验"))
+    body = _complete(clerk, _case_body(up["upload_id"], note="代收原件已核验"))
+    r = clerk.post("/api/cases", json=body)
     assert r.status_code == 201, r.text
     case = r.json()
     case_id = case["case_id"]
@@ -363,12 +376,13 @@ def test_a_registry_past_its_grace_refuses_case_steps_in_the_error_shape(env):
     holder = env["gw"].gateway.registry
     clerk = env["suzhou-clerk"]
     up = _upload(clerk, "申请书.pdf", b"%PDF-1.4 registry expiry")
+    body = _complete(clerk, _case_body(up["upload_id"]))
     before = _counts(env)
     real_clock = holder.clock
     expires = holder.require().expires_at
     holder.clock = lambda: expires + holder.grace + timedelta(seconds=1)
     try:
-        r = clerk.post("/api/cases", json=_case_body(up["upload_id"]))
+        r = clerk.post("/api/cases", json=body)
     finally:
         holder.clock = real_clock
     assert r.status_code == 503, r.text
@@ -379,7 +393,7 @@ def test_a_registry_past_its_grace_refuses_case_steps_in_the_error_shape(env):
 def test_refused_by_the_handling_province_then_archived(env, tmp_path):
     clerk, handler = env["suzhou-clerk"], env["sh-handler"]
     up = _upload(clerk, "b.pdf", b"%PDF-1.4 b")
-    body = _case_body(up["upload_id"], handling_region="SH")  # Shanghai pulls: no auto answer
+    body = _complete(clerk, _case_body(up["upload_id"], handling_region="SH"))  # SH pulls
     case_id = clerk.post("/api/cases", json=body).json()["case_id"]
     r = handler.post(
         f"/api/cases/{case_id}/transitions",

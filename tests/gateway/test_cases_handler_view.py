@@ -14,7 +14,13 @@ import pytest
 from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
-from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for
+from tests.web.helpers import (
+    BusinessClock,
+    complete_materials,
+    sign_in,
+    start_web_gateway,
+    wait_for,
+)
 
 PASSWORD = "correct-horse-battery"
 ID_OK = sample_id_number("32050219900307123")
@@ -60,7 +66,12 @@ def case(env):
             "handling_region": "ZJ",
             "handling_mode": "异地代收代办",
             "applicant": {"name": "张三丰", "id_number": ID_OK, "phone": "13812345678"},
-            "materials": [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
+            "materials": complete_materials(
+                clerk,
+                "010010300100",
+                "ZJ",
+                [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
+            ),
         },
     )
     assert r.status_code == 201, r.text

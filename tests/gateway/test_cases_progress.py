@@ -15,7 +15,13 @@ from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.cases.progress import CODE_ALPHABET, CODE_LENGTH
 from gateway.web.seed import sample_id_number
-from tests.web.helpers import BusinessClock, sign_in, start_web_gateway, wait_for
+from tests.web.helpers import (
+    BusinessClock,
+    complete_materials,
+    sign_in,
+    start_web_gateway,
+    wait_for,
+)
 
 PASSWORD = "correct-horse-battery"
 ID_OK = sample_id_number("32050219900307123")
@@ -60,7 +66,12 @@ def _accepted_case(env) -> dict:
             "handling_region": "ZJ",
             "handling_mode": "异地代收代办",
             "applicant": {"name": "张三丰", "id_number": ID_OK, "phone": "13812345678"},
-            "materials": [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
+            "materials": complete_materials(
+                clerk,
+                "010010300100",
+                "ZJ",
+                [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
+            ),
         },
     )
     assert r.status_code == 201, r.text
@@ -89,7 +100,8 @@ def test_the_acceptance_slip_carries_what_the_window_prints(env):
     assert slip["receiving_city_name"] == "苏州" and slip["handling_region_name"] == "浙江"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", slip["submitted_at"])  # Beijing time
     assert slip["deadline"] == case["countdown"]["deadline"]
-    assert slip["materials"] == [{"material_id": "M01", "name": "公司登记（备案）申请书"}]
+    assert slip["materials"][0] == {"material_id": "M01", "name": "公司登记（备案）申请书"}
+    assert {m["material_id"] for m in slip["materials"]} == {"M01", "M02", "M03"}  # all required
     assert slip["applicant_name"] == "张*丰" and ID_OK not in json.dumps(slip)
     code = slip["code"]
     assert len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET)

@@ -89,3 +89,25 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def complete_materials(
+    client: httpx.Client, matter_code: str, region: str, given: list[dict] | None = None
+) -> list[dict]:
+    """``given`` (``[{material_id, upload_id}]``) plus a staged file for every other material
+    the matter requires from the applicant in ``region`` (required, not shareable): a
+    submission that passes the completeness check (一次性告知)."""
+    out = list(given or [])
+    have = {m["material_id"] for m in out}
+    variant = client.get(f"/api/matters/{matter_code}", params={"region": region}).json()
+    for m in variant["materials"]:
+        if m["required"] and not m["shareable"] and m["material_id"] not in have:
+            r = client.post(
+                "/api/uploads",
+                params={"filename": f"{m['material_id']}.pdf"},
+                content=f"%PDF-1.4 {m['material_id']}".encode(),
+                headers={"Content-Type": "application/pdf"},
+            )
+            assert r.status_code == 201, r.text
+            out.append({"material_id": m["material_id"], "upload_id": r.json()["upload_id"]})
+    return out

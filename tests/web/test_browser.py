@@ -119,6 +119,11 @@ def test_clerk_submits_follows_and_auditor_verifies(site, browser, tmp_path):
             }
         ],
     )
+    for other in ("M02", "M03"):  # Zhejiang requires these too (completeness, issue 14)
+        page.set_input_files(
+            f"input[data-material={other}]",
+            files=[{"name": f"{other}.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}],
+        )
     page.select_option("#mode", "异地代收代办")
     _shot(page, "02-new-case")
     page.click("#submit")

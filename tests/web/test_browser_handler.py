@@ -16,7 +16,7 @@ import pytest
 
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
-from tests.web.helpers import sign_in, start_web_gateway, wait_for
+from tests.web.helpers import complete_materials, sign_in, start_web_gateway, wait_for
 from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 PASSWORD = "handler-password-1"
@@ -68,7 +68,12 @@ def case(site):
             "handling_region": "ZJ",
             "handling_mode": "异地代收代办",
             "applicant": {"name": "赵六", "id_number": ID_NUMBER, "phone": "13900001111"},
-            "materials": [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
+            "materials": complete_materials(
+                clerk,
+                "010010300100",
+                "ZJ",
+                [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
+            ),
         },
     )
     assert r.status_code == 201, r.text

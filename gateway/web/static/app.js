@@ -6,6 +6,7 @@ const YRD = (() => {
   const STATUS = {
     submitted: "已申请", accepted: "已受理", refused: "不予受理", transferred: "已流转",
     approved: "审批通过", denied: "审批不予许可", certificate_issued: "已发证", archived: "已归档",
+    supplement_requested: "待补正",
   };
   const REGIONS = { SH: "上海", JS: "江苏", ZJ: "浙江", AH: "安徽" };
   const ROLES = { clerk: "窗口工作人员", handler: "承办地审批人员", auditor: "审计人员" };
