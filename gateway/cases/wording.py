@@ -94,8 +94,8 @@ def time_state(
     ``warning_workdays`` working days left) or ``overdue``; a closed case is ``closed``."""
     left = countdown["working_days_left"]
     if _is_open(status):
-        if countdown["overdue"]:
-            return "overdue", f"已逾期 {max(-left, 1)} 个工作日"
+        if countdown["overdue"]:  # a weekend after the deadline day: late, 0 working days
+            return "overdue", f"已逾期 {-left} 个工作日" if left < 0 else "已逾期"
         if left == 0:
             return "warning", "即办，今日办结" if instant else "今日到期"
         cls = "warning" if left <= warning_workdays else "normal"

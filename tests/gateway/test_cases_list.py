@@ -271,6 +271,8 @@ def test_words_tables():
     assert time_state("archived", cd, False, 1) == ("closed", "已办结")
     late = {"working_days_left": -2, "overdue": True}
     assert time_state("transferred", late, False, 1) == ("overdue", "已逾期 2 个工作日")
+    saturday = {"working_days_left": 0, "overdue": True}  # the deadline was Friday
+    assert time_state("accepted", saturday, False, 1) == ("overdue", "已逾期")
     assert outcome("accepted", None, cd) is None
     assert outcome("archived", "denied", cd) == {"code": "denied", "label": "不予许可"}
     assert outcome("certificate_issued", None, late) == {"code": "late", "label": "逾期办结"}
