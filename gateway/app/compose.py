@@ -181,6 +181,7 @@ async def compose(
             clock=cases.clock,
             calendar=cases.calendar,
             catalogue=catalogue,
+            warning_workdays=s.case_warning_workdays,
         )
         opened.append(case_service.close)
         # (6): gRPC

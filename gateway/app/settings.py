@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     push_backoff_max_seconds: _Positive = 60.0
     # web
     dev: bool = False
+    case_warning_workdays: Annotated[int, Field(ge=0)] = 1
+    """An open case with at most this many working days left is shown as a warning (amber)
+    and found by the list's ``due=warning`` filter (gateway/cases/wording.py)."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Tables for optional services, e.g. ``[extra.identity]`` (gateway/rpc/identity.py)."""
 

@@ -102,6 +102,7 @@ class CaseService:
         calendar: WorkdayCalendar | None = None,
         catalogue: Catalogue | None = None,
         calendar_poll_seconds: float = 1.0,
+        warning_workdays: int = 1,
     ) -> None:
         self.keys = dict(keys or {})
         self.clock = clock = clock or now
@@ -131,7 +132,9 @@ class CaseService:
             self.store, self._exchanges, self._materials, self.catalogue, clock, self._calendar,
             locks,
         )  # fmt: skip
-        self._views = CaseViews(self.store, clock, self._calendar)
+        self._views = CaseViews(
+            self.store, clock, self._calendar, self.catalogue.issues_licence, warning_workdays
+        )
         self._answers = AnswerWatcher(outbox, self.store, self.keys, self._transitions.step)
         self._recalendar = Recalendar(self.store, self._calendar, clock, locks)
         if metrics is not None:
@@ -278,6 +281,10 @@ class CaseService:
         return self._views.cases(
             account, status=status, city=city, province=province, overdue=overdue, limit=limit
         )
+
+    def search(self, account: Account, **filters: Any) -> tuple[builtins.list[dict[str, Any]], int]:
+        """One page of the case list and the number of matches (``CaseViews.search``)."""
+        return self._views.search(account, **filters)
 
     def detail(self, account: Account, case_id: str) -> dict[str, Any]:
         return self._views.detail(account, case_id)

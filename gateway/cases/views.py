@@ -17,30 +17,45 @@ from gateway.cases.accounts import Account, Role
 from gateway.cases.deadlines import countdown, parse_years
 from gateway.cases.errors import CaseInvalid, CaseNotFound
 from gateway.cases.lifecycle import load_case, may_read, next_steps, transition_label
-from gateway.cases.model import CITIES, CLOSED, OPEN, RATINGS, REGION_NAMES, Status
+from gateway.cases.model import CITIES, CLOSED, FINISHED, OPEN, RATINGS, REGION_NAMES, Status
 from gateway.cases.store import CaseStore
 from gateway.cases.supplement import paused_on, supplement_view
+from gateway.cases.wording import (
+    action_label,
+    limit_label,
+    outcome,
+    state_class,
+    state_label,
+    time_state,
+)
 from gateway.matters import REGIONS
 from gateway.workdays import WorkdayCalendar
 
 __all__ = ["CaseViews"]
 
 _EXCHANGE_FIELDS = ("exchange_id", "kind", "sender", "recipient", "leaf_index", "tree_size")
+_DUE = ("overdue", "warning", "normal")  # the time filter of the list
+_MAX_PAGE_SIZE = 100
 
 
 class CaseViews:
     """Reads of the cases in ``store``; ``clock`` and ``calendar`` (the calendar in use) give
-    the countdowns."""
+    the countdowns; ``issues_licence`` (by matter code) picks 发证 or 办结, and an open case
+    with at most ``warning_workdays`` working days left is shown as a warning."""
 
     def __init__(
         self,
         store: CaseStore,
         clock: Callable[[], datetime],
         calendar: Callable[[], WorkdayCalendar],
+        issues_licence: Callable[[str], bool] = lambda code: False,
+        warning_workdays: int = 1,
     ) -> None:
         self._store = store
         self._clock = clock
         self._calendar = calendar
+        self._issues_licence = issues_licence
+        self._warning = warning_workdays
 
     def cases(
         self,
@@ -53,7 +68,33 @@ class CaseViews:
         limit: int = 200,
     ) -> list[dict[str, Any]]:
         """Summaries, newest first; a handler sees only its own province's cases."""
-        sql = "SELECT * FROM cases WHERE 1=1"
+        rows, _ = self.search(
+            account, status=status, city=city, province=province, overdue=overdue, size=limit
+        )
+        return rows
+
+    def search(
+        self,
+        account: Account,
+        *,
+        status: str | None = None,
+        city: str | None = None,
+        province: str | None = None,
+        overdue: bool | None = None,
+        q: str | None = None,
+        number: str | None = None,
+        matter: str | None = None,
+        applicant: str | None = None,
+        due: str | None = None,
+        page: int = 1,
+        size: int = 200,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of summaries, newest first, and how many match in all. ``q`` matches the
+        办件编号, the matter (code or name) or the masked applicant name; ``due`` is
+        ``overdue``/``warning``/``normal`` among open cases."""
+        if page < 1:
+            raise CaseInvalid("invalid", "页码须为不小于 1 的整数", "page")
+        sql = " FROM cases WHERE 1=1"
         params: list[str | int | None] = []
         if account.role is Role.HANDLER:
             sql += " AND handling_region = ?"
@@ -73,27 +114,67 @@ class CaseViews:
                 raise CaseInvalid("invalid", f"unknown province {province!r}", "province")
             sql += " AND handling_region = ?"
             params.append(province)
+        today = business_day(self._clock())
+        open_ = ",".join(f"'{s.value}'" for s in OPEN)
         if overdue is not None:
-            today = business_day(self._clock()).isoformat()
-            open_ = ",".join(f"'{s.value}'" for s in OPEN)
             cond = (
                 f"((status IN ({open_}) AND deadline < ?)"
                 " OR (finished_on IS NOT NULL AND finished_on > deadline))"
             )
             sql += f" AND {'' if overdue else 'NOT '}{cond}"
-            params.append(today)
-        sql += " ORDER BY submitted_at DESC, case_id LIMIT ?"
-        params.append(max(1, min(limit, 1000)))
-        return [self.summary(dict(r)) for r in self._store.query(sql, params)]
+            params.append(today.isoformat())
+        for text, columns, field in (
+            (q, ("number", "matter_code", "matter_name", "applicant_name_masked"), "q"),
+            (number, ("number",), "number"),
+            (matter, ("matter_code", "matter_name"), "matter"),
+            (applicant, ("applicant_name_masked",), "applicant"),
+        ):
+            if text is None or not text.strip():
+                continue
+            if len(text) > 100:
+                raise CaseInvalid("invalid", "检索内容不能超过 100 个字符", field)
+            like = "%" + _like_escape(text.strip()) + "%"
+            sql += " AND (" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")"
+            params.extend([like] * len(columns))
+        if due:
+            if due not in _DUE:
+                raise CaseInvalid(
+                    "invalid", f"未知的时限筛选 {due!r}，可选：overdue、warning、normal", "due"
+                )
+            # warning: at most N working days left, i.e. before the (N+1)-th working day
+            cutoff = self._calendar().add_working_days(today, self._warning + 1).isoformat()
+            sql += (
+                f" AND status IN ({open_}) AND "
+                + {
+                    "overdue": "deadline < ?",
+                    "warning": "deadline >= ? AND deadline < ?",
+                    "normal": "deadline >= ?",
+                }[due]
+            )
+            params.extend(
+                {"overdue": [today.isoformat()], "warning": [today.isoformat(), cutoff],
+                 "normal": [cutoff]}[due]
+            )  # fmt: skip
+        total = int(self._store.query("SELECT COUNT(*)" + sql, params)[0][0])
+        size = max(1, min(size, 1000))
+        rows = self._store.query(
+            "SELECT *" + sql + " ORDER BY submitted_at DESC, case_id LIMIT ? OFFSET ?",
+            [*params, size, (page - 1) * size],
+        )
+        return [self.summary(dict(r)) for r in rows], total
 
     def detail(self, account: Account, case_id: str) -> dict[str, Any]:
         """The summary with the timeline, the materials and what ``account`` may do next."""
         case = load_case(self._store, case_id)
         may_read(account, case)
         out = self.summary(case)
-        out["timeline"] = self._timeline(case_id)
+        out["timeline"] = self._timeline(case_id, self._issues_licence(case["matter_code"]))
         out["materials"] = self._store.materials(case_id)
-        out["next"] = next_steps(account, case)
+        licence = self._issues_licence(case["matter_code"])
+        out["next"] = [
+            dict(n, label=action_label(n["to"], licence), state_label=state_label(n["to"], licence))
+            for n in next_steps(account, case)
+        ]
         out.update(supplement_view(self._store, account, case))
         out["can_rate"] = (
             account.role is Role.CLERK
@@ -103,13 +184,13 @@ class CaseViews:
         )
         return out
 
-    def _timeline(self, case_id: str) -> list[dict[str, Any]]:
+    def _timeline(self, case_id: str, licence: bool = False) -> list[dict[str, Any]]:
         """The case's exchanges, with the system events (no exchange) merged in by time."""
         timeline = [
             {
                 "seq": e["seq"],
                 "transition": e["transition"],
-                "label": transition_label(e["transition"]),
+                "label": _event_label(e["transition"], licence),
                 "status_after": e["status_after"],
                 "at": e["at"],
                 "actor": e["actor"],
@@ -183,6 +264,17 @@ class CaseViews:
         elif status not in OPEN and finished is None:
             finished = deadline  # archived without finishing date: never overdue
         city = CITIES[case["receiving_city"]]
+        licence = self._issues_licence(case["matter_code"])
+        limit = json.loads(case["promised_limit"])
+        instant = not limit.get("value")
+        left = countdown(
+            deadline,
+            business_day(self._clock()),
+            self._calendar(),
+            finished_on=finished,
+            missing_years=parse_years(case["deadline_missing_years"]),
+        ).to_dict()
+        time_class, time_words = time_state(status.value, left, instant, self._warning)
         return {
             "case_id": case["case_id"],
             "number": case["number"],
@@ -195,29 +287,52 @@ class CaseViews:
             "matter_name": case["matter_name"],
             "handling_mode": case["handling_mode"],
             "status": status.value,
-            "status_label": status.label_zh,
+            "status_label": state_label(status.value, licence),
+            "status_class": state_class(status.value),
+            "issues_licence": licence,
             "applicant": {
                 "name": case["applicant_name_masked"],
                 "id_number": case["applicant_id_masked"],
                 "person_key": case["applicant_person_key"],
                 "level": case["applicant_level"],
             },
-            "promised_limit": json.loads(case["promised_limit"]),
+            "promised_limit": limit,
+            "promised_label": limit_label(limit),
+            "instant": instant,
             "submitted_at": case["submitted_at"],
             "accepted_on": case["accepted_on"],
             "finished_on": case["finished_on"],
             "deadline_provisional": case["accepted_on"] is None,
-            "countdown": countdown(
-                deadline,
-                business_day(self._clock()),
-                self._calendar(),
-                finished_on=finished,
-                missing_years=parse_years(case["deadline_missing_years"]),
-            ).to_dict()
-            | {"paused": paused is not None},
+            "countdown": left | {"paused": paused is not None},
+            "time_class": time_class,
+            "time_label": time_words,
+            "outcome": outcome(status.value, self._finished_status(case), left),
             "rating": case["rating"],
             "rating_label": RATINGS.get(case["rating"]) if case["rating"] else None,
             "rating_comment": case["rating_comment"],
             "clerk": case["clerk"],
             "updated_at": case["updated_at"],
         }
+
+    def _finished_status(self, case: dict[str, Any]) -> str | None:
+        """The status that ended an archived case (refused, denied or issued); else None."""
+        if case["status"] != Status.ARCHIVED.value:
+            return None
+        ends = sorted(s.value for s in FINISHED)
+        rows = self._store.query(
+            "SELECT status_after FROM events WHERE case_id = ? AND status_after IN (?, ?, ?)"
+            " ORDER BY seq DESC LIMIT 1",
+            [case["case_id"], *ends],
+        )
+        return str(rows[0][0]) if rows else None
+
+
+def _event_label(transition: str, licence: bool) -> str:
+    """A timeline entry: a finished matter without a certificate reads 已办结, not 已发证."""
+    if transition == Status.CERTIFICATE_ISSUED.value:
+        return state_label(transition, licence)
+    return transition_label(transition)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

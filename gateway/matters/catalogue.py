@@ -35,10 +35,14 @@ _VARIANT_KEYS = frozenset({"local_code", "implementing_body", "implementation_su
 
 @dataclass(frozen=True)
 class CatalogueEntry:
-    """One matter: the baseline record and its variant per region."""
+    """One matter: the baseline record and its variant per region. ``issues_licence``: the
+    matter ends in a certificate or licence (证照), so its last handling step is 发证, not
+    办结; kept beside the records, not in them, because the ``matter`` wire message is closed.
+    """
 
     baseline: Matter
     variants: Mapping[str, Matter]
+    issues_licence: bool = False
 
     @property
     def basic_code(self) -> str:
@@ -80,7 +84,10 @@ class Catalogue:
                 }
             except MatterError as exc:
                 raise MatterError(f"entries[{i}].{exc.field}", exc.message) from exc
-            entries.append(CatalogueEntry(baseline, variants))
+            licence = raw.get("issues_licence", False)
+            if not isinstance(licence, bool):
+                raise MatterError(f"entries[{i}].issues_licence", "expected bool")
+            entries.append(CatalogueEntry(baseline, variants, licence))
         return cls(entries)
 
     @classmethod
@@ -116,6 +123,11 @@ class Catalogue:
             raise MatterNotFound(
                 "region", f"matter {basic_code} has no {region!r} variant"
             ) from None
+
+    def issues_licence(self, basic_code: str) -> bool:
+        """Whether the matter ends in a certificate or licence (unknown matters: no)."""
+        entry = self._entries.get(basic_code)
+        return entry is not None and entry.issues_licence
 
     def list(self, region: str | None = None) -> list[Matter]:
         """Baseline records (or the variants of ``region``), in basic-code order."""

@@ -266,12 +266,26 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     @router.get("/cases", tags=["cases"])
     def list_cases(
         acct: Acct,
+        response: Response,
         status: str | None = None,
         city: str | None = None,
         province: str | None = None,
         overdue: bool | None = None,
+        q: str | None = None,
+        number: str | None = None,
+        matter: str | None = None,
+        applicant: str | None = None,
+        due: str | None = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        size: Annotated[int, Query(ge=1, le=200)] = 200,
     ) -> list[dict[str, Any]]:
-        return service.list(acct, status=status, city=city, province=province, overdue=overdue)
+        """Newest first; the number of matches is in ``X-Total-Count`` (docs/cases.md)."""
+        rows, total = service.search(
+            acct, status=status, city=city, province=province, overdue=overdue, q=q,
+            number=number, matter=matter, applicant=applicant, due=due, page=page, size=size,
+        )  # fmt: skip
+        response.headers["X-Total-Count"] = str(total)
+        return rows
 
     @router.get("/cases/{case_id}", tags=["cases"])
     def case_detail(case_id: str, acct: Acct) -> dict[str, Any]:

@@ -121,6 +121,7 @@ const YRD = (() => {
 
   function limitText(limit) {
     if (!limit) return "";
+    if (!limit.value) return "即办";  // a promise of 0 days is handled on the spot
     return `${limit.value} 个${limit.unit === "working_days" ? "工作日" : "自然日"}`;
   }
 
@@ -159,3 +160,31 @@ const YRD = (() => {
   return { api, signIn, signOut, header, account, esc, showError, checkResidentId, STATUS,
     REGIONS, CHECK, limitText, renderComparison };
 })();
+
+/* Part "words" (issue 14): state and time badges, one colour class each, and paged reads. */
+YRD.STATE_FILTER = {
+  submitted: "待受理", accepted: "已受理", transferred: "已流转", approved: "审批通过",
+  certificate_issued: "已发证 / 已办结", refused: "不予受理", denied: "不予许可", archived: "已归档",
+};
+
+/* The status badge of a case summary: its words (per matter) and its state class colour. */
+YRD.stateBadge = function (c, id) {
+  return `<span class="badge state-${YRD.esc(c.status_class)}"${id ? ` id="${id}"` : ""}>${YRD.esc(c.status_label)}</span>`;
+};
+
+/* Time left on an open case (normal / warning / overdue), or how a closed one ended. */
+YRD.timeBadge = function (c) {
+  if (c.outcome) return `<span class="badge outcome-${YRD.esc(c.outcome.code)}" data-outcome="${YRD.esc(c.outcome.code)}">${YRD.esc(c.outcome.label)}</span>`;
+  return `<span class="badge time-${YRD.esc(c.time_class)}" data-time="${YRD.esc(c.time_class)}">${YRD.esc(c.time_label)}</span>`;
+};
+
+/* A GET of a paged list: { items, total } with the total from X-Total-Count. */
+YRD.apiPage = async function (path) {
+  const token = sessionStorage.getItem("yrd.token");
+  const response = await fetch(path, { headers: token ? { Authorization: "Bearer " + token } : {} });
+  if (!response.ok) {  // api() raises the error (and signs in again on 401)
+    const items = await YRD.api(path);
+    return { items, total: items.length };
+  }
+  return { items: await response.json(), total: +(response.headers.get("X-Total-Count") || 0) };
+};
