@@ -1,8 +1,10 @@
 """``yrd-audit``: verify receipts and consistency proofs offline (needs only ``ledger``).
 
 With ``--rpc`` it also checks, on the anchoring chain, that the receipt's checkpoint is covered
-by an anchored root (`ledger.anchor_verify`); ``anchors`` lists an origin's anchors and checks
-that consecutive anchored roots are consistent.
+by an anchored root (`ledger.anchor_verify`), and its VALID line names the chain id, contract
+and node it asked; without ``--rpc`` it says that the anchor was NOT checked (and what the
+receipt claims), so a bare VALID is never mistaken for an on-chain check. ``anchors`` lists an
+origin's anchors and checks that consecutive anchored roots are consistent.
 
 Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error, or the
 chain could not be reached; 70 an unexpected error. Every error is one line on stderr, with
@@ -120,8 +122,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"ok   {check}")
     if args.rpc:
         return _verify_anchor(args, receipt, verified, trust)
-    print(f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size}")
+    print(f"--   anchor not checked: {_unchecked_anchor(receipt)}")
+    print(
+        f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size} "
+        "(log checks only; the anchor was NOT checked: no --rpc)"
+    )
     return EXIT_OK
+
+
+def _unchecked_anchor(receipt: dict[str, Any]) -> str:
+    """Why no anchor was checked, and what the receipt claims, for ``verify`` without --rpc."""
+    anchor = receipt.get("anchor")
+    if not isinstance(anchor, dict):
+        return "the receipt carries no anchor object (not anchored yet, or anchoring is off)"
+    return one_line(
+        f"the receipt claims an anchor at tree size {anchor.get('tree_size')} "
+        f"(chain id {anchor.get('chain_id')}, contract {anchor.get('contract')}, "
+        f"block {anchor.get('block_number')}); run with --rpc <chain JSON-RPC URL> to check it"
+    )
 
 
 def _verify_anchor(
@@ -147,6 +165,7 @@ def _verify_anchor(
     try:
         view = _reader(args, contract)
         check = verify_anchored(receipt, view, trust, proof, anchored_size=anchored_size)
+        chain_id = view.chain_id
     except AnchorCheckError as exc:
         print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
@@ -162,7 +181,8 @@ def _verify_anchor(
     print(
         f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size}, "
         f"anchored on chain at size {check.anchored.tree_size} "
-        f"(block {check.anchored.block_number})"
+        f"(block {check.anchored.block_number}); anchor checked on chain id {chain_id}, "
+        f"contract {view.contract_address}, via {args.rpc}"
     )
     return EXIT_OK
 

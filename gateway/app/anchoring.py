@@ -31,6 +31,24 @@ class GatewayAnchorer:
     def __init__(self, anchorer: Anchorer) -> None:
         self.anchorer = anchorer
 
+    def chain_facts(self) -> dict[str, Any]:
+        """Which chain the anchors are on, and whether an outsider can check them.
+
+        The embedded chain is an in-process EVM, in memory and redeployed at every restart:
+        its block numbers and transactions exist nowhere else, so an anchor on it is a local
+        development aid, not third-party evidence. A JSON-RPC chain can be checked by anyone
+        who reaches a node (``yrd-audit verify --rpc``); its chain id and registry contract
+        are given (the node's URL is not: it may carry credentials)."""
+        chain = self.anchorer.chain
+        embedded = isinstance(chain, EmbeddedChain)
+        last = self.anchorer.store.latest_confirmed(self.anchorer.origin)
+        return {
+            "mode": "embedded" if embedded else "jsonrpc",
+            "external": not embedded,
+            "chain_id": last.chain_id if last is not None else None,
+            "contract": chain.contract_address,
+        }
+
     def start(self) -> None:
         self.anchorer.start()
 

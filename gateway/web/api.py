@@ -10,10 +10,8 @@ cannot write. Errors are ``{"error": {"code", "message", "field"}}`` with the st
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import tempfile
-import zipfile
 from datetime import date
 from typing import Annotated, Any
 
@@ -39,8 +37,7 @@ from gateway.cases.throttle import SignInThrottled
 from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.regions import Region
-from gateway.web.audit import verify_with_checks
-from ledger.trust import TrustStore, trust_document
+from ledger.trust import trust_document
 
 __all__ = [
     "STATUS_OF",
@@ -315,104 +312,8 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
             },
         )
 
-    # -- receipts -------------------------------------------------------------------------
-    @router.get("/trust.json", tags=["receipts"])
-    def trust() -> Response:
-        return _json_file(trust_for(gateway), "trust.json")
-
-    @router.get("/cases/{case_id}/receipts", tags=["receipts"])
-    def receipts(case_id: str, acct: Acct) -> list[dict[str, Any]]:
-        service.detail(acct, case_id)  # access check
-        return [
-            {
-                "exchange_id": e["exchange_id"],
-                "transition": e["transition"],
-                "kind": e["kind"],
-                "leaf_index": e["leaf_index"],
-                "tree_size": e["tree_size"],
-                "url": f"/api/receipts/{e['exchange_id']}.json",
-            }
-            for e in service.events(case_id)
-        ]
-
-    @router.get("/cases/{case_id}/receipts.zip", tags=["receipts"])
-    def receipts_zip(case_id: str, acct: Acct) -> Response:
-        case = service.detail(acct, case_id)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for e in service.events(case_id):
-                name = f"{e['seq']:02d}-{e['transition']}-{e['exchange_id']}.json"
-                zf.writestr(name, _pretty(json.loads(e["receipt"])))
-            zf.writestr("trust.json", _pretty(trust_for(gateway)))
-            zf.writestr(
-                "README.txt",
-                f"Receipts of case {case['number']} ({case['case_id']}).\n"
-                "Verify each one offline:\n"
-                "  yrd-audit verify <receipt>.json --trust trust.json\n",
-            )
-        return Response(
-            buffer.getvalue(),
-            media_type="application/zip",
-            headers={
-                "Content-Disposition": f'attachment; filename="{case["number"]}-receipts.zip"'
-            },
-        )
-
-    @router.get("/receipts/{exchange_id}.json", tags=["receipts"])
-    def receipt(exchange_id: str, acct: Acct) -> Response:
-        event, data = service.receipt(exchange_id)
-        service.detail(acct, event["case_id"])  # access check
-        return _json_file(data, f"receipt-{exchange_id}.json")
-
-    # -- audit ----------------------------------------------------------------------------
-    @router.post(
-        "/audit/verify",
-        tags=["audit"],
-        openapi_extra={
-            "requestBody": {
-                "content": {"application/json": {"schema": {"type": "object"}}},
-                "required": True,
-            }
-        },
-    )
-    async def audit_verify(request: Request) -> dict[str, Any]:
-        """Verify a receipt (the request body, as uploaded or pasted) and show every check.
-
-        ``?trust=`` is not taken: the gateway's own trust file is used; auditors who do not
-        trust the gateway run ``yrd-audit`` with their own copy."""
-        raw = await request.body()
-        text = raw.decode("utf-8", errors="replace")
-        return await asyncio.to_thread(_verify, gateway, text)
-
-    @router.get("/audit/exchanges/{exchange_id}", tags=["audit"])
-    async def audit_exchange(exchange_id: str, acct: Acct) -> dict:
-        event, data = service.receipt(exchange_id)
-        service.detail(acct, event["case_id"])
-        result = await asyncio.to_thread(_verify, gateway, data)
-        return {"event": _public_event(event), "receipt": data, "verification": result}
-
-    @router.get("/audit/cases/{case_id}/exchanges", tags=["audit"])
-    async def audit_case(case_id: str, acct: Acct) -> dict[str, Any]:
-        case = service.detail(acct, case_id)
-        rows = []
-        for e in service.events(case_id):
-            result = await asyncio.to_thread(_verify, gateway, json.loads(e["receipt"]))
-            rows.append({"event": _public_event(e), "valid": result["valid"],
-                         "checks": result["checks"]})  # fmt: skip
-        return {"case_id": case_id, "number": case["number"], "exchanges": rows}
-
+    # receipts and audit: gateway.web.routes_audit (mounted beside this router)
     return router
-
-
-def _verify(gateway: Any, receipt: Any) -> dict[str, Any]:
-    trust = TrustStore.load(json.dumps(trust_for(gateway)).encode())
-    return verify_with_checks(receipt, trust, gateway.log, getattr(gateway, "anchorer", None))
-
-
-def _public_event(e: dict[str, Any]) -> dict[str, Any]:
-    keys = ("case_id", "seq", "transition", "status_after", "at", "actor", "exchange_id",
-            "kind", "sender", "recipient", "leaf_index", "tree_size")  # fmt: skip
-    return {k: e[k] for k in keys}
 
 
 def _pretty(value: Any) -> str:

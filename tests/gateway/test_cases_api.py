@@ -421,7 +421,7 @@ def test_auditor_checks_every_exchange_and_sees_tampering(env):
     checks = {c["check"]: c for c in looked_up["verification"]["checks"]}
     assert [c["status"] for c in looked_up["verification"]["checks"]].count("pass") == 7
     assert checks["anchor"]["status"] == "skipped"
-    assert checks["anchor"]["detail"] == "anchoring not configured"
+    assert checks["anchor"]["detail"] == "未配置链上锚定"
     assert checks["consistency"]["status"] == "pass"
     receipt = clerk.get(f"/api/receipts/{exchange_id}.json").json()
     public = httpx.Client(base_url=env["gw"].http_url, timeout=30)
@@ -471,7 +471,7 @@ def test_anchor_check_uses_the_anchorer_when_present(env):
         return next(c for c in result["checks"] if c["check"] == "anchor")
 
     good = anchor(Anchorer(Row))
-    assert good["status"] == "pass" and "block 7" in good["detail"]
+    assert good["status"] == "pass" and "区块 7" in good["detail"]
     assert anchor(Anchorer(None))["status"] == "skipped"
 
     class WrongRoot(Row):

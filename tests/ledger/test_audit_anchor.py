@@ -92,6 +92,10 @@ def test_exact_anchor_passes_with_contract_from_the_receipt(setup):
     line = next(x for x in out.stdout.splitlines() if x.startswith("ok   anchor on chain"))
     assert "(tx 0x" in line and "block " in line
     assert "anchored on chain at size 5" in out.stdout
+    verdict = out.stdout.splitlines()[-1]  # what was checked, and where
+    assert verdict.startswith("VALID:") and "anchor checked on chain id " in verdict
+    assert f"contract {setup[2]}".lower() in verdict.lower() and setup[1] in verdict
+    assert "NOT checked" not in out.stdout
 
 
 def test_later_anchor_passes_with_the_receipts_consistency_proof(setup):

@@ -42,6 +42,23 @@ def test_verify_valid(files):
     out = _run("verify", files / "receipt.json", "--trust", files / "trust.json")
     assert out.returncode == 0, out.stderr
     assert "ok   inclusion proof" in out.stdout
+    # no --rpc: the verdict says the anchor was not checked, never a bare VALID
+    assert "--   anchor not checked: the receipt carries no anchor object" in out.stdout
+    assert out.stdout.rstrip().endswith("(log checks only; the anchor was NOT checked: no --rpc)")
+
+
+def test_verify_without_rpc_names_the_unchecked_anchor_claim(files):
+    receipt = json.loads((files / "receipt.json").read_text())
+    receipt["anchor"] = {"chain_id": 31337, "contract": "0x" + "12" * 20, "tree_size": 10,
+                         "block_number": 4, "root": "00" * 32, "tx_hash": "0x" + "ab" * 32,
+                         "consistency_proof": []}  # fmt: skip
+    claimed = files / "claimed.json"
+    claimed.write_text(json.dumps(receipt))
+    out = _run("verify", claimed, "--trust", files / "trust.json")
+    assert out.returncode == 0, out.stderr  # exit codes unchanged: the log checks passed
+    line = next(x for x in out.stdout.splitlines() if x.startswith("--   anchor not checked"))
+    assert "tree size 10" in line and "chain id 31337" in line and "--rpc" in line
+    assert "the anchor was NOT checked" in out.stdout.splitlines()[-1]
 
 
 def test_verify_invalid_names_check(files):
