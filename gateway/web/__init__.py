@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.cases import CaseService
 from gateway.regions import REGIONS
 from gateway.web.api import build_router, install_errors
+from gateway.web.routes_session import session_router
 from gateway.web.seed import seed_dev
 from ledger.crypto import PrivateKey
 from ledger.log import MerkleLog
@@ -59,6 +60,7 @@ def mount_web(app: FastAPI, cases: CaseService, gateway: ReceiptSource) -> None:
     app.state.cases = cases
     install_errors(app)
     app.include_router(build_router(gateway, cases))
+    app.include_router(session_router(cases))  # a bookmarked page: the cookie's session
     app.mount("/web", StaticFiles(directory=STATIC_DIR, html=True), name="web")
 
     @app.get("/", include_in_schema=False)

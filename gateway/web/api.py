@@ -21,6 +21,7 @@ import grpc
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from gateway.cases import (
@@ -40,9 +41,13 @@ from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.regions import Region
 from gateway.web.audit import verify_with_checks
+from gateway.web.schemas import AccountOut, CaseOut, SessionOut
 from ledger.trust import TrustStore, trust_document
 
 __all__ = [
+    "BEARER",
+    "COOKIE",
+    "SESSION_COOKIE",
     "STATUS_OF",
     "Applicant",
     "CaseSubmit",
@@ -127,7 +132,17 @@ class Rating(BaseModel):
     comment: str | None = None
 
 
-def current_account(request: Request) -> Account:
+# Declared so that the OpenAPI document names both schemes on every signed-in operation
+# (``gateway.web.apidocs``); ``current_account`` reads the header and the cookie itself.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearerAuth")
+SESSION_COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, scheme_name="sessionCookie")
+
+
+def current_account(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+    _cookie: Annotated[str | None, Depends(SESSION_COOKIE)] = None,
+) -> Account:
     """The signed-in account: Bearer token, or (reads only) the session cookie."""
     service: CaseService = request.app.state.cases
     header = request.headers.get("authorization", "")
@@ -149,7 +164,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     router = APIRouter(prefix="/api")
 
     # -- auth ---------------------------------------------------------------------------
-    @router.post("/auth/sign-in", tags=["auth"])
+    @router.post("/auth/sign-in", tags=["auth"], response_model=SessionOut)
     async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
         """A session for good credentials; 429 with ``Retry-After`` while throttled."""
         client = request.client.host if request.client else None
@@ -165,7 +180,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         response.delete_cookie(COOKIE, path="/")
         return {"ok": True}
 
-    @router.get("/auth/me", tags=["auth"])
+    @router.get("/auth/me", tags=["auth"], response_model=AccountOut)
     def me(acct: Acct) -> dict[str, Any]:
         return acct.to_dict()
 
@@ -273,7 +288,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     ) -> list[dict[str, Any]]:
         return service.list(acct, status=status, city=city, province=province, overdue=overdue)
 
-    @router.get("/cases/{case_id}", tags=["cases"])
+    @router.get("/cases/{case_id}", tags=["cases"], response_model=CaseOut)
     def case_detail(case_id: str, acct: Acct) -> dict[str, Any]:
         return service.detail(acct, case_id)
 

@@ -4,6 +4,7 @@ password, on a data directory while the gateway is stopped and while it runs.
 The running case is the one that matters for an operator: a real gateway on loopback, the
 command run as its own process against the same data directory, then a sign-in over HTTP
 with the new password (and the old session refused: a reset ends the account's sessions).
+The same gateway shows what ``serve --dev`` prints for newcomers (``dev_banner``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from gateway.app.accounts_cmd import ROLE_NAMES
+from gateway.app.serve import dev_banner
 from gateway.cases.accounts import Accounts, Role
 from gateway.cases.errors import CaseForbidden
 from gateway.cases.store import CaseStore
@@ -143,6 +145,12 @@ def test_reset_while_the_gateway_runs(tmp_path: Path) -> None:
         assert client.get("/api/auth/me").status_code == 401  # the old session is ended
         again = sign_in(gw.http_url, "wuhu-1", "fresh-password-9")
         assert again.get("/api/auth/me").json()["username"] == "wuhu-1"
+        # what serve --dev (run.sh) prints: the page, each account with its role, the reset
+        banner = "\n".join(dev_banner(gw.gateway.settings, gw.gateway))
+        assert f"{gw.http_url}/web/" in banner.replace("localhost", "127.0.0.1")
+        row = next(x for x in banner.splitlines() if "wuhu-1" in x)
+        assert "clerk" in row and "窗口工作人员" in row and "wuhu" in row
+        assert f"yrdgw accounts --data-dir {tmp_path} reset-password" in banner
         stale = httpx.post(
             f"{gw.http_url}/api/auth/sign-in",
             json={"username": "wuhu-1", "password": _password_of(added.stdout)},
