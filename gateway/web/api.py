@@ -220,7 +220,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         except MatterNotFound as exc:
             raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
 
-    @router.get("/matters/{code}/compare", tags=["matters"])
+    @router.get("/matters/{code}/compare", tags=["matters"], responses={400: {}})
     def compare(
         code: str,
         regions: str = Query("SH,JS,ZJ,AH", description="comma-separated region codes"),
@@ -274,7 +274,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
             data = spool.read()
         return await asyncio.to_thread(service.stage_upload, acct, filename, kind, data)
 
-    @router.post("/cases", tags=["cases"], status_code=201)
+    @router.post("/cases", tags=["cases"], status_code=201, response_model=CaseOut)
     async def submit(body: CaseSubmit, acct: Acct) -> dict[str, Any]:
         return await service.submit(acct, body.model_dump())
 
@@ -296,7 +296,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     def applicant(case_id: str, acct: Acct) -> dict[str, Any]:
         return service.applicant(acct, case_id)
 
-    @router.post("/cases/{case_id}/transitions", tags=["cases"])
+    @router.post("/cases/{case_id}/transitions", tags=["cases"], response_model=CaseOut)
     async def transition(case_id: str, body: Transition, acct: Acct) -> dict[str, Any]:
         return await service.transition(acct, case_id, body.to, body.note)
 

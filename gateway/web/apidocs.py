@@ -21,6 +21,7 @@ without anyone remembering to:
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
@@ -140,5 +141,7 @@ def _errors(path: str, method: str, op: dict[str, Any], *, authed: bool) -> None
         responses.setdefault(str(code), {"description": _WHAT[code]})
     for status, response in responses.items():
         if status[:1] in ("4", "5"):
-            response.setdefault("description", _WHAT.get(int(status), "错误"))
+            given = response.get("description", "")
+            if not given or given == HTTPStatus(int(status)).phrase:  # FastAPI's default
+                response["description"] = _WHAT.get(int(status), "错误")
             response["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
