@@ -235,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.app.ledger_cli import add_ledger_commands
 
     add_ledger_commands(sub)
+    from gateway.app.accounts_cmd import add_accounts_command
+
+    add_accounts_command(sub)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

@@ -38,6 +38,7 @@ from gateway.tls import TlsFiles
 __all__ = [
     "anchorer_factory",
     "build_gateway",
+    "dev_banner",
     "serve",
 ]
 
@@ -166,6 +167,8 @@ async def _serve_locked(
             print(f"yrdgw: {region} simulator at {url}", flush=True)
     if gateway.dev_env is not None:
         print(f"yrdgw: trust file for yrd-audit: {gateway.dev_env.trust_path}", flush=True)
+    if dev:
+        print("\n".join(dev_banner(settings, gateway)), flush=True)
     if ready:
         ready(gateway)
     try:
@@ -175,3 +178,26 @@ async def _serve_locked(
         await gateway.stop(grace=5)
         if simulators:
             await simulators.stop()
+
+
+_ROLE_NAMES = {"clerk": "窗口工作人员", "handler": "承办地审批人员", "auditor": "审计人员"}
+
+
+def dev_banner(settings: Settings, gateway: Gateway) -> list[str]:
+    """What a newcomer needs after ``serve --dev`` (``run.sh``): the page to open, every
+    account with its role and where it works, and how to set a password (the dev passwords
+    are printed only once, when the accounts are made)."""
+    base = f"http://{settings.host}:{gateway.http_port}"
+    lines = [f"yrdgw: open the pages at {base}/web/ (API reference at {base}/docs)"]
+    accounts = gateway.cases.accounts.all()
+    if accounts:
+        lines.append("yrdgw: accounts (username, role, where):")
+    for acct in accounts:
+        where = acct.city or acct.region or "-"
+        role = _ROLE_NAMES.get(acct.role.value, acct.role.value)
+        lines.append(f"yrdgw:   {acct.username:<14} {acct.role.value:<8} {role} · {where}")
+    lines.append(
+        "yrdgw: forgot a password? yrdgw accounts --data-dir "
+        f"{settings.data_dir} reset-password <username> (list: ... accounts list)"
+    )
+    return lines

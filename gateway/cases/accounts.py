@@ -26,7 +26,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gateway.cases.errors import CaseForbidden, CaseInvalid
+from gateway.cases.errors import CaseForbidden, CaseInvalid, CaseNotFound
 from gateway.cases.model import CITIES
 from gateway.cases.store import CaseStore
 from gateway.cases.throttle import SignInThrottle
@@ -238,3 +238,24 @@ class Accounts:
     def sign_out(self, token: str) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM sessions WHERE token_sm3 = ?", (sm3(token.encode()).hex(),))
+
+    # -- operator commands (``yrdgw accounts``, issue 14) ----------------------------------
+    def all(self) -> list[Account]:
+        """Every account, by role then username (``yrdgw accounts list``)."""
+        rows = self.store.query("SELECT * FROM accounts ORDER BY role, username")
+        return [Account(r["username"], Role(r["role"]), r["display_name"], r["city"],
+                        r["region"]) for r in rows]  # fmt: skip
+
+    def set_password(self, username: str, password: str) -> None:
+        """Replace ``username``'s password and end its open sessions (a reset after a leak
+        must not leave the old sessions working)."""
+        if len(password) < 8:
+            raise CaseInvalid("invalid", "密码至少 8 个字符", "password")
+        with self.store.transaction() as conn:
+            found = conn.execute(
+                "UPDATE accounts SET password_hash = ? WHERE username = ?",
+                (hash_password(password, hasher=self.hasher), username),
+            ).rowcount
+            if not found:
+                raise CaseNotFound("not_found", f"没有账号 {username[:64]}", "username")
+            conn.execute("DELETE FROM sessions WHERE username = ?", (username,))

@@ -151,6 +151,14 @@ def _enum(cls: type[Enum], value: Any, path: str) -> Any:
         raise MatterError(path, f"expected one of {allowed}, got {value!r}") from None
 
 
+def _coerce(obj: Any, name: str, cls: type[Enum], path: str) -> None:
+    """Set ``obj.name`` (a frozen dataclass field) to the ``cls`` member it names, or refuse:
+    public constructors take enum members or their values, never a look-alike string."""
+    value = getattr(obj, name)
+    if not isinstance(value, cls):
+        object.__setattr__(obj, name, _enum(cls, value, path))
+
+
 def _date(value: Any, path: str) -> date:
     if isinstance(value, date):
         return value
@@ -170,8 +178,15 @@ def _int(value: Any, path: str, *, minimum: int = 0) -> int:
 
 @dataclass(frozen=True)
 class TimeLimit:
+    """A time limit; ``unit`` given as text (``"working_days"``) is taken as the enum member,
+    and anything else is refused: a plain string must never silently count natural days."""
+
     value: int
     unit: TimeUnit
+
+    def __post_init__(self) -> None:
+        _int(self.value, "time_limit.value")
+        _coerce(self, "unit", TimeUnit, "time_limit.unit")
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "unit": self.unit.value}
@@ -223,6 +238,7 @@ class Material:
 
     def __post_init__(self) -> None:
         path = f"materials[{self.material_id}]"
+        _coerce(self, "form", MaterialForm, f"{path}.form")
         _text(self.material_id, f"{path}.material_id")
         _text(self.name, f"{path}.name")
         _need(isinstance(self.required, bool), f"{path}.required", "expected bool")
@@ -299,6 +315,17 @@ class Matter:
     valid_to: date | None = None
 
     def __post_init__(self) -> None:
+        # (0): enum fields given as their values (e.g. "行政许可") become members; else refused
+        _coerce(self, "matter_type", MatterType, "matter_type")
+        _coerce(self, "online_depth", OnlineDepth, "online_depth")
+        _coerce(self, "min_assurance", AssuranceLevel, "min_assurance")
+        for name, cls in (("legal_time_limit", TimeLimit), ("promised_time_limit", TimeLimit)):
+            _need(isinstance(getattr(self, name), cls), name, "expected a TimeLimit")
+        _need(
+            all(isinstance(m, Material) for m in self.materials), "materials", "expected Materials"
+        )
+        modes = tuple(_enum(HandlingMode, h, "handling_modes") for h in self.handling_modes)
+        object.__setattr__(self, "handling_modes", modes)
         # (1): codes
         _need(
             bool(_BASIC.fullmatch(self.basic_code)),

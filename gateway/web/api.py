@@ -19,6 +19,7 @@ import grpc
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from gateway.cases import (
@@ -37,9 +38,13 @@ from gateway.cases.throttle import SignInThrottled
 from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.regions import Region
+from gateway.web.schemas import AccountOut, CaseOut, SessionOut
 from ledger.trust import trust_document
 
 __all__ = [
+    "BEARER",
+    "COOKIE",
+    "SESSION_COOKIE",
     "STATUS_OF",
     "Applicant",
     "CaseSubmit",
@@ -124,7 +129,17 @@ class Rating(BaseModel):
     comment: str | None = None
 
 
-def current_account(request: Request) -> Account:
+# Declared so that the OpenAPI document names both schemes on every signed-in operation
+# (``gateway.web.apidocs``); ``current_account`` reads the header and the cookie itself.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearerAuth")
+SESSION_COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, scheme_name="sessionCookie")
+
+
+def current_account(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+    _cookie: Annotated[str | None, Depends(SESSION_COOKIE)] = None,
+) -> Account:
     """The signed-in account: Bearer token, or (reads only) the session cookie."""
     service: CaseService = request.app.state.cases
     header = request.headers.get("authorization", "")
@@ -146,7 +161,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     router = APIRouter(prefix="/api")
 
     # -- auth ---------------------------------------------------------------------------
-    @router.post("/auth/sign-in", tags=["auth"])
+    @router.post("/auth/sign-in", tags=["auth"], response_model=SessionOut)
     async def sign_in(body: SignIn, request: Request, response: Response) -> dict[str, Any]:
         """A session for good credentials; 429 with ``Retry-After`` while throttled."""
         client = request.client.host if request.client else None
@@ -162,7 +177,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         response.delete_cookie(COOKIE, path="/")
         return {"ok": True}
 
-    @router.get("/auth/me", tags=["auth"])
+    @router.get("/auth/me", tags=["auth"], response_model=AccountOut)
     def me(acct: Acct) -> dict[str, Any]:
         return acct.to_dict()
 
@@ -202,7 +217,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         except MatterNotFound as exc:
             raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
 
-    @router.get("/matters/{code}/compare", tags=["matters"])
+    @router.get("/matters/{code}/compare", tags=["matters"], responses={400: {}})
     def compare(
         code: str,
         regions: str = Query("SH,JS,ZJ,AH", description="comma-separated region codes"),
@@ -256,7 +271,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
             data = spool.read()
         return await asyncio.to_thread(service.stage_upload, acct, filename, kind, data)
 
-    @router.post("/cases", tags=["cases"], status_code=201)
+    @router.post("/cases", tags=["cases"], status_code=201, response_model=CaseOut)
     async def submit(body: CaseSubmit, acct: Acct) -> dict[str, Any]:
         return await service.submit(acct, body.model_dump())
 
@@ -284,7 +299,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         response.headers["X-Total-Count"] = str(total)
         return rows
 
-    @router.get("/cases/{case_id}", tags=["cases"])
+    @router.get("/cases/{case_id}", tags=["cases"], response_model=CaseOut)
     def case_detail(case_id: str, acct: Acct) -> dict[str, Any]:
         return service.detail(acct, case_id)
 
@@ -292,7 +307,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     def applicant(case_id: str, acct: Acct) -> dict[str, Any]:
         return service.applicant(acct, case_id)
 
-    @router.post("/cases/{case_id}/transitions", tags=["cases"])
+    @router.post("/cases/{case_id}/transitions", tags=["cases"], response_model=CaseOut)
     async def transition(case_id: str, body: Transition, acct: Acct) -> dict[str, Any]:
         return await service.transition(acct, case_id, body.to, body.note)
 

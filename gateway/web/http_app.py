@@ -1,5 +1,5 @@
-"""The HTTP side of the gateway (FastAPI): health and metrics; ``gateway.web.mount_web``
-adds the web app's routers."""
+"""The HTTP side of the gateway (FastAPI): health, metrics and ``/docs`` (served with no
+network, ``gateway.web.apidocs``); ``gateway.web.mount_web`` adds the web app's routers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import FastAPI, Response
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
 from gateway.registry import RegistryHolder
+from gateway.web.apidocs import install_docs
 from gateway.web.limits import BodyLimitMiddleware, BodyLimits
 from ledger.log import MerkleLog
 
@@ -47,7 +48,10 @@ def create_app(gateway: GatewayStatus, *, body_limits: BodyLimits | None = None)
         title="YRD Gateway",
         version="0.1.0",
         description="G60 windows, auditors and operations for the YRD Gateway.",
+        docs_url=None,  # install_docs: /docs from local assets, works with no network
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.gateway = gateway
     app.add_middleware(BodyLimitMiddleware, limits=body_limits)
 

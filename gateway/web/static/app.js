@@ -188,3 +188,18 @@ YRD.apiPage = async function (path) {
   }
   return { items: await response.json(), total: +(response.headers.get("X-Total-Count") || 0) };
 };
+
+/* hygiene (issue 14): a bookmarked page in a new tab. sessionStorage is per tab, the
+   HttpOnly session cookie is not: GET /api/auth/session (a read, the cookie's session)
+   hands this tab the bearer token again, so writes still carry Authorization: Bearer. */
+YRD.resumeSession = async function resumeSession() {
+  if (YRD.account()) return YRD.account();
+  try {
+    const data = await YRD.api("/api/auth/session", { noRedirect: true });
+    sessionStorage.setItem("yrd.token", data.token);
+    sessionStorage.setItem("yrd.account", JSON.stringify(data.account));
+    return data.account;
+  } catch {
+    return null;  /* no valid cookie: sign in */
+  }
+};
