@@ -17,6 +17,7 @@ from gateway.cases.errors import CaseForbidden, CaseInvalid, TransitionRefused
 from gateway.cases.lifecycle import actor_for, actor_label, load_case
 from gateway.cases.model import CLOSED, RATINGS, Actor, Status
 from gateway.cases.store import CaseStore
+from gateway.cases.wording import status_zh
 from gateway.ops.privacy import scrub
 
 if TYPE_CHECKING:
@@ -45,20 +46,20 @@ class Ratings:
         that or if it is already rated."""
         case = load_case(self._store, case_id)
         if actor_for(account, case) is not Actor.WINDOW:
-            raise CaseForbidden("forbidden", "ratings are recorded by the receiving window")
+            raise CaseForbidden("forbidden", "好差评由受理窗口登记")
         if grade not in RATINGS:
-            raise CaseInvalid("invalid", f"rating must be 1..5, got {grade!r}", "grade")
+            raise CaseInvalid("invalid", f"评价等级应为 1 至 5，收到 {grade!r}", "grade")
         lock = self._locks.setdefault(case_id, asyncio.Lock())
         async with lock:
             case = load_case(self._store, case_id)
             if Status(case["status"]) not in CLOSED:
                 raise TransitionRefused(
                     "out_of_order",
-                    f"rating: the case is {case['status']}; it can be rated once finished",
+                    f"办件当前为“{status_zh(case['status'])}”，办结后才能评价",
                     "grade",
                 )
             if case["rating"] is not None:
-                raise TransitionRefused("already_rated", "rating: the case is already rated")
+                raise TransitionRefused("already_rated", "该办件已评价过")
             now = self._clock()
             text = scrub(comment or "")[:200] or None
             note = f"{grade} {RATINGS[grade]}" + (f"：{text}" if text else "")

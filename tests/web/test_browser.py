@@ -193,7 +193,7 @@ def test_clerk_submits_follows_and_auditor_verifies(site, browser, tmp_path):
     ):
         expect(apage.locator(f"li[data-check={check}]")).to_have_attribute("data-status", "pass")
     expect(apage.locator("li[data-check=anchor]")).to_have_attribute("data-status", "skipped")
-    expect(apage.locator("li[data-check=anchor]")).to_contain_text("anchoring not configured")
+    expect(apage.locator("li[data-check=anchor]")).to_contain_text("未配置链上锚定")
     _shot(apage, "05-audit-pass")
     # (8) a tampered receipt: it claims another leaf index; the inclusion proof fails
     assert receipt["leaf_index"] > 0
