@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from gateway.cases.errors import CaseError
 from gateway.cases.model import REGION_NAMES, Actor, Status
 from gateway.cases.store import CaseStore
+from gateway.cases.wording import partner_refusal_zh
 
 __all__ = ["AnswerWatcher", "LoggedAnswer", "OutboxReader", "Step"]
 
@@ -110,7 +111,7 @@ class AnswerWatcher:
                 elif answer.get("status") == "rejected":
                     target = Status.REFUSED
             elif status == "rejected":
-                target, note = Status.REFUSED, error
+                target, note = Status.REFUSED, partner_refusal_zh(error)
             if target is None:
                 continue
             region = REGION_NAMES[row["handling_region"]]

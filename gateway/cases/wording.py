@@ -10,6 +10,8 @@ the personal data they quote (an id number's digits, a birth date).
 
 from __future__ import annotations
 
+import re
+
 from gateway.cases.model import CITIES, REGION_NAMES, Status
 from gateway.regions import Region
 
@@ -19,6 +21,7 @@ __all__ = [
     "city_zh",
     "id_number_message",
     "identity_message",
+    "partner_refusal_zh",
     "refusal_zh",
     "region_zh",
     "status_zh",
@@ -120,6 +123,20 @@ _REFUSALS_ZH = {
     "registry_expired": "成员登记册已过期，网关暂停办理",
     "internal": "网关内部错误",
 }
+
+
+_PARTNER = re.compile(r"http (\d{3})(?:: ([A-Za-z0-9_.-]{1,40}))?")
+
+
+def partner_refusal_zh(error: str | None) -> str:
+    """The timeline note of a submission the handling province's system refused, from the
+    delivery error (``partner refused: http 422: bad_id: ...``): its HTTP status and code,
+    in Chinese; the partner's free text stays in the operator log, not on the staff page."""
+    found = _PARTNER.search(error or "")
+    if found is None:
+        return "承办地系统拒收该办件"
+    code = f"，代码 {found.group(2)}" if found.group(2) and found.group(2) != "None" else ""
+    return f"承办地系统拒收该办件（HTTP {found.group(1)}{code}）"
 
 
 def refusal_zh(reason: str) -> str:

@@ -35,6 +35,7 @@ import httpx
 import pytest
 
 from gateway.cases import Role
+from gateway.cases.wording import partner_refusal_zh
 from gateway.errors import Reason, Refusal
 from gateway.web.api import refusal_response
 from gateway.web.labels import HTTP_MESSAGES, field_label
@@ -95,7 +96,7 @@ def test_the_rule_names_sentences_and_passes_identifiers():
 
 # -- the site ----------------------------------------------------------------------------------
 
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
 )
 
@@ -212,6 +213,7 @@ def browser():
         chromium.close()
 
 
+@needs_chromium
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_every_staff_page_reads_in_chinese(site, browser, finished, viewport):
     from playwright.sync_api import expect
@@ -517,3 +519,13 @@ def test_framework_statuses_and_field_labels_read_in_chinese():
     assert field_label("applicant.id_number") == "申请人身份证号"
     assert field_label("materials[1].upload_id") == "第 2 项材料上传编号"
     assert field_label("something.unknown") == "请求中的某一字段"
+
+
+def test_a_province_system_refusal_reads_in_chinese_on_the_timeline():
+    # the delivery error the outbox records, as gateway.exchange.delivery writes it
+    error = "partner refused: http 422: bad_id_number: the id number failed its check digit"
+    note = partner_refusal_zh(error)
+    assert note == "承办地系统拒收该办件（HTTP 422，代码 bad_id_number）"
+    assert partner_refusal_zh("partner refused: http 400") == "承办地系统拒收该办件（HTTP 400）"
+    assert partner_refusal_zh(None) == "承办地系统拒收该办件"
+    assert english_sentences(note) == []
