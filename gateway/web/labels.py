@@ -137,6 +137,8 @@ def validation_message(errors: Sequence[Mapping[str, Any]]) -> tuple[str, str | 
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     kind = str(first.get("type", ""))
+    if kind.startswith("json"):  # the body as a whole: its loc is a byte offset, not a field
+        path = ""
     problem = _PROBLEMS.get(kind, "取值无效")
     ctx = first.get("ctx") or {}
     for key, word in (("ge", "不能小于"), ("gt", "应大于"), ("le", "不能大于"), ("lt", "应小于")):

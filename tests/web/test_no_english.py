@@ -300,6 +300,10 @@ def test_every_staff_page_reads_in_chinese(site, browser, finished, viewport):
     page.click("#verify")
     expect(page.locator("#verdict")).to_contain_text("核验未通过")
     _scan(page, "audit-tampered", viewport, found)
+    page.fill("#receipt", "这不是收据")
+    page.click("#verify")
+    expect(page.locator("li[data-check=format]")).to_have_attribute("data-status", "fail")
+    _scan(page, "audit-not-a-receipt", viewport, found)
     context.close()
     assert not errors, errors
     assert not found, "English sentences on staff pages:\n" + json.dumps(
@@ -490,6 +494,9 @@ def test_every_api_error_reads_in_chinese(site, finished):
     assert seen["submit empty body"]["field"] in ("matter_code", "handling_region")
     assert seen["rating out of range"]["message"] == "评价等级不能大于 5"
     assert seen["list bad overdue"]["field_label"] == "是否超期"
+    assert seen["sign-in not json"]["message"] == "请求内容不是有效的 JSON"
+    assert seen["compare bad date"]["message"] == "参考受理日应为日期（YYYY-MM-DD）"
+    assert seen["submit materials not a list"]["field_label"] == "材料"
     assert seen["no such route"]["code"] == "not_found"
     assert seen["wrong method"]["code"] == "method_not_allowed"
     # the throttle, last: five failures lock the account
