@@ -42,7 +42,8 @@ from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.regions import Region
 from gateway.web.audit import verify_with_checks
-from gateway.web.labels import HTTP_MESSAGES, field_label, validation_message
+from gateway.web.http_errors import http_error_response, internal_response
+from gateway.web.labels import field_label, validation_message
 from ledger.trust import TrustStore, trust_document
 
 __all__ = [
@@ -56,7 +57,6 @@ __all__ = [
     "build_router",
     "current_account",
     "error_response",
-    "http_error_response",
     "install_errors",
     "refusal_response",
     "trust_for",
@@ -439,20 +439,6 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=422)
 
 
-def http_error_response(exc: StarletteHTTPException) -> JSONResponse:
-    """What the framework answers by itself (no such route 404, wrong method 405 ...) in
-    the API's error shape with a Chinese message, instead of ``{"detail": "Not Found"}``."""
-    code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", "请求无法处理"))
-    body = {"code": code, "message": message, "field": None, "field_label": None}
-    return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
-
-
-def _internal_response() -> JSONResponse:
-    body = {"code": "internal", "message": "网关内部错误，请稍后重试", "field": None,
-            "field_label": None}  # fmt: skip
-    return JSONResponse({"error": body}, status_code=500)
-
-
 def _no_matter(code: str, region: str | None) -> str:
     where = f"在{region_zh(region)}" if region else ""
     return f"事项 {code[:20]!r} {where}不在事项目录中"
@@ -496,4 +482,4 @@ def install_errors(app: FastAPI) -> None:
     )
     # an unexpected failure: the error shape in Chinese; Starlette still re-raises it to the
     # server's log (with the traceback, which the client never sees)
-    app.add_exception_handler(Exception, lambda _request, _exc: _internal_response())
+    app.add_exception_handler(Exception, lambda _request, _exc: internal_response())
