@@ -147,17 +147,17 @@ class Accounts:
     ) -> Account:
         role = Role(role)
         if not _USERNAME.fullmatch(username):
-            raise CaseInvalid(
-                "invalid", f"username {username[:64]!r}: 3-64 of [a-z0-9_.-]", "username"
-            )
+            raise CaseInvalid("invalid", "用户名应为 3 至 64 位小写字母、数字或 _.-", "username")
         if len(password) < 8:
-            raise CaseInvalid("invalid", "password must be at least 8 characters", "password")
+            raise CaseInvalid("invalid", "密码至少 8 位", "password")
         if role is Role.CLERK:
             if city is None or city not in CITIES:
-                raise CaseInvalid("invalid", f"clerk city must be a G60 city, got {city!r}", "city")
+                raise CaseInvalid("invalid", f"窗口账号须属于 G60 城市，收到 {city!r}", "city")
             region = CITIES[city].region
         elif role is Role.HANDLER and region not in REGIONS:
-            raise CaseInvalid("invalid", f"handler region must be SH/JS/ZJ/AH, got {region!r}")
+            raise CaseInvalid(
+                "invalid", f"承办账号的省份须为 SH/JS/ZJ/AH，收到 {region!r}", "region"
+            )
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         with self.store.transaction() as conn:
             if (
@@ -166,7 +166,7 @@ class Accounts:
                     "SELECT 1 FROM accounts WHERE username = ?", (username,)
                 ).fetchone()
             ):
-                raise CaseInvalid("exists", f"account {username} already exists", "username")
+                raise CaseInvalid("exists", f"账号 {username} 已存在", "username")
             conn.execute(
                 f"{verb} INTO accounts(username, role, city, region, display_name,"
                 " password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -207,7 +207,7 @@ class Accounts:
         stored = row["password_hash"] if row else self._dummy_hash
         ok, rehash = _check(password, stored, self.hasher)
         if not ok or row is None:
-            raise CaseForbidden("bad_credentials", "sign-in: wrong username or password")
+            raise CaseForbidden("bad_credentials", "登录失败：用户名或密码错误")
         # (3): success
         self.throttle.succeeded(key, client)
         token = secrets.token_urlsafe(32)

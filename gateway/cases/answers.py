@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from gateway.cases.chinese import partner_refusal_zh
 from gateway.cases.errors import CaseError
 from gateway.cases.model import REGION_NAMES, Actor, Status
 from gateway.cases.store import CaseStore
@@ -110,7 +111,7 @@ class AnswerWatcher:
                 elif answer.get("status") == "rejected":
                     target = Status.REFUSED
             elif status == "rejected":
-                target, note = Status.REFUSED, error
+                target, note = Status.REFUSED, partner_refusal_zh(error)
             if target is None:
                 continue
             region = REGION_NAMES[row["handling_region"]]

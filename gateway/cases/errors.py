@@ -13,7 +13,8 @@ Hierarchy::
 
 Every error carries ``code`` (a :class:`CaseCode`, a ``StrEnum`` whose values are the stable
 machine names the web API returns), ``field`` (the input at fault, or
-``None``) and a lowercase message naming the check. The HTTP layer maps classes to status
+``None``) and a Chinese message naming the check (staff read it; programs read ``code``;
+``gateway.cases.chinese`` has the shared words). The HTTP layer maps classes to status
 codes in one table (``gateway.web``).
 """
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from gateway.cases._clock import stamp
 from gateway.cases._signing import member_for_key, signed_envelope
+from gateway.cases.chinese import refusal_zh, region_zh
 from gateway.cases.errors import CaseError, CaseInvalid, CaseUnavailable, TransitionRefused
 from gateway.cases.model import Actor, Status
 from gateway.cases.store import CaseStore
@@ -121,7 +122,7 @@ class CaseExchanges:
         key = self._keys.get(sender_region)
         if key is None:
             raise CaseUnavailable(
-                "no_signing_key", f"no member signing key configured for region {sender_region}"
+                "no_signing_key", f"网关未配置{region_zh(sender_region)}的成员签名密钥，暂不能办理"
             )
         registry = self._registry()
         sender = member_for_key(registry.members, sender_region, key)
@@ -131,14 +132,14 @@ class CaseExchanges:
         if sender is None or recipient is None:
             missing = sender_region if sender is None else recipient_region
             raise CaseUnavailable(
-                "no_member", f"no registered member for region {missing} with a usable key"
+                "no_member", f"{region_zh(missing)}没有密钥可用的已登记成员，暂不能交换"
             )
         try:
             adapter = self._adapters.get(sender_region).codec
             payload = adapter.from_canonical(kind, canonical)
         except AdapterError as exc:
             raise CaseInvalid(
-                "not_expressible", f"{sender_region} dialect cannot carry {kind}: {exc}"
+                "not_expressible", f"{region_zh(sender_region)}的报文格式无法表达该交换（{kind}）"
             ) from exc
         signed = signed_envelope(
             key=key, sender=sender, recipient=recipient, kind=kind, matter=matter,
@@ -171,7 +172,7 @@ class CaseExchanges:
         except Refusal as exc:
             await asyncio.to_thread(self._store.drop_intent, exchange_id)
             raise CaseUnavailable(
-                "exchange_refused", f"exchange {kind} refused: {exc.reason}: {exc.message}"
+                "exchange_refused", f"交换（{kind}）被网关拒绝：{refusal_zh(str(exc.reason))}"
             ) from exc
         # (6): apply
         return await self._apply(exchange_id, change, accepted.receipt)
@@ -204,9 +205,7 @@ class CaseExchanges:
         body = {k: v for k, v in change.items() if k != "event"}
         applied = await asyncio.to_thread(self._store.apply, exchange_id, body, event)
         if not applied:
-            raise TransitionRefused(
-                "conflict", "the case changed while this step was logged; reload and retry"
-            )
+            raise TransitionRefused("conflict", "记录本步骤时办件已被他人更新，请刷新后重试")
         return event
 
 

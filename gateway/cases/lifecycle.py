@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.cases._clock import business_day, stamp
 from gateway.cases.accounts import Account, Role
+from gateway.cases.chinese import ROLES_ZH, city_zh, region_zh
 from gateway.cases.deadlines import compute_deadline, log_provisional
 from gateway.cases.errors import CaseForbidden, CaseInvalid, CaseNotFound, TransitionRefused
 from gateway.cases.model import (
@@ -55,18 +56,22 @@ __all__ = [
 DEADLINE_RECOMPUTED = "deadline_recomputed"  # a system event: a newly loaded calendar
 
 
+_ACTORS_ZH = {Actor.WINDOW: "受理窗口", Actor.HANDLER: "承办地"}
+
+
 def load_case(store: CaseStore, case_id: str) -> dict[str, Any]:
     """The case row; :class:`CaseNotFound` if there is none."""
     case = store.case(case_id)
     if case is None:
-        raise CaseNotFound("not_found", f"no case {case_id}")
+        raise CaseNotFound("not_found", f"找不到办件 {case_id[:40]}")
     return case
 
 
 def require(account: Account, role: Role) -> None:
     if account.role is not role:
         raise CaseForbidden(
-            "forbidden", f"this needs a {role.value} account, got {account.role.value}"
+            "forbidden",
+            f"此操作需要{ROLES_ZH[role.value]}账号，当前为{ROLES_ZH[account.role.value]}",
         )
 
 
@@ -74,8 +79,8 @@ def may_read(account: Account, case: Mapping[str, Any]) -> None:
     """A handler reads only the cases of its own province; clerks and auditors read all."""
     if account.role is Role.HANDLER and account.region != case["handling_region"]:
         raise CaseForbidden(
-            "forbidden", f"the case is handled in {case['handling_region']}, "
-            f"this account handles {account.region}",
+            "forbidden", f"该办件由{region_zh(case['handling_region'])}承办，"
+            f"本账号承办{region_zh(account.region)}的办件",
         )  # fmt: skip
 
 
@@ -85,19 +90,19 @@ def actor_for(account: Account, case: Mapping[str, Any]) -> Actor:
         if account.city != case["receiving_city"]:
             raise CaseForbidden(
                 "wrong_city",
-                f"the case was received in {case['receiving_city']}, "
-                f"this account is bound to {account.city}",
+                f"该办件由{city_zh(case['receiving_city'])}窗口受理，"
+                f"本账号属于{city_zh(account.city)}窗口",
             )
         return Actor.WINDOW
     if account.role is Role.HANDLER:
         if account.region != case["handling_region"]:
             raise CaseForbidden(
                 "wrong_region",
-                f"the case is handled in {case['handling_region']}, "
-                f"this account handles {account.region}",
+                f"该办件由{region_zh(case['handling_region'])}承办，"
+                f"本账号承办{region_zh(account.region)}的办件",
             )
         return Actor.HANDLER
-    raise CaseForbidden("forbidden", f"{account.role.value} accounts cannot change cases")
+    raise CaseForbidden("forbidden", f"{ROLES_ZH[account.role.value]}账号不能办理办件")
 
 
 def actor_label(account: Account) -> str:
@@ -143,8 +148,8 @@ def parse_status(to: str) -> Status:
         return Status(to)
     except ValueError:
         raise CaseInvalid(
-            "invalid", f"unknown status {to!r}; expected one of "
-            f"{', '.join(s.value for s in Status)}", "to",
+            "invalid", f"未知的办件状态 {to[:20]!r}，可选："
+            f"{'、'.join(f'{s.value}（{s.label_zh}）' for s in Status)}", "to",
         ) from None  # fmt: skip
 
 
@@ -152,18 +157,17 @@ def check_step(current: Status, target: Status, actor: Actor) -> None:
     """``target`` is a next step from ``current`` and is taken by ``actor``."""
     allowed = TRANSITIONS[current]
     if target not in allowed:
-        expected = ", ".join(s.value for s in allowed) or "none (the case is archived)"
+        expected = "、".join(s.label_zh for s in allowed) or "无（办件已归档）"
         raise TransitionRefused(
             "out_of_order",
-            f"transition {current.value} -> {target.value} is not allowed; "
-            f"expected one of: {expected}",
+            f"办件当前为“{current.label_zh}”，不能转为“{target.label_zh}”；下一步可为：{expected}",
             "to",
         )
     if allowed[target] is not actor:
         raise CaseForbidden(
             "wrong_actor",
-            f"transition {current.value} -> {target.value} is taken by the "
-            f"{allowed[target].value}, not the {actor.value}",
+            f"“{current.label_zh}”转为“{target.label_zh}”由{_ACTORS_ZH[allowed[target]]}办理，"
+            f"不由{_ACTORS_ZH[actor]}办理",
             "to",
         )
 

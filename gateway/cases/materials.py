@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.cases.accounts import Account, Role
+from gateway.cases.chinese import region_zh
 from gateway.cases.errors import CaseForbidden, CaseInvalid, CaseNotFound, CaseUnavailable
 from gateway.cases.lifecycle import load_case, require
 from gateway.cases.store import CaseStore
@@ -35,7 +36,7 @@ def secret_file(path: Path, size: int, make: Callable[[], bytes]) -> bytes:
     if path.exists():
         data = path.read_bytes()
         if len(data) != size:
-            raise CaseUnavailable("bad_key", f"key file {path.name}: expected {size} bytes")
+            raise CaseUnavailable("bad_key", f"密钥文件 {path.name} 长度应为 {size} 字节")
         return data
     path.parent.mkdir(parents=True, exist_ok=True)
     data = make()
@@ -65,11 +66,11 @@ class Materials:
         """Keep a file for a case about to be submitted: SM3 digest, SM4-GCM sealed."""
         require(account, Role.CLERK)
         if not data:
-            raise CaseInvalid("invalid", "material file is empty", "file")
+            raise CaseInvalid("invalid", "材料文件为空", "file")
         if len(data) > MAX_MATERIAL_BYTES:
             raise CaseInvalid(
                 "too_large",
-                f"material file of {len(data)} bytes exceeds {MAX_MATERIAL_BYTES}",
+                f"材料文件 {len(data)} 字节，超过上限 {MAX_MATERIAL_BYTES} 字节",
                 "file",
             )
         # Masked before anything stores or shows it: clerks name scans after the applicant.
@@ -96,18 +97,16 @@ class Materials:
             (account.role is Role.CLERK and account.city == case["receiving_city"])
             or (account.role is Role.HANDLER and account.region == case["handling_region"])
         ):
-            raise CaseForbidden(
-                "forbidden", "materials are shown only to the receiving window and the handler"
-            )
+            raise CaseForbidden("forbidden", "材料仅向受理窗口和承办地提供")
         row = self._store.material_blob(case_id, material_id)
         if row is None:
-            raise CaseNotFound("not_found", f"case {case_id} has no material {material_id}")
+            raise CaseNotFound("not_found", f"该办件没有材料 {material_id[:20]}")
         try:
             data = sm4_gcm_open(self._sm4, row["sealed"], row["sm3"].encode())
         except CryptoError as exc:
-            raise CaseUnavailable("material_corrupt", f"material {material_id}: {exc}") from exc
+            raise CaseUnavailable("material_corrupt", f"材料 {material_id} 无法解密") from exc
         if sm3(data).hex() != row["sm3"]:
-            raise CaseUnavailable("material_corrupt", f"material {material_id}: sm3 mismatch")
+            raise CaseUnavailable("material_corrupt", f"材料 {material_id} 的 SM3 摘要不符")
         meta = {k: row[k] for k in ("material_id", "name", "filename", "content_type", "sm3")}
         return meta, data
 
@@ -115,30 +114,30 @@ class Materials:
         """The staged uploads a submission names (``[{material_id, upload_id}]``), each a
         material of ``matter`` at most once and staged at ``account``'s window."""
         if not isinstance(items, list):
-            raise CaseInvalid("invalid", "materials: expected a list", "materials")
+            raise CaseInvalid("invalid", "材料清单应为列表", "materials")
         out, seen = [], set()
         for n, item in enumerate(items):
             where = f"materials[{n}]"
             if not isinstance(item, Mapping):
-                raise CaseInvalid("invalid", f"{where}: expected an object", where)
+                raise CaseInvalid("invalid", f"第 {n + 1} 项材料应为对象", where)
             mid = str(item.get("material_id") or "")
             spec = matter.material(mid)
             if spec is None:
                 raise CaseInvalid(
                     "unknown_material",
-                    f"{where}.material_id: {_clip(mid)} is not a material of {matter.basic_code} "
-                    f"in {matter.region}",
+                    f"第 {n + 1} 项材料 {_clip(mid)} 不是该事项（{matter.basic_code}）"
+                    f"在{region_zh(matter.region)}要求的材料",
                     f"{where}.material_id",
                 )
             if mid in seen:
-                raise CaseInvalid("invalid", f"{where}: material {mid} given twice", where)
+                raise CaseInvalid("invalid", f"材料 {mid} 重复提交", where)
             seen.add(mid)
             upload = self._store.upload(str(item.get("upload_id") or ""))
             if upload is None or upload["city"] != account.city:
                 raise CaseInvalid(
                     "unknown_upload",
-                    f"{where}.upload_id: no staged upload {_clip(item.get('upload_id'))} "
-                    "at this window",
+                    f"第 {n + 1} 项材料：本窗口没有上传编号为 {_clip(item.get('upload_id'))} "
+                    "的文件",
                     f"{where}.upload_id",
                 )
             out.append({**upload, "material_id": mid, "name": spec.name})
@@ -169,5 +168,5 @@ class Materials:
         try:
             data = sm4_gcm_open(self._sm4, case["applicant_sealed"], case_id.encode())
         except CryptoError as exc:
-            raise CaseUnavailable("applicant_corrupt", f"applicant of {case_id}: {exc}") from exc
+            raise CaseUnavailable("applicant_corrupt", "申请人信息无法解密") from exc
         return json.loads(data)

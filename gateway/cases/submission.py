@@ -22,6 +22,7 @@ from typing import Any
 
 from gateway.cases._clock import business_day, stamp
 from gateway.cases.accounts import Account, Role
+from gateway.cases.chinese import city_zh, id_number_message, identity_message, region_zh
 from gateway.cases.deadlines import compute_deadline, log_provisional
 from gateway.cases.errors import CaseForbidden, CaseInvalid
 from gateway.cases.lifecycle import require
@@ -75,7 +76,7 @@ class Intake:
         if asked_city != city.code:
             raise CaseForbidden(
                 "wrong_city",
-                f"receiving city: this account is bound to {city.code}, got {asked_city}",
+                f"受理城市不符：本账号属于{city.name_zh}，收到 {city_zh(asked_city)}",
                 "receiving_city",
             )
         # (2): what
@@ -84,32 +85,35 @@ class Intake:
             self._catalogue.entry(code)
         except MatterNotFound:
             raise CaseInvalid(
-                "unknown_matter", f"matter {code!r} is not in the catalogue", "matter_code"
+                "unknown_matter", f"事项 {code[:20]!r} 不在事项目录中", "matter_code"
             ) from None
         handling = str(request.get("handling_region") or "")
         if handling not in REGIONS:
             raise CaseInvalid(
-                "invalid", f"handling region must be SH, JS, ZJ or AH, got {handling!r}",
+                "invalid",
+                f"承办省份须为上海（SH）、江苏（JS）、浙江（ZJ）或安徽（AH），"
+                f"收到 {handling[:20]!r}",
                 "handling_region",
             )  # fmt: skip
         if handling == city.region:
             raise CaseInvalid(
                 "not_cross_region",
-                f"handling region {handling} is the window's own region: not a cross-region case",
+                f"承办省份{region_zh(handling)}与本窗口同省，不属于跨省通办",
                 "handling_region",
             )
         try:
             matter = self._catalogue.get(code, handling)
         except MatterNotFound:
             raise CaseInvalid(
-                "unknown_matter", f"matter {code} is not handled in {handling}", "matter_code"
+                "unknown_matter", f"事项 {code} 在{region_zh(handling)}不办理", "matter_code"
             ) from None
         mode = str(request.get("handling_mode") or "")
         modes = [m.value for m in matter.handling_modes]
         if mode not in modes:
             raise CaseInvalid(
                 "invalid_mode",
-                f"handling mode: {handling} offers {'、'.join(modes)} for {code}, got {mode!r}",
+                f"办理方式无效：{region_zh(handling)}对该事项提供 {'、'.join(modes)}，"
+                f"收到 {mode[:20]!r}",
                 "handling_mode",
             )
         identity, phone = self._applicant(
@@ -195,16 +199,18 @@ class Intake:
         self, data: Any, minimum: str, region: str
     ) -> tuple[RecognisedIdentity, str | None]:
         if not isinstance(data, Mapping):
-            raise CaseInvalid("invalid", "applicant: expected an object", "applicant")
+            raise CaseInvalid("invalid", "申请人信息应为对象", "applicant")
         name = str(data.get("name") or "").strip()
         if not name:
-            raise CaseInvalid("invalid", "applicant name must not be empty", "applicant.name")
+            raise CaseInvalid("invalid", "申请人姓名不能为空", "applicant.name")
         try:
             number = validate_resident_id(
                 str(data.get("id_number") or ""), today=business_day(self._clock())
             )
         except IdentityError as exc:
-            raise CaseInvalid("invalid_id_number", str(exc), "applicant.id_number") from exc
+            raise CaseInvalid(
+                "invalid_id_number", id_number_message(str(exc)), "applicant.id_number"
+            ) from exc
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
         methods = data.get("auth_methods") or ["electronic_id_card", "face_recognition"]
         try:
@@ -220,7 +226,7 @@ class Intake:
                 person_key=self._persons.derive(subject),
             )
         except ValueError as exc:  # IdentityError, a bad AuthMethod, level too low
-            raise CaseInvalid("invalid_identity", f"applicant: {exc}", "applicant") from exc
+            raise CaseInvalid("invalid_identity", identity_message(str(exc)), "applicant") from exc
         phone = str(data.get("phone") or "").strip() or None
         return identity, phone
 

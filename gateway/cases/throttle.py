@@ -32,6 +32,9 @@ MAX_LOCK = 3600.0
 MAX_KEYS = 100_000
 
 
+_WHAT_ZH = {"account": "账号", "address": "地址"}
+
+
 class SignInThrottled(CaseForbidden):
     """Too many failed sign-ins for an account or an address; ``retry_after`` in seconds."""
 
@@ -39,7 +42,8 @@ class SignInThrottled(CaseForbidden):
         self.retry_after = max(1, math.ceil(retry_after))
         super().__init__(
             "too_many_attempts",
-            f"sign-in: too many failed attempts for this {what}; try again in {self.retry_after} s",
+            f"登录失败次数过多，该{_WHAT_ZH.get(what, what)}已暂时锁定，"
+            f"请 {self.retry_after} 秒后再试",
         )
 
 

@@ -101,17 +101,17 @@ class CaseViews:
             params.append(account.region)
         if status:
             if status not in {s.value for s in Status}:
-                raise CaseInvalid("invalid", f"unknown status filter {status!r}", "status")
+                raise CaseInvalid("invalid", f"未知的状态筛选 {status[:20]!r}", "status")
             sql += " AND status = ?"
             params.append(status)
         if city:
             if city not in CITIES:
-                raise CaseInvalid("invalid", f"unknown G60 city {city!r}", "city")
+                raise CaseInvalid("invalid", f"不是 G60 城市：{city[:20]!r}", "city")
             sql += " AND receiving_city = ?"
             params.append(city)
         if province:
             if province not in REGIONS:
-                raise CaseInvalid("invalid", f"unknown province {province!r}", "province")
+                raise CaseInvalid("invalid", f"未知的承办省份 {province[:20]!r}", "province")
             sql += " AND handling_region = ?"
             params.append(province)
         today = business_day(self._clock())
@@ -247,7 +247,7 @@ class CaseViews:
         """(event, receipt) of one exchange of a case."""
         event = self._store.event_by_exchange(exchange_id)
         if event is None:
-            raise CaseNotFound("not_found", f"no case exchange {exchange_id}")
+            raise CaseNotFound("not_found", f"找不到办件交换 {exchange_id[:40]}")
         return event, json.loads(event["receipt"])
 
     def events(self, case_id: str) -> list[dict[str, Any]]:

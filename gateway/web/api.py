@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.cases import (
     CITIES,
@@ -34,10 +35,13 @@ from gateway.cases import (
     CaseUnavailable,
     TransitionRefused,
 )
+from gateway.cases.chinese import refusal_zh, region_zh
 from gateway.cases.throttle import SignInThrottled
 from gateway.errors import Refusal
 from gateway.matters import MatterError, MatterNotFound, compare_matter
 from gateway.regions import Region
+from gateway.web.http_errors import http_error_response, internal_response
+from gateway.web.labels import field_label, validation_message
 from gateway.web.schemas import AccountOut, CaseOut, SessionOut
 from ledger.trust import trust_document
 
@@ -73,6 +77,8 @@ STATUS_OF: dict[type[CaseError], int] = {
 
 
 def error_response(exc: CaseError) -> JSONResponse:
+    """A refused case operation: its Chinese message, machine code, field path and the
+    field's Chinese name (``field_label``)."""
     status = next((s for cls, s in STATUS_OF.items() if isinstance(exc, cls)), 400)
     headers = {}
     if exc.code in ("unauthenticated", "bad_credentials"):
@@ -80,7 +86,8 @@ def error_response(exc: CaseError) -> JSONResponse:
     elif isinstance(exc, SignInThrottled):
         status = 429
         headers["Retry-After"] = str(exc.retry_after)
-    return JSONResponse({"error": exc.to_dict()}, status_code=status, headers=headers)
+    body = {**exc.to_dict(), "field_label": field_label(exc.field)}
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
 def trust_for(gateway: Any) -> dict[str, Any]:
@@ -147,10 +154,10 @@ def current_account(
     if not token and request.method in ("GET", "HEAD"):
         token = request.cookies.get(COOKIE, "")
     if not token:
-        raise CaseForbidden("unauthenticated", "sign in first: no session token")
+        raise CaseForbidden("unauthenticated", "请先登录")
     found = service.accounts.session(token)
     if found is None:
-        raise CaseForbidden("unauthenticated", "session expired or unknown; sign in again")
+        raise CaseForbidden("unauthenticated", "登录已过期或无效，请重新登录")
     return found
 
 
@@ -215,7 +222,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         try:
             return service.catalogue.get(code, region).to_dict()
         except MatterNotFound as exc:
-            raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
+            raise CaseNotFound("unknown_matter", _no_matter(code, region), "matter_code") from exc
 
     @router.get("/matters/{code}/compare", tags=["matters"], responses={400: {}})
     def compare(
@@ -226,7 +233,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
         wanted = [r.strip() for r in regions.split(",") if r.strip()]
         bad = [r for r in wanted if r not in REGION_NAMES]
         if bad or not wanted:
-            raise CaseInvalid("invalid", _clip(f"unknown regions {bad}", 100), "regions")
+            raise CaseInvalid("invalid", _clip(f"未知的省份代码 {bad}", 100), "regions")
         try:
             result = compare_matter(
                 service.catalogue,
@@ -236,9 +243,11 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
                 calendar=service.calendar,
             )
         except MatterNotFound as exc:
-            raise CaseNotFound("unknown_matter", exc.message, "matter_code") from exc
+            raise CaseNotFound("unknown_matter", _no_matter(code, None), "matter_code") from exc
         except MatterError as exc:  # a reference_date the time limits cannot count from: 400
-            raise CaseError("invalid", exc.message, exc.field) from exc
+            when = (reference_date or service.today()).isoformat()
+            message = f"参考受理日 {when} 加上办理时限超出日历范围（9999-12-31）"
+            raise CaseError("invalid", message, exc.field) from exc
         return result.to_dict()
 
     # -- uploads and cases ----------------------------------------------------------------
@@ -350,18 +359,19 @@ def _quote(name: str) -> str:
 
 
 def validation_response(exc: RequestValidationError) -> JSONResponse:
-    """A refused request body or query in the API's error shape, naming the first failing
-    field; the offending value is never echoed (FastAPI's default answer echoes it whole)."""
-    errors = exc.errors()
-    first = errors[0] if errors else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query"))
-    message = f"{where or 'request'}: {first.get('msg', 'invalid')}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more)"
-    return JSONResponse(
-        {"error": {"code": "invalid", "message": _clip(message), "field": where[:100] or None}},
-        status_code=422,
-    )
+    """A refused request body, path or query parameter in the API's error shape, naming the
+    first failing field in Chinese (``field_label``) beside its path (``field``); the
+    offending value is never echoed (FastAPI's default answer echoes it whole)."""
+    message, where = validation_message(exc.errors())
+    where = where[:100] if where else None
+    body = {"code": "invalid", "message": _clip(message), "field": where,
+            "field_label": field_label(where)}  # fmt: skip
+    return JSONResponse({"error": body}, status_code=422)
+
+
+def _no_matter(code: str, region: str | None) -> str:
+    where = f"在{region_zh(region)}" if region else ""
+    return f"事项 {code[:20]!r} {where}不在事项目录中"
 
 
 def _clip(text: str, limit: int = 200) -> str:
@@ -386,7 +396,8 @@ _HTTP_OF_GRPC: dict[grpc.StatusCode, int] = {
 def refusal_response(exc: Refusal) -> JSONResponse:
     """A gateway refusal raised under a route (e.g. ``registry_expired`` from the trust
     registry) in the API's error shape, never a bare 500."""
-    body = {"error": {"code": exc.reason, "message": _clip(exc.message), "field": None}}
+    message = f"网关拒绝了该请求：{refusal_zh(str(exc.reason))}"
+    body = {"error": {"code": exc.reason, "message": message, "field": None, "field_label": None}}
     return JSONResponse(body, status_code=_HTTP_OF_GRPC.get(exc.status, 500))
 
 
@@ -396,3 +407,9 @@ def install_errors(app: FastAPI) -> None:
     app.add_exception_handler(
         RequestValidationError, lambda _request, exc: validation_response(exc)
     )
+    app.add_exception_handler(
+        StarletteHTTPException, lambda _request, exc: http_error_response(exc)
+    )
+    # an unexpected failure: the error shape in Chinese; Starlette still re-raises it to the
+    # server's log (with the traceback, which the client never sees)
+    app.add_exception_handler(Exception, lambda _request, _exc: internal_response())

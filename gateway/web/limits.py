@@ -87,7 +87,7 @@ class BodyLimitMiddleware:
         # (1): the announced length
         declared = _content_length(scope)
         if declared == -1:
-            await _refuse(send, 400, "bad_request", "content-length header is not a number")
+            await _refuse(send, 400, "bad_request", "Content-Length 请求头不是数字")
             return
         if path.rstrip("/") in self.limits.streaming:
             if declared is not None and declared > limit:
@@ -108,8 +108,8 @@ class BodyLimitMiddleware:
         # deep document is named as such whatever its size)
         try:
             check_depth(bytes(body[: limit + 1]), self.limits.max_depth)
-        except JsonLimitError as exc:
-            await _refuse(send, 400, "too_deep", str(exc))
+        except JsonLimitError:
+            await _refuse(send, 400, "too_deep", f"JSON 嵌套过深：上限 {self.limits.max_depth} 层")
             return
         if len(body) > limit:
             await _too_large(send, limit, declared)
@@ -167,12 +167,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _too_large(send: Send, limit: int, declared: int | None) -> None:
-    got = f"{declared} bytes declared" if declared is not None else "more was sent"
-    await _refuse(send, 413, "too_large", f"request body too large: limit {limit} bytes, {got}")
+    got = f"声明 {declared} 字节" if declared is not None else "实际发送超过上限"
+    await _refuse(send, 413, "too_large", f"请求内容过大：上限 {limit} 字节，{got}")
 
 
 async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message, "field": "body"}}).encode()
+    error = {"code": code, "message": message, "field": "body", "field_label": "请求内容"}
+    body = json.dumps({"error": error}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

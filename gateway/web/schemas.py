@@ -16,10 +16,11 @@ class ErrorBody(BaseModel):
     code: str = Field(description="stable machine code, e.g. invalid, unauthenticated")
     message: str = Field(description="中文说明（给工作人员看）")
     field: str | None = Field(None, description="the offending field, if one is to blame")
+    field_label: str | None = Field(None, description="该字段的中文名称（有 field 时）")
 
 
 class ErrorOut(BaseModel):
-    """Every refusal of the API: ``{"error": {"code", "message", "field"}}``."""
+    """Every refusal of the API: ``{"error": {"code", "message", "field", "field_label"}}``."""
 
     error: ErrorBody
 

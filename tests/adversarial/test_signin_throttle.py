@@ -38,5 +38,5 @@ def test_an_address_spraying_many_usernames_is_locked(gateway):
     # unknown names are throttled like known ones; now the address is locked for everyone
     refused = sign_in(base, "suzhou", PASSWORD)
     assert refused.status_code == 429
-    assert "address" in refused.json()["error"]["message"]
+    assert "该地址已暂时锁定" in refused.json()["error"]["message"]
     assert gateway.healthz() == 200

@@ -98,7 +98,7 @@ def test_lookup_by_case_number_and_by_id_and_unknown_refusals(env):
         assert r.status_code == 404
         assert r.json() == {
             "error": {"code": "not_found", "message": "未找到该办件：请核对办件编号",
-                      "field": "case_ref"}
+                      "field": "case_ref", "field_label": "办件编号"}
         }  # fmt: skip
     r = auditor.get("/api/audit/exchanges/no-such-exchange")
     assert r.status_code == 404 and r.json()["error"]["field"] == "exchange_id"

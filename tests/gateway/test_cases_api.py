@@ -313,7 +313,8 @@ def test_refusals_are_clear_and_write_nothing(env):
     error = refused(
         clerk.post("/api/cases", json=bad), 422, "invalid_id_number", "applicant.id_number"
     )
-    assert "check digit" in error["message"] and ID_BAD not in error["message"]
+    assert "校验位" in error["message"] and ID_BAD not in error["message"]
+    assert error["field_label"] == "申请人身份证号"
     # unknown matter; a mode the province does not offer; a same-region "cross-region" case
     refused(
         clerk.post("/api/cases", json=_case_body(up["upload_id"], matter_code="999999999999")),
@@ -354,7 +355,7 @@ def test_refusals_are_clear_and_write_nothing(env):
     # transitions out of order, by the wrong side, by the wrong province, by an auditor
     case = f"/api/cases/{accepted['case_id']}/transitions"
     error = refused(env["zj-handler"].post(case, json={"to": "approved"}), 409, "out_of_order")
-    assert "accepted -> approved" in error["message"] and "transferred" in error["message"]
+    assert "“已受理”，不能转为“审批通过”" in error["message"] and "已流转" in error["message"]
     refused(env["zj-handler"].post(case, json={"to": "accepted"}), 409, "out_of_order")
     refused(clerk.post(case, json={"to": "transferred"}), 403, "wrong_actor")
     refused(env["sh-handler"].post(case, json={"to": "transferred"}), 403, "wrong_region")
@@ -513,6 +514,8 @@ def test_a_crash_between_log_and_case_write_is_replayed_from_the_journal(env):
     try:
         r = handler.post(f"/api/cases/{case['case_id']}/transitions", json={"to": "transferred"})
         assert r.status_code == 500
+        assert r.json()["error"] == {"code": "internal", "message": "网关内部错误，请稍后重试",
+                                     "field": None, "field_label": None}  # fmt: skip
     finally:
         service.store.apply = real_apply
     handler.close()  # the server dropped that connection after the 500

@@ -141,6 +141,7 @@ def test_progress_needs_the_right_code_and_shows_masked_data_only(env):
             "code": "wrong_code",
             "message": "办件编号或查询码不正确",
             "field": "code",
+            "field_label": "编码",
         }
 
 

@@ -109,7 +109,7 @@ def test_every_operation_documents_its_errors_with_the_error_model(env) -> None:
     doc = env["doc"]
     schemas = doc["components"]["schemas"]
     assert set(schemas["ErrorOut"]["properties"]) == {"error"}
-    assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "field"}
+    assert set(schemas["ErrorBody"]["properties"]) == {"code", "message", "field", "field_label"}
     assert "HTTPValidationError" not in schemas
     for method, path, op in _operations(doc):
         errors = {s: r for s, r in op["responses"].items() if s[:1] in ("4", "5")}
@@ -134,7 +134,8 @@ def test_a_validation_error_is_answered_in_the_documented_shape(env) -> None:
     r = httpx.post(f"{env['gw'].http_url}/api/auth/sign-in", json={"username": 3}, timeout=30)
     assert r.status_code == 422
     body = r.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "field", "field_label"}
 
 
 def test_main_operations_have_typed_responses(env) -> None:

@@ -43,7 +43,7 @@ const YRD = (() => {
         location.href = "/web/index.html?next=" + encodeURIComponent(location.pathname + location.search);
       }
       const err = (data && data.error) || { code: String(response.status),
-        message: data && data.detail ? JSON.stringify(data.detail) : text };
+        message: `请求失败（HTTP ${response.status}）` };
       const error = new Error(err.message);
       error.info = err;
       throw error;
@@ -89,7 +89,8 @@ const YRD = (() => {
 
   function showError(target, error) {
     const info = error.info || { message: error.message };
-    target.innerHTML = `<div class="error" role="alert">${esc(info.message)}${info.field ? `（字段：${esc(info.field)}）` : ""}</div>`;
+    const field = info.field_label || info.field;
+    target.innerHTML = `<div class="error" role="alert">${esc(info.message)}${field ? `（字段：${esc(field)}）` : ""}</div>`;
   }
 
   /* GB 11643-1999: 17 digits, then the check character from weights 2^(17-i) mod 11. */
@@ -157,8 +158,21 @@ const YRD = (() => {
       <table class="compare">${head}${rows.join("")}</table>`;
   }
 
+  /* [issue 14 · chinese] Every time on every page as Beijing time, "2026-12-01 12:20":
+     the API gives +08:00 stamps (cases) and UTC "...Z" stamps (log entries); both are the
+     same instant, so both must show the same date. China has had no summer time since 1991,
+     so UTC+8 is exact. A bare date (a deadline) is shown as it is. */
+  function fmtTime(value) {
+    if (value === null || value === undefined || value === "") return "";
+    const text = String(value);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return text;
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) return text;
+    return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 16).replace("T", " ");
+  }
+
   return { api, signIn, signOut, header, account, esc, showError, checkResidentId, STATUS,
-    REGIONS, CHECK, limitText, renderComparison };
+    REGIONS, CHECK, limitText, renderComparison, fmtTime };
 })();
 
 /* Part "words" (issue 14): state and time badges, one colour class each, and paged reads. */
