@@ -10,7 +10,6 @@ cannot write. Errors are ``{"error": {"code", "message", "field"}}`` with the st
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 from datetime import date
 from typing import Annotated, Any
@@ -338,18 +337,6 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
 
     # receipts and audit: gateway.web.routes_audit (mounted beside this router)
     return router
-
-
-def _pretty(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
-
-
-def _json_file(value: Any, filename: str) -> Response:
-    return Response(
-        _pretty(value),
-        media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 def _quote(name: str) -> str:

@@ -21,16 +21,14 @@ import pytest
 
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
+from tests.web.chromium import launch, needs_chromium, shot
 from tests.web.helpers import sign_in, start_web_gateway
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 PASSWORD = "bookmark-password-1"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "mobile": {"width": 390, "height": 844}}
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +44,11 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch()
 
 
 def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+    shot(page, name, full_page=False)
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))

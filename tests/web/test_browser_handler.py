@@ -16,8 +16,8 @@ import pytest
 
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
+from tests.web.chromium import ARTIFACTS, launch, needs_chromium, shot
 from tests.web.helpers import complete_materials, sign_in, start_web_gateway, wait_for
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 PASSWORD = "handler-password-1"
 ID_NUMBER = sample_id_number("33010219880512345")
@@ -25,9 +25,7 @@ CONTENT = b"%PDF-1.4 handler browser test application"
 DESKTOP = {"width": 1366, "height": 768}
 MOBILE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +41,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch()
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +81,7 @@ def case(site):
 
 
 def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    shot(page, name, full_page=True)
 
 
 def _signed_in(browser, base: str, username: str, viewport: dict, **options):

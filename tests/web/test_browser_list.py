@@ -24,8 +24,8 @@ from tests.gateway.test_cases_list import (
     step,
     submit,
 )
+from tests.web.chromium import launch, needs_chromium, shot
 from tests.web.helpers import BusinessClock, sign_in, start_web_gateway
-from tests.web.test_browser import ARGS, ARTIFACTS, CHROMIUM
 
 PASSWORD = "window-password-1"
 START = "2026-11-16T10:00:00+08:00"  # a Monday with no holiday near
@@ -38,9 +38,7 @@ USERS = {
     "handler-sh": (Role.HANDLER, {"region": "SH"}, "上海审批"),
 }
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +72,11 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch()
 
 
 def _shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    shot(page, name, full_page=True)
 
 
 def _page(browser, base: str, username: str, viewport: dict, errors: list[str]):

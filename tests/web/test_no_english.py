@@ -21,20 +21,15 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
+from tests.web.chromium import ARTIFACTS, launch, needs_chromium
 from tests.web.english import ID_OK, PASSWORD, english_sentences, finished, site
 from tests.web.helpers import sign_in
 
 __all__ = ["finished", "site"]  # module fixtures, shared with the API test
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--lang=zh-CN"]  # fmt: skip
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 VIEWPORTS = {"desktop": {"width": 1366, "height": 768}, "mobile": {"width": 390, "height": 844}}
 
 
@@ -59,11 +54,6 @@ def test_the_rule_names_sentences_and_passes_identifiers():
         "2026-12-01 12:20 · 苏州窗口 王窗口",
     ):
         assert english_sentences(fine) == [], fine
-
-
-needs_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
-)
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -109,11 +99,7 @@ def _signed_in_page(browser, base: str, username: str, viewport: str):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    yield from launch("--lang=zh-CN")  # the browser's own words in Chinese too
 
 
 @needs_chromium
