@@ -158,7 +158,8 @@ class CaseViews:
         total = int(self._store.query("SELECT COUNT(*)" + sql, params)[0][0])
         size = max(1, min(size, 1000))
         rows = self._store.query(
-            "SELECT *" + sql + " ORDER BY submitted_at DESC, case_id LIMIT ? OFFSET ?",
+            # newest first; cases submitted in the same second in the order they came
+            "SELECT *" + sql + " ORDER BY submitted_at DESC, rowid DESC LIMIT ? OFFSET ?",
             [*params, size, (page - 1) * size],
         )
         return [self.summary(dict(r)) for r in rows], total
