@@ -16,10 +16,9 @@ from gateway.cases import Role
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import (
     BusinessClock,
-    complete_materials,
+    accepted_case,
     sign_in,
     start_web_gateway,
-    wait_for,
 )
 
 PASSWORD = "correct-horse-battery"
@@ -51,34 +50,8 @@ def env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def case(env):
-    clerk = env["suzhou-clerk"]
-    r = clerk.post(
-        "/api/uploads",
-        params={"filename": "公司登记申请书.pdf"},
-        content=CONTENT,
-        headers={"Content-Type": "application/pdf"},
-    )
-    assert r.status_code == 201, r.text
-    r = clerk.post(
-        "/api/cases",
-        json={
-            "matter_code": "010010300100",
-            "handling_region": "ZJ",
-            "handling_mode": "异地代收代办",
-            "applicant": {"name": "张三丰", "id_number": ID_OK, "phone": "13812345678"},
-            "materials": complete_materials(
-                clerk,
-                "010010300100",
-                "ZJ",
-                [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
-            ),
-        },
-    )
-    assert r.status_code == 201, r.text
-    case_id = r.json()["case_id"]
-    return wait_for(
-        lambda: (d := clerk.get(f"/api/cases/{case_id}").json())["status"] == "accepted" and d
-    )
+    applicant = {"name": "张三丰", "id_number": ID_OK, "phone": "13812345678"}
+    return accepted_case(env["suzhou-clerk"], applicant, content=CONTENT)
 
 
 def _accesses(env, case_id: str) -> list[dict]:

@@ -17,10 +17,9 @@ from gateway.cases.progress import CODE_ALPHABET, CODE_LENGTH
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import (
     BusinessClock,
-    complete_materials,
+    accepted_case,
     sign_in,
     start_web_gateway,
-    wait_for,
 )
 
 PASSWORD = "correct-horse-battery"
@@ -51,34 +50,8 @@ def env(tmp_path_factory):
 
 
 def _accepted_case(env) -> dict:
-    clerk = env["suzhou-clerk"]
-    r = clerk.post(
-        "/api/uploads",
-        params={"filename": "申请书.pdf"},
-        content=b"%PDF-1.4 progress",
-        headers={"Content-Type": "application/pdf"},
-    )
-    assert r.status_code == 201, r.text
-    r = clerk.post(
-        "/api/cases",
-        json={
-            "matter_code": "010010300100",
-            "handling_region": "ZJ",
-            "handling_mode": "异地代收代办",
-            "applicant": {"name": "张三丰", "id_number": ID_OK, "phone": "13812345678"},
-            "materials": complete_materials(
-                clerk,
-                "010010300100",
-                "ZJ",
-                [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
-            ),
-        },
-    )
-    assert r.status_code == 201, r.text
-    case_id = r.json()["case_id"]
-    return wait_for(
-        lambda: (d := clerk.get(f"/api/cases/{case_id}").json())["status"] == "accepted" and d
-    )
+    applicant = {"name": "张三丰", "id_number": ID_OK, "phone": "13812345678"}
+    return accepted_case(env["suzhou-clerk"], applicant, content=b"%PDF-1.4 progress")
 
 
 def _slip(env, case_id: str) -> dict:

@@ -111,3 +111,39 @@ def complete_materials(
             assert r.status_code == 201, r.text
             out.append({"material_id": m["material_id"], "upload_id": r.json()["upload_id"]})
     return out
+
+
+def accepted_case(
+    clerk: httpx.Client,
+    applicant: dict[str, Any],
+    *,
+    filename: str = "公司登记申请书.pdf",
+    content: bytes = b"%PDF-1.4 application",
+    matter_code: str = "010010300100",
+    region: str = "ZJ",
+) -> dict[str, Any]:
+    """A case the clerk submits (``content`` as M01, every other required material staged)
+    and the handling province's simulator accepts; its detail once ``accepted``."""
+    r = clerk.post(
+        "/api/uploads",
+        params={"filename": filename},
+        content=content,
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert r.status_code == 201, r.text
+    given = [{"material_id": "M01", "upload_id": r.json()["upload_id"]}]
+    r = clerk.post(
+        "/api/cases",
+        json={
+            "matter_code": matter_code,
+            "handling_region": region,
+            "handling_mode": "异地代收代办",
+            "applicant": applicant,
+            "materials": complete_materials(clerk, matter_code, region, given),
+        },
+    )
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    return wait_for(
+        lambda: (d := clerk.get(f"/api/cases/{case_id}").json())["status"] == "accepted" and d
+    )

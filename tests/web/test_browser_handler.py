@@ -17,7 +17,11 @@ import pytest
 from gateway.cases import Role
 from gateway.web.seed import sample_id_number
 from tests.web.chromium import ARTIFACTS, launch, needs_chromium, shot
-from tests.web.helpers import complete_materials, sign_in, start_web_gateway, wait_for
+from tests.web.helpers import (
+    accepted_case,
+    sign_in,
+    start_web_gateway,
+)
 
 PASSWORD = "handler-password-1"
 ID_NUMBER = sample_id_number("33010219880512345")
@@ -48,33 +52,9 @@ def browser():
 def case(site):
     """A Suzhou case for Zhejiang with one material, accepted by the Zhejiang simulator."""
     clerk = sign_in(site.http_url, "suzhou", PASSWORD)
-    r = clerk.post(
-        "/api/uploads",
-        params={"filename": "公司登记申请书.pdf"},
-        content=CONTENT,
-        headers={"Content-Type": "application/pdf"},
-    )
-    assert r.status_code == 201, r.text
-    r = clerk.post(
-        "/api/cases",
-        json={
-            "matter_code": "010010300100",
-            "handling_region": "ZJ",
-            "handling_mode": "异地代收代办",
-            "applicant": {"name": "赵六", "id_number": ID_NUMBER, "phone": "13900001111"},
-            "materials": complete_materials(
-                clerk,
-                "010010300100",
-                "ZJ",
-                [{"material_id": "M01", "upload_id": r.json()["upload_id"]}],
-            ),
-        },
-    )
-    assert r.status_code == 201, r.text
-    case_id = r.json()["case_id"]
-    found = wait_for(
-        lambda: (d := clerk.get(f"/api/cases/{case_id}").json())["status"] == "accepted" and d
-    )
+    applicant = {"name": "赵六", "id_number": ID_NUMBER, "phone": "13900001111"}
+    found = accepted_case(clerk, applicant, content=CONTENT)
+    case_id = found["case_id"]
     found["code"] = clerk.get(f"/api/cases/{case_id}/acceptance-slip").json()["code"]
     clerk.close()
     return found
