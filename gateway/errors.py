@@ -105,6 +105,11 @@ class Reason(enum.StrEnum):
     # the trust registry in use expired longer ago than registry_expiry_grace_seconds
     REGISTRY_EXPIRED = "registry_expired"
     INTERNAL = "internal"
+    # identity assertions and e-licences withdrawn by their issuer, or of the wrong kind
+    REVOKED = "revoked"
+    WRONG_SUBJECT_KIND = "wrong_subject_kind"
+    NOT_ISSUING_AUTHORITY = "not_issuing_authority"
+    HOLDER_MISMATCH = "holder_mismatch"
 
     @property
     def wire(self) -> str:
@@ -152,6 +157,10 @@ REASON_CODES: dict[Reason, grpc.StatusCode] = {
     # the trust registry in use expired longer ago than registry_expiry_grace_seconds
     Reason.REGISTRY_EXPIRED: grpc.StatusCode.FAILED_PRECONDITION,
     Reason.INTERNAL: grpc.StatusCode.INTERNAL,
+    Reason.REVOKED: grpc.StatusCode.PERMISSION_DENIED,
+    Reason.WRONG_SUBJECT_KIND: grpc.StatusCode.PERMISSION_DENIED,
+    Reason.NOT_ISSUING_AUTHORITY: grpc.StatusCode.PERMISSION_DENIED,
+    Reason.HOLDER_MISMATCH: grpc.StatusCode.PERMISSION_DENIED,
 }
 __doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CODES.items())
 

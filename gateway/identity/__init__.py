@@ -4,7 +4,14 @@ and gateway-signed canonical assertions.
 Public names are re-exported here; modules starting with ``_`` are internal.
 """
 
-from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType, Province
+from gateway.identity._enums import (
+    AgentRole,
+    AssuranceLevel,
+    AuthMethod,
+    DocumentType,
+    Province,
+    SubjectKind,
+)
 from gateway.identity.assertion import issue_canonical_assertion, verify_canonical_assertion
 from gateway.identity.errors import (
     REJECTION_REASONS,
@@ -37,6 +44,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "MINIMUM_DATA_SET",
     "REJECTION_REASONS",
+    "AgentRole",
     "AssertionRejected",
     "AssuranceLevel",
     "AuthMethod",
@@ -51,6 +59,7 @@ __all__ = [
     "Province",
     "RecognisedIdentity",
     "Subject",
+    "SubjectKind",
     "assess_level",
     "canonical_identifier",
     "check_level",

@@ -6,7 +6,7 @@ from enum import Enum, StrEnum
 
 from gateway.regions import Region
 
-__all__ = ["AssuranceLevel", "AuthMethod", "DocumentType", "Province"]
+__all__ = ["AgentRole", "AssuranceLevel", "AuthMethod", "DocumentType", "Province", "SubjectKind"]
 
 
 class DocumentType(StrEnum):
@@ -81,6 +81,23 @@ class AuthMethod(StrEnum):
     USB_KEY = "usb_key"  # enterprise CA certificate on a hardware token (法人一证通 etc.)
     DIGITAL_CERTIFICATE = "digital_certificate"  # personal CA certificate held in software
     APP_QR_SCAN = "app_qr_scan"  # scan with the province's logged-in government app
+    # presentation of the enterprise's electronic business licence (电子营业执照), signed by
+    # the issuing market-regulation authority, by the person holding it in the official app
+    E_BUSINESS_LICENCE = "e_business_licence"
+
+
+class SubjectKind(StrEnum):
+    """Who an assertion is about: a person (自然人) or an organisation (法人)."""
+
+    NATURAL_PERSON = "natural_person"
+    LEGAL_PERSON = "legal_person"
+
+
+class AgentRole(StrEnum):
+    """The role in which a natural person acts for a legal person (canonical names)."""
+
+    LEGAL_REPRESENTATIVE = "legal_representative"  # 法定代表人
+    AUTHORISED_AGENT = "authorised_agent"  # 经办人 / 被授权人
 
 
 Province = Region

@@ -20,7 +20,7 @@ __all__ = ["candidate_keys", "check_signature"]
 
 def candidate_keys(
     signed: Signed, keys: Sequence[tuple[str, PublicKey]], *, label: str, province: Province
-) -> list[PublicKey]:
+) -> list[tuple[str, PublicKey]]:
     """The keys that may have signed ``signed``: those whose id is its key hint, or all of
     ``keys`` (``(key_id, public key)`` pairs) without a hint.
 
@@ -36,20 +36,21 @@ def candidate_keys(
             f"{label} signing key: expected a valid {province} identity-provider "
             f"key, got none{hint}",
         )
-    return [key for _, key in candidates]
+    return candidates
 
 
 def check_signature(
-    signed: Signed, keys: Sequence[PublicKey], *, label: str, province: Province
-) -> None:
-    """Return when one of ``keys`` verifies ``signed``'s signature over its signed bytes;
-    else raise :class:`AssertionRejected` ``bad_signature``."""
-    for key in keys:
+    signed: Signed, keys: Sequence[tuple[str, PublicKey]], *, label: str, province: Province
+) -> str:
+    """The id of the one of ``keys`` (``(key_id, public key)`` pairs) that verifies
+    ``signed``'s signature over its signed bytes; else :class:`AssertionRejected`
+    ``bad_signature``."""
+    for key_id, key in keys:
         try:
             key.verify(signed.signed_bytes, signed.signature)
         except SignatureError:
             continue
-        return
+        return key_id
     raise AssertionRejected(
         "bad_signature",
         f"{label} signature: does not verify with the {province} identity-provider key",

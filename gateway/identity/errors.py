@@ -55,6 +55,9 @@ class RejectionReason(enum.StrEnum):
     INVALID_ID_NUMBER = "invalid_id_number"
     UNKNOWN_ISSUER = "unknown_issuer"
     MALFORMED = "malformed"
+    REPLAY = "replay"  # this assertion (issuer, id) was already presented
+    REVOKED = "revoked"  # the assertion or the provider key is on the revocation list
+    WRONG_SUBJECT_KIND = "wrong_subject_kind"  # natural vs legal person, per the matter
 
 
 #: Every value ``AssertionRejected.reason`` may take; callers branch on these, not on text.

@@ -11,6 +11,7 @@ digital_certificate           substantial
 password + sms_otp            substantial
 electronic_id_card            high
 usb_key (enterprise CA)       high
+e_business_licence            high
 ============================  ===========
 
 The level of a set of methods is the highest of: each method's own level, and the level of
@@ -45,6 +46,7 @@ DEFAULT_METHOD_LEVELS: Mapping[AuthMethod, AssuranceLevel] = MappingProxyType(
         AuthMethod.DIGITAL_CERTIFICATE: AssuranceLevel.SUBSTANTIAL,
         AuthMethod.ELECTRONIC_ID_CARD: AssuranceLevel.HIGH,
         AuthMethod.USB_KEY: AssuranceLevel.HIGH,
+        AuthMethod.E_BUSINESS_LICENCE: AssuranceLevel.HIGH,
     }
 )
 

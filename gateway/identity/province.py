@@ -203,7 +203,7 @@ class AssertionFormat(abc.ABC):
         candidates = candidate_keys(signed, keys, label=label, province=province)
 
         # (3): signature
-        check_signature(signed, candidates, label=label, province=province)
+        key_id = check_signature(signed, candidates, label=label, province=province)
 
         # (4): claims
         claims = self.decode(signed)
@@ -231,6 +231,7 @@ class AssertionFormat(abc.ABC):
             methods=methods,
             authenticated_at=claims.authenticated_at,
             digest=sm3(data),
+            key_id=key_id,
         )
 
     def __repr__(self) -> str:

@@ -72,6 +72,9 @@ def test_error_tree():
     for leaf in (errors.InvalidIdNumber, errors.InvalidCreditCode, errors.AssertionRejected):
         assert issubclass(leaf, errors.IdentityError)
     assert errors.REJECTION_REASONS == {
+        "replay",
+        "revoked",
+        "wrong_subject_kind",
         "bad_signature",
         "expired",
         "not_yet_valid",

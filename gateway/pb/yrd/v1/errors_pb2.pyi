@@ -36,6 +36,10 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorReason]
     REGISTRY_EXPIRED: _ClassVar[ErrorReason]
     INTERNAL: _ClassVar[ErrorReason]
+    REVOKED: _ClassVar[ErrorReason]
+    WRONG_SUBJECT_KIND: _ClassVar[ErrorReason]
+    NOT_ISSUING_AUTHORITY: _ClassVar[ErrorReason]
+    HOLDER_MISMATCH: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 MALFORMED: ErrorReason
 DIGEST_MISMATCH: ErrorReason
@@ -66,3 +70,7 @@ LEVEL_TOO_LOW: ErrorReason
 UNAVAILABLE: ErrorReason
 REGISTRY_EXPIRED: ErrorReason
 INTERNAL: ErrorReason
+REVOKED: ErrorReason
+WRONG_SUBJECT_KIND: ErrorReason
+NOT_ISSUING_AUTHORITY: ErrorReason
+HOLDER_MISMATCH: ErrorReason
