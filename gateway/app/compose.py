@@ -187,6 +187,14 @@ async def compose(
         # (6): gRPC
         anchorer = anchorer_factory(merkle_log) if anchorer_factory is not None else None
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
+        identity = IdentityServicer(
+            registry=current,
+            adapters=adapters,
+            log=merkle_log,
+            executor=executor,
+            recognizer=recognizer_for(s, keys.identity),
+            catalogue=catalogue,
+        )
         server, health_servicer, names = _grpc_server(
             s,
             ExchangeServicer(
@@ -194,14 +202,7 @@ async def compose(
             ),
             AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
-            IdentityServicer(
-                registry=current,
-                adapters=adapters,
-                log=merkle_log,
-                executor=executor,
-                recognizer=recognizer_for(s, keys.identity),
-                catalogue=catalogue,
-            ),
+            identity,
         )
         # (7): supervision and metrics
         supervisor = Supervisor(metrics)
@@ -227,6 +228,7 @@ async def compose(
         core=core,
         answer_relay=relay,
         cases=case_service,
+        recognition=identity.service,
         anchorer=anchorer,
         supervisor=supervisor,
         grpc_server=server,

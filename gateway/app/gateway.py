@@ -31,6 +31,7 @@ from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
 from gateway.exchange.store import GatewayStore
+from gateway.identity.service import RecognitionService
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Beat, Supervisor
 from gateway.registry import RegistryHolder
@@ -73,6 +74,7 @@ class Gateway:
         core: ExchangeCore,
         answer_relay: AnswerRelay,
         cases: CaseService,
+        recognition: RecognitionService,
         anchorer: GatewayAnchorer | None,
         supervisor: Supervisor,
         grpc_server: grpc.aio.Server,
@@ -99,6 +101,7 @@ class Gateway:
         self.core = core
         self.answer_relay = answer_relay
         self.cases = cases
+        self.recognition = recognition  # identity recognition, for gRPC and the windows
         self.anchorer = anchorer
         self.supervisor = supervisor
         self.grpc_server = grpc_server

@@ -4,18 +4,12 @@
 ``Recognize`` (``protos/yrd/v1/identity.proto``):
 
 1. caller: the member bound to the mTLS client certificate (``unauthenticated``);
-2. province and format: the province's adapter, found through the adapter registry, must
-   carry an identity format (``adapter.identity``; ``unknown_issuer`` otherwise) and the
-   requested format must be its format (``malformed``);
-3. required level: the matter's minimum level in the catalogue, for the caller's region
-   (``not_found`` for an unknown matter), and ``minimum_level``, whichever is higher;
-4. recognition (:class:`gateway.identity.recognition.Recognizer`, in the crypto thread
-   pool): the province's identity-provider keys valid now and its ``loa_mapping`` come from
-   the trust registry; refusals keep the identity package's reasons (``bad_signature``,
-   ``expired``, ``wrong_audience``, ``invalid_id_number``, ``level_too_low``, ...; on the
-   wire their ``ErrorReason`` names, ``BAD_SIGNATURE``..., see docs/errors.md);
-5. the log: one entry per recognition (digests and a person-key commitment only), whose
-   receipt is returned with the canonical assertion.
+2. the rest is :class:`gateway.identity.service.RecognitionService`, shared with the
+   windows' REST endpoint: the province's format, the required level (the matter's and
+   ``minimum_level``), recognition with the trust registry's identity-provider keys and
+   level mapping, and one log entry whose receipt is returned with the canonical assertion.
+   Refusals keep the identity package's reasons (on the wire their ``ErrorReason`` names,
+   ``BAD_SIGNATURE``..., see docs/errors.md).
 
 Configuration, in ``settings.extra["identity"]`` (all optional):
 
@@ -33,13 +27,11 @@ registry lists with purpose ``identity``; members verify them with
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,22 +42,22 @@ from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import CatalogueError
 from gateway.errors import ConfigError, Refusal
 from gateway.identity import (
-    AssertionRejected,
     AssuranceLevel,
     IdentityError,
     NaturalPerson,
     PersonKeyDeriver,
 )
+from gateway.identity.province import AssertionFormat
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
-from gateway.matters import Catalogue, MatterError, default_catalogue
+from gateway.identity.service import RecognitionService
+from gateway.matters import Catalogue, default_catalogue
 from gateway.ops.privacy import mask_id_number, mask_name
 from gateway.pb.yrd.v1 import identity_pb2, identity_pb2_grpc
-from gateway.registry import MemberId, Region, TrustRegistry
+from gateway.registry import Region, TrustRegistry
 from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
 from gateway.times import to_timestamp
 from ledger.crypto import PrivateKey
-from ledger.errors import Error as LedgerError
 from ledger.log import MerkleLog
 
 __all__ = [
@@ -159,11 +151,15 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         catalogue: Catalogue | None = None,
     ) -> None:
         self.registry = registry
-        self.adapters = adapters
-        self.log = log
-        self.executor = executor
         self.recognizer = recognizer
-        self.catalogue = catalogue or default_catalogue()
+        self.service = RecognitionService(
+            registry=registry,
+            formats=lambda region: _format_of(adapters, region),
+            log=log,
+            executor=executor,
+            recognizer=recognizer,
+            catalogue=catalogue or default_catalogue(),
+        )
 
     async def Recognize(self, request, context):
         try:
@@ -208,88 +204,33 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
 
     async def _recognize(self, request, context) -> tuple[Recognition, dict, float]:
         registry: TrustRegistry = self.registry()
-        # (1): caller
         caller = caller_member(context, registry)
         if caller is None:
             raise Refusal("unauthenticated", "no member is bound to the client certificate")
-        # (2): province and format
         region = regions.from_pb(request.province)
         if region is None:
             raise Refusal("malformed", "province: expected REGION_SH, _JS, _ZJ or _AH")
-        try:
-            fmt = self.adapters.get(str(region)).identity
-        except CatalogueError:
-            fmt = None
-        if fmt is None:
-            raise Refusal("unknown_issuer", f"no identity assertion format for region {region}")
-        if request.format and request.format != fmt.format:
-            raise Refusal(
-                "malformed",
-                f"assertion format: expected {fmt.format} for {region}, "
-                f"got {request.format[:40]!r}",
-            )
-        # (3): required level
-        required = self._required_level(request, MemberId.parse(caller).region)
-        # (4): recognition
-        now = datetime.now(UTC)
-        keys = [(k.key_id, k.public_key) for k in registry.identity_provider_keys(region, now)]
-        loa: dict[str, str] = {}
-        for provider in registry.identity_providers(region):
-            loa.update(provider.loa_mapping)
-        recognition_id = str(uuid.uuid4())
-        loop = asyncio.get_running_loop()
-        try:
-            recognition = await loop.run_in_executor(
-                self.executor,
-                lambda: self.recognizer.recognise(
-                    fmt,
-                    bytes(request.assertion),
-                    keys=keys,
-                    loa_mapping=loa or None,
-                    relying_party=caller,
-                    now=now,
-                    recognition_id=recognition_id,
-                    required_level=required,
-                    matter=request.matter_code,
-                ),
-            )
-        except AssertionRejected as exc:
-            raise Refusal(exc.reason, str(exc)) from exc
-        except IdentityError as exc:  # a bad level mapping in the registry or mapping data
-            raise Refusal("malformed", f"identity: {exc}") from exc
-        # (5): the log
-        log_ = self.log
-        try:
-            result = await asyncio.wrap_future(
-                log_.append_async(recognition.entry, key=f"identity:{recognition_id}")
-            )
-        except LedgerError as exc:  # the log could not commit: fail closed, precisely
-            message = f"the log could not commit the recognition: {exc}"
-            raise Refusal("unavailable", message) from exc
-        receipt = await loop.run_in_executor(
-            self.executor, log_.receipt, result.index, result.tree_size
-        )
-        return recognition, receipt, now.timestamp()
-
-    def _required_level(self, request, caller_region: Region) -> AssuranceLevel | None:
-        levels = []
+        minimum = None
         if request.minimum_level:
-            level = _PB_TO_LEVEL.get(request.minimum_level)
-            if level is None:
+            minimum = _PB_TO_LEVEL.get(request.minimum_level)
+            if minimum is None:
                 raise Refusal("malformed", f"minimum_level: unknown value {request.minimum_level}")
-            levels.append(level)
-        if request.matter_code:
-            try:
-                matter = self.catalogue.get(request.matter_code, str(caller_region))
-            except MatterError:
-                try:
-                    matter = self.catalogue.get(request.matter_code)
-                except MatterError as exc:
-                    raise Refusal(
-                        "not_found", f"matter: no matter {request.matter_code[:20]!r}"
-                    ) from exc
-            levels.append(AssuranceLevel(matter.min_assurance.value))
-        return max(levels) if levels else None
+        done = await self.service.recognise(
+            caller=caller,
+            region=Region(region),
+            assertion=bytes(request.assertion),
+            format=request.format,
+            matter_code=request.matter_code,
+            minimum_level=minimum,
+        )
+        return done.recognition, done.receipt, done.received
+
+
+def _format_of(adapters: DialectCatalogue, region: str) -> AssertionFormat | None:
+    try:
+        return adapters.get(region).identity
+    except CatalogueError:
+        return None
 
 
 def add_identity_service(server: grpc.aio.Server, servicer: IdentityServicer) -> str:

@@ -1,0 +1,154 @@
+"""Recognition as a service: one flow for every front door (gRPC ``Identity.Recognize``, the
+window's REST endpoint), so both refuse and log alike.
+
+:meth:`RecognitionService.recognise` runs, for a province assertion presented by a member:
+
+1. province and format: the province's identity format (``formats(region)``, from the
+   dialect catalogue; ``unknown_issuer`` when it has none); a requested format must be it
+   (``malformed``);
+2. required level: the matter's minimum level in the catalogue, for the caller's region
+   (``not_found`` for an unknown matter), and ``minimum_level``, whichever is higher;
+3. recognition (:class:`~gateway.identity.recognition.Recognizer`, in ``executor``): the
+   province's identity-provider keys valid now and its ``loa_mapping`` come from the trust
+   registry;
+4. the log: one entry per recognition (digests and a person-key commitment only); the
+   receipt is returned with the recognition.
+
+Refusals are :class:`gateway.errors.Refusal` with the identity package's reasons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.errors import Refusal
+from gateway.identity._enums import AssuranceLevel
+from gateway.identity.errors import AssertionRejected, IdentityError
+from gateway.identity.province import AssertionFormat
+from gateway.identity.recognition import Recognition, Recognizer
+from gateway.matters import Catalogue, MatterError
+from gateway.registry import MemberId, Region, TrustRegistry
+from ledger.errors import Error as LedgerError
+from ledger.log import MerkleLog
+
+__all__ = ["Recognised", "RecognitionService"]
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """A recognition that is in the log: the recognition, its receipt, when it was made."""
+
+    recognition: Recognition
+    receipt: dict[str, Any]
+    received: float
+
+
+class RecognitionService:
+    """Recognition for callers already authenticated as members (see the module docstring).
+
+    ``formats(region)`` is the region's identity format or None; ``registry()`` the trust
+    registry in use.
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: Callable[[], TrustRegistry],
+        formats: Callable[[str], AssertionFormat | None],
+        log: MerkleLog,
+        executor: Executor | None,
+        recognizer: Recognizer,
+        catalogue: Catalogue,
+    ) -> None:
+        self.registry = registry
+        self.formats = formats
+        self.log = log
+        self.executor = executor
+        self.recognizer = recognizer
+        self.catalogue = catalogue
+
+    async def recognise(
+        self,
+        *,
+        caller: str,
+        region: Region,
+        assertion: bytes,
+        format: str = "",
+        matter_code: str = "",
+        minimum_level: AssuranceLevel | None = None,
+    ) -> Recognised:
+        """Recognise ``assertion`` (issued by ``region``'s platform) for member ``caller``."""
+        registry = self.registry()
+        # (1): province and format
+        fmt = self.formats(str(region))
+        if fmt is None:
+            raise Refusal("unknown_issuer", f"no identity assertion format for region {region}")
+        if format and format != fmt.format:
+            raise Refusal(
+                "malformed",
+                f"assertion format: expected {fmt.format} for {region}, got {format[:40]!r}",
+            )
+        # (2): required level
+        required = self.required_level(matter_code, minimum_level, MemberId.parse(caller).region)
+        # (3): recognition
+        now = datetime.now(UTC)
+        keys = [(k.key_id, k.public_key) for k in registry.identity_provider_keys(region, now)]
+        loa: dict[str, str] = {}
+        for provider in registry.identity_providers(region):
+            loa.update(provider.loa_mapping)
+        recognition_id = str(uuid.uuid4())
+        loop = asyncio.get_running_loop()
+        try:
+            recognition = await loop.run_in_executor(
+                self.executor,
+                lambda: self.recognizer.recognise(
+                    fmt,
+                    bytes(assertion),
+                    keys=keys,
+                    loa_mapping=loa or None,
+                    relying_party=caller,
+                    now=now,
+                    recognition_id=recognition_id,
+                    required_level=required,
+                    matter=matter_code,
+                ),
+            )
+        except AssertionRejected as exc:
+            raise Refusal(exc.reason, str(exc)) from exc
+        except IdentityError as exc:  # a bad level mapping in the registry or mapping data
+            raise Refusal("malformed", f"identity: {exc}") from exc
+        # (4): the log
+        try:
+            result = await asyncio.wrap_future(
+                self.log.append_async(recognition.entry, key=f"identity:{recognition_id}")
+            )
+        except LedgerError as exc:  # the log could not commit: fail closed, precisely
+            message = f"the log could not commit the recognition: {exc}"
+            raise Refusal("unavailable", message) from exc
+        receipt = await loop.run_in_executor(
+            self.executor, self.log.receipt, result.index, result.tree_size
+        )
+        return Recognised(recognition, receipt, now.timestamp())
+
+    def required_level(
+        self, matter_code: str, minimum: AssuranceLevel | None, caller_region: Region
+    ) -> AssuranceLevel | None:
+        """The higher of ``minimum`` and ``matter_code``'s minimum level in the caller's
+        region (``not_found`` for an unknown matter), or None for neither."""
+        levels = [minimum] if minimum is not None else []
+        if matter_code:
+            try:
+                matter = self.catalogue.get(matter_code, str(caller_region))
+            except MatterError:
+                try:
+                    matter = self.catalogue.get(matter_code)
+                except MatterError as exc:
+                    raise Refusal("not_found", f"matter: no matter {matter_code[:20]!r}") from exc
+            levels.append(AssuranceLevel(matter.min_assurance.value))
+        return max(levels) if levels else None
