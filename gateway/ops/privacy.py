@@ -30,6 +30,7 @@ from datetime import date
 
 __all__ = [
     "MaskingFilter",
+    "contains_raw_credit_code",
     "contains_raw_id_number",
     "mask_id_number",
     "mask_name",
@@ -208,5 +209,40 @@ def contains_raw_id_number(blob: bytes | bytearray | memoryview | str) -> list[s
     found: dict[str, None] = {}
     for window in candidates:
         if is_valid_resident_id(window):
+            found.setdefault(window)
+    return list(found)
+
+
+_USCC_CHARS = "0-9A-HJ-NPQRTUWXY"
+_USCC_TEXT = re.compile(rf"(?=([{_USCC_CHARS}]{{18}}))")
+_USCC_BYTES = (
+    (re.compile(rf"(?=([{_USCC_CHARS}]{{18}}))".encode()), "ascii"),
+    (re.compile(rf"(?=((?:[{_USCC_CHARS}]\x00){{18}}))".encode()), "utf-16-le"),
+    (re.compile(rf"(?=((?:\x00[{_USCC_CHARS}]){{18}}))".encode()), "utf-16-be"),
+)
+
+
+def contains_raw_credit_code(blob: bytes | bytearray | memoryview | str) -> list[str]:
+    """Every valid unified social credit code (GB 32100, :func:`gateway.uscc.is_valid_uscc`)
+    in ``blob``: every 18-character window of the code alphabet is tried, in ASCII/UTF-8 and
+    UTF-16 (LE and BE) for bytes. A random 18-character run passes the check character one
+    time in 31, so a hit in digits only is reported only when the type pair is a known one
+    (as the validator checks). Returns the distinct codes, in order of first appearance.
+    """
+    from gateway.uscc import is_valid_uscc
+
+    if isinstance(blob, str):
+        candidates = [m.group(1) for m in _USCC_TEXT.finditer(blob)]
+    else:
+        data = bytes(blob)
+        located = sorted(
+            (m.start(), m.group(1).decode(encoding))
+            for pattern, encoding in _USCC_BYTES
+            for m in pattern.finditer(data)
+        )
+        candidates = [window for _, window in located]
+    found: dict[str, None] = {}
+    for window in candidates:
+        if is_valid_uscc(window):
             found.setdefault(window)
     return list(found)

@@ -166,3 +166,14 @@ def test_masking_filter_keeps_records():
     assert MaskingFilter().filter(record) is True
     assert record.getMessage() == "id 1101**********002X"
     assert record.args is None
+
+
+def test_contains_raw_credit_code_finds_valid_codes_in_text_and_utf16():
+    from gateway.ops.privacy import contains_raw_credit_code
+
+    code = "91320500MA1YRD0013"
+    assert contains_raw_credit_code(f"x{code}y") == [code]
+    assert contains_raw_credit_code(code.encode("utf-16-le")) == [code]
+    assert contains_raw_credit_code(code.encode("utf-16-be")) == [code]
+    assert contains_raw_credit_code(code[:-1] + "4") == []  # wrong check character
+    assert contains_raw_credit_code("91************0013") == []  # masked
