@@ -19,6 +19,7 @@ from gateway.identity.errors import AssertionRejected
 __all__ = [
     "b64url_decode",
     "b64url_encode",
+    "check_depth",
     "exact_fields",
     "no_duplicate_keys",
     "strict_json",
@@ -52,6 +53,8 @@ def strict_json(text: str, label: str) -> dict[str, Any]:
         )
     except ValueError as exc:
         raise AssertionRejected("malformed", f"{label}: invalid json: {exc}") from exc
+    except RecursionError:  # deeper than the interpreter allows: refused, not a crash
+        raise AssertionRejected("malformed", f"{label}: invalid json: nested too deep") from None
     if not isinstance(value, dict):
         raise AssertionRejected(
             "malformed", f"{label}: expected a json object, got {type(value).__name__}"
@@ -108,3 +111,28 @@ def b64url_decode(
     if b64url_encode(raw) != part:
         raise AssertionRejected("malformed", f"{label}: non-canonical base64url")
     return raw
+
+
+def check_depth(text: str, limit: int, label: str) -> None:
+    """Refuse JSON ``text`` nested deeper than ``limit`` arrays/objects (``malformed``),
+    before it is parsed: a format that knows its depth says so instead of relying on the
+    size limit and the interpreter's recursion limit."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise AssertionRejected(
+                    "malformed", f"{label}: expected json nested at most {limit} deep"
+                )
+        elif ch in "]}":
+            depth -= 1

@@ -64,7 +64,13 @@ from gateway.identity._province_checks import (
 )
 from gateway.identity._province_keys import candidate_keys, check_signature
 from gateway.identity._province_types import Claims, ProvinceAssertion, Signed
-from gateway.identity._strict import b64url_decode, b64url_encode, exact_fields, strict_json
+from gateway.identity._strict import (
+    b64url_decode,
+    b64url_encode,
+    check_depth,
+    exact_fields,
+    strict_json,
+)
 from gateway.identity.errors import AssertionRejected, IdentityError
 from ledger.crypto import PrivateKey, PublicKey, sm3
 
@@ -75,6 +81,7 @@ __all__ = [
     "Signed",
     "b64url_decode",
     "b64url_encode",
+    "check_depth",
     "exact_fields",
     "level_from_mapping",
     "strict_json",
