@@ -69,6 +69,8 @@ async def build_gateway(
     env = None
     if settings.dev and settings.registry_path is None:
         endpoints = await simulators.start(default_dialects()) if simulators else {}
+        if simulators:
+            await simulators.start_identity_providers(default_dialects())
         pull = tuple(r for r in REGIONS if r not in endpoints)
         env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
         if simulators:
@@ -165,6 +167,8 @@ async def _serve_locked(
     if simulators:
         for region, url in simulators.urls.items():
             print(f"yrdgw: {region} simulator at {url}", flush=True)
+        for region, url in simulators.idp_urls.items():
+            print(f"yrdgw: {region} identity provider at {url}/identity/assert", flush=True)
     if gateway.dev_env is not None:
         print(f"yrdgw: trust file for yrd-audit: {gateway.dev_env.trust_path}", flush=True)
     if dev:

@@ -1,4 +1,5 @@
-"""Run the province simulators (one aiohttp app per non-home adapter) on loopback."""
+"""Run the province simulators (one aiohttp app per non-home adapter) on loopback, and the
+home side's identity provider (Shanghai's simulator, for ``POST /identity/assert`` only)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ __all__ = [
 ]
 
 DEV_PORTS = {"JS": 18081, "ZJ": 18082, "AH": 18083}
+DEV_IDP_PORTS = {"SH": 18084}
 
 
 def _free(host: str, port: int) -> bool:
@@ -31,6 +33,7 @@ class Simulators:
     runners: dict[str, web.AppRunner] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     apps: dict[str, web.Application] = field(default_factory=dict)
+    idp_urls: dict[str, str] = field(default_factory=dict)
 
     async def start(
         self, adapters: DialectCatalogue, regions=("JS", "ZJ", "AH"), fixed_ports: bool = True
@@ -39,18 +42,38 @@ class Simulators:
         for region in regions:
             if region not in adapters:
                 continue
-            app = adapters.get(region).simulator()
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
             wanted = DEV_PORTS.get(region, 0) if fixed_ports else 0
-            port = wanted if wanted and _free(self.host, wanted) else 0
-            site = web.TCPSite(runner, self.host, port)
-            await site.start()
-            actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            self.runners[region] = runner
-            self.apps[region] = app
-            self.urls[region] = f"http://{self.host}:{actual}"
+            self.urls[region] = await self._run(region, adapters.get(region).simulator(), wanted)
         return dict(self.urls)
+
+    async def start_identity_providers(
+        self, adapters: DialectCatalogue, regions=("SH",), fixed_ports: bool = True
+    ) -> dict[str, str]:
+        """Start the simulator of each region in ``regions`` that has an identity format and
+        no simulator yet, for its identity provider only: its URL goes to ``idp_urls``, not
+        to ``urls``, so the region keeps its delivery mode (Shanghai, the home side, pulls).
+        """
+        for region in regions:
+            if region in self.apps or region not in adapters:
+                continue
+            dialect = adapters.get(region)
+            if dialect.identity is None:
+                continue
+            wanted = DEV_IDP_PORTS.get(region, 0) if fixed_ports else 0
+            self.idp_urls[region] = await self._run(region, dialect.simulator(), wanted)
+        return dict(self.idp_urls)
+
+    async def _run(self, region: str, app: web.Application, wanted: int) -> str:
+        """Serve ``app`` on ``wanted`` when free, else any free port; its base URL."""
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = wanted if wanted and _free(self.host, wanted) else 0
+        site = web.TCPSite(runner, self.host, port)
+        await site.start()
+        actual = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.runners[region] = runner
+        self.apps[region] = app
+        return f"http://{self.host}:{actual}"
 
     async def stop(self) -> None:
         for runner in self.runners.values():

@@ -3,7 +3,9 @@
 Province plugins are published under the entry-point group ``yrd_gateway.adapters``; each
 entry point names a factory returning a :class:`~gateway.dialects.bundle.Dialect` (or a
 ``Dialect`` itself). ``register_dialect`` adds one at run time (tests, configuration).
-Shanghai's canonical dialect is always present.
+Shanghai's canonical dialect is always present; an installed Shanghai dialect whose codec
+is the canonical codec (``adapters.shanghai``: the same dialect plus Shanghai's identity
+format) takes the built-in one's place, once.
 
 Not to be confused with the trust registry (``gateway.registry``: who may exchange what),
 the matter catalogue (``gateway.matters``: GB/T 39554 matters) or the anchor registry (the
@@ -17,7 +19,7 @@ from importlib import metadata
 from typing import Any
 
 from gateway.dialects.bundle import Dialect
-from gateway.dialects.canonical import canonical_dialect
+from gateway.dialects.canonical import CanonicalCodec, canonical_dialect
 from gateway.dialects.errors import CatalogueError
 from gateway.errors import clip
 
@@ -40,17 +42,20 @@ class DialectCatalogue:
 
     def __init__(self, dialects: Iterable[Dialect] = (), *, canonical: bool = True) -> None:
         self._by_region: dict[str, Dialect] = {}
+        self._builtin: Dialect | None = None
         if canonical:
-            self.register(canonical_dialect())
+            self._builtin = self.register(canonical_dialect())
         for dialect in dialects:
             self.register(dialect)
 
     def register(self, dialect: Dialect, *, replace: bool = False) -> Dialect:
-        """Add ``dialect``; a second dialect for a region needs ``replace=True``."""
+        """Add ``dialect``; a second dialect for a region needs ``replace=True``, except
+        a canonical-codec dialect taking the built-in canonical one's place."""
         if not isinstance(dialect, Dialect):
             raise CatalogueError("dialect", f"expected a Dialect, got {type(dialect).__name__}")
         current = self._by_region.get(dialect.region)
-        if current is not None and not replace and current is not dialect:
+        supersedes = current is self._builtin and isinstance(dialect.codec, CanonicalCodec)
+        if current is not None and not replace and current is not dialect and not supersedes:
             raise CatalogueError(
                 "region", f"{dialect.region} already has {current.name}, got {dialect.name}"
             )

@@ -79,10 +79,17 @@ DEV_MEMBERS: Mapping[Region, DevMember] = {
 
 # Each province's authentication-method codes (as its identity platform writes them) -> the
 # canonical level; codes joined by "+" are a combination. The same tables as the provinces'
-# identity.json "loa" (a test keeps them equal); Shanghai's stays a placeholder until its
-# identity platform's format is modelled.
+# identity.json "loa" (a test keeps them equal), Shanghai's for its ID token's "amr" codes.
 DEV_LOA_MAPPINGS: Mapping[Region, Mapping[str, str]] = {
-    Region.SH: {"L1": "low", "L2": "substantial", "L3": "high"},
+    Region.SH: {
+        "pwd": "low",
+        "sms": "low",
+        "pwd+sms": "substantial",
+        "face": "substantial",
+        "ctid": "high",
+        "hwk": "high",
+        "dzyyzz": "high",
+    },
     Region.JS: {
         "PWD": "low",
         "SMS": "low",

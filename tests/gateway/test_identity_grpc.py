@@ -11,7 +11,7 @@ import aiohttp
 import grpc
 import pytest
 
-from gateway.dialects import default_dialects
+from gateway.dialects import DialectCatalogue, default_dialects
 from gateway.identity import verify_canonical_assertion
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.identity.recognition import ENTRY_TYPE, person_commitment
@@ -61,7 +61,11 @@ class Provinces:
 
 
 def _start(tmp_path_factory, name: str, **settings):
-    gw = GatewayThread(tmp_path_factory.mktemp(name), **settings).start()
+    # An explicit catalogue of the three provinces and the built-in canonical dialect: Shanghai
+    # without its identity format even where the ``shanghai`` entry point is installed (its
+    # format is tested in test_identity_grpc_shanghai.py), for the no-format refusal below.
+    adapters = DialectCatalogue(default_dialects().get(r) for r in PROVINCES)
+    gw = GatewayThread(tmp_path_factory.mktemp(name), adapters=adapters, **settings).start()
     provinces = gw.call(Provinces(gw).start())
     return gw, provinces
 
