@@ -1,0 +1,151 @@
+"""Shared pieces of the legal-person tests: which formats carry legal persons (every identity
+format of the dialect catalogue with ``sample_organisations``, so a new region joins on its
+own), their sample organisations and method codes, and the province simulators on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import aiohttp
+from aiohttp import web
+
+from gateway.dialects import default_dialects
+from gateway.identity import AuthMethod
+from gateway.identity.idp_simulator import set_identity_provider_key
+from gateway.identity.province import AssertionFormat
+from gateway.matters import default_catalogue
+from gateway.ops.privacy import contains_raw_credit_code
+from gateway.uscc import is_valid_uscc
+from tests.gateway.harness import GatewayThread
+
+
+def legal_formats() -> dict[str, AssertionFormat]:
+    """Region -> identity format, for every format with sample organisations."""
+    catalogue = default_dialects()
+    out = {}
+    for region in catalogue.regions():
+        fmt = catalogue.get(region).identity
+        if isinstance(fmt, AssertionFormat) and fmt.sample_organisations:
+            out[region] = fmt
+    return out
+
+
+LEGAL_REGIONS = tuple(sorted(legal_formats()))
+MATTER_LEGAL = "010010300200"  # 企业变更登记: legal persons only (sample catalogue)
+MATTER_BOTH = "010010300100"  # 企业设立登记: natural and legal persons
+MATTER_NATURAL = "200060100100"  # 异地就医备案: natural persons only
+
+
+def organisations(fmt: AssertionFormat) -> list[dict[str, str]]:
+    """The sample organisations with a valid credit code, in file order."""
+    return [dict(o) for o in fmt.sample_organisations.values() if is_valid_uscc(o["uscc"])]
+
+
+def org_with_role(fmt: AssertionFormat, role: str) -> dict[str, str]:
+    """The first valid sample organisation whose local role maps to canonical ``role``."""
+    return next(o for o in organisations(fmt) if fmt.roles[o["role"]] == role)
+
+
+def bad_organisation(fmt: AssertionFormat) -> dict[str, str]:
+    """The sample organisation whose credit code fails its check character on purpose."""
+    bad = [dict(o) for o in fmt.sample_organisations.values() if not is_valid_uscc(o["uscc"])]
+    assert bad, f"{fmt.format}: no sample organisation with a wrong check character"
+    return bad[0]
+
+
+def licence_method(fmt: AssertionFormat) -> str:
+    """The local method code of an electronic business licence presentation."""
+    codes = [c for c, m in fmt.methods.items() if m == {AuthMethod.E_BUSINESS_LICENCE}]
+    assert len(codes) == 1, f"{fmt.format}: expected one e-business-licence code, got {codes}"
+    return codes[0]
+
+
+def high_person_method(fmt: AssertionFormat) -> str:
+    """A single local method code reaching high for a natural person (not the licence)."""
+    return next(
+        c
+        for c, level in fmt.loa.items()
+        if level == "high" and "+" not in c and fmt.methods[c] != {AuthMethod.E_BUSINESS_LICENCE}
+    )
+
+
+def tamper_text(data: bytes, old: str, new: str) -> bytes:
+    """``data`` with ``old`` replaced by ``new`` inside the signed content, the signature kept:
+    in UTF-8 or GB18030 text, or inside a base64url JSON segment of a compact token."""
+    for encoding in ("utf-8", "gb18030"):
+        raw_old = old.encode(encoding)
+        if raw_old in data:
+            return data.replace(raw_old, new.encode(encoding))
+    parts = data.split(b".")
+    for i, part in enumerate(parts):
+        try:
+            decoded = base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if old.encode() in decoded:
+            changed = decoded.replace(old.encode(), new.encode())
+            parts[i] = base64.urlsafe_b64encode(changed).rstrip(b"=")
+            return b".".join(parts)
+    raise AssertionError(f"{old!r} not found in the assertion")
+
+
+def public_codes(gw: GatewayThread) -> set[str]:
+    """Credit codes that are public on purpose: the members' (in every member id, so in
+    every relying-party field) and the implementing bodies' of the matter catalogue."""
+    registry = gw.gateway.registry.require()
+    codes = {member.id.org_code for member in registry.members}
+    for entry in default_catalogue():
+        for variant in entry.variants.values():
+            if variant.implementing_body is not None:
+                codes.add(variant.implementing_body.uscc)
+    return codes
+
+
+def private_codes(blob: bytes | str, public: set[str]) -> list[str]:
+    """The valid credit codes in ``blob`` that are not ``public``: those of applicants."""
+    return [code for code in contains_raw_credit_code(blob) if code not in public]
+
+
+def sample_codes() -> set[str]:
+    """Every sample organisation's credit code, the ones with a wrong check character too."""
+    return {o["uscc"] for f in legal_formats().values() for o in f.sample_organisations.values()}
+
+
+class Simulators:
+    """The province simulators of ``regions``, with their identity-provider keys, on the
+    gateway thread's loop."""
+
+    def __init__(self, gw: GatewayThread, regions: tuple[str, ...]) -> None:
+        self.gw = gw
+        self.regions = regions
+        self.runners: list[web.AppRunner] = []
+        self.urls: dict[str, str] = {}
+
+    async def start(self) -> Simulators:
+        for region in self.regions:
+            app = default_dialects().get(region).simulator()
+            assert set_identity_provider_key(app, self.gw.env.idp_keys[region])
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            self.runners.append(runner)
+            host, port = runner.addresses[0][:2]
+            self.urls[region] = f"http://{host}:{port}"
+        return self
+
+    async def stop(self) -> None:
+        for runner in self.runners:
+            await runner.cleanup()
+
+    async def issue(self, region: str, **body: object) -> bytes:
+        """An assertion from ``region``'s identity provider, over HTTP."""
+        body = {"audience": "yrd-gateway", **body}
+        async with aiohttp.ClientSession() as session:
+            url = f"{self.urls[region]}/identity/assert"
+            async with session.post(url, json=body) as resp:
+                data = await resp.read()
+                assert resp.status == 200, data
+                return data
