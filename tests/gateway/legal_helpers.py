@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 import aiohttp
 from aiohttp import web
@@ -79,15 +80,18 @@ def tamper_text(data: bytes, old: str, new: str) -> bytes:
         if raw_old in data:
             return data.replace(raw_old, new.encode(encoding))
     parts = data.split(b".")
+    forms = [(old.encode(), new.encode())]  # as written, or JSON-escaped (ensure_ascii)
+    forms.append((json.dumps(old)[1:-1].encode(), json.dumps(new)[1:-1].encode()))
     for i, part in enumerate(parts):
         try:
             decoded = base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4))
         except (binascii.Error, ValueError):
             continue
-        if old.encode() in decoded:
-            changed = decoded.replace(old.encode(), new.encode())
-            parts[i] = base64.urlsafe_b64encode(changed).rstrip(b"=")
-            return b".".join(parts)
+        for raw_old, raw_new in forms:
+            if raw_old in decoded:
+                changed = decoded.replace(raw_old, raw_new)
+                parts[i] = base64.urlsafe_b64encode(changed).rstrip(b"=")
+                return b".".join(parts)
     raise AssertionError(f"{old!r} not found in the assertion")
 
 

@@ -198,3 +198,16 @@ async def test_tampered_legal_person_assertion_is_refused(world, region):
     rep_code = next(c for c, r in fmt.roles.items() if r == "legal_representative")
     forged = tamper_text(data, f'"{agent_org["role"]}"', f'"{rep_code}"')
     await refused(gw, region, forged, grpc.StatusCode.UNAUTHENTICATED, "bad_signature")
+
+
+async def test_simulator_refuses_an_unknown_organisation(world):
+    import aiohttp
+
+    _, sims = world
+    region = LEGAL_REGIONS[0]
+    async with aiohttp.ClientSession() as session:
+        url = f"{sims.urls[region]}/identity/assert"
+        body = {"organisation_id": "no-such-org", "audience": "yrd-gateway"}
+        async with session.post(url, json=body) as resp:
+            assert resp.status == 404
+            assert "no such sample person or organisation" in (await resp.json())["error"]
