@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,21 +91,19 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
                 raise ValueError("issued_at: expected epoch seconds")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             return _error(400, f"bad request: {exc}")
-        if person is None and organisation is None:
+        subject = person if organisation is None else organisation
+        if subject is None:
             return _error(404, "no such sample person or organisation")
+        build = fmt.claims_for if organisation is None else fmt.claims_for_organisation
         try:
-            kwargs: dict[str, Any] = {
-                "audience": audience,
-                "now": now,
-                "ttl": timedelta(seconds=ttl),
-                "methods": methods,
-                "assertion_id": secrets.token_hex(16),
-            }
-            if organisation is not None:
-                claims = fmt.claims_for_organisation(organisation, **kwargs)
-            else:
-                assert person is not None  # refused with 404 above otherwise
-                claims = fmt.claims_for(person, **kwargs)
+            claims = build(
+                subject,
+                audience=audience,
+                now=now,
+                ttl=timedelta(seconds=ttl),
+                methods=methods,
+                assertion_id=secrets.token_hex(16),
+            )
             data = fmt.issue(claims, key)
         except IdentityError as exc:
             return _error(400, f"cannot issue: {exc}")
@@ -117,7 +116,7 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
     app.router.add_post("/identity/assert", assert_identity)
 
 
-def _organisation(fmt: AssertionFormat, body: dict[str, Any]) -> Any:
+def _organisation(fmt: AssertionFormat, body: dict[str, Any]) -> Mapping[str, str] | None:
     """The sample organisation a request names with ``organisation_id``, or None."""
     organisation_id: Any = body.get("organisation_id")
     if organisation_id is None or not isinstance(organisation_id, str):
