@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -45,22 +46,42 @@ def organisations(fmt: AssertionFormat) -> list[dict[str, str]]:
 
 
 def org_with_role(fmt: AssertionFormat, role: str) -> dict[str, str]:
-    """The first valid sample organisation whose local role maps to canonical ``role``."""
-    return next(o for o in organisations(fmt) if fmt.roles[o["role"]] == role)
+    """The first valid sample organisation whose local role maps to canonical ``role``; a
+    format without one (a region added later) gets one made from its first organisation,
+    issued by :meth:`Simulators.issue_org` with the province's key instead of over HTTP."""
+    found = [o for o in organisations(fmt) if fmt.roles[o["role"]] == role]
+    if found:
+        return found[0]
+    base = organisations(fmt)[0]
+    local = next(code for code, canonical in fmt.roles.items() if canonical == role)
+    agent = fmt.sample_people[base["agent_person_id"]]["name"]
+    representative = agent if role == "legal_representative" else "赵示例"
+    return {**base, "organisation_id": f"{base['organisation_id']}/{role}", "role": local,
+            "legal_representative": representative}  # fmt: skip
 
 
 def bad_organisation(fmt: AssertionFormat) -> dict[str, str]:
-    """The sample organisation whose credit code fails its check character on purpose."""
+    """The sample organisation whose credit code fails its check character on purpose, or
+    one made from the first organisation with a wrong check character."""
     bad = [dict(o) for o in fmt.sample_organisations.values() if not is_valid_uscc(o["uscc"])]
-    assert bad, f"{fmt.format}: no sample organisation with a wrong check character"
-    return bad[0]
+    if bad:
+        return bad[0]
+    base = org_with_role(fmt, "authorised_agent")
+    wrong = next(c for c in "0123456789" if c != base["uscc"][-1])
+    return {**base, "organisation_id": base["organisation_id"] + "/bad",
+            "uscc": base["uscc"][:17] + wrong}  # fmt: skip
 
 
-def licence_method(fmt: AssertionFormat) -> str:
-    """The local method code of an electronic business licence presentation."""
+def licence_method(fmt: AssertionFormat) -> str | None:
+    """The local method code of an electronic business licence presentation, if any."""
     codes = [c for c, m in fmt.methods.items() if m == {AuthMethod.E_BUSINESS_LICENCE}]
-    assert len(codes) == 1, f"{fmt.format}: expected one e-business-licence code, got {codes}"
-    return codes[0]
+    assert len(codes) <= 1, f"{fmt.format}: expected one e-business-licence code, got {codes}"
+    return codes[0] if codes else None
+
+
+def strong_org_method(fmt: AssertionFormat) -> str:
+    """The e-business-licence code, or (a format without one) a high person method."""
+    return licence_method(fmt) or high_person_method(fmt)
 
 
 def high_person_method(fmt: AssertionFormat) -> str:
@@ -143,6 +164,22 @@ class Simulators:
     async def stop(self) -> None:
         for runner in self.runners:
             await runner.cleanup()
+
+    async def issue_org(self, region: str, org: dict[str, str], **body: object) -> bytes:
+        """An assertion for ``org``: from the simulator over HTTP for a sample organisation,
+        else signed here with the same identity-provider key (see :func:`org_with_role`)."""
+        fmt = legal_formats()[region]
+        if fmt.sample_organisations.get(org["organisation_id"]) == org:
+            return await self.issue(region, organisation_id=org["organisation_id"], **body)
+        methods = body.get("methods")
+        claims = fmt.claims_for_organisation(
+            org,
+            audience=str(body.get("audience", "yrd-gateway")),
+            now=datetime.now(UTC),
+            methods=methods if isinstance(methods, list) else None,
+            assertion_id=f"_{org['organisation_id']}-{datetime.now(UTC).timestamp()}",
+        )
+        return fmt.issue(claims, self.gw.env.idp_keys[region])
 
     async def issue(self, region: str, **body: object) -> bytes:
         """An assertion from ``region``'s identity provider, over HTTP."""

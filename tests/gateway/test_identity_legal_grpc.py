@@ -26,10 +26,10 @@ from tests.gateway.legal_helpers import (
     bad_organisation,
     high_person_method,
     legal_formats,
-    licence_method,
     org_with_role,
     private_codes,
     public_codes,
+    strong_org_method,
     tamper_text,
 )
 from tests.gateway.test_identity_grpc import recognize, refused
@@ -55,14 +55,13 @@ async def test_e_business_licence_is_recognised_end_to_end(world, region):
     gw, sims = world
     fmt = FORMATS[region]
     org = org_with_role(fmt, "legal_representative")
-    data = await sims.issue(region, organisation_id=org["organisation_id"],
-                            methods=[licence_method(fmt)])  # fmt: skip
+    data = await sims.issue_org(region, org, methods=[strong_org_method(fmt)])  # fmt: skip
     resp = await recognize(gw, region, data, matter_code=MATTER_LEGAL)
 
     sh = gw.env.member_id("SH")
     assert resp.subject_kind == "legal_person"
     assert resp.level == identity_pb2.ASSURANCE_LEVEL_HIGH
-    assert list(resp.methods) == ["e_business_licence"]
+    assert list(resp.methods) == sorted(m.value for m in fmt.methods[strong_org_method(fmt)])
     assert resp.required_level == identity_pb2.ASSURANCE_LEVEL_SUBSTANTIAL
     assert resp.organisation_key == resp.person_key and resp.person_key.startswith("pk-")
     assert resp.agent_key.startswith("ak-") and len(resp.agent_key) == 35
@@ -117,16 +116,16 @@ async def test_agent_login_and_agent_keys(world, region):
     agent_org = org_with_role(fmt, "authorised_agent")
     rep_org = org_with_role(fmt, "legal_representative")
 
-    async def keys(org_id: str) -> tuple[str, str, str]:
-        data = await sims.issue(region, organisation_id=org_id)
+    async def keys(org: dict[str, str]) -> tuple[str, str, str]:
+        data = await sims.issue_org(region, org)
         resp = await recognize(gw, region, data, matter_code=MATTER_BOTH)
         assert resp.subject_kind == "legal_person"
         return resp.person_key, resp.agent_key, resp.role
 
-    first = await keys(agent_org["organisation_id"])
+    first = await keys(agent_org)
     assert first[2] == AgentRole.AUTHORISED_AGENT.value
-    assert await keys(agent_org["organisation_id"]) == first  # same agent, same company
-    other = await keys(rep_org["organisation_id"])
+    assert await keys(agent_org) == first  # same agent, same company
+    other = await keys(rep_org)
     assert other[0] != first[0] and other[1] != first[1]
 
     # the same company through another of its people: same organisation key, other agent key
@@ -157,8 +156,7 @@ async def test_wrong_subject_kind_is_refused(world, region):
     assert f"matter {MATTER_LEGAL} is for legal_person, got natural_person" in details
     assert (await recognize(gw, region, person, matter_code=MATTER_NATURAL)).person_key
 
-    company = await sims.issue(region, organisation_id=org["organisation_id"],
-                               methods=[licence_method(fmt)])  # fmt: skip
+    company = await sims.issue_org(region, org, methods=[strong_org_method(fmt)])  # fmt: skip
     details = await refused(
         gw,
         region,
@@ -175,7 +173,7 @@ async def test_wrong_subject_kind_is_refused(world, region):
 async def test_bad_credit_code_is_refused(world, region):
     gw, sims = world
     org = bad_organisation(FORMATS[region])
-    data = await sims.issue(region, organisation_id=org["organisation_id"])
+    data = await sims.issue_org(region, org)
     details = await refused(gw, region, data, grpc.StatusCode.INVALID_ARGUMENT, "malformed")
     assert "uscc check character mismatch" in details
     assert org["uscc"] not in details
@@ -186,15 +184,14 @@ async def test_tampered_legal_person_assertion_is_refused(world, region):
     gw, sims = world
     fmt = FORMATS[region]
     org = org_with_role(fmt, "legal_representative")
-    data = await sims.issue(region, organisation_id=org["organisation_id"],
-                            methods=[licence_method(fmt)])  # fmt: skip
+    data = await sims.issue_org(region, org, methods=[strong_org_method(fmt)])  # fmt: skip
     assert (await recognize(gw, region, data)).agent_key  # the untouched one passes
     forged = tamper_text(data, org["name"], "冒名" + org["name"][2:])
     details = await refused(gw, region, forged, grpc.StatusCode.UNAUTHENTICATED, "bad_signature")
     assert "signature" in details
     # a role raised from agent to legal representative is caught as well
     agent_org = org_with_role(fmt, "authorised_agent")
-    data = await sims.issue(region, organisation_id=agent_org["organisation_id"])
+    data = await sims.issue_org(region, agent_org)
     rep_code = next(c for c, r in fmt.roles.items() if r == "legal_representative")
     forged = tamper_text(data, f'"{agent_org["role"]}"', f'"{rep_code}"')
     await refused(gw, region, forged, grpc.StatusCode.UNAUTHENTICATED, "bad_signature")

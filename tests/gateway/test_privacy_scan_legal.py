@@ -23,11 +23,11 @@ from tests.gateway.legal_helpers import (
     bad_organisation,
     high_person_method,
     legal_formats,
-    licence_method,
     org_with_role,
     private_codes,
     public_codes,
     sample_codes,
+    strong_org_method,
     tamper_text,
 )
 from tests.gateway.test_identity_grpc import recognize
@@ -52,16 +52,14 @@ async def test_no_raw_credit_code_or_id_number_after_legal_recognitions(
         for region, fmt in legal_formats().items():
             rep = org_with_role(fmt, "legal_representative")
             agent = org_with_role(fmt, "authorised_agent")
-            good = await sims.issue(
-                region, organisation_id=rep["organisation_id"], methods=[licence_method(fmt)]
-            )
+            good = await sims.issue_org(region, rep, methods=[strong_org_method(fmt)])
             responses.append(await recognize(gw, region, good, matter_code=MATTER_LEGAL))
-            login = await sims.issue(region, organisation_id=agent["organisation_id"])
+            login = await sims.issue_org(region, agent)
             responses.append(await recognize(gw, region, login))
             person = await sims.issue(
                 region, person_id=rep["agent_person_id"], methods=[high_person_method(fmt)]
             )
-            bad = await sims.issue(region, organisation_id=bad_organisation(fmt)["organisation_id"])
+            bad = await sims.issue_org(region, bad_organisation(fmt))
             for data, kw in [
                 (bad, {}),
                 (good, {"matter_code": MATTER_NATURAL}),
