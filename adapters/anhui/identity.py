@@ -17,7 +17,21 @@ milliseconds**::
 
 ``idpCode`` is the issuer. ``certType`` codes (``SFZ`` 居民身份证, ``GATXZ`` 港澳通行证, ...) and
 ``authMode`` codes (``01`` password, ``02`` SMS, ``03`` password + SMS, ``04`` face,
-``05`` electronic ID card, ``06`` USB key) are in ``identity.json``.
+``05`` electronic ID card, ``06`` USB key, ``07`` electronic business licence) are in
+``identity.json``.
+
+**Legal persons** (法人): ``data`` carries one more object, ``corp``, naming the enterprise
+for which the person in ``user`` (who authenticated) acts::
+
+     "corp": {"corpName": "合肥示例新能源有限公司",  企业名称
+              "creditCode": "91340104MA3E4F5G6U",     统一社会信用代码 USCC
+              "legalPerson": "吴海峰",                 法定代表人
+              "agentType": "1"}                       1 法定代表人, 2 经办人 (``roles``)
+
+With ``authMode`` ``07`` (high) the document is an electronic business licence (电子营业执照)
+presentation: the holder scanned the enterprise's licence in 皖事通 and the platform vouches
+for it; with any other mode it is a legal-representative or agent login. A document without
+``corp`` is about a natural person.
 
 Signature: SM2 (GB/T 32918.2, default user id) over the **canonical JSON** of the document
 without ``sign``: keys sorted (by code point) at every level, no insignificant whitespace,
@@ -57,6 +71,7 @@ _DATA = {
 }
 _USER = {"realName": str, "certType": str, "certNo": str, "birthday": int}
 _AUTH = {"authMode": str, "authTime": int}
+_CORP = {"corpName": str, "creditCode": str, "legalPerson": str, "agentType": str}
 _HEX = re.compile(r"(?:[0-9A-F]{2})+")
 
 
@@ -107,7 +122,12 @@ class AnhuiSignedJson(AssertionFormat):
 
     def decode(self, signed: Signed) -> Claims:
         document = signed.body
-        data = exact_fields(document["data"], _DATA, "ah-signed-json data")
+        raw = document["data"]
+        corp = None
+        if isinstance(raw, dict) and "corp" in raw:
+            raw = dict(raw)
+            corp = exact_fields(raw.pop("corp"), _CORP, "ah-signed-json data.corp")
+        data = exact_fields(raw, _DATA, "ah-signed-json data")
         user = exact_fields(data["user"], _USER, "ah-signed-json data.user")
         auth = exact_fields(data["auth"], _AUTH, "ah-signed-json data.auth")
         if data["expireTime"] <= data["issueTime"]:
@@ -117,7 +137,17 @@ class AnhuiSignedJson(AssertionFormat):
             raise AssertionRejected(
                 "malformed", "ah-signed-json data.user.birthday: expected 00:00 Beijing time"
             )
+        legal = {}
+        if corp is not None:
+            legal = {
+                "subject_kind": "legal_person",
+                "organisation_name": corp["corpName"],
+                "uscc": corp["creditCode"],
+                "legal_representative": corp["legalPerson"],
+                "role_code": corp["agentType"],
+            }
         return Claims(
+            **legal,
             assertion_id=data["ticketId"],
             issuer=document["head"]["idpCode"],
             audience=data["appId"],
@@ -157,6 +187,13 @@ class AnhuiSignedJson(AssertionFormat):
                 "auth": {"authMode": claims.methods[0], "authTime": _ms(claims.authenticated_at)},
             },
         }
+        if claims.subject_kind == "legal_person":
+            document["data"]["corp"] = {
+                "corpName": claims.organisation_name,
+                "creditCode": claims.uscc,
+                "legalPerson": claims.legal_representative,
+                "agentType": claims.role_code,
+            }
         document["sign"] = key.sign(canonical_bytes(document)).hex().upper()
         # The wire form is pretty-printed on purpose: the signature does not depend on it.
         return json.dumps(document, ensure_ascii=False, indent=1).encode(ENCODING)

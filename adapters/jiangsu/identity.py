@@ -28,6 +28,19 @@ claim      meaning                                     example
 
 Method codes and their levels are in ``identity.json`` (``PWD`` and ``SMS`` are low each,
 ``PWD+SMS`` together substantial, ``FACE`` substantial, ``CTID`` and ``UKEY`` high).
+
+**Legal persons** (法人): an enterprise login (企业登录) is the same token with one more claim,
+``ent``, an object binding the person above (who authenticated) to the enterprise::
+
+    "ent": {"tyshxydm": "91320505MA1X2Y3W4Q",   统一社会信用代码 USCC
+            "qymc": "苏州示例精密机械有限公司",    企业名称 enterprise name
+            "fddbr": "王小明",                   法定代表人 legal representative
+            "sf": "FR"}                          身份 role: FR 法定代表人, JBR 经办人
+
+Role codes are in ``identity.json`` ``roles``. The method ``DZYYZZ`` (high) says the person
+presented the enterprise's electronic business licence (电子营业执照) in the official app; any
+other method is a legal-representative or agent login. A token without ``ent`` is about a
+natural person; ``ent`` with a missing, extra or mistyped field is refused.
 """
 
 from __future__ import annotations
@@ -67,6 +80,7 @@ _CLAIMS = {
     "rzfs": list,
     "rzsj": int,
 }
+_ENT = {"tyshxydm": str, "qymc": str, "fddbr": str, "sf": str}
 _DATE = re.compile(r"\d{8}", re.ASCII)
 
 
@@ -125,7 +139,11 @@ class JiangsuIdToken(AssertionFormat):
 
     def decode(self, signed: Signed) -> Claims:
         text = _utf8(_unb64(signed.body, "claims"), "claims")
-        c = exact_fields(strict_json(text, "js-idtoken claims"), _CLAIMS, "js-idtoken claims")
+        raw = strict_json(text, "js-idtoken claims")
+        ent = None
+        if isinstance(raw, dict) and "ent" in raw:
+            ent = exact_fields(raw.pop("ent"), _ENT, "js-idtoken claims.ent")
+        c = exact_fields(raw, _CLAIMS, "js-idtoken claims")
         if not c["rzfs"] or not all(isinstance(m, str) for m in c["rzfs"]):
             raise AssertionRejected("malformed", "js-idtoken claims.rzfs: expected method codes")
         if not _DATE.fullmatch(c["csrq"]):
@@ -136,7 +154,17 @@ class JiangsuIdToken(AssertionFormat):
             raise AssertionRejected("malformed", "js-idtoken claims.csrq: not a date") from None
         if c["sxsj"] <= c["qfsj"]:
             raise AssertionRejected("malformed", "js-idtoken claims: expected sxsj > qfsj")
+        legal = {}
+        if ent is not None:
+            legal = {
+                "subject_kind": "legal_person",
+                "organisation_name": ent["qymc"],
+                "uscc": ent["tyshxydm"],
+                "legal_representative": ent["fddbr"],
+                "role_code": ent["sf"],
+            }
         return Claims(
+            **legal,
             assertion_id=c["lpbh"],
             issuer=c["qfz"],
             audience=c["jsf"],
@@ -166,6 +194,13 @@ class JiangsuIdToken(AssertionFormat):
             "rzfs": list(claims.methods),
             "rzsj": _seconds(claims.authenticated_at),
         }
+        if claims.subject_kind == "legal_person":
+            body["ent"] = {
+                "tyshxydm": claims.uscc,
+                "qymc": claims.organisation_name,
+                "fddbr": claims.legal_representative,
+                "sf": claims.role_code,
+            }
         signing_input = f"{b64url_encode(_json(header))}.{b64url_encode(_json(body))}"
         signature = key.sign(signing_input.encode("ascii"))
         return f"{signing_input}.{b64url_encode(signature)}".encode("ascii")

@@ -48,6 +48,21 @@ attribute and text value the gateway reads is bound). In UTF-8::
     esc(v)     = v with "\\" -> "\\\\", LF -> "\\n", CR -> "\\r"
 
 No xmldsig library is involved, and none is needed to check it.
+
+**Legal persons** (法人): the ``<Subject>`` of an enterprise login has a second child after
+the ``<NameID>`` of the person who authenticated, naming the enterprise and the role in
+which that person acts for it::
+
+    <LegalPerson CreditCode="91330106MA2B3C4D5D" Role="urn:zjzwfw:role:fddbr">
+      <OrgName>杭州示例网络科技有限公司</OrgName>
+      <LegalRepresentative>林晓燕</LegalRepresentative>
+    </LegalPerson>
+
+``Role`` is ``urn:zjzwfw:role:fddbr`` (法定代表人) or ``urn:zjzwfw:role:jbr`` (经办人), listed
+in ``identity.json`` ``roles``. The authentication class
+``urn:zjzwfw:ac:classes:EBusinessLicence`` (high) says the person presented the enterprise's
+electronic business licence (电子营业执照); any other class is a legal-representative or agent
+login. The canonical form binds the element like every other.
 """
 
 from __future__ import annotations
@@ -207,7 +222,12 @@ class ZhejiangSamlAssertion(AssertionFormat):
         subject = children[1]
         _container(subject)
         _attrs(subject)
-        (name_id,) = _children(subject, "NameID")
+        legal: dict[str, str] = {}
+        if [_local(child.tag) for child in subject] == ["NameID", "LegalPerson"]:
+            name_id, legal_person = _children(subject, "NameID", "LegalPerson")
+            legal = _legal_person(legal_person)
+        else:
+            (name_id,) = _children(subject, "NameID")
         number = _leaf(name_id, "Format")
         (document_code,) = _attrs(name_id, "Format")
 
@@ -258,6 +278,7 @@ class ZhejiangSamlAssertion(AssertionFormat):
         if end <= start:
             raise _bad("Conditions: expected NotOnOrAfter after NotBefore")
         return Claims(
+            **legal,
             assertion_id=assertion_id,
             issuer=issuer,
             audience=audience,
@@ -288,6 +309,7 @@ class ZhejiangSamlAssertion(AssertionFormat):
             "  <zj:Subject>\n"
             f"    <zj:NameID Format={quoteattr(claims.document_code)}>"
             f"{escape(claims.document_number)}</zj:NameID>\n"
+            f"{_legal_person_xml(claims)}"
             "  </zj:Subject>\n"
             f'  <zj:Conditions NotBefore="{_format_time(claims.not_before)}" '
             f'NotOnOrAfter="{_format_time(claims.not_after)}">\n'
@@ -317,6 +339,33 @@ class ZhejiangSamlAssertion(AssertionFormat):
             "</zj:Assertion>\n"
         )
         return document.encode("utf-8")
+
+
+def _legal_person(element: ET.Element) -> dict[str, str]:
+    """The legal-person fields of :class:`Claims` from a ``<LegalPerson>`` element."""
+    _container(element)
+    credit_code, role = _attrs(element, "CreditCode", "Role")
+    org_name, representative = _children(element, "OrgName", "LegalRepresentative")
+    return {
+        "subject_kind": "legal_person",
+        "organisation_name": _leaf(org_name),
+        "uscc": credit_code,
+        "legal_representative": _leaf(representative),
+        "role_code": role,
+    }
+
+
+def _legal_person_xml(claims: Claims) -> str:
+    if claims.subject_kind != "legal_person":
+        return ""
+    return (
+        f"    <zj:LegalPerson CreditCode={quoteattr(claims.uscc)} "
+        f"Role={quoteattr(claims.role_code)}>\n"
+        f"      <zj:OrgName>{escape(claims.organisation_name)}</zj:OrgName>\n"
+        f"      <zj:LegalRepresentative>{escape(claims.legal_representative)}"
+        "</zj:LegalRepresentative>\n"
+        "    </zj:LegalPerson>\n"
+    )
 
 
 def create_format() -> ZhejiangSamlAssertion:

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType
+from gateway.identity._enums import AgentRole, AssuranceLevel, AuthMethod, DocumentType, SubjectKind
 from gateway.identity._province_types import Claims
 from gateway.identity.errors import AssertionRejected, IdentityError, InvalidIdNumber
-from gateway.identity.model import NaturalPerson
+from gateway.identity.model import LegalPerson, NaturalPerson
+from gateway.uscc import uscc_problem
 
 __all__ = [
     "check_audience",
     "check_issuer",
     "check_validity",
+    "legal_subject_of",
     "level_from_mapping",
     "map_methods",
     "subject_of",
@@ -131,3 +133,54 @@ def level_from_mapping(
                     f"got {value!r}"
                 ) from None
     return max(levels)
+
+
+def legal_subject_of(
+    claims: Claims, roles: Mapping[str, AgentRole], agent: NaturalPerson, *, label: str
+) -> tuple[LegalPerson, AgentRole] | None:
+    """The organisation a legal-person assertion is about and the canonical role in which
+    ``agent`` (the validated person who authenticated) acts for it; None for a natural-
+    person assertion, which must then name no organisation (``malformed``).
+
+    Checks, in order, each ``malformed`` naming the check (never echoing the code): the
+    subject kind is known; the credit code passes GB 32100 (``uscc check character ...``
+    and the other checks of :func:`gateway.uscc.uscc_problem`); the local role code is in
+    ``roles``; the rest builds a :class:`LegalPerson`; in the legal-representative role the
+    person who authenticated is the organisation's legal representative.
+    """
+    org_fields = (claims.organisation_name, claims.uscc, claims.legal_representative)
+    if claims.subject_kind == SubjectKind.NATURAL_PERSON:
+        if any(org_fields) or claims.role_code:
+            raise AssertionRejected(
+                "malformed", f"{label} subject kind: natural_person with organisation fields"
+            )
+        return None
+    if claims.subject_kind != SubjectKind.LEGAL_PERSON:
+        raise AssertionRejected(
+            "malformed",
+            f"{label} subject kind: expected natural_person or legal_person, "
+            f"got {claims.subject_kind[:20]!r}",
+        )
+    problem = uscc_problem(claims.uscc)
+    if problem is not None:  # "credit code check character mismatch: ..." and the like
+        raise AssertionRejected(
+            "malformed", f"{label} organisation uscc {problem.removeprefix('credit code ')}"
+        )
+    role = roles.get(claims.role_code)
+    if role is None:
+        raise AssertionRejected(
+            "malformed", f"{label} role: unknown code {claims.role_code[:40]!r}"
+        )
+    try:
+        organisation = LegalPerson(
+            claims.organisation_name, claims.uscc, claims.legal_representative
+        )
+    except IdentityError as exc:
+        raise AssertionRejected("malformed", f"{label} organisation: {exc}") from exc
+    if role is AgentRole.LEGAL_REPRESENTATIVE and agent.name != organisation.legal_representative:
+        raise AssertionRejected(
+            "malformed",
+            f"{label} role: legal_representative, but the person who authenticated is not "
+            "the organisation's legal representative",
+        )
+    return organisation, role

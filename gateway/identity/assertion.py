@@ -10,6 +10,12 @@ Format::
 ``b64url`` is RFC 4648 base64url without padding; JSON is UTF-8 with sorted keys and no
 spaces. The payload carries the pseudonymous person key and *masked* name and document
 number, never the raw number (see :data:`CLAIMS`).
+
+A legal person recognised through one of its people has ``subject_kind`` ``legal_person``,
+the organisation's key as ``person_key``, its masked name and masked credit code
+(``document_type`` ``unified_social_credit_code``) and three more claims
+(:data:`AGENT_CLAIMS`): the organisation-agent key, the canonical role and the agent's
+masked name. They come together or not at all, and only with a legal person.
 """
 
 from __future__ import annotations
@@ -20,16 +26,22 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.identity._enums import AssuranceLevel, AuthMethod, Province
+from gateway.identity._enums import AgentRole, AssuranceLevel, AuthMethod, Province
 from gateway.identity._strict import b64url_decode, b64url_encode, no_duplicate_keys
 from gateway.identity.errors import AssertionRejected
 from gateway.identity.levels import check_level
-from gateway.identity.model import PERSON_KEY_RE, NaturalPerson, RecognisedIdentity
+from gateway.identity.model import (
+    AGENT_KEY_RE,
+    PERSON_KEY_RE,
+    NaturalPerson,
+    RecognisedIdentity,
+)
 from gateway.ops.privacy import mask_id_number, mask_name, mask_uscc
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import SignatureError
 
 __all__ = [
+    "AGENT_CLAIMS",
     "ALG",
     "CLAIMS",
     "DEFAULT_ISSUER",
@@ -62,6 +74,12 @@ CLAIMS: Mapping[str, type] = {
     "methods": list,  # sorted canonical authentication methods
     "auth_time": int,  # when the province authenticated the subject
     "issuing_province": str,  # SH | JS | ZJ | AH
+}
+#: Claims of a legal person's agent: all three or none, only with ``legal_person``.
+AGENT_CLAIMS: Mapping[str, type] = {
+    "agent_key": str,  # organisation-agent key, "ak-" + 32 base32 characters
+    "role": str,  # legal_representative | authorised_agent
+    "masked_agent_name": str,  # 王*明
 }
 _HEADER_KEYS = frozenset({"alg", "kid", "typ"})
 _METHOD_VALUES = frozenset(m.value for m in AuthMethod)
@@ -148,6 +166,10 @@ def issue_canonical_assertion(
         "auth_time": _seconds(identity.authenticated_at, "authenticated_at"),
         "issuing_province": identity.issuing_province.value,
     }
+    if identity.agent is not None and identity.role is not None:
+        payload["agent_key"] = identity.agent_key
+        payload["role"] = identity.role.value
+        payload["masked_agent_name"] = mask_name(identity.agent.name)
     header = {"alg": ALG, "kid": gateway_key.public_key.key_id, "typ": TYP}
     signing_input = f"{b64url_encode(_json_bytes(header))}.{b64url_encode(_json_bytes(payload))}"
     signature = gateway_key.sign(signing_input.encode("ascii"))
@@ -172,7 +194,8 @@ def verify_canonical_assertion(
     2. header: exactly alg, kid, typ with our alg and typ (``malformed``)
     3. key: ``kid`` in ``trusted_keys`` (``unknown_issuer``)
     4. signature over the first two parts (``bad_signature``)
-    5. payload: exactly the claims of :data:`CLAIMS`, well typed (``malformed``)
+    5. payload: exactly the claims of :data:`CLAIMS` (and, for a legal person with an
+       agent, :data:`AGENT_CLAIMS`), well typed (``malformed``)
     6. time: ``iat - leeway <= now`` (``not_yet_valid``), ``now < exp + leeway`` (``expired``)
     7. audience equals ``audience`` (``wrong_audience``); ``iss`` equals ``issuer`` when
        given (``unknown_issuer``)
@@ -259,15 +282,18 @@ def verify_canonical_assertion(
 
 
 def _check_claims(claims: dict[str, Any]) -> None:
-    missing = sorted(CLAIMS.keys() - claims.keys())
-    unknown = sorted(claims.keys() - CLAIMS.keys())
+    expected = dict(CLAIMS)
+    if claims.get("subject_kind") == "legal_person" and AGENT_CLAIMS.keys() & claims.keys():
+        expected.update(AGENT_CLAIMS)
+    missing = sorted(expected.keys() - claims.keys())
+    unknown = sorted(claims.keys() - expected.keys())
     if missing or unknown:
         raise AssertionRejected(
             "malformed",
             f"assertion claims: missing {', '.join(missing) or 'none'}, "
             f"unexpected {', '.join(unknown) or 'none'}",
         )
-    for name, kind in CLAIMS.items():
+    for name, kind in expected.items():
         value = claims[name]
         if not isinstance(value, kind) or isinstance(value, bool):
             raise AssertionRejected(
@@ -278,7 +304,7 @@ def _check_claims(claims: dict[str, Any]) -> None:
         raise AssertionRejected(
             "malformed", f"assertion lifetime: expected exp > iat, got {claims['exp']} <= iat"
         )
-    checks = (
+    checks: list[tuple[str, bool]] = [
         ("level", claims["level"] in {lvl.value for lvl in AssuranceLevel}),
         ("issuing_province", claims["issuing_province"] in {p.value for p in Province}),
         ("person_key", PERSON_KEY_RE.fullmatch(claims["person_key"]) is not None),
@@ -288,7 +314,12 @@ def _check_claims(claims: dict[str, Any]) -> None:
             bool(claims["methods"])
             and all(isinstance(m, str) and m in _METHOD_VALUES for m in claims["methods"]),
         ),
-    )
+    ]
+    if "agent_key" in claims:
+        checks += [
+            ("agent_key", AGENT_KEY_RE.fullmatch(claims["agent_key"]) is not None),
+            ("role", claims["role"] in {r.value for r in AgentRole}),
+        ]
     for name, ok in checks:
         if not ok:
             raise AssertionRejected(

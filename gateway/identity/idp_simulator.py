@@ -10,7 +10,12 @@ province's mapping data. The request body is JSON::
      "ttl_seconds": 300,                 # optional, 1..86400
      "issued_at": 1764322200}            # optional epoch seconds (to make stale ones)
 
-and the answer is the assertion bytes with the format's media type, or a JSON error (400
+or, for a legal-person assertion (an enterprise login or electronic business licence
+presentation), ``{"organisation_id": "js-org-01", ...}`` instead of ``person_id``: one of the
+SAMPLE organisations, whose agent (a sample person) authenticated in the organisation's
+role (:meth:`AssertionFormat.claims_for_organisation`); 404 for an unknown one.
+
+The answer is the assertion bytes with the format's media type, or a JSON error (400
 for a bad request, 404 for an unknown person, 503 while no signing key is set). The key
 is the province's identity-provider key, the one the trust registry lists; it is set once
 it is known with :func:`set_identity_provider_key`.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +70,7 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
                 raise ValueError("expected a json object")
             person_id: Any = body.get("person_id")  # any JSON value; unknown ids find no one
             person = fmt.sample_people.get(person_id)
+            organisation = _organisation(fmt, body)
             audience = body.get("audience")
             if not isinstance(audience, str) or not audience:
                 raise ValueError("audience: expected a non-empty string")
@@ -84,11 +91,13 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
                 raise ValueError("issued_at: expected epoch seconds")
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             return _error(400, f"bad request: {exc}")
-        if person is None:
-            return _error(404, "no such sample person")
+        subject = person if organisation is None else organisation
+        if subject is None:
+            return _error(404, "no such sample person or organisation")
+        build = fmt.claims_for if organisation is None else fmt.claims_for_organisation
         try:
-            claims = fmt.claims_for(
-                person,
+            claims = build(
+                subject,
                 audience=audience,
                 now=now,
                 ttl=timedelta(seconds=ttl),
@@ -105,3 +114,11 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
         )
 
     app.router.add_post("/identity/assert", assert_identity)
+
+
+def _organisation(fmt: AssertionFormat, body: dict[str, Any]) -> Mapping[str, str] | None:
+    """The sample organisation a request names with ``organisation_id``, or None."""
+    organisation_id: Any = body.get("organisation_id")
+    if organisation_id is None or not isinstance(organisation_id, str):
+        return None
+    return fmt.sample_organisations.get(organisation_id)

@@ -23,12 +23,13 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from gateway.identity._enums import AssuranceLevel, AuthMethod, DocumentType, Province
+from gateway.identity._enums import AgentRole, AssuranceLevel, AuthMethod, DocumentType, Province
 from gateway.identity.errors import IdentityError
 from gateway.identity.validation import validate_document_number, validate_uscc
 from gateway.ops.privacy import mask_id_number, mask_name, mask_uscc
 
 __all__ = [
+    "AGENT_KEY_RE",
     "MINIMUM_DATA_SET",
     "PERSON_KEY_RE",
     "AssuranceLevel",
@@ -50,6 +51,8 @@ MINIMUM_DATA_SET: Mapping[str, tuple[str, ...]] = {
 
 #: Shape of a pseudonymous person key (see :mod:`gateway.identity.pseudonym`).
 PERSON_KEY_RE = re.compile(r"pk-[a-z2-7]{32}")
+#: Shape of a pseudonymous organisation-agent key (see :mod:`gateway.identity.pseudonym`).
+AGENT_KEY_RE = re.compile(r"ak-[a-z2-7]{32}")
 
 _MAX_NAME = 128
 # Document types whose number embeds the holder's birth date in positions 7-14.
@@ -234,6 +237,11 @@ class RecognisedIdentity:
     (``{PASSWORD, SMS_OTP}`` for password plus SMS code); plain strings are accepted and
     converted. ``authenticated_at`` must be timezone-aware and is stored in UTC.
     ``person_key`` is the pseudonymous key from :mod:`gateway.identity.pseudonym`.
+
+    A legal person recognised from a province assertion also has its ``agent`` (the
+    natural person who authenticated and acts for it), the ``role`` in which they act and
+    the ``agent_key`` binding the two (``ak-...``); all three or none, and only for a
+    :class:`LegalPerson`. ``person_key`` is then the organisation's key.
     """
 
     subject: Subject
@@ -242,6 +250,9 @@ class RecognisedIdentity:
     authenticated_at: datetime
     issuing_province: Province
     person_key: str
+    agent: NaturalPerson | None = None
+    role: AgentRole | None = None
+    agent_key: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -274,6 +285,27 @@ class RecognisedIdentity:
             raise IdentityError(
                 f"identity person key: expected pk- and 32 base32 characters, got {key!r}"
             )
+        self._check_agent()
+
+    def _check_agent(self) -> None:
+        """The agent, role and agent key: all three or none, only for a legal person."""
+        given = (self.agent is not None, self.role is not None, bool(self.agent_key))
+        if not any(given):
+            return
+        if not all(given) or not isinstance(self.subject, LegalPerson):
+            raise IdentityError(
+                "identity agent: expected agent, role and agent key together, for a legal "
+                "person only"
+            )
+        if not isinstance(self.agent, NaturalPerson):
+            raise IdentityError(
+                f"identity agent: expected NaturalPerson, got {type(self.agent).__name__}"
+            )
+        object.__setattr__(self, "role", _parse_enum(AgentRole, self.role, "identity role"))
+        if not isinstance(self.agent_key, str) or not AGENT_KEY_RE.fullmatch(self.agent_key):
+            raise IdentityError(
+                f"identity agent key: expected ak- and 32 base32 characters, got {self.agent_key!r}"
+            )
 
     @property
     def method(self) -> str:
@@ -281,7 +313,8 @@ class RecognisedIdentity:
         return "+".join(sorted(m.value for m in self.methods))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON form; ``agent``, ``role`` and ``agent_key`` only when there is an agent."""
+        out: dict[str, Any] = {
             "subject": self.subject.to_dict(),
             "level": self.level.value,
             "methods": sorted(m.value for m in self.methods),
@@ -289,11 +322,18 @@ class RecognisedIdentity:
             "issuing_province": self.issuing_province.value,
             "person_key": self.person_key,
         }
+        if self.agent is not None and self.role is not None:
+            out.update(agent=self.agent.to_dict(), role=self.role.value, agent_key=self.agent_key)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RecognisedIdentity:
         fields = ("subject", "level", "methods", "authenticated_at", "issuing_province")
-        data = _check_keys(data, (*fields, "person_key"), "identity")
+        agent_fields = ("agent", "role", "agent_key")
+        has_agent = isinstance(data, Mapping) and "agent" in data
+        data = _check_keys(
+            data, (*fields, "person_key", *(agent_fields if has_agent else ())), "identity"
+        )
         methods = data["methods"]
         if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods):
             raise IdentityError(f"identity methods: expected a list of strings, got {methods!r}")
@@ -315,11 +355,16 @@ class RecognisedIdentity:
             authenticated_at=moment,
             issuing_province=data["issuing_province"],
             person_key=data["person_key"],
+            agent=NaturalPerson.from_dict(data["agent"]) if has_agent else None,
+            role=data["role"] if has_agent else None,
+            agent_key=data["agent_key"] if has_agent else "",
         )
 
     def __repr__(self) -> str:
         return (
             f"RecognisedIdentity(subject={self.subject!r}, level={self.level.value}, "
             f"method={self.method}, authenticated_at={_format_time(self.authenticated_at)}, "
-            f"issuing_province={self.issuing_province.value}, person_key={self.person_key})"
+            f"issuing_province={self.issuing_province.value}, person_key={self.person_key}"
+            + (f", agent={self.agent!r}, role={self.role}" if self.agent else "")
+            + ")"
         )

@@ -18,7 +18,9 @@ A format supplies three format-specific steps and declarative mapping data:
   -> :class:`DocumentType`), ``methods`` (local method code -> canonical methods, a list
   because one code may mean a combination) and ``loa`` (local code, or codes joined by
   ``+`` for a combination, -> canonical level). The trust registry's ``loa_mapping`` for
-  the province, when it has one, takes precedence over ``loa``.
+  the province, when it has one, takes precedence over ``loa``. For legal persons:
+  ``roles`` (local role code -> :class:`AgentRole`) and, for the simulator,
+  ``sample_organisations`` (see :meth:`AssertionFormat.claims_for_organisation`).
 
 :meth:`AssertionFormat.verify` runs the shared steps, each refusing with
 :class:`AssertionRejected` and the reason shown:
@@ -33,7 +35,10 @@ A format supplies three format-specific steps and declarative mapping data:
    (``expired``)
 7. audience equals the expected audience (``wrong_audience``)
 8. subject: the document number passes its check, GB 11643 for resident IDs
-   (``invalid_id_number``), and the rest builds a :class:`NaturalPerson` (``malformed``)
+   (``invalid_id_number``), and the rest builds a :class:`NaturalPerson` (``malformed``);
+   for a legal-person assertion that person is the agent, and the organisation's credit
+   code must pass GB 32100, its local role code be in ``roles`` and the rest build a
+   :class:`LegalPerson` (``malformed``, :func:`legal_subject_of`)
 9. methods: every local method code is known (``malformed``)
 
 Nothing is read from the body before the signature has been checked.
@@ -49,15 +54,17 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gateway.identity._enums import AuthMethod, DocumentType, Province
+from gateway.identity._enums import AgentRole, AuthMethod, DocumentType, Province, SubjectKind
 from gateway.identity._province_checks import (
     check_audience,
     check_issuer,
     check_validity,
+    legal_subject_of,
     level_from_mapping,
     map_methods,
     subject_of,
@@ -117,6 +124,12 @@ class AssertionFormat(abc.ABC):
             self.default_methods: tuple[str, ...] = tuple(mapping.get("default_methods", ()))
             self.sample_people: Mapping[str, Mapping[str, str]] = {
                 p["person_id"]: p for p in mapping.get("sample_people", [])
+            }
+            self.roles: Mapping[str, AgentRole] = {
+                code: AgentRole(value) for code, value in mapping.get("roles", {}).items()
+            }
+            self.sample_organisations: Mapping[str, Mapping[str, str]] = {
+                o["organisation_id"]: o for o in mapping.get("sample_organisations", [])
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise IdentityError(f"identity mapping: incomplete or invalid: {exc!r}") from exc
@@ -182,6 +195,42 @@ class AssertionFormat(abc.ABC):
             authenticated_at=now,
         )
 
+    def claims_for_organisation(
+        self,
+        org: Mapping[str, str],
+        *,
+        audience: str,
+        now: datetime,
+        ttl: timedelta = timedelta(minutes=5),
+        methods: Sequence[str] | None = None,
+        assertion_id: str,
+    ) -> Claims:
+        """Legal-person claims for a sample organisation ``org`` (``name``, ``uscc``,
+        ``legal_representative``, ``agent_person_id``, ``role``): its agent, a sample
+        person, authenticated at ``now`` and acts for it in the local ``role``."""
+        try:
+            agent = self.sample_people[org["agent_person_id"]]
+        except KeyError:
+            raise IdentityError(
+                f"{self.format}: organisation agent is not a sample person"
+            ) from None
+        person = self.claims_for(
+            agent,
+            audience=audience,
+            now=now,
+            ttl=ttl,
+            methods=methods,
+            assertion_id=assertion_id,
+        )
+        return replace(
+            person,
+            subject_kind=SubjectKind.LEGAL_PERSON.value,
+            organisation_name=org["name"],
+            uscc=org["uscc"],
+            legal_representative=org["legal_representative"],
+            role_code=org["role"],
+        )
+
     def verify(
         self,
         data: bytes,
@@ -220,8 +269,9 @@ class AssertionFormat(abc.ABC):
         check_validity(claims, now, leeway, label=label)
         check_audience(claims, audience, label=label)
 
-        # (8): subject
-        subject = subject_of(claims, self.document_types, label=label)
+        # (8): subject (for a legal person: the agent, then the organisation and role)
+        person = subject_of(claims, self.document_types, label=label)
+        legal = legal_subject_of(claims, self.roles, person, label=label)
 
         # (9): methods
         methods = map_methods(claims, self.methods, label=label)
@@ -233,12 +283,14 @@ class AssertionFormat(abc.ABC):
             audience=claims.audience,
             not_before=claims.not_before,
             not_after=claims.not_after,
-            subject=subject,
+            subject=person if legal is None else legal[0],
             local_methods=tuple(claims.methods),
             methods=methods,
             authenticated_at=claims.authenticated_at,
             digest=sm3(data),
             key_id=key_id,
+            agent=None if legal is None else person,
+            role=None if legal is None else legal[1],
         )
 
     def __repr__(self) -> str:

@@ -15,6 +15,18 @@ cannot join their records on it. Without the secret it cannot be reversed or rec
 
 A person recognised once by resident ID card and once by passport gets two keys: linking
 documents needs the person, not arithmetic.
+
+**Organisation-agent keys.** A legal person recognised through one of its people (the legal
+representative or an authorised agent) gets its own person key (from ``uscc:<code>``) and an
+agent key binding that person to it in that role::
+
+    agent_key = "ak-" + base32(HMAC-SM3(secret, message)[:20])
+    message   = "yrd-agent-key/v1" 0x00 organisation_key 0x00 agent_person_key 0x00 role
+
+where both keys are the person keys above (so per relying party when the deriver is) and
+``role`` is the canonical :class:`~gateway.identity.AgentRole` value. The same agent of the
+same company in the same role always gets the same agent key; another agent, another company
+or another role gets another one, and the key reveals neither the person nor the company.
 """
 
 from __future__ import annotations
@@ -24,19 +36,22 @@ import unicodedata
 
 from cryptography.hazmat.primitives import hashes, hmac
 
+from gateway.identity._enums import AgentRole
 from gateway.identity.errors import IdentityError
-from gateway.identity.model import LegalPerson, NaturalPerson, Subject
+from gateway.identity.model import PERSON_KEY_RE, LegalPerson, NaturalPerson, Subject
 
 __all__ = [
     "MIN_SECRET_BYTES",
     "PersonKeyDeriver",
     "canonical_identifier",
+    "derive_agent_key",
     "derive_person_key",
 ]
 
 #: Shortest accepted HMAC secret: the SM3 output size.
 MIN_SECRET_BYTES = 32
 _DOMAIN = b"yrd-person-key/v1"
+_AGENT_DOMAIN = b"yrd-agent-key/v1"
 _KEY_BYTES = 20
 _MAX_RP = 256
 
@@ -93,6 +108,31 @@ def derive_person_key(subject: Subject, secret: bytes, *, relying_party: str | N
     return _derive(_check_secret(secret), canonical_identifier(subject), relying_party)
 
 
+def _agent_key(secret: bytes, organisation_key: str, agent_person_key: str, role: str) -> str:
+    if not PERSON_KEY_RE.fullmatch(organisation_key) or not PERSON_KEY_RE.fullmatch(
+        agent_person_key
+    ):
+        raise IdentityError("agent key: expected two person keys (pk-...)")
+    try:
+        role = AgentRole(role).value
+    except ValueError:
+        raise IdentityError(
+            f"agent key role: expected legal_representative or authorised_agent, got {role!r}"
+        ) from None
+    mac = hmac.HMAC(secret, hashes.SM3())
+    parts = (_AGENT_DOMAIN, organisation_key.encode(), agent_person_key.encode(), role.encode())
+    mac.update(b"\x00".join(parts))
+    return "ak-" + base64.b32encode(mac.finalize()[:_KEY_BYTES]).decode("ascii").lower()
+
+
+def derive_agent_key(
+    organisation_key: str, agent_person_key: str, role: AgentRole | str, secret: bytes
+) -> str:
+    """The organisation-agent key (see the module docstring) of a person acting, with
+    person key ``agent_person_key``, in ``role`` for the organisation ``organisation_key``."""
+    return _agent_key(_check_secret(secret), organisation_key, agent_person_key, str(role))
+
+
 class PersonKeyDeriver:
     """Derives person keys with one configured secret and scoping policy.
 
@@ -116,6 +156,10 @@ class PersonKeyDeriver:
                 f"got {relying_party!r}"
             )
         return _derive(self._secret, canonical_identifier(subject), relying_party)
+
+    def agent_key(self, organisation_key: str, agent_person_key: str, role: AgentRole) -> str:
+        """The organisation-agent key of two person keys this deriver made (same scope)."""
+        return _agent_key(self._secret, organisation_key, agent_person_key, str(role))
 
     def __repr__(self) -> str:
         return f"PersonKeyDeriver(per_relying_party={self.per_relying_party})"

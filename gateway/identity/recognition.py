@@ -9,12 +9,14 @@ deriver, the audience province assertions must name, the lifetime of what it iss
    audience, document number, method codes);
 2. the level: the province's method codes through its level mapping (the trust
    registry's ``loa_mapping`` when it has one, else the format's ``loa``);
-3. the person key (HMAC-SM3, per relying party when so configured);
+3. the person key (HMAC-SM3, per relying party when so configured); for a legal person
+   the organisation's key, plus its agent's person key and the organisation-agent key
+   binding them in the role (:func:`gateway.identity.pseudonym.derive_agent_key`);
 4. the level a matter requires (``level_too_low``);
 5. a canonical assertion for the relying party, signed by the gateway, carrying the person
    key and masked name and number only;
 6. the log entry (:func:`recognition_entry`), which holds digests and a commitment to the
-   person key, never the number or the name.
+   person key (and, for a legal person, to the agent key), never a number or a name.
 
 Refusals are :class:`AssertionRejected` with a reason from ``REJECTION_REASONS``.
 """
@@ -39,6 +41,7 @@ __all__ = [
     "ENTRY_TYPE",
     "Recognition",
     "Recognizer",
+    "agent_commitment",
     "person_commitment",
     "recognition_entry",
 ]
@@ -47,7 +50,11 @@ __all__ = [
 DEFAULT_AUDIENCE = "yrd-gateway"
 ENTRY_TYPE = "identity.recognition"
 ENTRY_VERSION = 1
+#: Version of the entries of legal-person recognitions (v 1 plus subject_kind, role and
+#: agent_commitment); natural-person entries stay v 1, byte for byte.
+LEGAL_ENTRY_VERSION = 2
 _COMMITMENT_DOMAIN = b"yrd-recognition/v1"
+_AGENT_COMMITMENT_DOMAIN = b"yrd-recognition-agent/v1"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,13 @@ def person_commitment(recognition_id: str, person_key: str) -> bytes:
     return sm3(b"\x00".join((_COMMITMENT_DOMAIN, recognition_id.encode(), person_key.encode())))
 
 
+def agent_commitment(recognition_id: str, agent_key: str) -> bytes:
+    """``SM3("yrd-recognition-agent/v1" 0x00 recognition_id 0x00 agent_key)``: the log's
+    commitment to the organisation-agent key, opened like :func:`person_commitment`."""
+    parts = (_AGENT_COMMITMENT_DOMAIN, recognition_id.encode(), agent_key.encode())
+    return sm3(b"\x00".join(parts))
+
+
 def recognition_entry(recognition: Recognition, *, matter: str, recognised_at: datetime) -> bytes:
     """The log entry of a recognition: versioned canonical JSON (sorted keys, no spaces)::
 
@@ -86,6 +100,11 @@ def recognition_entry(recognition: Recognition, *, matter: str, recognised_at: d
      "relying_party": "JS/<USCC>/<subsystem>", "required_level": "substantial" | "",
      "token_sm3": <hex SM3 of the canonical assertion issued>,
      "type": "identity.recognition", "v": 1}
+
+    A legal person's entry is ``"v": 2`` with three more fields: ``"subject_kind":
+    "legal_person"``, ``"role"`` (the canonical role) and ``"agent_commitment"`` (hex, see
+    :func:`agent_commitment`); ``person_commitment`` then commits to the organisation's key.
+    No credit code, ID number or name is in either.
     """
     identity = recognition.identity
     return canonical_json(
@@ -109,7 +128,21 @@ def recognition_entry(recognition: Recognition, *, matter: str, recognised_at: d
             "token_sm3": sm3(recognition.token.encode("ascii")).hex(),
             "recognised_at": format_time(recognised_at),
         }
+        | _legal_person_fields(recognition)
     )
+
+
+def _legal_person_fields(recognition: Recognition) -> dict[str, object]:
+    """What a legal person's entry adds (v 2), or nothing for a natural person."""
+    identity = recognition.identity
+    if identity.role is None:
+        return {}
+    return {
+        "v": LEGAL_ENTRY_VERSION,
+        "subject_kind": identity.subject.kind,
+        "role": identity.role.value,
+        "agent_commitment": agent_commitment(recognition.recognition_id, identity.agent_key).hex(),
+    }
 
 
 class Recognizer:
@@ -162,13 +195,21 @@ class Recognizer:
         level = level_from_mapping(assertion.local_methods, mapping, label=label)
         # (3): person key
         scope = relying_party if self.deriver.per_relying_party else None
+        person_key = self.deriver.derive(assertion.subject, scope)
+        agent_key = ""
+        if assertion.agent is not None and assertion.role is not None:
+            agent_person_key = self.deriver.derive(assertion.agent, scope)
+            agent_key = self.deriver.agent_key(person_key, agent_person_key, assertion.role)
         identity = RecognisedIdentity(
             subject=assertion.subject,
             level=level,
             methods=assertion.methods,
             authenticated_at=assertion.authenticated_at,
             issuing_province=assertion.province,
-            person_key=self.deriver.derive(assertion.subject, scope),
+            person_key=person_key,
+            agent=assertion.agent,
+            role=assertion.role,
+            agent_key=agent_key,
         )
         # (4): the matter's level
         if required_level is not None:

@@ -10,7 +10,9 @@ window's REST endpoint), so both refuse and log alike.
    (``not_found`` for an unknown matter), and ``minimum_level``, whichever is higher;
 3. recognition (:class:`~gateway.identity.recognition.Recognizer`, in ``executor``): the
    province's identity-provider keys valid now and its ``loa_mapping`` come from the trust
-   registry;
+   registry; then the subject kind: a matter declares who may apply (``subject_kinds`` in
+   the catalogue), and a natural person for a legal-person matter, or an organisation for
+   a natural-person one, is refused (``wrong_subject_kind``);
 4. the log: one entry per recognition (digests and a person-key commitment only); the
    receipt is returned with the recognition.
 
@@ -37,7 +39,7 @@ from gateway.registry import MemberId, Region, TrustRegistry
 from ledger.errors import Error as LedgerError
 from ledger.log import MerkleLog
 
-__all__ = ["Recognised", "RecognitionService"]
+__all__ = ["Recognised", "RecognitionService", "check_subject_kind"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class RecognitionService:
             raise Refusal(exc.reason, str(exc)) from exc
         except IdentityError as exc:  # a bad level mapping in the registry or mapping data
             raise Refusal("malformed", f"identity: {exc}") from exc
+        check_subject_kind(self.catalogue, matter_code, recognition.identity.subject.kind)
         # (4): the log
         try:
             result = await asyncio.wrap_future(
@@ -152,3 +155,16 @@ class RecognitionService:
                     raise Refusal("not_found", f"matter: no matter {matter_code[:20]!r}") from exc
             levels.append(AssuranceLevel(matter.min_assurance.value))
         return max(levels) if levels else None
+
+
+def check_subject_kind(catalogue: Catalogue, matter_code: str, kind: str) -> None:
+    """Refuse ``wrong_subject_kind`` when ``matter_code`` (if any) is not for ``kind``
+    (``natural_person`` or ``legal_person``); the matter is known (the level step found it)."""
+    if not matter_code:
+        return
+    allowed = catalogue.subject_kinds(matter_code)
+    if kind not in allowed:
+        raise Refusal(
+            "wrong_subject_kind",
+            f"subject kind: matter {matter_code} is for {' or '.join(allowed)}, got {kind}",
+        )

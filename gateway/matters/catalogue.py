@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from gateway.matters.errors import MatterError, MatterNotFound
-from gateway.matters.model import REGIONS, HandlingMode, Matter, MatterType, implementation_code
+from gateway.matters.model import (
+    DEFAULT_SUBJECT_KINDS,
+    REGIONS,
+    HandlingMode,
+    Matter,
+    MatterType,
+    implementation_code,
+    subject_kinds_of,
+)
 
 __all__ = ["Catalogue", "CatalogueEntry", "default_catalogue"]
 
@@ -38,11 +46,14 @@ class CatalogueEntry:
     """One matter: the baseline record and its variant per region. ``issues_licence``: the
     matter ends in a certificate or licence (证照), so its last handling step is 发证, not
     办结; kept beside the records, not in them, because the ``matter`` wire message is closed.
+    ``subject_kinds``: who may apply, ``natural_person`` and/or ``legal_person`` (kept beside
+    the records for the same reason; see ``gateway.matters.model.subject_kinds_of``).
     """
 
     baseline: Matter
     variants: Mapping[str, Matter]
     issues_licence: bool = False
+    subject_kinds: tuple[str, ...] = DEFAULT_SUBJECT_KINDS
 
     @property
     def basic_code(self) -> str:
@@ -87,7 +98,8 @@ class Catalogue:
             licence = raw.get("issues_licence", False)
             if not isinstance(licence, bool):
                 raise MatterError(f"entries[{i}].issues_licence", "expected bool")
-            entries.append(CatalogueEntry(baseline, variants, licence))
+            kinds = subject_kinds_of(raw.get("subject_kinds"), f"entries[{i}].subject_kinds")
+            entries.append(CatalogueEntry(baseline, variants, licence, kinds))
         return cls(entries)
 
     @classmethod
@@ -128,6 +140,10 @@ class Catalogue:
         """Whether the matter ends in a certificate or licence (unknown matters: no)."""
         entry = self._entries.get(basic_code)
         return entry is not None and entry.issues_licence
+
+    def subject_kinds(self, basic_code: str) -> tuple[str, ...]:
+        """Who may apply for the matter (``MatterNotFound`` for an unknown one)."""
+        return self.entry(basic_code).subject_kinds
 
     def list(self, region: str | None = None) -> list[Matter]:
         """Baseline records (or the variants of ``region``), in basic-code order."""

@@ -40,8 +40,10 @@ from gateway.uscc import is_valid_uscc, uscc_problem
 
 __all__ = [
     "BASELINE_REGION",
+    "DEFAULT_SUBJECT_KINDS",
     "MATTER_TYPE_CODES",
     "REGIONS",
+    "SUBJECT_KINDS",
     "AssuranceLevel",
     "Fee",
     "HandlingMode",
@@ -54,6 +56,7 @@ __all__ = [
     "TimeLimit",
     "TimeUnit",
     "implementation_code",
+    "subject_kinds_of",
     "uscc_is_valid",
 ]
 
@@ -463,3 +466,31 @@ class Matter:
             local_code=d.get("local_code"),
             valid_to=None if d.get("valid_to") is None else _date(d["valid_to"], "valid_to"),
         )
+
+
+#: Who may apply for a matter (the values of ``gateway.identity.SubjectKind``): a natural
+#: person (自然人) and/or a legal person (法人). Matters without a declaration are for
+#: natural persons.
+SUBJECT_KINDS = ("natural_person", "legal_person")
+DEFAULT_SUBJECT_KINDS = ("natural_person",)
+
+
+def subject_kinds_of(value: Any, path: str = "subject_kinds") -> tuple[str, ...]:
+    """A matter's declared applicant kinds: a non-empty list of distinct
+    :data:`SUBJECT_KINDS` (None: the default, natural persons only); ``MatterError`` else.
+
+    Kept beside the records (``CatalogueEntry``), like ``issues_licence``: the canonical
+    ``matter`` message every province maps is closed, and who may apply is the same in
+    every region.
+    """
+    if value is None:
+        return DEFAULT_SUBJECT_KINDS
+    _need(isinstance(value, list) and bool(value), path, "expected a non-empty list")
+    for i, kind in enumerate(value):
+        _need(
+            kind in SUBJECT_KINDS,
+            f"{path}[{i}]",
+            f"expected one of {', '.join(SUBJECT_KINDS)}, got {kind!r}",
+        )
+    _need(len(set(value)) == len(value), path, "duplicate kinds")
+    return tuple(value)

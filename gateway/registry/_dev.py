@@ -97,6 +97,7 @@ DEV_LOA_MAPPINGS: Mapping[Region, Mapping[str, str]] = {
         "FACE": "substantial",
         "CTID": "high",
         "UKEY": "high",
+        "DZYYZZ": "high",
     },
     Region.ZJ: {
         "urn:zjzwfw:ac:classes:Password": "low",
@@ -105,6 +106,7 @@ DEV_LOA_MAPPINGS: Mapping[Region, Mapping[str, str]] = {
         "urn:zjzwfw:ac:classes:FaceLiveness": "substantial",
         "urn:zjzwfw:ac:classes:CTID": "high",
         "urn:zjzwfw:ac:classes:UsbKey": "high",
+        "urn:zjzwfw:ac:classes:EBusinessLicence": "high",
     },
     Region.AH: {
         "01": "low",
@@ -113,6 +115,7 @@ DEV_LOA_MAPPINGS: Mapping[Region, Mapping[str, str]] = {
         "04": "substantial",
         "05": "high",
         "06": "high",
+        "07": "high",
     },
 }
 DEV_IDP_NAMES: Mapping[Region, str] = {

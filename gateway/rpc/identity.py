@@ -46,12 +46,13 @@ from gateway.identity import (
     IdentityError,
     NaturalPerson,
     PersonKeyDeriver,
+    RecognisedIdentity,
 )
 from gateway.identity.province import AssertionFormat
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
 from gateway.identity.service import RecognitionService
 from gateway.matters import Catalogue, default_catalogue
-from gateway.ops.privacy import mask_id_number, mask_name
+from gateway.ops.privacy import mask_id_number, mask_name, mask_uscc
 from gateway.pb.yrd.v1 import identity_pb2, identity_pb2_grpc
 from gateway.registry import Region, TrustRegistry
 from gateway.rpc.exchange import caller_member, receipt_proto
@@ -180,20 +181,17 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
                 "issuing_province": identity.issuing_province.value,
                 "level": identity.level.value,
                 "person_key": identity.person_key,
+                "subject_kind": identity.subject.kind,
             },
         )
-        subject = identity.subject
-        assert isinstance(subject, NaturalPerson)  # province assertions name natural persons
         return identity_pb2.RecognizeResponse(
+            **_subject_fields(identity),
             canonical_assertion=recognition.token,
             gateway_key_id=self.recognizer.gateway_key.public_key.key_id,
             person_key=identity.person_key,
             level=_LEVEL_TO_PB[identity.level],
             methods=sorted(m.value for m in identity.methods),
             issuing_province=regions.to_pb(identity.issuing_province.value),
-            masked_name=mask_name(subject.name),
-            document_type=subject.document_type.value,
-            masked_document_number=mask_id_number(subject.document_number),
             authenticated_at=to_timestamp(identity.authenticated_at),
             expires_at=to_timestamp(recognition.expires_at),
             audience=recognition.audience,
@@ -224,6 +222,32 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             minimum_level=minimum,
         )
         return done.recognition, done.receipt, done.received
+
+
+def _subject_fields(identity: RecognisedIdentity) -> dict[str, str]:
+    """The response fields describing the subject, masked: a person (7-9, 16), or an
+    organisation with its agent (7-9, 16-22)."""
+    subject = identity.subject
+    if isinstance(subject, NaturalPerson):
+        return {
+            "subject_kind": subject.kind,
+            "masked_name": mask_name(subject.name),
+            "document_type": subject.document_type.value,
+            "masked_document_number": mask_id_number(subject.document_number),
+        }
+    agent = identity.agent
+    return {
+        "subject_kind": subject.kind,
+        "masked_name": mask_name(subject.name),
+        "document_type": "unified_social_credit_code",
+        "masked_document_number": mask_uscc(subject.uscc),
+        "organisation_key": identity.person_key,
+        "agent_key": identity.agent_key,
+        "role": identity.role.value if identity.role else "",
+        "masked_organisation_name": mask_name(subject.name),
+        "masked_uscc": mask_uscc(subject.uscc),
+        "masked_agent_name": mask_name(agent.name) if agent else "",
+    }
 
 
 def _format_of(adapters: DialectCatalogue, region: str) -> AssertionFormat | None:

@@ -208,6 +208,7 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
                     "matter_type": m.matter_type.value,
                     "handling_modes": [h.value for h in m.handling_modes],
                     "regions": sorted(entry.variants),
+                    "subject_kinds": list(entry.subject_kinds),
                     "materials": [
                         {"material_id": x.material_id, "name": x.name, "required": x.required}
                         for x in m.materials
@@ -219,7 +220,8 @@ def build_router(gateway: Any, service: CaseService) -> APIRouter:
     @router.get("/matters/{code}", tags=["matters"])
     def matter(code: str, region: str | None = None) -> dict[str, Any]:
         try:
-            return service.catalogue.get(code, region).to_dict()
+            record = service.catalogue.get(code, region).to_dict()
+            return {**record, "subject_kinds": list(service.catalogue.subject_kinds(code))}
         except MatterNotFound as exc:
             raise CaseNotFound("unknown_matter", _no_matter(code, region), "matter_code") from exc
 

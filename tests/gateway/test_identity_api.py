@@ -97,6 +97,7 @@ def test_assertion_rejected_pickles_with_its_reason():
 def test_privacy_exports():
     assert set(privacy.__all__) == {
         "MaskingFilter",
+        "contains_raw_credit_code",
         "contains_raw_id_number",
         "mask_id_number",
         "mask_name",

@@ -27,19 +27,19 @@ from gateway.pb.yrd.v1 import common_pb2 as yrd_dot_v1_dot_common__pb2
 from gateway.pb.yrd.v1 import exchange_pb2 as yrd_dot_v1_dot_exchange__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15yrd/v1/identity.proto\x12\x06yrd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13yrd/v1/common.proto\x1a\x15yrd/v1/exchange.proto\"\x9b\x01\n\x10RecognizeRequest\x12 \n\x08province\x18\x01 \x01(\x0e\x32\x0e.yrd.v1.Region\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x11\n\tassertion\x18\x03 \x01(\x0c\x12\x13\n\x0bmatter_code\x18\x04 \x01(\t\x12-\n\rminimum_level\x18\x05 \x01(\x0e\x32\x16.yrd.v1.AssuranceLevel\"\xec\x03\n\x11RecognizeResponse\x12\x1b\n\x13\x63\x61nonical_assertion\x18\x01 \x01(\t\x12\x16\n\x0egateway_key_id\x18\x02 \x01(\t\x12\x12\n\nperson_key\x18\x03 \x01(\t\x12%\n\x05level\x18\x04 \x01(\x0e\x32\x16.yrd.v1.AssuranceLevel\x12\x0f\n\x07methods\x18\x05 \x03(\t\x12(\n\x10issuing_province\x18\x06 \x01(\x0e\x32\x0e.yrd.v1.Region\x12\x13\n\x0bmasked_name\x18\x07 \x01(\t\x12\x15\n\rdocument_type\x18\x08 \x01(\t\x12\x1e\n\x16masked_document_number\x18\t \x01(\t\x12\x34\n\x10\x61uthenticated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61udience\x18\x0c \x01(\t\x12.\n\x0erequired_level\x18\r \x01(\x0e\x32\x16.yrd.v1.AssuranceLevel\x12\x16\n\x0erecognition_id\x18\x0e \x01(\t\x12 \n\x07receipt\x18\x0f \x01(\x0b\x32\x0f.yrd.v1.Receipt*\x85\x01\n\x0e\x41ssuranceLevel\x12\x1f\n\x1b\x41SSURANCE_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41SSURANCE_LEVEL_LOW\x10\x01\x12\x1f\n\x1b\x41SSURANCE_LEVEL_SUBSTANTIAL\x10\x02\x12\x18\n\x14\x41SSURANCE_LEVEL_HIGH\x10\x03\x32L\n\x08Identity\x12@\n\tRecognize\x12\x18.yrd.v1.RecognizeRequest\x1a\x19.yrd.v1.RecognizeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15yrd/v1/identity.proto\x12\x06yrd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13yrd/v1/common.proto\x1a\x15yrd/v1/exchange.proto\"\x9b\x01\n\x10RecognizeRequest\x12 \n\x08province\x18\x01 \x01(\x0e\x32\x0e.yrd.v1.Region\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x11\n\tassertion\x18\x03 \x01(\x0c\x12\x13\n\x0bmatter_code\x18\x04 \x01(\t\x12-\n\rminimum_level\x18\x05 \x01(\x0e\x32\x16.yrd.v1.AssuranceLevel\"\x8f\x05\n\x11RecognizeResponse\x12\x1b\n\x13\x63\x61nonical_assertion\x18\x01 \x01(\t\x12\x16\n\x0egateway_key_id\x18\x02 \x01(\t\x12\x12\n\nperson_key\x18\x03 \x01(\t\x12%\n\x05level\x18\x04 \x01(\x0e\x32\x16.yrd.v1.AssuranceLevel\x12\x0f\n\x07methods\x18\x05 \x03(\t\x12(\n\x10issuing_province\x18\x06 \x01(\x0e\x32\x0e.yrd.v1.Region\x12\x13\n\x0bmasked_name\x18\x07 \x01(\t\x12\x15\n\rdocument_type\x18\x08 \x01(\t\x12\x1e\n\x16masked_document_number\x18\t \x01(\t\x12\x34\n\x10\x61uthenticated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61udience\x18\x0c \x01(\t\x12.\n\x0erequired_level\x18\r \x01(\x0e\x32\x16.yrd.v1.AssuranceLevel\x12\x16\n\x0erecognition_id\x18\x0e \x01(\t\x12 \n\x07receipt\x18\x0f \x01(\x0b\x32\x0f.yrd.v1.Receipt\x12\x14\n\x0csubject_kind\x18\x10 \x01(\t\x12\x18\n\x10organisation_key\x18\x11 \x01(\t\x12\x11\n\tagent_key\x18\x12 \x01(\t\x12\x0c\n\x04role\x18\x13 \x01(\t\x12 \n\x18masked_organisation_name\x18\x14 \x01(\t\x12\x13\n\x0bmasked_uscc\x18\x15 \x01(\t\x12\x19\n\x11masked_agent_name\x18\x16 \x01(\t*\x85\x01\n\x0e\x41ssuranceLevel\x12\x1f\n\x1b\x41SSURANCE_LEVEL_UNSPECIFIED\x10\x00\x12\x17\n\x13\x41SSURANCE_LEVEL_LOW\x10\x01\x12\x1f\n\x1b\x41SSURANCE_LEVEL_SUBSTANTIAL\x10\x02\x12\x18\n\x14\x41SSURANCE_LEVEL_HIGH\x10\x03\x32L\n\x08Identity\x12@\n\tRecognize\x12\x18.yrd.v1.RecognizeRequest\x1a\x19.yrd.v1.RecognizeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'yrd.v1.identity_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSURANCELEVEL']._serialized_start=764
-  _globals['_ASSURANCELEVEL']._serialized_end=897
+  _globals['_ASSURANCELEVEL']._serialized_start=927
+  _globals['_ASSURANCELEVEL']._serialized_end=1060
   _globals['_RECOGNIZEREQUEST']._serialized_start=111
   _globals['_RECOGNIZEREQUEST']._serialized_end=266
   _globals['_RECOGNIZERESPONSE']._serialized_start=269
-  _globals['_RECOGNIZERESPONSE']._serialized_end=761
-  _globals['_IDENTITY']._serialized_start=899
-  _globals['_IDENTITY']._serialized_end=975
+  _globals['_RECOGNIZERESPONSE']._serialized_end=924
+  _globals['_IDENTITY']._serialized_start=1062
+  _globals['_IDENTITY']._serialized_end=1138
 # @@protoc_insertion_point(module_scope)
