@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.identity.errors import IdentityError
+from gateway.identity.idp_revocations import install_revocations
 from gateway.identity.province import AssertionFormat
 from ledger.crypto import PrivateKey
 
@@ -105,3 +106,4 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
         )
 
     app.router.add_post("/identity/assert", assert_identity)
+    install_revocations(app, state)  # GET /identity/revocations, POST /identity/revoke
