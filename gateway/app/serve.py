@@ -30,6 +30,7 @@ from gateway.app.trust import (
     registry_holder,
 )
 from gateway.dialects.catalogue import default_dialects
+from gateway.identity.idp_revocations import REVOCATIONS
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
@@ -70,7 +71,12 @@ async def build_gateway(
     if settings.dev and settings.registry_path is None:
         endpoints = await simulators.start(default_dialects()) if simulators else {}
         pull = tuple(r for r in REGIONS if r not in endpoints)
-        env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
+        env = ensure_dev_environment(
+            settings.data_dir,
+            endpoints=endpoints,
+            pull_regions=pull,
+            revocation_urls=_revocation_urls(simulators) if simulators else None,
+        )
         if simulators:
             _give_simulators_their_idp_keys(simulators, env)
         holder = registry_holder(settings, env.registry_path, env.governance.public_key)
@@ -91,6 +97,15 @@ async def build_gateway(
         cases=CaseOptions(seed=seed),
         registry_reload_seconds=REGISTRY_RELOAD_SECONDS,
     )
+
+
+def _revocation_urls(simulators: Simulators) -> dict[str, str]:
+    """The dev simulators publish their identity providers' revocation lists."""
+    return {
+        region: f"{simulators.urls[region]}/identity/revocations"
+        for region, app in simulators.apps.items()
+        if REVOCATIONS in app
+    }
 
 
 def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment) -> None:
