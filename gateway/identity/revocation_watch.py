@@ -167,7 +167,7 @@ class RevocationWatch:
     def refresh(self) -> None:
         """Recompute staleness (and the gauge); log each transition once."""
         now = self.clock()
-        for state in self.states.values():
+        for state in list(self.states.values()):  # scrapes run in other threads
             stale = self._stale_reason(state, now) is not None
             if stale and not state.stale:
                 log.warning(
@@ -182,7 +182,7 @@ class RevocationWatch:
             state.stale = stale
         if self.metrics is not None:
             regions: dict[str, bool] = {}
-            for state in self.states.values():
+            for state in list(self.states.values()):  # scrapes run in other threads
                 regions[state.region] = regions.get(state.region, False) or state.stale
             for region, stale in regions.items():
                 self.metrics.revocation_stale.labels(region).set(1 if stale else 0)

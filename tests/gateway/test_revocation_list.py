@@ -128,3 +128,56 @@ def test_versions_never_go_backwards_and_revoked_keys_cannot_sign():
         verify(doc(key=OTHER, version=6), last=last)
     assert info.value.code is RevocationCheck.REVOKED_KEY
     assert "version 5" in str(info.value)
+
+
+# -- the registry field ---------------------------------------------------------------------
+
+
+def _registry(**providers_url) -> bytes:
+    from gateway.registry import build_dev_registry, sign_registry
+
+    governance = GOVERNANCE
+    document = build_dev_registry(
+        {"JS": MEMBER.public_key},
+        governance.public_key,
+        [LOG.public_key],
+        identity_provider_keys={"JS": KEY.public_key, "ZJ": OTHER.public_key},
+        now=NOW - timedelta(days=1),
+        revocation_urls=providers_url,
+    )
+    return sign_registry(document, governance)
+
+
+GOVERNANCE, MEMBER, LOG = PrivateKey.generate(), PrivateKey.generate(), PrivateKey.generate()
+
+
+def test_registry_revocation_url_is_optional_and_checked():
+    from gateway.registry import RegistryFormatError, load_registry
+
+    url = "https://idp.js.example/identity/revocations"
+    reg = load_registry(_registry(JS=url), [GOVERNANCE.public_key], NOW)
+    assert [p.revocation_url for p in reg.identity_providers("JS")] == [url]
+    assert [p.revocation_url for p in reg.identity_providers("ZJ")] == [""]
+    for bad in ("ftp://idp/list", "https://idp/ list", "https://" + "a" * 2048):
+        with pytest.raises(RegistryFormatError, match="revocation_url"):
+            load_registry(_registry(JS=bad), [GOVERNANCE.public_key], NOW)
+
+
+def test_revocation_settings_are_read_and_checked(tmp_path):
+    from gateway.app.settings import Settings
+    from gateway.dialects import default_dialects
+    from gateway.errors import ConfigError
+    from gateway.rpc.identity import revocation_watch_for
+
+    def watch(**identity):
+        settings = Settings.load(env={}, data_dir=tmp_path, extra={"identity": identity})
+        return revocation_watch_for(settings, lambda: None, default_dialects(), None)
+
+    default = watch()
+    assert (default.poll_seconds, default.timeout_seconds) == (30, 10)
+    assert (default.grace.total_seconds(), default.max_bytes) == (60, 1 << 20)
+    configured = watch(revocation_poll_seconds=0.2, revocation_max_bytes=4096)
+    assert (configured.poll_seconds, configured.max_bytes) == (0.2, 4096)
+    for bad in (0, -1, "30", True):
+        with pytest.raises(ConfigError, match="revocation_poll_seconds"):
+            watch(revocation_poll_seconds=bad)
