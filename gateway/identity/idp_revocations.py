@@ -9,9 +9,9 @@ install_identity_provider`:
 - ``POST /identity/revoke`` ``{"assertion_id": "..."}`` or ``{"key_id": "..."}``: revoke,
   bump the version, answer ``{"version": n}``;
 - ``POST /identity/revocations/control`` (test control) ``{"available": bool,
-  "validity_seconds": 1..86400, "tamper": null | "bad_signature" | "older_version" |
-  "oversized"}``: make the list unavailable (503), short-lived, or served wrong (a flipped
-  signature bit, the first version ever issued, 2 MiB of padding).
+  "delay_seconds": 0..60, "validity_seconds": 1..86400, "tamper": null | "bad_signature" |
+  "older_version" | "oversized"}``: make the list unavailable (503), slow, short-lived, or
+  served wrong (a flipped signature bit, the first version ever issued, 2 MiB of padding).
 
 Lists are signed with the provider's key (``set_identity_provider_key``) unless
 :func:`set_revocation_list_key` names another of its keys.
@@ -19,6 +19,7 @@ Lists are signed with the provider's key (``set_identity_provider_key``) unless
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -99,12 +100,15 @@ def install_revocations(app: web.Application, provider: dict[str, Any]) -> None:
         "validity": 60,
         "tamper": None,
         "available": True,
+        "delay": 0.0,
         "document": None,
         "issued_at": None,
     }
     app[REVOCATIONS] = state
 
     async def revocations(request: web.Request) -> web.Response:
+        if state["delay"]:
+            await asyncio.sleep(state["delay"])  # a provider too slow to answer
         if not state["available"]:
             return _error(503, "revocation list unavailable (test control)")
         if provider["key"] is None and state["list_key"] is None:
@@ -149,6 +153,11 @@ def install_revocations(app: web.Application, provider: dict[str, Any]) -> None:
                     raise ValueError("validity_seconds: expected 0..86400")
                 state["validity"] = seconds
                 state["document"] = None
+            if "delay_seconds" in body:
+                delay = body["delay_seconds"]
+                if not isinstance(delay, int | float) or not 0 <= delay <= 60:
+                    raise ValueError("delay_seconds: expected 0..60")
+                state["delay"] = float(delay)
             if "tamper" in body:
                 if body["tamper"] not in _TAMPER:
                     raise ValueError(f"tamper: expected one of {_TAMPER}")

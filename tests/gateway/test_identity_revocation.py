@@ -136,6 +136,45 @@ async def test_stale_list_fails_closed_then_recovers(world, caplog):
     )
 
 
+async def test_unreachable_list_times_out_fails_closed_then_recovers(world, caplog):
+    """A provider too slow to answer (beyond the fetch timeout) is an unreachable list."""
+    region = IDENTITY_REGIONS[1 % len(IDENTITY_REGIONS)]
+    caplog.set_level(logging.INFO, logger="gateway.identity.revocation")
+    world.control(region, validity_seconds=1)
+    version = world.revoke(region, assertion_id="timeout-test-dummy")
+    world.wait_for_version(region, version, deadline=BOUND + SLACK)
+    world.control(region, delay_seconds=TIMEOUT * 3)
+    try:
+
+        async def is_unavailable() -> bool:
+            try:
+                await world.recognize(region, world.issue(region))
+                return False
+            except grpc.aio.AioRpcError as exc:
+                assert reason_of(exc) == "unavailable", exc.details()
+                return True
+
+        await _until(is_unavailable, "stale list refuses", deadline=1 + GRACE + 2 * BOUND + SLACK)
+        assert stale_gauge(world.metrics(), region) == 1.0
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any(
+            f"identity revocation list of {region}" in m and "fetch failed: TimeoutError" in m
+            for m in warnings
+        ), warnings
+    finally:
+        world.control(region, delay_seconds=0, validity_seconds=60)
+
+    async def recognised() -> bool:
+        try:
+            return bool((await world.recognize(region, world.issue(region))).recognition_id)
+        except grpc.aio.AioRpcError as exc:
+            assert reason_of(exc) == "unavailable", exc.details()
+            return False
+
+    await _until(recognised, "recovery", deadline=2 * BOUND + SLACK)
+    assert stale_gauge(world.metrics(), region) == 0.0
+
+
 @pytest.mark.parametrize(
     ("tamper", "check"),
     [
