@@ -101,11 +101,12 @@ async def build_gateway(
 
 def _revocation_urls(simulators: Simulators) -> dict[str, str]:
     """The dev simulators publish their identity providers' revocation lists."""
-    return {
-        region: f"{simulators.urls[region]}/identity/revocations"
-        for region, app in simulators.apps.items()
-        if REVOCATIONS in app
-    }
+    urls = {}
+    for region, app in simulators.apps.items():
+        if REVOCATIONS in app:  # every simulator with an identity provider, wherever served
+            host, port = simulators.runners[region].addresses[0][:2]
+            urls[region] = f"http://{host}:{port}/identity/revocations"
+    return urls
 
 
 def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment) -> None:
