@@ -31,6 +31,7 @@ from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
 from gateway.exchange.store import GatewayStore
 from gateway.exchange.translation import Translator
+from gateway.identity.replay import ReplayGuard
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
@@ -39,7 +40,12 @@ from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, Tr
 from gateway.rpc.audit import AuditServicer
 from gateway.rpc.exchange import ExchangeServicer
 from gateway.rpc.guard import GuardInterceptor
-from gateway.rpc.identity import IdentityServicer, add_identity_service, recognizer_for
+from gateway.rpc.identity import (
+    IdentityServicer,
+    add_identity_service,
+    recognizer_for,
+    revocation_watch_for,
+)
 from gateway.rpc.matters import MattersServicer, add_matters_service
 from gateway.rpc.standard import add_health, add_reflection
 from gateway.tls import TlsFiles
@@ -187,6 +193,8 @@ async def compose(
         # (6): gRPC
         anchorer = anchorer_factory(merkle_log) if anchorer_factory is not None else None
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
+        replay = ReplayGuard(db)  # assertions accepted once, in the gateway's database
+        opened.append(replay.close)
         identity = IdentityServicer(
             registry=current,
             adapters=adapters,
@@ -194,6 +202,8 @@ async def compose(
             executor=executor,
             recognizer=recognizer_for(s, keys.identity),
             catalogue=catalogue,
+            replay=replay,
+            revocations=revocation_watch_for(s, current, adapters, metrics),
         )
         server, health_servicer, names = _grpc_server(
             s,

@@ -105,11 +105,13 @@ def ensure_dev_environment(
     serial: int | None = None,
     pull_regions: tuple[str, ...] = (),
     mutate: Callable[[dict], None] | None = None,
+    revocation_urls: dict[str, str] | None = None,
 ) -> DevEnvironment:
     """Make (once) the dev keys and certificates, and sign a fresh dev registry.
 
     ``endpoints`` gives push URLs per region (simulators); regions in ``pull_regions`` are
-    registered for pull delivery instead.
+    registered for pull delivery instead. ``revocation_urls`` names where a region's identity
+    provider publishes its revocation list (the simulator's ``/identity/revocations``).
     """
     root = Path(data_dir) / "dev"
     keys = root / "keys"
@@ -139,6 +141,7 @@ def ensure_dev_environment(
         attestation_keys=[attestation_key.public_key],
         identity_keys=[identity_key.public_key],
         auditor_fingerprints=[auditor.fingerprint],
+        revocation_urls={Region(r): url for r, url in (revocation_urls or {}).items()},
     )
     for member in document["members"]:
         if member["id"]["region"] in pull_regions:

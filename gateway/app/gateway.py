@@ -187,6 +187,9 @@ class Gateway:
         every = self._registry_reload
         if every is not None:
             sup.run("registry-reload", lambda beat: reload_registry(self.registry, beat, every))
+        revocations = self.recognition.revocations
+        if revocations is not None:
+            sup.run("identity-revocations", revocations.run)
         sup.on_change(self._set_serving)
 
     async def _set_serving(self, healthy: bool) -> None:
@@ -207,6 +210,9 @@ class Gateway:
             await asyncio.sleep(self.purge_every_seconds)
             cutoff = time.time() - 2 * self.settings.freshness_seconds
             await asyncio.to_thread(self.store.purge_nonces, cutoff)
+            replay = self.recognition.replay  # assertions past not_after + leeway
+            if replay is not None:
+                await asyncio.to_thread(replay.purge, time.time())
             beat()
 
     async def _refresh_metrics(self, beat: Beat) -> None:
@@ -241,6 +247,8 @@ class Gateway:
             await asyncio.to_thread(self.anchorer.stop)
         await asyncio.to_thread(self.log.close)
         self.store.close()
+        if self.recognition.replay is not None:
+            self.recognition.replay.close()
         self.executor.shutdown(wait=True)
 
 

@@ -30,6 +30,7 @@ from gateway.app.trust import (
     registry_holder,
 )
 from gateway.dialects.catalogue import default_dialects
+from gateway.identity.idp_revocations import REVOCATIONS
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
@@ -72,7 +73,12 @@ async def build_gateway(
         if simulators:
             await simulators.start_identity_providers(default_dialects())
         pull = tuple(r for r in REGIONS if r not in endpoints)
-        env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
+        env = ensure_dev_environment(
+            settings.data_dir,
+            endpoints=endpoints,
+            pull_regions=pull,
+            revocation_urls=_revocation_urls(simulators) if simulators else None,
+        )
         if simulators:
             _give_simulators_their_idp_keys(simulators, env)
         holder = registry_holder(settings, env.registry_path, env.governance.public_key)
@@ -93,6 +99,16 @@ async def build_gateway(
         cases=CaseOptions(seed=seed),
         registry_reload_seconds=REGISTRY_RELOAD_SECONDS,
     )
+
+
+def _revocation_urls(simulators: Simulators) -> dict[str, str]:
+    """The dev simulators publish their identity providers' revocation lists."""
+    urls = {}
+    for region, app in simulators.apps.items():
+        if REVOCATIONS in app:  # every simulator with an identity provider, wherever served
+            host, port = simulators.runners[region].addresses[0][:2]
+            urls[region] = f"http://{host}:{port}/identity/revocations"
+    return urls
 
 
 def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment) -> None:

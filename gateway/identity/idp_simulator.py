@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.identity.errors import IdentityError
+from gateway.identity.idp_revocations import install_revocations
 from gateway.identity.province import AssertionFormat
 from ledger.crypto import PrivateKey
 
@@ -114,6 +115,7 @@ def install_identity_provider(app: web.Application, fmt: AssertionFormat) -> Non
         )
 
     app.router.add_post("/identity/assert", assert_identity)
+    install_revocations(app, state)  # GET /identity/revocations, POST /identity/revoke
 
 
 def _organisation(fmt: AssertionFormat, body: dict[str, Any]) -> Mapping[str, str] | None:

@@ -13,8 +13,13 @@ window's REST endpoint), so both refuse and log alike.
    registry; then the subject kind: a matter declares who may apply (``subject_kinds`` in
    the catalogue), and a natural person for a legal-person matter, or an organisation for
    a natural-person one, is refused (``wrong_subject_kind``);
-4. the log: one entry per recognition (digests and a person-key commitment only); the
-   receipt is returned with the recognition.
+4. replay and revocation (when configured; :meth:`RecognitionService.admit`): the
+   provider's revocation list (``revoked``, or ``unavailable`` while it is stale), then the
+   claim of (issuer, assertion id) in the gateway's database (``replay``), last of all the
+   checks so a refused assertion is never burnt;
+5. the log: one entry per recognition (digests and a person-key commitment only); the
+   receipt is returned with the recognition. If the log cannot commit, the claim of (4) is
+   released.
 
 Refusals are :class:`gateway.errors.Refusal` with the identity package's reasons.
 """
@@ -22,6 +27,7 @@ Refusals are :class:`gateway.errors.Refusal` with the identity package's reasons
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -29,11 +35,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.errors import Refusal
+from gateway.errors import Refusal, StorageError
 from gateway.identity._enums import AssuranceLevel
 from gateway.identity.errors import AssertionRejected, IdentityError
 from gateway.identity.province import AssertionFormat
 from gateway.identity.recognition import Recognition, Recognizer
+from gateway.identity.replay import ReplayGuard
+from gateway.identity.revocation_watch import RevocationWatch
 from gateway.matters import Catalogue, MatterError
 from gateway.registry import MemberId, Region, TrustRegistry
 from ledger.errors import Error as LedgerError
@@ -67,6 +75,8 @@ class RecognitionService:
         executor: Executor | None,
         recognizer: Recognizer,
         catalogue: Catalogue,
+        replay: ReplayGuard | None = None,
+        revocations: RevocationWatch | None = None,
     ) -> None:
         self.registry = registry
         self.formats = formats
@@ -74,6 +84,8 @@ class RecognitionService:
         self.executor = executor
         self.recognizer = recognizer
         self.catalogue = catalogue
+        self.replay = replay
+        self.revocations = revocations
 
     async def recognise(
         self,
@@ -126,18 +138,64 @@ class RecognitionService:
         except IdentityError as exc:  # a bad level mapping in the registry or mapping data
             raise Refusal("malformed", f"identity: {exc}") from exc
         check_subject_kind(self.catalogue, matter_code, recognition.identity.subject.kind)
-        # (4): the log
+        # (4): replay and revocation: the last check, just before the log
+        release = await self.admit(recognition, now)
+        # (5): the log
         try:
             result = await asyncio.wrap_future(
                 self.log.append_async(recognition.entry, key=f"identity:{recognition_id}")
             )
         except LedgerError as exc:  # the log could not commit: fail closed, precisely
+            await loop.run_in_executor(self.executor, release)
             message = f"the log could not commit the recognition: {exc}"
             raise Refusal("unavailable", message) from exc
         receipt = await loop.run_in_executor(
             self.executor, self.log.receipt, result.index, result.tree_size
         )
         return Recognised(recognition, receipt, now.timestamp())
+
+    async def admit(self, recognition: Recognition, now: datetime) -> Callable[[], None]:
+        """Step (4): refuse a revoked assertion or key, or one already presented; return
+        what releases the claim (the log could not commit)."""
+        assertion = recognition.assertion
+        if self.revocations is not None:
+            self.revocations.check(
+                str(assertion.province),
+                assertion_id=assertion.assertion_id,
+                key_id=assertion.key_id,
+                now=now,
+            )
+        replay = self.replay
+        if replay is None:
+            return lambda: None
+        issuer, assertion_id = assertion.issuer, assertion.assertion_id
+        rid = recognition.recognition_id
+        expires = (assertion.not_after + self.recognizer.leeway).timestamp()
+        try:
+            claimed = await asyncio.get_running_loop().run_in_executor(
+                self.executor,
+                lambda: replay.claim(
+                    issuer,
+                    assertion_id,
+                    recognition_id=rid,
+                    now=now.timestamp(),
+                    expires_at=expires,
+                ),
+            )
+        except StorageError as exc:
+            raise Refusal("unavailable", f"replay check could not be stored: {exc}") from exc
+        if not claimed.ok:
+            raise Refusal(
+                "replay",
+                f"replay: assertion {assertion_id[:64]} of {assertion.province} was already "
+                f"accepted at {claimed.first_seen_text}; an assertion is accepted once",
+            )
+
+        def release() -> None:
+            with contextlib.suppress(StorageError):  # the refusal says unavailable anyway
+                replay.release(issuer, assertion_id, recognition_id=rid)
+
+        return release
 
     def required_level(
         self, matter_code: str, minimum: AssuranceLevel | None, caller_region: Region

@@ -95,6 +95,21 @@ class Metrics:
             ["worker"],
             registry=self.registry,
         )
+        # identity providers' revocation lists (gateway.identity.revocation_watch)
+        self.revocation_stale = Gauge(
+            "yrd_identity_revocation_list_stale",
+            "1 while a region's identity-provider revocation list is missing or past its "
+            "next_update + grace (its recognitions are refused UNAVAILABLE), else 0",
+            ["region"],
+            registry=self.registry,
+        )
+        self.revocation_ignored = Counter(
+            "yrd_identity_revocation_lists_ignored",
+            "Fetched revocation lists ignored (unreachable, bad signature, older version, "
+            "too large...; the last good list is kept), by region",
+            ["region"],
+            registry=self.registry,
+        )
         self._refreshers: list[Callable[[], None]] = []
 
     def accepted(self, seconds: float, duplicate: bool, kind: str = "") -> None:

@@ -160,6 +160,7 @@ def build_dev_registry(
     attestation_keys: Sequence[PublicKey] = (),
     identity_keys: Sequence[PublicKey] = (),
     auditor_fingerprints: Sequence[str] = (),
+    revocation_urls: Mapping[Region | str, str] | None = None,
 ) -> dict[str, Any]:
     """An unsigned dev registry document (a JSON-ready dict) for the four regions.
 
@@ -174,8 +175,9 @@ def build_dev_registry(
     ``now`` (default: the current time, to the second) for ``valid_for``. ``log_keys``
     sign checkpoints; ``attestation_keys`` and ``identity_keys`` are listed in
     ``gateway_keys`` with their purpose. ``auditor_fingerprints``, if given, lists the
-    auditor ``DEV_AUDITOR_ID`` with those client certificate fingerprints. Sign it with
-    ``sign_registry``.
+    auditor ``DEV_AUDITOR_ID`` with those client certificate fingerprints.
+    ``revocation_urls`` gives the ``revocation_url`` of a region's identity provider (its
+    simulator's ``/identity/revocations``). Sign it with ``sign_registry``.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     end = start + valid_for
@@ -230,6 +232,10 @@ def build_dev_registry(
             key=lambda item: list(Region).index(item[0]),
         )
     ]
+    urls = {str(r): u for r, u in (revocation_urls or {}).items()}
+    for provider in providers:  # revocation lists, where a region publishes one
+        if urls.get(str(provider["region"])):
+            provider["revocation_url"] = urls[str(provider["region"])]
 
     gateway_keys = [
         {"purpose": purpose, **_key_entry(k, start, end)}

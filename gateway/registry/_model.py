@@ -204,12 +204,15 @@ class IdentityProvider:
 
     ``loa_mapping`` maps the province's authentication levels or methods to the canonical
     scale; its values are not interpreted by the registry (placeholder for identity work).
+    ``revocation_url`` (optional, "" for none) is where the provider publishes its signed
+    revocation list (``gateway.identity.revocation``).
     """
 
     region: Region
     name: str
     keys: tuple[KeyEntry, ...]
     loa_mapping: Mapping[str, str]
+    revocation_url: str = ""
 
 
 class KeyPurpose(StrEnum):

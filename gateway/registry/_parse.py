@@ -264,7 +264,7 @@ def _member(
 
 
 def _identity_provider(value: Any, field: str) -> IdentityProvider:
-    obj = _object(value, field, {"region", "name", "keys"}, {"loa_mapping"})
+    obj = _object(value, field, {"region", "name", "keys"}, {"loa_mapping", "revocation_url"})
     region = obj["region"]
     if region not in Region.__members__:
         raise RegistryFormatError(
@@ -281,6 +281,7 @@ def _identity_provider(value: Any, field: str) -> IdentityProvider:
         name=_str(obj["name"], _join(field, "name")),
         keys=_keys(obj["keys"], _join(field, "keys")),
         loa_mapping=MappingProxyType(dict(mapping)),
+        revocation_url=_revocation_url(obj.get("revocation_url", ""), field),
     )
 
 
@@ -438,3 +439,18 @@ def _claim(owners: dict[str, str], key_id: str, field: str, owner: str) -> None:
             f"{field}.key_id", f"key {key_id} also belongs to {owners[key_id]}"
         )
     owners[key_id] = owner
+
+
+def _revocation_url(value: Any, field: str) -> str:
+    """An identity provider's optional ``revocation_url``: http(s), at most 2048 characters."""
+    if value == "":
+        return ""
+    where = _join(field, "revocation_url")
+    url = _str(value, where)
+    if (
+        len(url) > 2048
+        or not url.startswith(("https://", "http://"))
+        or any(c.isspace() for c in url)
+    ):
+        raise RegistryFormatError(where, "expected an http(s) URL of at most 2048 characters")
+    return url

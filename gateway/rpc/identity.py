@@ -18,7 +18,10 @@ Configuration, in ``settings.extra["identity"]`` (all optional):
 - ``person_key_secret_file``: the HMAC secret (at least 32 bytes). Default
   ``<data_dir>/identity/person-key.secret``, made once with 32 random bytes. Keep it and
   back it up: a new secret changes every person key;
-- ``assertion_ttl_seconds`` (300) and ``leeway_seconds`` (30).
+- ``assertion_ttl_seconds`` (300) and ``leeway_seconds`` (30);
+- revocation lists (:func:`revocation_watch_for`): ``revocation_poll_seconds`` (30),
+  ``revocation_fetch_timeout_seconds`` (10), ``revocation_grace_seconds`` (60) and
+  ``revocation_max_bytes`` (1 MiB).
 
 The canonical assertions are signed with the gateway's identity key, which the trust
 registry lists with purpose ``identity``; members verify them with
@@ -50,8 +53,11 @@ from gateway.identity import (
 )
 from gateway.identity.province import AssertionFormat
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
+from gateway.identity.replay import ReplayGuard
+from gateway.identity.revocation_watch import RevocationWatch
 from gateway.identity.service import RecognitionService
 from gateway.matters import Catalogue, default_catalogue
+from gateway.ops.metrics import Metrics
 from gateway.ops.privacy import mask_id_number, mask_name, mask_uscc
 from gateway.pb.yrd.v1 import identity_pb2, identity_pb2_grpc
 from gateway.registry import Region, TrustRegistry
@@ -67,6 +73,7 @@ __all__ = [
     "add_identity_service",
     "load_person_key_secret",
     "recognizer_for",
+    "revocation_watch_for",
 ]
 
 log = logging.getLogger("gateway.identity")
@@ -138,6 +145,32 @@ def recognizer_for(settings: IdentitySettings, identity_key: PrivateKey) -> Reco
     )
 
 
+def _positive(config: Mapping[str, Any], name: str, default: float) -> float:
+    value = config.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"settings extra.identity.{name}: expected a positive number")
+    return float(value)
+
+
+def revocation_watch_for(
+    settings: IdentitySettings,
+    registry: Callable[[], TrustRegistry],
+    adapters: DialectCatalogue,
+    metrics: Metrics | None,
+) -> RevocationWatch:
+    """The revocation-list watcher configured by ``settings`` (``extra.identity``)."""
+    config = _config(settings)
+    return RevocationWatch(
+        registry=registry,
+        formats=lambda region: _format_of(adapters, region),
+        metrics=metrics,
+        poll_seconds=_positive(config, "revocation_poll_seconds", 30),
+        timeout_seconds=_positive(config, "revocation_fetch_timeout_seconds", 10),
+        grace_seconds=_positive(config, "revocation_grace_seconds", 60),
+        max_bytes=int(_positive(config, "revocation_max_bytes", 1 << 20)),
+    )
+
+
 class IdentityServicer(identity_pb2_grpc.IdentityServicer):
     """``yrd.v1.Identity``; the steps are in the module docstring."""
 
@@ -150,6 +183,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         executor: Executor | None,
         recognizer: Recognizer,
         catalogue: Catalogue | None = None,
+        replay: ReplayGuard | None = None,
+        revocations: RevocationWatch | None = None,
     ) -> None:
         self.registry = registry
         self.recognizer = recognizer
@@ -160,6 +195,8 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
             executor=executor,
             recognizer=recognizer,
             catalogue=catalogue or default_catalogue(),
+            replay=replay,
+            revocations=revocations,
         )
 
     async def Recognize(self, request, context):

@@ -235,7 +235,14 @@ async def test_served_simulator_keeps_the_canonical_routes():
         plain_routes = {
             (r.method, r.resource.canonical) for r in plain.router.routes() if r.resource
         }
-        assert routes == plain_routes | {("POST", "/identity/assert")}
+        identity_routes = {
+            ("POST", "/identity/assert"),
+            ("GET", "/identity/revocations"),
+            ("HEAD", "/identity/revocations"),
+            ("POST", "/identity/revoke"),
+            ("POST", "/identity/revocations/control"),
+        }
+        assert routes == plain_routes | identity_routes
         status, _, _ = await _post(f"http://{host}:{port}/identity/assert", {"audience": "a"})
         assert status == 503
     finally:
