@@ -31,6 +31,7 @@ from gateway.app.trust import (
 )
 from gateway.dialects.catalogue import default_dialects
 from gateway.identity.idp_simulator import set_identity_provider_key
+from gateway.licences.issuing import set_dev_licence_issuer
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
 from gateway.tls import TlsFiles
@@ -97,6 +98,8 @@ def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment)
     """The dev simulators issue identity assertions with the keys the registry lists."""
     for region, app in simulators.apps.items():
         set_identity_provider_key(app, env.idp_keys[region])
+        if region in env.licence_keys:  # and sign e-licences with their licence keys
+            set_dev_licence_issuer(app, env, region)
 
 
 async def serve(

@@ -336,7 +336,13 @@ def parse_document(value: Any) -> RegistryDocument:
         value,
         "",
         DOCUMENT_FIELDS,
-        {"identity_providers", "gateway_keys", "allow_plain_http_push", "auditors"},
+        {
+            "identity_providers",
+            "gateway_keys",
+            "allow_plain_http_push",
+            "auditors",
+            "licence_issuers",
+        },
     )
     version = _int(obj["version"], "version", 1)
     if version != SUPPORTED_VERSION:
@@ -399,6 +405,14 @@ def parse_document(value: Any) -> RegistryDocument:
     for i, provider in enumerate(providers):
         for j, key in enumerate(provider.keys):
             _claim(key_owner, key.key_id, f"identity_providers[{i}].keys[{j}]", provider.name)
+    from gateway.registry._licences import parse_licence_issuers  # uses these primitives
+
+    licence_issuers = parse_licence_issuers(obj.get("licence_issuers", []), "licence_issuers")
+    for i, licence_region in enumerate(licence_issuers):
+        for j, authority in enumerate(licence_region.authorities):
+            for n, key in enumerate(authority.keys):
+                where = f"licence_issuers[{i}].authorities[{j}].keys[{n}]"
+                _claim(key_owner, key.key_id, where, authority.name)
     if governance_key_id in key_owner:
         raise RegistryFormatError(
             "governance_key_id",
@@ -429,6 +443,7 @@ def parse_document(value: Any) -> RegistryDocument:
         gateway_keys=gateway_keys,
         allow_plain_http_push=plain_http,
         auditors=auditors,
+        licence_issuers=licence_issuers,
     )
 
 
