@@ -46,7 +46,7 @@ class Licences:
             "licence_type": "business_licence",
             "holder": Holder(
                 "legal_person", HOLDER_KEY, "苏州示例电子有限公司", "91************0013"
-            ),  # fmt: skip
+            ),
             "issued_at": now - timedelta(days=30),
             "valid_from": now - timedelta(days=30),
             "valid_until": now + timedelta(days=3650),

@@ -61,6 +61,7 @@ def test_a_valid_licence_verifies_with_its_fields(lic):
         assert verify_licence(lic.licence(region), registry=lic.registry(), now=_now())
 
 
+FAR = "2099-01-01T00:00:00.000Z"
 CASES = {
     "expired": (
         lambda lic: lic.licence(valid_until=_now() - timedelta(seconds=1)),
@@ -85,7 +86,7 @@ CASES = {
         lambda lic: tampered(lic.licence(), lambda d: d["data"].update(name="别的公司（示例）")),
         Reason.BAD_SIGNATURE, "signature"),
     "tampered_validity": (
-        lambda lic: tampered(lic.licence(), lambda d: d.update(valid_until="2099-01-01T00:00:00.000Z")),
+        lambda lic: tampered(lic.licence(), lambda d: d.update(valid_until=FAR)),
         Reason.BAD_SIGNATURE, "signature"),
     "garbage": (lambda lic: b"\x00\xffnot json", Reason.MALFORMED, "parse"),
     "oversized": (lambda lic: b"{" + b" " * MAX_LICENCE_BYTES + b"}", Reason.MALFORMED, "parse"),
