@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from gateway.app.devenv import DevEnvironment, ensure_dev_environment
-from gateway.licences import Holder, build_licence, load_licence_trust
+from gateway.licences import (
+    Holder,
+    Issuer,
+    Licence,
+    build_licence,
+    load_licence_trust,
+    sign_licence,
+)
 from gateway.registry import DEV_LICENCE_AUTHORITIES, Region, TrustRegistry
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -54,6 +61,23 @@ class Licences:
         }
         fields.update(overrides)
         return build_licence(**fields)
+
+    def unchecked(self, data: dict[str, str]) -> bytes:
+        """A JS licence with ``data`` signed as is, skipping the builder's own parse (which
+        refuses raw identifiers): what a careless issuer could send."""
+        now = _now()
+        key = self.env.licence_keys["JS"]
+        licence = Licence(
+            licence_id="JS-LIC-RAW",
+            licence_type="business_licence",
+            holder=Holder("legal_person", HOLDER_KEY, "苏州示例电子有限公司"),
+            issuer=Issuer("JS", DEV_LICENCE_AUTHORITIES[Region.JS], key.public_key.key_id),
+            issued_at=now - timedelta(days=1),
+            valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=1),
+            data=data,
+        )
+        return sign_licence(licence, key)
 
 
 def _now() -> datetime:

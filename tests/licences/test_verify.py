@@ -92,20 +92,26 @@ CASES = {
     "oversized": (lambda lic: b"{" + b" " * MAX_LICENCE_BYTES + b"}", Reason.MALFORMED, "parse"),
     "too_deep": (lambda lic: b"[" * 50 + b"]" * 50, Reason.MALFORMED, "parse"),
     "raw_credit_code_in_data": (
-        lambda lic: lic.licence(data={"uscc": "91320500MA1YRD0013"}), Reason.MALFORMED, "parse"),
+        lambda lic: lic.unchecked({"uscc": "91320500MA1YRD0013"}), Reason.MALFORMED, "parse"),
+    "raw_id_number_in_data": (
+        lambda lic: lic.unchecked({"legal_rep_id": "11010519491231002X"}),
+        Reason.MALFORMED, "parse"),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_bad_licence_is_refused_with_its_reason(lic, case):
     make, reason, check = CASES[case]
-    try:
-        data = make(lic)
-    except LicenceRejected as exc:  # the builder itself refuses to sign a raw credit code
-        assert (exc.reason, exc.check) == (reason, check)
-        return
-    got = refused(lic, data)
+    got = refused(lic, make(lic))
     assert (got.reason, got.check) == (reason, check), got.message
+
+
+def test_the_builder_refuses_to_sign_a_raw_identifier(lic):
+    with pytest.raises(LicenceRejected) as info:
+        lic.licence(data={"uscc": "91320500MA1YRD0013"})
+    assert info.value.reason == Reason.MALFORMED and "raw id number or credit code" in str(
+        info.value
+    )
 
 
 def test_a_wrong_type_for_the_region_names_the_type(lic):
