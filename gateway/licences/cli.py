@@ -20,6 +20,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gateway.cli import UsageError as _Usage
 from gateway.errors import ConfigError
 from gateway.licences.errors import LicenceRejected
 from gateway.licences.trust import load_licence_trust
@@ -43,10 +44,6 @@ def _read(path: str, what: str, limit: int) -> bytes:
     if len(data) > limit:
         raise _Usage(f"{what} {path}: larger than {limit} bytes")
     return data
-
-
-class _Usage(Exception):
-    pass
 
 
 def _licence_bytes(data: bytes) -> bytes:

@@ -64,8 +64,9 @@ class SampleIssuer:
     authority: str
     holder_key: Callable[[Mapping[str, Any]], str] = _DEV_HOLDER_KEY
 
-    def licence_for(self, cert: Mapping[str, Any]) -> bytes:
-        """The signed e-licence (wire bytes) of a sample certificate record."""
+    def licence_for(self, cert: Mapping[str, Any], *, vector_k: int | None = None) -> bytes:
+        """The signed e-licence (wire bytes) of a sample certificate record (``vector_k``:
+        a deterministic signature, for published examples only)."""
         issued = datetime.combine(
             datetime.fromisoformat(cert["issued_date"]).date(), time(), BEIJING
         )
@@ -92,6 +93,7 @@ class SampleIssuer:
                 "holder_name": cert["holder"],
                 "content_sm3": sm3(cert["content"].encode("utf-8")).hex(),
             },
+            vector_k=vector_k,
         )
 
 

@@ -27,12 +27,14 @@ def signed_bytes(licence: Licence) -> bytes:
     return canonical_json(licence.to_dict())
 
 
-def sign_licence(licence: Licence, key: PrivateKey) -> bytes:
+def sign_licence(licence: Licence, key: PrivateKey, *, vector_k: int | None = None) -> bytes:
     """The wire form of ``licence`` signed with ``key`` (its ``issuer.key_id`` must be the
-    key's id: ``ValueError`` otherwise)."""
+    key's id: ``ValueError`` otherwise). ``vector_k`` makes the signature deterministic, for
+    the partner kit's published examples only."""
     if licence.issuer.key_id != key.public_key.key_id:
         raise ValueError("issuer.key_id: not the id of the signing key")
-    signature = key.sign(signed_bytes(licence))
+    message = signed_bytes(licence)
+    signature = key.sign(message) if vector_k is None else key.sign_with_k(message, vector_k)
     wire = {"licence": licence.to_dict(), "signature": base64.b64encode(signature).decode()}
     return json.dumps(wire, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
@@ -49,6 +51,7 @@ def build_licence(
     valid_from: datetime,
     valid_until: datetime,
     data: dict[str, str] | None = None,
+    vector_k: int | None = None,
 ) -> bytes:
     """Build, validate (as a verifier would parse it) and sign a licence; the wire bytes."""
     licence = Licence.from_dict(
@@ -63,4 +66,4 @@ def build_licence(
             data=dict(data or {}),
         ).to_dict()
     )
-    return sign_licence(licence, key)
+    return sign_licence(licence, key, vector_k=vector_k)
