@@ -32,6 +32,7 @@ from gateway.app.trust import (
 from gateway.dialects.catalogue import default_dialects
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.licences.issuing import set_dev_licence_issuer
+from gateway.rpc.identity import load_person_key_secret
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
 from gateway.tls import TlsFiles
@@ -73,7 +74,7 @@ async def build_gateway(
         pull = tuple(r for r in REGIONS if r not in endpoints)
         env = ensure_dev_environment(settings.data_dir, endpoints=endpoints, pull_regions=pull)
         if simulators:
-            _give_simulators_their_idp_keys(simulators, env)
+            _give_simulators_their_idp_keys(simulators, env, load_person_key_secret(settings))
         holder = registry_holder(settings, env.registry_path, env.governance.public_key)
         keys = GatewayKeys(env.log_key, env.attestation_key, env.identity_key)
         tls = TlsFiles(env.ca.cert_pem, env.server.cert_pem, env.server.key_pem)
@@ -94,12 +95,15 @@ async def build_gateway(
     )
 
 
-def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment) -> None:
-    """The dev simulators issue identity assertions with the keys the registry lists."""
+def _give_simulators_their_idp_keys(
+    simulators: Simulators, env: DevEnvironment, person_key_secret: bytes | None = None
+) -> None:
+    """The dev simulators issue identity assertions with the keys the registry lists (and
+    e-licences whose holder keys are the gateway's person keys, with its secret)."""
     for region, app in simulators.apps.items():
         set_identity_provider_key(app, env.idp_keys[region])
         if region in env.licence_keys:  # and sign e-licences with their licence keys
-            set_dev_licence_issuer(app, env, region)
+            set_dev_licence_issuer(app, env, region, person_key_secret)
 
 
 async def serve(
