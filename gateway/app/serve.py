@@ -32,9 +32,9 @@ from gateway.app.trust import (
 from gateway.dialects.catalogue import default_dialects
 from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.licences.issuing import set_dev_licence_issuer
-from gateway.rpc.identity import load_person_key_secret
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
+from gateway.rpc.identity import load_person_key_secret
 from gateway.tls import TlsFiles
 
 __all__ = [
