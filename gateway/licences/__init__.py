@@ -17,6 +17,12 @@ from gateway.licences.model import (
     SignedLicence,
     parse_signed_licence,
 )
+from gateway.licences.revocations import (
+    REVOCATIONS_FORMAT,
+    RevocationList,
+    load_revocation_list,
+    sign_revocation_list,
+)
 from gateway.licences.signing import build_licence, sign_licence, signed_bytes
 from gateway.licences.trust import TRUST_FORMAT, licence_trust_document, load_licence_trust
 from gateway.licences.verify import CHECKS, Verdict, check_licence, verify_licence
@@ -28,19 +34,23 @@ __all__ = [
     "HOLDER_KINDS",
     "LICENCE_TYPES",
     "MAX_LICENCE_BYTES",
+    "REVOCATIONS_FORMAT",
     "TRUST_FORMAT",
     "Holder",
     "Issuer",
     "Licence",
     "LicenceRejected",
+    "RevocationList",
     "SignedLicence",
     "Verdict",
     "build_licence",
     "check_licence",
     "licence_trust_document",
     "load_licence_trust",
+    "load_revocation_list",
     "parse_signed_licence",
     "sign_licence",
+    "sign_revocation_list",
     "signed_bytes",
     "verify_licence",
 ]

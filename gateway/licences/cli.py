@@ -3,12 +3,14 @@
 ``LICENCE`` is a file holding the signed licence (its JSON, or that JSON in base64; ``-``
 reads stdin); ``T`` is a licence trust file (``gateway.licences.trust``: the signed registry
 and the governance key that signs it; the dev environment writes ``dev/licence-trust.json``).
-``--at`` (RFC 3339, default now) is the time the licence and the registry are checked at.
+``--at`` (RFC 3339, default now) is the time the licence and the registry are checked at;
+``--revocations FILE`` (repeatable) adds a region's signed revocation list
+(``gateway.licences.revocations``).
 No network, nothing written. Output: one line per check, ``ok`` or ``FAILED`` with the
 reason and message, then ``VALID`` or ``INVALID``.
 
 Exit codes: 0 the licence is valid, 1 a check refused it, 2 usage or input error (no such
-file, a trust file that does not verify, a bad ``--at``).
+file, a trust file or revocation list that does not verify, a bad ``--at``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 from gateway.cli import UsageError as _Usage
 from gateway.errors import ConfigError
 from gateway.licences.errors import LicenceRejected
+from gateway.licences.revocations import MAX_BYTES as MAX_LIST
+from gateway.licences.revocations import load_revocation_list, merge
 from gateway.licences.trust import load_licence_trust
 from gateway.licences.verify import CHECKS, verify_licence
 
@@ -74,12 +78,24 @@ def cmd_licence_verify(args: argparse.Namespace) -> int:
             registry = load_licence_trust(trust, at)
         except ConfigError as exc:
             raise _Usage(str(exc)) from exc
+        lists = []
+        for path in args.revocations or ():
+            try:
+                lists.append(
+                    load_revocation_list(_read(path, "revocation list", MAX_LIST), registry)
+                )
+            except LicenceRejected as exc:
+                raise _Usage(f"revocation list {path}: {exc.reason.wire}: {exc.message}") from exc
     except _Usage as exc:
         print(f"yrdgw: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         verified = verify_licence(
-            licence, registry=registry, now=at, holder_key=args.holder_key or None
+            licence,
+            registry=registry,
+            now=at,
+            holder_key=args.holder_key or None,
+            revoked=merge(lists),
         )
     except LicenceRejected as exc:
         for check in CHECKS[: CHECKS.index(exc.check)]:
@@ -109,4 +125,10 @@ def add_licence_commands(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("--trust", required=True, help="licence trust file (signed registry)")
     verify.add_argument("--holder-key", help="the applicant's person key the holder must be")
     verify.add_argument("--at", help="check at this time (rfc 3339; default now)")
+    verify.add_argument(
+        "--revocations",
+        action="append",
+        metavar="FILE",
+        help="a region's signed revocation list (repeatable); one that does not verify: exit 2",
+    )
     verify.set_defaults(func=cmd_licence_verify)

@@ -17,7 +17,7 @@ The checks, in this order, each refusing with :class:`LicenceRejected` (its ``re
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,10 +43,11 @@ def verify_licence(
     registry: TrustRegistry,
     now: datetime,
     holder_key: str | None = None,
-    revoked: Collection[str] = (),
+    revoked: Collection[str] | Mapping[str, Collection[str]] = (),
 ) -> Licence:
     """The licence in ``data`` if every check passes (module docstring); else
-    :class:`LicenceRejected` naming the first check that failed."""
+    :class:`LicenceRejected` naming the first check that failed. ``revoked``: more revoked
+    ids, for any region, or by region (``revocations.merge`` of signed lists)."""
     # (1) parse
     signed = parse_signed_licence(data)
     licence = signed.licence
@@ -87,8 +88,9 @@ def verify_licence(
             Reason.EXPIRED, "validity", f"expired at {format_time(licence.valid_until)}"
         )
     # (6) revocation, from the registry (offline) or a separate list
+    extra = revoked.get(licence.issuer.region, ()) if isinstance(revoked, Mapping) else revoked
     if registry.licence_issuers.is_revoked(licence.issuer.region, licence.licence_id) or (
-        licence.licence_id in revoked
+        licence.licence_id in extra
     ):
         raise LicenceRejected(
             Reason.REVOKED, "revocation", f"{licence.issuer.region} revoked this licence"
@@ -134,7 +136,7 @@ def check_licence(
     registry: TrustRegistry,
     now: datetime,
     holder_key: str | None = None,
-    revoked: Collection[str] = (),
+    revoked: Collection[str] | Mapping[str, Collection[str]] = (),
 ) -> Verdict:
     """:func:`verify_licence` as a verdict: a refused licence is an answer, not an error."""
     try:
