@@ -9,7 +9,7 @@ The section is optional and additive: a registry without it lists no licence iss
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "LicenceAuthority",
     "LicenceIssuers",
     "LicenceRegion",
+    "licence_keys",
     "parse_licence_issuers",
 ]
 
@@ -70,6 +71,15 @@ class LicenceIssuers:
 
     def key_ids(self) -> tuple[str, ...]:
         return tuple(self._keys)
+
+
+def licence_keys(regions: tuple[LicenceRegion, ...], field: str) -> Iterator[tuple[str, str, str]]:
+    """(field path, key id, authority name) of every licence key, for the registry-wide
+    uniqueness check of key ids."""
+    for i, region in enumerate(regions):
+        for j, authority in enumerate(region.authorities):
+            for n, key in enumerate(authority.keys):
+                yield f"{field}[{i}].authorities[{j}].keys[{n}]", key.key_id, authority.name
 
 
 def parse_licence_issuers(value: Any, field: str) -> tuple[LicenceRegion, ...]:

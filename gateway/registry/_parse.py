@@ -405,14 +405,11 @@ def parse_document(value: Any) -> RegistryDocument:
     for i, provider in enumerate(providers):
         for j, key in enumerate(provider.keys):
             _claim(key_owner, key.key_id, f"identity_providers[{i}].keys[{j}]", provider.name)
-    from gateway.registry._licences import parse_licence_issuers  # uses these primitives
+    from gateway.registry._licences import licence_keys, parse_licence_issuers  # (primitives)
 
     licence_issuers = parse_licence_issuers(obj.get("licence_issuers", []), "licence_issuers")
-    for i, licence_region in enumerate(licence_issuers):
-        for j, authority in enumerate(licence_region.authorities):
-            for n, key in enumerate(authority.keys):
-                where = f"licence_issuers[{i}].authorities[{j}].keys[{n}]"
-                _claim(key_owner, key.key_id, where, authority.name)
+    for where, key_id, authority in licence_keys(licence_issuers, "licence_issuers"):
+        _claim(key_owner, key_id, where, authority)
     if governance_key_id in key_owner:
         raise RegistryFormatError(
             "governance_key_id",
