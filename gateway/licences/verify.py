@@ -113,15 +113,16 @@ class Verdict:
     refusal: LicenceRejected | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``valid``, ``reason``/``check``/``message``/``message_zh`` of a
-        refusal (None when valid), and ``licence`` (canonical fields and ``type_label``)."""
+        """JSON-ready: ``valid``; for a refusal ``reason`` (wire name), ``check``,
+        ``message`` (Chinese, for the window) and ``detail`` (the lower-case English message
+        naming the check), else None; ``licence`` (canonical fields and ``type_label``)."""
         refusal = self.refusal
         return {
             "valid": self.valid,
             "reason": refusal.reason.wire if refusal else None,
             "check": refusal.check if refusal else None,
-            "message": refusal.message if refusal else None,
-            "message_zh": refusal.chinese if refusal else None,
+            "message": refusal.chinese if refusal else None,
+            "detail": refusal.message if refusal else None,
             "licence": (
                 {**self.licence.to_dict(), "type_label": self.licence.type_label}
                 if self.licence is not None

@@ -162,7 +162,8 @@ def test_a_verdict_keeps_the_parsed_licence_of_a_refusal(lic):
                             holder_key=OTHER_KEY)  # fmt: skip
     shown = verdict.to_dict()
     assert shown["valid"] is False and shown["reason"] == "HOLDER_MISMATCH"
-    assert shown["message_zh"] == "证照持有人与申请人不一致"
+    assert shown["message"] == "证照持有人与申请人不一致"
+    assert shown["detail"].startswith("licence holder: ")
     assert shown["licence"]["type_label"] == "营业执照"
     assert check_licence(b"junk", registry=lic.registry(), now=_now()).licence is None
 

@@ -67,8 +67,8 @@ def test_rest_each_refusal_in_chinese(site, clerk, case):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["valid"] is False
-    assert (body["reason"], body["check"]) == (reason.name, check), body["message"]
-    assert body["message_zh"] == CHINESE_REASONS[reason]
+    assert (body["reason"], body["check"]) == (reason.name, check), body["detail"]
+    assert body["message"] == CHINESE_REASONS[reason]
 
 
 def test_rest_holder_mismatch(site, clerk):
@@ -76,7 +76,7 @@ def test_rest_holder_mismatch(site, clerk):
     body = clerk.post(
         "/api/licences/verify", json={"licence": data, "holder_key": OTHER_KEY}
     ).json()
-    assert body["reason"] == "HOLDER_MISMATCH" and body["message_zh"] == "证照持有人与申请人不一致"
+    assert body["reason"] == "HOLDER_MISMATCH" and body["message"] == "证照持有人与申请人不一致"
     assert body["licence"]["licence_id"] == "JS-LIC-0001"  # shown, but not verified
 
 
