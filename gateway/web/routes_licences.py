@@ -5,8 +5,8 @@ The body is ``{"licence": "<the signed licence: its JSON text, or that text in b
 (HTTP 200): ``valid``, and for a refused licence ``reason`` (the machine code, e.g.
 ``EXPIRED``), ``check`` (the step that refused), ``message`` (Chinese: what the window
 shows) and ``detail`` (the English message naming the check), plus the canonical
-``licence`` when it parsed -- a licence that fails a check is an answer, not an error. Errors use the API's error shape: 401 without a session, 422 for
-a body without ``licence`` (``{"error": {"code", "message", "field", "field_label"}}``,
+``licence`` when it parsed -- a licence that fails a check is an answer, not an error.
+Errors use the API's error shape: 401 without a session, 422 for a body without ``licence`` (``{"error": {"code", "message", "field", "field_label"}}``,
 Chinese message), 413 over the body limit. Nothing is written.
 """
 
