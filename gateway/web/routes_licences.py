@@ -6,8 +6,9 @@ The body is ``{"licence": "<the signed licence: its JSON text, or that text in b
 ``EXPIRED``), ``check`` (the step that refused), ``message`` (Chinese: what the window
 shows) and ``detail`` (the English message naming the check), plus the canonical
 ``licence`` when it parsed -- a licence that fails a check is an answer, not an error.
-Errors use the API's error shape: 401 without a session, 422 for a body without ``licence`` (``{"error": {"code", "message", "field", "field_label"}}``,
-Chinese message), 413 over the body limit. Nothing is written.
+Errors use the API's error shape (``{"error": {"code", "message", "field",
+"field_label"}}``, Chinese message): 401 without a session, 422 for a body without
+``licence``, 413 over the body limit. Nothing is written.
 """
 
 from __future__ import annotations
