@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.app.accounts_cmd import add_accounts_command
 
     add_accounts_command(sub)
+    from gateway.licences.cli import add_licence_commands
+
+    add_licence_commands(sub)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

@@ -60,7 +60,8 @@ def codecs() -> dict[str, Codec]:
 def _certificates() -> list[Mapping[str, Any]]:
     out: list[Mapping[str, Any]] = []
     for path in SAMPLE_FILES:
-        out.extend(json.loads(path.read_text("utf-8"))["certificates"])
+        store = json.loads(path.read_text("utf-8"))
+        out.extend({**cert, "region": store["region"]} for cert in store["certificates"])
     return out
 
 
@@ -125,7 +126,28 @@ def sample_payloads(dialect: str) -> Iterator[tuple[str, str, bytes]]:
         label = cert["certificate_number"]
         yield label, "evidence.request", codec.from_canonical("evidence.request", request)
         response = certificate_response(request, cert)
+        response["licence"] = sample_licence(cert)
         yield label, "evidence.response", codec.from_canonical("evidence.response", response)
+
+
+def sample_licence(cert: Mapping[str, Any]) -> str:
+    """The signed e-licence (base64) the holder region's simulator sends with ``cert``: the
+    region's TEST licence key, a deterministic signature (docs/licences.md)."""
+    import base64
+
+    from partner_kit_vectors import test_key  # a sibling script, on sys.path like this one
+
+    from gateway.licences.issuing import SampleIssuer
+    from gateway.registry import DEV_LICENCE_AUTHORITIES, Region
+    from ledger.crypto import N
+
+    region = cert["region"]
+    key = test_key(f"licence-{region}")
+    issuer = SampleIssuer(key, region, DEV_LICENCE_AUTHORITIES[Region(region)])
+    k = int.from_bytes(
+        sm3(b"yrd partner kit licence k " + cert["certificate_number"].encode()), "big"
+    )
+    return base64.b64encode(issuer.licence_for(cert, vector_k=k % (N - 1) + 1)).decode()
 
 
 # -- Zhejiang's annotated XML ----------------------------------------------------------------

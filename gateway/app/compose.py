@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import grpc
@@ -46,6 +46,7 @@ from gateway.rpc.identity import (
     recognizer_for,
     revocation_watch_for,
 )
+from gateway.rpc.licences import LicencesServicer, add_licences_service
 from gateway.rpc.matters import MattersServicer, add_matters_service
 from gateway.rpc.standard import add_health, add_reflection
 from gateway.tls import TlsFiles
@@ -213,6 +214,7 @@ async def compose(
             AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
             identity,
+            LicencesServicer(registry=current, clock=cases.clock or _utc_now),
         )
         # (7): supervision and metrics
         supervisor = Supervisor(metrics)
@@ -284,6 +286,7 @@ def _grpc_server(
     audit: AuditServicer,
     matters: MattersServicer,
     identity: IdentityServicer,
+    licences: LicencesServicer,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, tuple[str, ...]]:
     """The gRPC server with every service; the names whose health follows the gateway's
     (each service, and "" for the server as a whole)."""
@@ -309,6 +312,7 @@ def _grpc_server(
         audit_pb2.DESCRIPTOR.services_by_name["Audit"].full_name,
         add_matters_service(server, matters),
         add_identity_service(server, identity),
+        add_licences_service(server, licences),
     )
     health_servicer = add_health(server)
     add_reflection(server, (*services, health.SERVICE_NAME))
@@ -330,3 +334,8 @@ def _refresh_gauges(
                 metrics.anchor_lag_seconds.set(lag.seconds)
 
     metrics.on_scrape(refresh)
+
+
+def _utc_now() -> datetime:
+    """The licence service's clock when the case options give none."""
+    return datetime.now(UTC)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.app.pki import CertPair, issue, make_ca
+from gateway.licences.trust import licence_trust_document
 from gateway.regions import REGIONS
 from gateway.registry import (
     DEV_AUDITOR_ID,
@@ -56,6 +57,11 @@ class DevEnvironment:
     trust_path: Path
     auditor: CertPair
     """The dev auditor's client certificate (``DEV_AUDITOR_ID``): not a member."""
+    licence_keys: dict[str, PrivateKey] = field(default_factory=dict)
+    """Each region's e-licence authority key (``licence_issuers``; docs/licences.md)."""
+    licence_trust_path: Path | None = None
+    """``licence-trust.json``: the signed registry and governance key, for offline
+    ``yrdgw licence verify --trust``."""
 
     @property
     def auditor_id(self) -> str:
@@ -121,6 +127,7 @@ def ensure_dev_environment(
     identity_key = _key(keys / "identity.pem")
     member_keys = {str(r): _key(keys / f"member-{r}.pem") for r in REGIONS}
     idp_keys = {str(r): _key(keys / f"idp-{r}.pem") for r in REGIONS}
+    licence_keys = {str(r): _key(keys / f"licence-{r}.pem") for r in REGIONS}
     tls = root / "tls"
     ca = _cert(tls, "ca", make_ca)
     server = _cert(tls, "server", lambda: issue(ca, "localhost", server=True))
@@ -142,6 +149,7 @@ def ensure_dev_environment(
         identity_keys=[identity_key.public_key],
         auditor_fingerprints=[auditor.fingerprint],
         revocation_urls={Region(r): url for r, url in (revocation_urls or {}).items()},
+        licence_issuer_keys={Region(r): k.public_key for r, k in licence_keys.items()},
     )
     for member in document["members"]:
         if member["id"]["region"] in pull_regions:
@@ -152,6 +160,10 @@ def ensure_dev_environment(
     registry_path.write_bytes(sign_registry(document, governance))
     trust_path = root / "trust.json"
     trust_path.write_text(json.dumps(trust_document(DEV_LOG_ORIGIN, log_key.public_key), indent=2))
+    licence_trust_path = root / "licence-trust.json"
+    licence_trust_path.write_bytes(
+        licence_trust_document(registry_path.read_bytes(), governance.public_key)
+    )
     return DevEnvironment(
         root,
         governance,
@@ -166,6 +178,8 @@ def ensure_dev_environment(
         registry_path,
         trust_path,
         auditor=auditor,
+        licence_keys=licence_keys,
+        licence_trust_path=licence_trust_path,
     )
 
 

@@ -32,8 +32,10 @@ from gateway.app.trust import (
 from gateway.dialects.catalogue import default_dialects
 from gateway.identity.idp_revocations import REVOCATIONS
 from gateway.identity.idp_simulator import set_identity_provider_key
+from gateway.licences.issuing import set_dev_licence_issuer
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
+from gateway.rpc.identity import load_person_key_secret
 from gateway.tls import TlsFiles
 
 __all__ = [
@@ -80,7 +82,7 @@ async def build_gateway(
             revocation_urls=_revocation_urls(simulators) if simulators else None,
         )
         if simulators:
-            _give_simulators_their_idp_keys(simulators, env)
+            _give_simulators_their_idp_keys(simulators, env, load_person_key_secret(settings))
         holder = registry_holder(settings, env.registry_path, env.governance.public_key)
         keys = GatewayKeys(env.log_key, env.attestation_key, env.identity_key)
         tls = TlsFiles(env.ca.cert_pem, env.server.cert_pem, env.server.key_pem)
@@ -111,10 +113,15 @@ def _revocation_urls(simulators: Simulators) -> dict[str, str]:
     return urls
 
 
-def _give_simulators_their_idp_keys(simulators: Simulators, env: DevEnvironment) -> None:
-    """The dev simulators issue identity assertions with the keys the registry lists."""
+def _give_simulators_their_idp_keys(
+    simulators: Simulators, env: DevEnvironment, person_key_secret: bytes | None = None
+) -> None:
+    """The dev simulators issue identity assertions with the keys the registry lists (and
+    e-licences whose holder keys are the gateway's person keys, with its secret)."""
     for region, app in simulators.apps.items():
         set_identity_provider_key(app, env.idp_keys[region])
+        if region in env.licence_keys:  # and sign e-licences with their licence keys
+            set_dev_licence_issuer(app, env, region, person_key_secret)
 
 
 async def serve(

@@ -66,7 +66,15 @@ ENUMS: Mapping[str, tuple[str, ...]] = {
     "assurance_level": tuple(m.value for m in AssuranceLevel),
     "region": REGIONS,
     "case_status": ("received", "accepted", "rejected", "in_progress", "completed"),
-    "certificate_type": ("business_licence", "industrial_product_licence", "household_register"),
+    # the e-licence type code list (gateway.licences.LICENCE_TYPES; a test keeps them equal)
+    "certificate_type": (
+        "business_licence",
+        "industrial_product_licence",
+        "household_register",
+        "resident_id_card",
+        "real_estate_certificate",
+        "marriage_certificate",
+    ),
 }
 
 TIME_LIMIT = Obj({"value": "int", "unit": "enum:time_unit"}, name="time_limit")
@@ -130,6 +138,7 @@ SCHEMAS: Mapping[str, Obj] = {
         "issued_date": "date",
         "digest_sm3": "digest",
         "content_base64": "base64",
+        "licence": "base64?",  # the issuing region's signed e-licence (docs/licences.md)
     }),
     "error": Obj({"code": "str", "message": "str", "field": "str?"}),
 }  # fmt: skip

@@ -3,7 +3,10 @@
 ``SampleSimulator`` is the default ``SimulatorFactory``. It serves, on the codec's endpoints:
 
 - ``matter.lookup``: the region's variant from the matter catalogue (SAMPLE DATA);
-- ``evidence.request``: certificates (电子证照) from a small sample store;
+- ``evidence.request``: certificates (电子证照) from a small sample store; once the region's
+  licence authority is set (:func:`set_licence_issuer`), each answer also carries the signed
+  e-licence (``licence``, docs/licences.md), and a request by ``subject_person_key`` also
+  finds a company's certificate by its holder key (the number then comes back masked);
 - ``case.submit``: records the case and answers ``case.status`` ``accepted`` (idempotent
   on case id: the same case id gets the same acceptance);
 - ``case.status``: records a status update for a known case and echoes it;
@@ -32,25 +35,40 @@ from aiohttp import web
 from gateway.dialects.base import RESPONSE_KIND, Codec
 from gateway.dialects.errors import AdapterError
 from gateway.dialects.transport import IN_REPLY_TO_HEADER
+from gateway.licences.issuing import SampleIssuer
 from gateway.matters.catalogue import Catalogue, default_catalogue
+from gateway.ops.privacy import mask_uscc
 from gateway.times import BEIJING
-from ledger.crypto import sm3
+from ledger.crypto import PrivateKey, sm3
 
 __all__ = [
     "ANSWERS",
     "ANSWER_KINDS",
     "CASES",
+    "LICENCE_ISSUER",
     "STATUS_UPDATES",
     "SampleSimulator",
     "build_simulator",
     "certificate_response",
+    "set_licence_issuer",
 ]
 
 CASES = web.AppKey("cases", dict)
 STATUS_UPDATES = web.AppKey("status_updates", list)
 ANSWERS = web.AppKey("answers", list)
+LICENCE_ISSUER = web.AppKey("licence_issuer", dict)
 ANSWER_KINDS = frozenset(RESPONSE_KIND.values())
 """The kinds an answer pushed back to the simulated system may have."""
+
+
+def set_licence_issuer(
+    app: web.Application, key: PrivateKey, *, region: str, authority: str, holder_key=None
+) -> None:
+    """Give the simulator its region's licence authority (key, name, and optionally the
+    holder-key rule, ``gateway.licences.issuing.sample_holder_key``): evidence answers then
+    carry signed e-licences."""
+    options = {} if holder_key is None else {"holder_key": holder_key}
+    app[LICENCE_ISSUER]["issuer"] = SampleIssuer(key, region, authority, **options)
 
 
 def _now() -> datetime:
@@ -107,6 +125,7 @@ def build_simulator(
     app[CASES] = {}
     app[STATUS_UPDATES] = []
     app[ANSWERS] = []
+    app[LICENCE_ISSUER] = {}
 
     def reply(kind: str, canonical: Mapping[str, Any], status: int = 200) -> web.Response:
         return web.Response(
@@ -143,13 +162,27 @@ def build_simulator(
         return reply("matter", record.to_dict())
 
     def evidence(req: dict[str, Any]) -> web.Response:
-        subject = ("subject_uscc", req["subject_uscc"]) if req["subject_uscc"] else (
-            "subject_person_key", req["subject_person_key"])  # fmt: skip
+        issuer: SampleIssuer | None = app[LICENCE_ISSUER].get("issuer")
+        by_key = req["subject_uscc"] is None
         for cert in certs:
-            if cert["certificate_type"] == req["certificate_type"] and (
-                cert.get(subject[0]) == subject[1]
-            ):
-                return reply("evidence.response", certificate_response(req, cert))
+            if cert["certificate_type"] != req["certificate_type"]:
+                continue
+            if by_key:
+                held = cert.get("subject_person_key") == req["subject_person_key"] or (
+                    issuer is not None
+                    and cert.get("subject_uscc")
+                    and issuer.holder_key(cert) == req["subject_person_key"]
+                )
+            else:
+                held = cert.get("subject_uscc") == req["subject_uscc"]
+            if not held:
+                continue
+            answer = certificate_response(req, cert)
+            if by_key and cert.get("subject_uscc"):  # asked by key: no raw number back
+                answer["certificate_number"] = mask_uscc(cert["certificate_number"])
+            if issuer is not None:
+                answer["licence"] = base64.b64encode(issuer.licence_for(cert)).decode()
+            return reply("evidence.response", answer)
         return refuse(404, "no_certificate", "no certificate for this subject", "subject")
 
     def intake(case: dict[str, Any]) -> web.Response:

@@ -12,13 +12,21 @@ refuses an unsigned, badly signed, untrusted, expired or not-yet-valid registry;
 
 from gateway.registry._dev import (
     DEV_AUDITOR_ID,
+    DEV_LICENCE_AUTHORITIES,
+    DEV_LICENCE_TYPES,
     DEV_LOG_ORIGIN,
     DEV_MEMBERS,
     DevMember,
     build_dev_registry,
+    dev_licence_issuers,
     dev_member_id,
 )
 from gateway.registry._holder import RegistryHolder
+from gateway.registry._licences import (
+    LicenceAuthority,
+    LicenceIssuers,
+    LicenceRegion,
+)
 from gateway.registry._model import (
     Auditor,
     Delivery,
@@ -59,6 +67,8 @@ from gateway.registry.errors import (
 
 __all__ = [
     "DEV_AUDITOR_ID",
+    "DEV_LICENCE_AUTHORITIES",
+    "DEV_LICENCE_TYPES",
     "DEV_LOG_ORIGIN",
     "DEV_MEMBERS",
     "Auditor",
@@ -70,6 +80,9 @@ __all__ = [
     "IdentityProvider",
     "KeyEntry",
     "KeyPurpose",
+    "LicenceAuthority",
+    "LicenceIssuers",
+    "LicenceRegion",
     "LogConfig",
     "Member",
     "MemberId",
@@ -95,6 +108,7 @@ __all__ = [
     "canonical_bytes",
     "certificate_fingerprint",
     "check_character",
+    "dev_licence_issuers",
     "dev_member_id",
     "format_time",
     "is_valid_uscc",

@@ -24,10 +24,13 @@ from ledger.crypto import PublicKey
 
 __all__ = [
     "DEV_AUDITOR_ID",
+    "DEV_LICENCE_AUTHORITIES",
+    "DEV_LICENCE_TYPES",
     "DEV_LOG_ORIGIN",
     "DEV_MEMBERS",
     "DevMember",
     "build_dev_registry",
+    "dev_licence_issuers",
     "dev_member_id",
 ]
 
@@ -161,6 +164,7 @@ def build_dev_registry(
     identity_keys: Sequence[PublicKey] = (),
     auditor_fingerprints: Sequence[str] = (),
     revocation_urls: Mapping[Region | str, str] | None = None,
+    licence_issuer_keys: Mapping[Region | str, PublicKey | Sequence[PublicKey]] | None = None,
 ) -> dict[str, Any]:
     """An unsigned dev registry document (a JSON-ready dict) for the four regions.
 
@@ -268,4 +272,50 @@ def build_dev_registry(
                 "not_after": format_time(end),
             }
         ]
+    if licence_issuer_keys:
+        document["licence_issuers"] = dev_licence_issuers(licence_issuer_keys, start, end)
     return document
+
+
+DEV_LICENCE_AUTHORITIES: Mapping[Region, str] = {
+    Region.SH: "上海市电子证照签发中心（示例）",
+    Region.JS: "江苏省电子证照签发中心（示例）",
+    Region.ZJ: "浙江省电子证照签发中心（示例）",
+    Region.AH: "安徽省电子证照签发中心（示例）",
+}
+DEV_LICENCE_KEYS_FROM = datetime(2020, 1, 1, tzinfo=UTC)
+DEV_LICENCE_TYPES = (
+    "business_licence",
+    "industrial_product_licence",
+    "household_register",
+    "resident_id_card",
+)
+"""What a dev authority may issue: not 不动产权证书 or 结婚证 (their authorities are not
+modelled), so a dev key signing one is a wrong issuer for the type."""
+
+
+def dev_licence_issuers(
+    keys: Mapping[Region | str, PublicKey | Sequence[PublicKey]], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """The ``licence_issuers`` section: one authority per region given, nothing revoked.
+
+    The keys are valid from :data:`DEV_LICENCE_KEYS_FROM` (or ``start`` if earlier): a
+    licence must be issued while its key is valid, and the sample certificates are older
+    than any dev registry."""
+    start = min(start, DEV_LICENCE_KEYS_FROM)
+    by_region = {Region(r): _as_list(v) for r, v in keys.items()}
+    return [
+        {
+            "region": str(region),
+            "authorities": [
+                {
+                    "name": DEV_LICENCE_AUTHORITIES[region],
+                    "keys": [_key_entry(k, start, end) for k in by_region[region]],
+                    "licence_types": list(DEV_LICENCE_TYPES),
+                }
+            ],
+            "revoked": [],
+        }
+        for region in Region
+        if region in by_region
+    ]

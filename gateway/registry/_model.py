@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.regions import Region
 from gateway.registry._uscc import uscc_problem
 from gateway.registry.errors import RegistryFormatError
 from ledger.crypto import PublicKey
+
+if TYPE_CHECKING:
+    from gateway.registry._licences import LicenceRegion
 
 __all__ = [
     "Auditor",
@@ -281,6 +284,8 @@ class RegistryDocument:
     """Dev registries only (``build_dev_registry`` sets it): push endpoints may be plain
     ``http``, and answers over them are relayed with channel ``http-dev``."""
     auditors: tuple[Auditor, ...] = ()
+    licence_issuers: tuple[LicenceRegion, ...] = ()
+    """Who issues which e-licence per region, and revoked licence ids (``_licences``)."""
 
 
 def normalize_fingerprint(fingerprint: str | bytes) -> str:

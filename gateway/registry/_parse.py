@@ -337,7 +337,13 @@ def parse_document(value: Any) -> RegistryDocument:
         value,
         "",
         DOCUMENT_FIELDS,
-        {"identity_providers", "gateway_keys", "allow_plain_http_push", "auditors"},
+        {
+            "identity_providers",
+            "gateway_keys",
+            "allow_plain_http_push",
+            "auditors",
+            "licence_issuers",
+        },
     )
     version = _int(obj["version"], "version", 1)
     if version != SUPPORTED_VERSION:
@@ -400,6 +406,11 @@ def parse_document(value: Any) -> RegistryDocument:
     for i, provider in enumerate(providers):
         for j, key in enumerate(provider.keys):
             _claim(key_owner, key.key_id, f"identity_providers[{i}].keys[{j}]", provider.name)
+    from gateway.registry._licences import licence_keys, parse_licence_issuers  # (primitives)
+
+    licence_issuers = parse_licence_issuers(obj.get("licence_issuers", []), "licence_issuers")
+    for where, key_id, authority in licence_keys(licence_issuers, "licence_issuers"):
+        _claim(key_owner, key_id, where, authority)
     if governance_key_id in key_owner:
         raise RegistryFormatError(
             "governance_key_id",
@@ -430,6 +441,7 @@ def parse_document(value: Any) -> RegistryDocument:
         gateway_keys=gateway_keys,
         allow_plain_http_push=plain_http,
         auditors=auditors,
+        licence_issuers=licence_issuers,
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gateway.registry._licences import LicenceIssuers
 from gateway.registry._model import (
     Auditor,
     Delivery,
@@ -335,6 +337,11 @@ class TrustRegistry:
             for k in p.keys
             if at is None or k.valid_at(at)
         )
+
+    @functools.cached_property
+    def licence_issuers(self) -> LicenceIssuers:
+        """The ``licence_issuers`` section's lookups (e-licence keys, revoked ids)."""
+        return LicenceIssuers(self.document.licence_issuers)
 
     def __repr__(self) -> str:
         return (

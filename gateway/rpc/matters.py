@@ -376,6 +376,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
                     issued_date=canonical["issued_date"],
                     digest_sm3=canonical["digest_sm3"],
                     content=base64.b64decode(canonical["content_base64"]),
+                    licence=base64.b64decode(canonical.get("licence") or ""),
                 )
             )
             out.answer_receipt.CopyFrom(receipt_proto(receipt, answer.received_at))

@@ -21,6 +21,7 @@ from gateway.regions import REGIONS
 from gateway.web.api import build_router, install_errors
 from gateway.web.routes_applicant import build_applicant_router
 from gateway.web.routes_audit import build_audit_router
+from gateway.web.routes_licences import build_licences_router
 from gateway.web.routes_session import session_router
 from gateway.web.routes_supplement import build_supplement_router
 from gateway.web.seed import seed_dev
@@ -67,6 +68,7 @@ def mount_web(app: FastAPI, cases: CaseService, gateway: ReceiptSource) -> None:
     app.include_router(build_supplement_router(cases))
     app.include_router(build_audit_router(gateway, cases))
     app.include_router(session_router(cases))  # a bookmarked page: the cookie's session
+    app.include_router(build_licences_router(gateway, cases))
     app.mount("/web", StaticFiles(directory=STATIC_DIR, html=True), name="web")
 
     @app.get("/", include_in_schema=False)

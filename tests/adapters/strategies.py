@@ -180,6 +180,8 @@ def payloads(kind: str, codec: Codec, *, working_days_only: bool = False):
                 "content_base64": st.binary(min_size=1, max_size=64).map(
                     lambda b: base64.b64encode(b).decode()
                 ),
+                "licence": st.none()
+                | st.binary(min_size=1, max_size=64).map(lambda b: base64.b64encode(b).decode()),
             }
         )
     if kind == "error":

@@ -26,6 +26,8 @@ from gateway.pb.yrd.v1 import (
     exchange_pb2,
     identity_pb2,
     identity_pb2_grpc,
+    licences_pb2,
+    licences_pb2_grpc,
     matters_pb2,
     matters_pb2_grpc,
 )
@@ -161,6 +163,12 @@ async def test_auditor_is_not_a_member(gw, exchanges):
         identity = identity_pb2_grpc.IdentityStub(client.channel)
         await _denied(
             identity.Recognize(identity_pb2.RecognizeRequest(assertion=b"x")),
+            grpc.StatusCode.UNAUTHENTICATED,
+            "unauthenticated",
+        )
+        licences = licences_pb2_grpc.LicencesStub(client.channel)
+        await _denied(
+            licences.Verify(licences_pb2.VerifyLicenceRequest(licence=b"{}")),
             grpc.StatusCode.UNAUTHENTICATED,
             "unauthenticated",
         )

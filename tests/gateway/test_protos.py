@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from gateway.exchange.envelopes import signed_envelope
-from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, common_pb2, exchange_pb2, exchange_pb2_grpc
+from gateway.pb.yrd.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    common_pb2,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    licences_pb2,
+    licences_pb2_grpc,
+)
 from gateway.registry import dev_member_id
 from ledger.crypto import PrivateKey, sm3
 from ledger.errors import SignatureError
@@ -136,6 +144,7 @@ def test_signed_envelope_signs_the_bytes_it_ships():
             "Audit",
             ["GetCheckpoint", "GetInclusionProof", "GetConsistencyProof", "GetAnchors"],
         ),
+        (licences_pb2_grpc, "Licences", ["Verify"]),
     ],
 )
 def test_services_have_stubs_and_servicers(module, service, methods):
@@ -143,7 +152,9 @@ def test_services_have_stubs_and_servicers(module, service, methods):
     servicer = getattr(module, f"{service}Servicer")
     for name in methods:
         assert callable(getattr(servicer, name))
-    descriptor = (exchange_pb2 if service == "Exchange" else audit_pb2).DESCRIPTOR
+    descriptor = {"Exchange": exchange_pb2, "Audit": audit_pb2, "Licences": licences_pb2}[
+        service
+    ].DESCRIPTOR
     assert [m.name for m in descriptor.services_by_name[service].methods] == methods
 
 

@@ -314,7 +314,7 @@ class GetEvidenceRequest(_message.Message):
     def __init__(self, exchange_id: _Optional[str] = ...) -> None: ...
 
 class EvidenceResponse(_message.Message):
-    __slots__ = ("request_id", "certificate_type", "certificate_number", "holder", "issued_date", "digest_sm3", "content")
+    __slots__ = ("request_id", "certificate_type", "certificate_number", "holder", "issued_date", "digest_sm3", "content", "licence")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_TYPE_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -322,6 +322,7 @@ class EvidenceResponse(_message.Message):
     ISSUED_DATE_FIELD_NUMBER: _ClassVar[int]
     DIGEST_SM3_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    LICENCE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     certificate_type: str
     certificate_number: str
@@ -329,7 +330,8 @@ class EvidenceResponse(_message.Message):
     issued_date: str
     digest_sm3: str
     content: bytes
-    def __init__(self, request_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., certificate_number: _Optional[str] = ..., holder: _Optional[str] = ..., issued_date: _Optional[str] = ..., digest_sm3: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+    licence: bytes
+    def __init__(self, request_id: _Optional[str] = ..., certificate_type: _Optional[str] = ..., certificate_number: _Optional[str] = ..., holder: _Optional[str] = ..., issued_date: _Optional[str] = ..., digest_sm3: _Optional[str] = ..., content: _Optional[bytes] = ..., licence: _Optional[bytes] = ...) -> None: ...
 
 class EvidenceAnswer(_message.Message):
     __slots__ = ("request_exchange_id", "state", "attempts", "error", "answer_exchange_id", "response", "answer_receipt", "answer_envelope")
