@@ -110,6 +110,8 @@ class Reason(enum.StrEnum):
     WRONG_SUBJECT_KIND = "wrong_subject_kind"
     NOT_ISSUING_AUTHORITY = "not_issuing_authority"
     HOLDER_MISMATCH = "holder_mismatch"
+    # admission control: too many requests in flight (for the gateway, or for this member)
+    OVERLOADED = "overloaded"
 
     @property
     def wire(self) -> str:
@@ -161,6 +163,7 @@ REASON_CODES: dict[Reason, grpc.StatusCode] = {
     Reason.WRONG_SUBJECT_KIND: grpc.StatusCode.PERMISSION_DENIED,
     Reason.NOT_ISSUING_AUTHORITY: grpc.StatusCode.PERMISSION_DENIED,
     Reason.HOLDER_MISMATCH: grpc.StatusCode.PERMISSION_DENIED,
+    Reason.OVERLOADED: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 __doc__ = (__doc__ or "") + "\n".join(f"    {r}: {c.name}" for r, c in REASON_CODES.items())
 

@@ -40,6 +40,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WRONG_SUBJECT_KIND: _ClassVar[ErrorReason]
     NOT_ISSUING_AUTHORITY: _ClassVar[ErrorReason]
     HOLDER_MISMATCH: _ClassVar[ErrorReason]
+    OVERLOADED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 MALFORMED: ErrorReason
 DIGEST_MISMATCH: ErrorReason
@@ -74,3 +75,4 @@ REVOKED: ErrorReason
 WRONG_SUBJECT_KIND: ErrorReason
 NOT_ISSUING_AUTHORITY: ErrorReason
 HOLDER_MISMATCH: ErrorReason
+OVERLOADED: ErrorReason
