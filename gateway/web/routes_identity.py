@@ -149,7 +149,7 @@ def _issue_sample(fmt: AssertionFormat, key: Any, sample_id: str, audience: str)
     items = organisations.values() if isinstance(organisations, Mapping) else organisations
     org = next((o for o in items if o.get("organisation_id") == sample_id), None)
     if org is None or not hasattr(fmt, "claims_for_organisation"):
-        raise CaseInvalid("not_found", "没有这个样例人员或样例企业", field="sample_id")
+        raise CaseNotFound("not_found", "没有这个样例人员或样例企业", field="sample_id")
     return fmt.issue(fmt.claims_for_organisation(org, **common), key)
 
 
