@@ -66,7 +66,19 @@ ENUMS: Mapping[str, tuple[str, ...]] = {
     "assurance_level": tuple(m.value for m in AssuranceLevel),
     "region": REGIONS,
     "case_status": ("received", "accepted", "rejected", "in_progress", "completed"),
-    "certificate_type": ("business_licence", "industrial_product_licence", "household_register"),
+    "certificate_type": (
+        "business_licence",
+        "industrial_product_licence",
+        "household_register",
+        # the other shareable materials of the matter catalogue (issue 15, part "window")
+        "resident_id_card",
+        "real_estate_certificate",
+        "marriage_certificate",
+        "tax_clearance_certificate",
+        "social_insurance_record",
+        "medical_insurance_voucher",
+        "migration_permit",
+    ),
 }
 
 TIME_LIMIT = Obj({"value": "int", "unit": "enum:time_unit"}, name="time_limit")
@@ -89,6 +101,7 @@ SCHEMAS: Mapping[str, Obj] = {
             "form": "enum:material_form",
             "shareable": "bool",
             "source_department": "str?",
+            "certificate_type": "enum:certificate_type?",
         })),
         "fees": ListOf(Obj({"item": "str", "amount_fen": "money", "basis": "str"})),
         "online_depth": "depth",
