@@ -24,6 +24,7 @@ from gateway.web.routes_applicant import build_applicant_router
 from gateway.web.routes_audit import build_audit_router
 from gateway.web.routes_identity import build_identity_router
 from gateway.web.routes_session import session_router
+from gateway.web.routes_shared import build_shared_router
 from gateway.web.routes_supplement import build_supplement_router
 from gateway.web.seed import seed_dev
 from ledger.crypto import PrivateKey
@@ -67,6 +68,7 @@ def mount_web(app: FastAPI, cases: CaseService, gateway: ReceiptSource) -> None:
     app.include_router(build_router(gateway, cases))
     app.include_router(build_applicant_router(cases))
     app.include_router(build_supplement_router(cases))
+    app.include_router(build_shared_router(cases))  # 可共享免交 (gateway.cases.evidence)
     app.include_router(build_audit_router(gateway, cases))
     app.include_router(session_router(cases))  # a bookmarked page: the cookie's session
     if getattr(gateway, "recognition", None) is not None:  # 身份核验 (docs/web.md)
