@@ -244,11 +244,11 @@ class CaseEvidence:
         return meta, data
 
 
-class _NotRequested(Exception):
+class _NotRequested(CaseUnavailable):
     """A request that could not be made; ``reason_zh`` is what the checklist shows."""
 
     def __init__(self, reason_zh: str) -> None:
-        super().__init__(reason_zh)
+        super().__init__("exchange_refused", reason_zh)
         self.reason_zh = reason_zh
 
 

@@ -33,16 +33,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from gateway.cases import (
-    CITIES,
     Account,
-    CaseForbidden,
     CaseInvalid,
     CaseNotFound,
     CaseService,
-    CaseUnavailable,
-    Role,
 )
-from gateway.cases._signing import member_for_key
+from gateway.cases.members import window_member
 from gateway.errors import Refusal
 from gateway.identity.errors import IdentityError
 from gateway.identity.province import AssertionFormat
@@ -53,7 +49,13 @@ from gateway.registry import TrustRegistry
 from gateway.web.api import Acct
 from gateway.web.identity_view import identity_refusal, recognised_view
 
-__all__ = ["IdentityRecognize", "IdentitySample", "build_identity_router", "relying_party"]
+__all__ = [
+    "IdentityRecognize",
+    "IdentitySample",
+    "IdentitySource",
+    "build_identity_router",
+    "relying_party",
+]
 
 log = logging.getLogger("gateway.web.identity")
 
@@ -86,20 +88,8 @@ class IdentitySample(BaseModel):
 
 
 def relying_party(registry: TrustRegistry | None, account: Account, keys: Mapping) -> str:
-    """The member a window recognises identities for (see the module docstring)."""
-    city = CITIES.get(account.city or "")
-    if account.role is not Role.CLERK or city is None:
-        raise CaseForbidden("forbidden", "身份核验仅限受理窗口工作人员")
-    if registry is None:
-        raise CaseUnavailable("no_member", "成员登记册暂不可用，不能核验")
-    key = keys.get(city.region)
-    member = member_for_key(registry.members, city.region, key) if key is not None else None
-    if member is None:
-        same = (str(m.id) for m in registry.members if str(m.id.region) == city.region)
-        member = next(same, None)
-    if member is None:
-        raise CaseUnavailable("no_member", "本窗口所在省份没有已登记的成员，不能核验")
-    return member
+    """The member a window recognises identities for (``gateway.cases.members``)."""
+    return window_member(registry, account, keys)
 
 
 def _assertion_bytes(body: IdentityRecognize, fmt: AssertionFormat | None) -> bytes:
