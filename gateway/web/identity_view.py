@@ -1,10 +1,10 @@
 """What the window's identity page shows of a recognition, and its refusals, in Chinese.
 
 A recognition reaches the page masked only (``gateway.ops.privacy``): name, document number,
-enterprise name, credit code and agent are masked here, never sent in full. The legal-person
-fields (subject kind, organisation key, agent key, role) are read from the recognised
-identity when the recognition carries them (the legal-person work adds them); the masked
-organisation and agent come from the verified assertion's ``subject``/``agent``/``role``.
+enterprise name, credit code and agent are masked here, never sent in full. For a legal
+person ``person_key`` is the organisation's key; the agent, role and agent key are read from
+the recognised identity when it carries them (the legal-person work adds ``agent``, ``role``,
+``agent_key``), else from the verified assertion's ``agent``/``role``.
 """
 
 from __future__ import annotations
@@ -116,8 +116,11 @@ def recognised_view(found: Recognised, *, relying_party: str) -> dict[str, Any]:
         },
     }
     if isinstance(subject, LegalPerson):
-        role = assertion.role.value if assertion.role is not None else None
-        agent = assertion.agent
+        # the recognised identity names the agent, role and agent key once the legal-person
+        # work is in (its person_key is then the organisation's key); else the assertion's
+        agent = getattr(identity, "agent", None) or assertion.agent
+        found_role = getattr(identity, "role", None) or assertion.role
+        role = found_role.value if found_role is not None else None
         out.update(
             subject_kind="legal_person",
             masked_organisation_name=mask_name(subject.name),
@@ -126,9 +129,8 @@ def recognised_view(found: Recognised, *, relying_party: str) -> dict[str, Any]:
             role=role,
             role_name=ROLES_ZH.get(role or "", ""),
             agent=_person(agent) if agent is not None else None,
-            # the legal-person recognition names these keys; until it does they stay None
-            organisation_key=getattr(identity, "organisation_key", None),
-            agent_key=getattr(identity, "agent_key", None),
+            organisation_key=identity.person_key,
+            agent_key=getattr(identity, "agent_key", None) or None,
         )
     else:
         out.update(subject_kind="natural_person", **_person(subject))
