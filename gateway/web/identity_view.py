@@ -70,6 +70,12 @@ def identity_refusal(refusal: Refusal) -> JSONResponse:
     the check it names in Chinese as ``message``; the English detail never reaches it."""
     reason = str(refusal.reason)
     status, message = REFUSALS_ZH.get(reason, (422, "身份断言未通过核验"))
+    if reason == RejectionReason.MALFORMED:  # name the legal-person check that failed
+        detail = refusal.message
+        if "uscc" in detail or "credit code" in detail:
+            message = "身份断言中的统一社会信用代码无效：未通过校验（GB 32100）"
+        elif " role" in detail:
+            message = "身份断言中的办理人角色无效：不是该省登记的角色，或与法定代表人不符"
     if reason == RejectionReason.LEVEL_TOO_LOW:
         found = _LEVEL.search(refusal.message)
         if found:

@@ -221,3 +221,16 @@ def test_every_rejection_reason_has_its_own_chinese_words(reason):
 def test_refusal_messages_are_distinct():
     messages = [m for _, m in REFUSALS_ZH.values()]
     assert len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize(
+    ("detail", "words"),
+    [
+        ("js-token/1 organisation uscc check character mismatch", "统一社会信用代码无效"),
+        ("zj-saml/1 role: unknown code 'X'", "办理人角色无效"),
+        ("assertion: not a token", "格式错误"),
+    ],
+)
+def test_malformed_names_the_legal_person_check(detail, words):
+    body = json.loads(identity_refusal(Refusal("malformed", detail)).body)["error"]
+    assert body["code"] == "malformed" and words in body["message"], body

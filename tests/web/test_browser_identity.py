@@ -25,7 +25,7 @@ from gateway.cases import Role
 from gateway.dialects import default_dialects
 from gateway.identity.errors import IdentityError
 from gateway.identity.idp_simulator import set_identity_provider_key
-from gateway.identity.validation import validate_document_number
+from gateway.identity.validation import validate_document_number, validate_uscc
 from gateway.regions import REGIONS
 from tests.gateway.test_identity_grpc import tamper
 from tests.web.chromium import launch, needs_chromium, shot
@@ -69,6 +69,17 @@ def _valid_number(person: Mapping) -> bool:
     except (IdentityError, ValueError):
         return False
     return True
+
+
+def _valid_organisation(fmt, org: Mapping) -> bool:
+    """Whether a sample organisation's credit code passes GB 32100 (and its agent's number
+    its check); some samples fail on purpose."""
+    try:
+        validate_uscc(org["uscc"])
+    except (IdentityError, ValueError):
+        return False
+    agent = fmt.sample_people.get(org.get("agent_person_id"))
+    return agent is not None and _valid_number(agent)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +147,7 @@ def test_every_sample_subject_is_recognised_on_the_page(site, browser, region, k
     if kind == "natural_person":
         samples = [(pid, _valid_number(p)) for pid, p in fmt.sample_people.items()]
     else:
-        samples = [(o["organisation_id"], True) for o in _organisations(fmt)]
+        samples = [(o["organisation_id"], _valid_organisation(fmt, o)) for o in _organisations(fmt)]
         if not samples or not hasattr(fmt, "claims_for_organisation"):
             pytest.skip(f"{region}: the format's mapping data has no sample_organisations yet")
     assert samples, f"{region}: no sample people in the mapping data"
@@ -157,10 +168,14 @@ def test_every_sample_subject_is_recognised_on_the_page(site, browser, region, k
             _recognise(page)
             if valid:
                 _check_person(page, legal=kind == "legal_person")
-            else:
+            elif kind == "natural_person":
                 refusal = page.locator("#refusal")
                 assert refusal.get_attribute("data-code") == "invalid_id_number"
                 assert "证件号码无效" in refusal.inner_text()
+            else:  # a sample organisation with a wrong credit code, on purpose
+                refusal = page.locator("#refusal")
+                assert refusal.get_attribute("data-code") == "malformed"
+                assert "统一社会信用代码无效" in refusal.inner_text()
             if sample_id == samples[0][0]:
                 shot(page, f"identity-{region}-{kind}-{layout}")
         assert errors == []
