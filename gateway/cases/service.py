@@ -49,6 +49,7 @@ from gateway.cases._clock import BEIJING, business_day, now, stamp
 from gateway.cases.accounts import Account, Accounts, Role
 from gateway.cases.answers import AnswerWatcher, OutboxReader
 from gateway.cases.errors import CaseForbidden
+from gateway.cases.evidence import CaseEvidence
 from gateway.cases.exchanges import CaseExchanges, Submit
 from gateway.cases.lifecycle import Transitions, actor_label, load_case
 from gateway.cases.materials import Materials, secret_file
@@ -136,6 +137,10 @@ class CaseService:
             self.store, clock, self._calendar, self.catalogue.issues_licence, warning_workdays
         )
         self._answers = AnswerWatcher(outbox, self.store, self.keys, self._transitions.step)
+        # 可共享免交: shareable materials fetched with evidence.request (gateway.cases.evidence)
+        self._evidence = CaseEvidence(
+            submit, registry, adapters, self.store, self.keys, outbox, self.catalogue
+        )
         self._recalendar = Recalendar(self.store, self._calendar, clock, locks)
         if metrics is not None:
             gauge = metrics.calendar_provisional
@@ -229,7 +234,16 @@ class CaseService:
         exchange = self._intake.prepare(account, request)
         await self._exchanges.send(**exchange)
         self._answers.notify()
+        await self._request_evidence(exchange["case_id"])
         return self.detail(account, exchange["case_id"])
+
+    async def _request_evidence(self, case_id: str) -> None:
+        """The submitted case's shareable materials: one evidence.request each. The case
+        stands whatever happens here; a material that could not be asked for shows 获取失败."""
+        try:
+            await self._evidence.request_all(load_case(self.store, case_id))
+        except Exception:  # the submission is done and logged; never undo it from here
+            log.exception("evidence requests of case %s failed", case_id)
 
     async def transition(
         self, account: Account, case_id: str, to: str, note: str | None = None
@@ -287,7 +301,18 @@ class CaseService:
         return self._views.search(account, **filters)
 
     def detail(self, account: Account, case_id: str) -> dict[str, Any]:
-        return self._views.detail(account, case_id)
+        found = self._views.detail(account, case_id)
+        found["shareable"] = self._evidence.states(case_id)  # 可共享免交: 待获取/已获取/获取失败
+        return found
+
+    def shared_material(
+        self, account: Account, case_id: str, material_id: str
+    ) -> tuple[dict, bytes]:
+        """A fetched shareable material's content; the opening is recorded like a material's."""
+        meta, data = self._evidence.open(load_case(self.store, case_id), account, material_id)
+        label = f"共享材料 {meta['material_id']}（{meta['name']}）"
+        self._record_access(account, case_id, f"evidence:{meta['material_id']}", label)
+        return meta, data
 
     def applicant(self, account: Account, case_id: str) -> dict[str, Any]:
         """The full applicant identity, for the receiving window and the handling province's

@@ -71,9 +71,14 @@ ENUMS: Mapping[str, tuple[str, ...]] = {
         "business_licence",
         "industrial_product_licence",
         "household_register",
+        # the other shareable materials of the matter catalogue (issue 15, part "window")
         "resident_id_card",
         "real_estate_certificate",
         "marriage_certificate",
+        "tax_clearance_certificate",
+        "social_insurance_record",
+        "medical_insurance_voucher",
+        "migration_permit",
     ),
 }
 
@@ -97,6 +102,7 @@ SCHEMAS: Mapping[str, Obj] = {
             "form": "enum:material_form",
             "shareable": "bool",
             "source_department": "str?",
+            "certificate_type": "enum:certificate_type?",
         })),
         "fees": ListOf(Obj({"item": "str", "amount_fen": "money", "basis": "str"})),
         "online_depth": "depth",

@@ -66,6 +66,10 @@ LICENCE_TYPES: Mapping[str, str] = MappingProxyType({
     "marriage_certificate": "结婚证",
     "household_register": "户口簿",
     "industrial_product_licence": "工业产品生产许可证",
+    "tax_clearance_certificate": "清税证明",
+    "social_insurance_record": "参保缴费凭证",
+    "medical_insurance_voucher": "医保电子凭证",
+    "migration_permit": "准予迁入证明",
 })  # fmt: skip
 """The licence type code list (the evidence schema's ``certificate_type`` is the same)."""
 HOLDER_KINDS = ("natural_person", "legal_person")

@@ -123,6 +123,7 @@ class OnlineDepth(IntEnum):
 
 _BASIC = re.compile(r"\A[0-9]{12}\Z")
 _SUFFIX = re.compile(r"\A[0-9]{2}\Z")
+_CERTIFICATE_TYPE = re.compile(r"\A[a-z][a-z0-9_]{2,39}\Z")
 
 
 def uscc_is_valid(code: str) -> bool:
@@ -230,6 +231,9 @@ class Material:
 
     ``shareable`` means the window must fetch it from ``source_department`` instead of
     asking the applicant (once-only rule: 凡是能通过信息共享提供的证明材料, 不得要求重复提供).
+    ``certificate_type`` names what a shareable material is as the once-only evidence
+    exchange asks for it (a value of the evidence schema's ``certificate_type`` enum,
+    ``gateway.dialects.schema``: ``business_licence``, ``household_register`` ...).
     """
 
     material_id: str
@@ -238,6 +242,7 @@ class Material:
     form: MaterialForm
     shareable: bool = False
     source_department: str | None = None
+    certificate_type: str | None = None
 
     def __post_init__(self) -> None:
         path = f"materials[{self.material_id}]"
@@ -251,6 +256,18 @@ class Material:
             f"{path}.source_department",
             "a shareable material must name its source department",
         )
+        kind = self.certificate_type
+        code_ok = isinstance(kind, str) and _CERTIFICATE_TYPE.fullmatch(kind) is not None
+        _need(
+            kind is None or code_ok,
+            f"{path}.certificate_type",
+            "expected a certificate type code (lower-case letters, digits, _)",
+        )
+        _need(
+            kind is None or self.shareable,
+            f"{path}.certificate_type",
+            "only a shareable material names a certificate type",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -260,6 +277,7 @@ class Material:
             "form": self.form.value,
             "shareable": self.shareable,
             "source_department": self.source_department,
+            "certificate_type": self.certificate_type,
         }
 
     @classmethod
@@ -272,6 +290,7 @@ class Material:
             form=_enum(MaterialForm, d.get("form"), f"{path}.form"),
             shareable=d.get("shareable", False),
             source_department=d.get("source_department"),
+            certificate_type=d.get("certificate_type"),
         )
 
 

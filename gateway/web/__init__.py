@@ -9,6 +9,7 @@ accounts, and two sample cases. See ``docs/web.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -21,8 +22,10 @@ from gateway.regions import REGIONS
 from gateway.web.api import build_router, install_errors
 from gateway.web.routes_applicant import build_applicant_router
 from gateway.web.routes_audit import build_audit_router
+from gateway.web.routes_identity import build_identity_router
 from gateway.web.routes_licences import build_licences_router
 from gateway.web.routes_session import session_router
+from gateway.web.routes_shared import build_shared_router
 from gateway.web.routes_supplement import build_supplement_router
 from gateway.web.seed import seed_dev
 from ledger.crypto import PrivateKey
@@ -66,11 +69,28 @@ def mount_web(app: FastAPI, cases: CaseService, gateway: ReceiptSource) -> None:
     app.include_router(build_router(gateway, cases))
     app.include_router(build_applicant_router(cases))
     app.include_router(build_supplement_router(cases))
+    app.include_router(build_shared_router(cases))  # 可共享免交 (gateway.cases.evidence)
     app.include_router(build_audit_router(gateway, cases))
     app.include_router(session_router(cases))  # a bookmarked page: the cookie's session
     app.include_router(build_licences_router(gateway, cases))
+    if getattr(gateway, "recognition", None) is not None:  # 身份核验 (docs/web.md)
+        app.include_router(build_identity_router(gateway, cases, dev_keys=_dev_idp_keys(gateway)))  # type: ignore[arg-type]
     app.mount("/web", StaticFiles(directory=STATIC_DIR, html=True), name="web")
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/web/")
+
+
+def _dev_idp_keys(gateway: object) -> Callable[[], dict[str, PrivateKey] | None]:
+    """The dev identity-provider keys by region while ``--dev`` is on (``settings.dev`` and a
+    dev environment), else None: what the window page's sample assertions are signed with."""
+
+    def keys() -> dict[str, PrivateKey] | None:
+        settings = getattr(gateway, "settings", None)
+        env = getattr(gateway, "dev_env", None)
+        if settings is None or not getattr(settings, "dev", False) or env is None:
+            return None
+        return dict(env.idp_keys)
+
+    return keys

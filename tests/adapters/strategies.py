@@ -93,6 +93,7 @@ def matters(draw, working_days_only: bool = False) -> dict[str, Any]:
             draw2(st.sampled_from(list(MaterialForm))),
             shareable,
             draw2(text) if shareable else draw2(optional(text)),
+            draw2(optional(enum("certificate_type"))) if shareable else None,
         )
 
     fee = st.builds(Fee, text.filter(str.strip), st.integers(0, 10**9), text.filter(str.strip))

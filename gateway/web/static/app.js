@@ -78,7 +78,7 @@ const YRD = (() => {
       ? `${esc(acct.city_name ? acct.city_name + "窗口 · " : acct.region ? REGIONS[acct.region] + " · " : "")}${esc(acct.display_name)}（${esc(ROLES[acct.role] || acct.role)}）<button class="secondary" id="sign-out">退出</button>`
       : `<a class="button secondary" href="/web/index.html">登录</a>`;
     el.innerHTML = `<span class="brand">G60 科创走廊 · 跨省通办</span>
-      <nav><a href="/web/cases.html">办件列表</a>${acct && acct.role === "clerk" ? '<a href="/web/new.html">新建办件</a>' : ""}
+      <nav><a href="/web/cases.html">办件列表</a>${acct && acct.role === "clerk" ? '<a href="/web/new.html">新建办件</a><a href="/web/identity.html">身份核验</a>' : ""}
       <a href="/web/matters.html">事项比对</a><a href="/web/licences.html">证照核验</a><a href="/web/audit.html">收据核验</a></nav>
       <span class="who">${who}</span>`;
     document.body.prepend(el);
