@@ -39,6 +39,7 @@ from gateway.encoding import format_time
 from gateway.errors import Reason
 from gateway.licences.errors import LicenceRejected
 from gateway.ops.privacy import contains_raw_credit_code, contains_raw_id_number
+from gateway.regions import REGIONS
 from ledger.boundedjson import JsonLimitError, loads
 
 __all__ = [
@@ -80,7 +81,7 @@ _KEY_ID = re.compile(r"[0-9a-f]{64}")
 _FIELD = re.compile(r"[a-z0-9_]{1,64}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_REGIONS = ("SH", "JS", "ZJ", "AH")
+_REGIONS = REGIONS
 
 
 @dataclass(frozen=True)
