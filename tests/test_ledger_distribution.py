@@ -10,9 +10,11 @@ requirements -- linked from this interpreter's site-packages, nothing else -- th
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -231,3 +233,31 @@ def test_the_ledger_core_requirements_match_the_gateways():
                 continue
             assert text in (ours.get(req.name), extras.get(req.name)), text
     assert ledger["scripts"]["yrd-audit"] == gateway["scripts"]["yrd-audit"]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_third_party_import_of_the_ledger_is_declared_by_yrd_ledger():
+    """What ``ledger/`` imports comes from yrd-ledger's dependencies or one of its extras (the
+    gateway's list, which tests/test_dependencies.py checks, is not the auditor's)."""
+    ledger = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = [ledger["dependencies"], *ledger["optional-dependencies"].values()]
+    declared = {_normal(Requirement(t).name) for g in groups for t in g} - {"yrd-ledger"}
+    by_module = metadata.packages_distributions()
+    imported: set[str] = set()
+    for path in (ROOT / "ledger").rglob("*.py"):
+        if "node_modules" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = sorted(imported - set(sys.stdlib_module_names) - {"ledger", "__future__"})
+    assert {"cryptography", "tongsuopy", "web3", "gmssl", "eth_tester"} <= set(third_party)
+    undeclared = [
+        m for m in third_party if not {_normal(d) for d in by_module.get(m, [])} & declared
+    ]
+    assert not undeclared, undeclared
