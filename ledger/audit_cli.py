@@ -6,9 +6,11 @@ and node it asked; without ``--rpc`` it says that the anchor was NOT checked (an
 receipt claims), so a bare VALID is never mistaken for an on-chain check. ``anchors`` lists an
 origin's anchors and checks that consecutive anchored roots are consistent.
 
-Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error, or the
-chain could not be reached; 70 an unexpected error. Every error is one line on stderr, with
-any quoted input escaped and cut short; a traceback only with ``YRD_DEBUG=1``.
+Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error, the
+chain could not be reached, or the ``chain`` extra (web3) that the chain commands need is not
+installed; 70 an unexpected error. Every error is one line on stderr, with any quoted input
+escaped and cut short; a traceback only with ``YRD_DEBUG=1``. Only the chain commands import
+web3/eth-*: ``verify`` without --rpc, ``consistency`` and --help run on ``yrd-ledger``'s core.
 """
 
 from __future__ import annotations
@@ -22,9 +24,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import boundedjson, merkle
+from ._extras import require
 from .checkpoint import parse_checkpoint, verify_checkpoint
 from .clitext import one_line
-from .errors import CheckpointError, Code, Error, ProofError, ReceiptCheck, ReceiptError
+from .errors import (
+    CheckpointError,
+    Code,
+    Error,
+    MissingExtraError,
+    ProofError,
+    ReceiptCheck,
+    ReceiptError,
+)
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
@@ -110,7 +121,15 @@ def _checkpoint(path: str, label: str) -> str:
     return text
 
 
+def _require_chain() -> None:
+    """The chain commands' modules (web3, eth-*): imported here, never at start, so that
+    ``verify`` without --rpc runs on the ``yrd-ledger`` core alone; MissingExtraError if absent."""
+    require("ledger.anchor_verify", "chain", "yrd-audit --rpc (a chain over JSON-RPC)")
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.rpc:
+        _require_chain()  # before any check: a missing extra is a usage error, not a verdict
     trust = _trust(args.trust)
     receipt = _json(args.receipt, "receipt")
     try:
@@ -204,6 +223,7 @@ def _reader(args: argparse.Namespace, contract: str) -> JsonRpcReader:
 
 def cmd_anchors(args: argparse.Namespace) -> int:
     """``anchors``: list an origin's anchors and check consecutive roots are consistent."""
+    _require_chain()
     from .anchor import AnchorError, ChainUnavailable
     from .anchor_verify import AnchorCheckError, check_anchor_history
 
@@ -360,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except UsageError as exc:
+    except (UsageError, MissingExtraError) as exc:
         print(f"yrd-audit: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

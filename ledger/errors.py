@@ -54,6 +54,22 @@ __all__ = [
 ]
 
 DISTRIBUTION = "yrd-gateway"
+"""The distribution whose extras a MissingExtraError names, unless only yrd-ledger is installed."""
+
+
+def _distribution() -> str:
+    """``yrd-ledger`` in an auditor's install (no gateway), else ``yrd-gateway``."""
+    from importlib import metadata
+
+    try:
+        metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        try:
+            metadata.distribution("yrd-ledger")
+        except metadata.PackageNotFoundError:
+            return DISTRIBUTION
+        return "yrd-ledger"
+    return DISTRIBUTION
 
 
 class Code(enum.StrEnum):
@@ -155,7 +171,7 @@ class MissingExtraError(Error, ImportError):
     def __init__(self, extra: str, needed_by: str) -> None:
         super().__init__(
             f"{needed_by} needs the {extra!r} extra, which is not installed: "
-            f"pip install '{DISTRIBUTION}[{extra}]'"
+            f"pip install '{_distribution()}[{extra}]'"
         )
         self.extra = extra
         self.needed_by = needed_by

@@ -124,3 +124,27 @@ def test_consistency_valid_and_invalid(files):
         files / "trust.json",
     )
     assert swapped.returncode == 1
+
+
+@pytest.mark.parametrize("command", ["verify", "anchors"])
+def test_chain_commands_without_web3_are_one_usage_error_naming_the_extra(files, command):
+    """web3 unimportable (an auditor's install without the ``chain`` extra): the chain commands
+    stop with exit 2 and the pip line, before any check and with no traceback."""
+    argv = (
+        ["verify", str(files / "receipt.json"), "--trust", str(files / "trust.json")]
+        if command == "verify"
+        else ["anchors", "--contract", "0x" + "12" * 20, "--origin", ORIGIN]
+    )
+    code = (
+        "import sys\nsys.modules['web3'] = None\n"
+        "from ledger.audit_cli import main\n"
+        f"sys.exit(main({[*argv, '--rpc', 'http://127.0.0.1:9']!r}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 2 and out.stdout == "", (out.stdout, out.stderr)
+    assert out.stderr.strip() == (
+        "yrd-audit: error: yrd-audit --rpc (a chain over JSON-RPC) needs the 'chain' extra, "
+        "which is not installed: pip install 'yrd-gateway[chain]'"
+    )
