@@ -26,13 +26,10 @@ import asyncio
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,11 +41,18 @@ from bench._common import rate, server_counters, write_results  # noqa: E402
 from bench._load import (  # noqa: E402
     ECHO_METHOD,
     OPTIONS,
-    SUBMIT_METHOD,
     LoadSpec,
     echo_server,
     load_process,
     payload,
+)
+from bench._servers import (  # noqa: E402
+    Server,
+    free_port,
+    port_open,
+    serve_has_workers,
+    start_gateway,
+    wait,
 )
 from gateway.app.devenv import DevEnvironment, ensure_dev_environment  # noqa: E402
 from gateway.exchange.envelopes import signed_envelope  # noqa: E402
@@ -57,68 +61,8 @@ CORES = os.cpu_count() or 1
 LOAD_PROCESSES = max(1, CORES // 2)
 SETTLE_S = 1.0  # after a run, before the CPU is read again: deferred work is the exchange's
 SMALL = 4096
-PEAK_CAP = {True: 2500, False: 1000}  # envelopes signed per second of peak run (small, large)
+PEAK_CAP = {True: 1500, False: 800}  # envelopes signed per second of peak run (small, large)
 ECHO_SET = 400  # the echo has no replay check: it cycles through this many envelopes
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(ready, what: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if ready():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} never became ready")
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _healthy(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-        return True
-
-
-class Server:
-    """One server process under test and where to call it."""
-
-    def __init__(self, name: str, argv: list[str], env: dict, method: str, port: int) -> None:
-        self.name, self.method, self.target = name, method, f"127.0.0.1:{port}"
-        log = Path(tempfile.gettempdir()) / f"yrd-bench-{name}-{port}.log"
-        self.log = log.open("wb")
-        self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
-def start_gateway(name: str, data_dir: Path, dev: bool, env: DevEnvironment) -> Server:
-    grpc_port, http_port = _port(), _port()
-    child_env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(data_dir)]
-    argv += ["--grpc-port", str(grpc_port), "--http-port", str(http_port)]
-    if dev:
-        argv.append("--dev")
-    else:
-        child_env.update({f"YRD_{k.upper()}": v for k, v in env.trust_settings().items()})
-    server = Server(name, argv, child_env, SUBMIT_METHOD, grpc_port)
-    _wait(lambda: _healthy(http_port), name)
-    return server
 
 
 def _probe(server: Server, env: DevEnvironment, size: int) -> int:
@@ -255,22 +199,30 @@ def sm2_verify_ms(env: DevEnvironment, size: int) -> float:
     return 1000 / rate(lambda: public.verify(signed.envelope, signed.signature), 1.0)
 
 
-ROWS = (("gateway", "gateway (serve, 1 process)"), ("gateway_dev", "gateway (serve --dev)"))
+WORKERS = 2
+LABELS = {
+    "gateway": "gateway (serve, 1 process)",
+    "gateway_workers": f"gateway (serve --workers {WORKERS})",
+    "gateway_dev": "gateway (serve --dev)",
+    "echo": "echo (parses, replies)",
+}
 
 
 def _print_size(size: int, result: dict) -> None:
     rows = result["rows"]
-    echo = rows["echo"]
     print(f"\n{size // 1024} KiB: {'':<24}{'ex/s':>8}{'CPU ms/ex':>11}{'ctxsw/ex':>10}"
-          f"{'p99 peak':>10}{'p50 half':>10}{'p99 half':>10}")  # fmt: skip
-    for key, label in (*ROWS, ("echo", "echo (parses, replies)")):
-        row = rows[key]
+          f"{'p99 peak':>10}{'p50 half':>10}{'p99 half':>10}{'half at':>10}")  # fmt: skip
+    for key, row in rows.items():
         peak, half = row["peak"], row["half_load"]
         print(
-            f"  {label:<30}{peak['per_s']:>8.0f}{peak['server_cpu_ms']:>11.3f}"
+            f"  {LABELS[key]:<30}{peak['per_s']:>8.0f}{peak['server_cpu_ms']:>11.3f}"
             f"{peak['context_switches']:>10.1f}{peak['p99_ms']:>10.1f}{half['p50_ms']:>10.1f}"
-            f"{half['p99_ms']:>10.1f}"
-            + (f"  errors {peak['errors']}" if peak["errors"] or half["errors"] else "")
+            f"{half['p99_ms']:>10.1f}{half['offered_per_s']:>8.0f}/s"
+            + (
+                f"  errors {peak['errors']} {half['errors']}"
+                if peak["errors"] or half["errors"]
+                else ""
+            )
             + ("  (ran out of envelopes)" if peak["exhausted"] else "")
         )
         if key != "echo":
@@ -279,18 +231,17 @@ def _print_size(size: int, result: dict) -> None:
                 f"  {'  vs echo':<30}{r['per_s']:>7.2f}x{r['server_cpu_ms']:>10.1f}x"
                 f"{r['context_switches']:>9.1f}x{'':>10}{'':>10}{r['p99_half_ms']:>9.1f}x"
             )
-    print(
-        f"  half load offered: {rows['gateway']['half_load']['offered_per_s']:.0f}/s (gateway,"
-        f" echo), {rows['gateway_dev']['half_load']['offered_per_s']:.0f}/s (--dev); load "
-        f"process busy at peak: gateway {rows['gateway']['peak']['load_process_busy']:.0%}, "
-        f"echo {echo['peak']['load_process_busy']:.0%}"
-    )
+    busy = ", ".join(f"{k} {r['peak']['load_process_busy']:.0%}" for k, r in rows.items())
+    print(f"  load process CPU busy at peak: {busy}")
+    if "gateway_workers" in rows:
+        scale = rows["gateway_workers"]["peak"]["per_s"] / rows["gateway"]["peak"]["per_s"]
+        print(f"  {WORKERS} workers / 1 process: {scale:.2f}x (issue 16 target >= 1.7x)")
     floor = result["floor"]
+    multiples = ", ".join(f"{k} {v:.2f}x" for k, v in floor["vs_floor"].items())
     print(
         f"  floor: SM2 verify {floor['sm2_verify_ms']:.3f} ms + echo CPU "
-        f"{floor['echo_cpu_ms']:.3f} ms = {floor['floor_ms']:.3f} ms per exchange; gateway CPU "
-        f"{rows['gateway']['peak']['server_cpu_ms']:.3f} ms = {floor['gateway_vs_floor']:.2f}x "
-        f"the floor (--dev {floor['gateway_dev_vs_floor']:.2f}x; issue 16 target <= 1.5x)"
+        f"{floor['echo_cpu_ms']:.3f} ms = {floor['floor_ms']:.3f} ms per exchange; CPU per "
+        f"exchange as a multiple of it: {multiples} (issue 16 target <= 1.5x)"
     )
 
 
@@ -323,42 +274,46 @@ def run(args) -> dict:
     }
     servers: list[Server] = []
     try:
-        gateway = start_gateway("gateway", tmp / "gw", dev=False, env=env)
-        servers.append(gateway)
-        dev = start_gateway("gateway_dev", tmp / "dev", dev=True, env=env)
-        servers.append(dev)
-        reply = _probe(gateway, env, sizes[0])
-        _probe(dev, env, sizes[0])
-        echo_port = _port()
+        gateways = {"gateway": start_gateway("gateway", tmp / "gw", dev=False, env=env)}
+        servers.append(gateways["gateway"])
+        if serve_has_workers():
+            extra = ["--workers", str(WORKERS)]
+            gateways["gateway_workers"] = start_gateway(
+                "gateway_workers", tmp / "workers", dev=False, env=env, extra=extra
+            )
+            servers.append(gateways["gateway_workers"])
+        gateways["gateway_dev"] = start_gateway("gateway_dev", tmp / "dev", dev=True, env=env)
+        servers.append(gateways["gateway_dev"])
+        replies = [_probe(server, env, sizes[0]) for server in gateways.values()]
+        echo_port = free_port()
         echo_argv = [sys.executable, __file__, "--echo-server", str(echo_port)]
-        echo_argv += ["--data-dir", str(tmp / "echo"), "--reply-bytes", str(reply)]
+        echo_argv += ["--data-dir", str(tmp / "echo"), "--reply-bytes", str(replies[0])]
         echo = Server("echo", echo_argv, {**os.environ, "PYTHONPATH": str(ROOT)}, ECHO_METHOD,
                       echo_port)  # fmt: skip
         servers.append(echo)
-        _wait(lambda: _port_open(echo_port), "echo")
+        wait(lambda: port_open(echo_port), "echo")
+        results["rows"] = {k: LABELS[k] for k in (*gateways, "echo")}
         print(
             f"{CORES} cores; load: {LOAD_PROCESSES} load process(es), closed loop at "
             f"{args.concurrency} in flight for {args.seconds:g} s, then open loop at half the "
-            f"peak; receipts {reply} B",
+            f"peak; receipts {replies[0]} B",
             flush=True,
         )
         for size in sizes:
             verify = sm2_verify_ms(env, size)
-            rows = {"gateway": measure(gateway, env, size, args, None)}
-            rows["gateway_dev"] = measure(dev, env, size, args, None)
+            rows = {key: measure(server, env, size, args, None) for key, server in gateways.items()}
             half = rows["gateway"]["half_load"]["offered_per_s"]
             rows["echo"] = measure(echo, env, size, args, half)
             echo_cpu = rows["echo"]["peak"]["server_cpu_ms"]
             floor = verify + echo_cpu
             result = {
                 "rows": rows,
-                "ratios": {k: _ratios(rows[k], rows["echo"]) for k, _ in ROWS},
+                "ratios": {k: _ratios(rows[k], rows["echo"]) for k in gateways},
                 "floor": {
                     "sm2_verify_ms": verify,
                     "echo_cpu_ms": echo_cpu,
                     "floor_ms": floor,
-                    "gateway_vs_floor": rows["gateway"]["peak"]["server_cpu_ms"] / floor,
-                    "gateway_dev_vs_floor": rows["gateway_dev"]["peak"]["server_cpu_ms"] / floor,
+                    "vs_floor": {k: rows[k]["peak"]["server_cpu_ms"] / floor for k in gateways},
                 },
             }
             results["sizes"][str(size)] = result
