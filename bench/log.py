@@ -268,7 +268,8 @@ def main() -> None:
         f"batch, side writes, a proof each): {shaped['appends_per_s']:.0f}/s, "
         f"{shaped['ms_per_entry']:.3f} ms wall and {shaped['cpu_ms_per_entry']:.3f} ms CPU per "
         f"entry; {shaped['vs_bulk']:.3f}x the bulk rate at "
-        f"N={rows[0]['size']} ({rows[0]['appends_per_s']:.0f}/s, {CHUNK} per call)"
+        f"N={rows[0]['size']} ({rows[0]['appends_per_s']:.0f}/s, "
+        f"{rows[0]['append_cpu_ms_per_entry']:.3f} ms CPU per entry, {CHUNK} per call)"
     )
     payload = {"entry_bytes": ENTRY_SIZE, "rows": rows, "gateway_shaped": shaped}
     print(f"wrote {write_results('log', payload)}")
