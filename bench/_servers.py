@@ -48,13 +48,23 @@ def healthy(port: int) -> bool:
 
 
 class Server:
-    """One server process under test and where to call it."""
+    """One server process under test and where to call it; its output goes to a temporary
+    file, shown when it fails to start and removed when it stops."""
 
     def __init__(self, name: str, argv: list[str], env: dict, method: str, port: int) -> None:
         self.name, self.method, self.target = name, method, f"127.0.0.1:{port}"
-        log = Path(tempfile.gettempdir()) / f"yrd-bench-{name}-{port}.log"
-        self.log = log.open("wb")
+        self.log_path = Path(tempfile.gettempdir()) / f"yrd-bench-{name}-{port}.log"
+        self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, ready) -> None:
+        try:
+            wait(ready, self.name)
+        except RuntimeError as exc:
+            self.log.flush()
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"{exc}; its output ends:\n{tail}") from None
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -62,7 +72,9 @@ class Server:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(30)
         self.log.close()
+        self.log_path.unlink(missing_ok=True)
 
 
 def start_gateway(
@@ -78,7 +90,7 @@ def start_gateway(
     else:
         child_env.update({f"YRD_{k.upper()}": v for k, v in env.trust_settings().items()})
     server = Server(name, argv, child_env, SUBMIT_METHOD, grpc_port)
-    wait(lambda: healthy(http_port), name)
+    server.wait_ready(lambda: healthy(http_port))
     return server
 
 

@@ -52,7 +52,6 @@ from bench._servers import (  # noqa: E402
     port_open,
     serve_has_workers,
     start_gateway,
-    wait,
 )
 from gateway.app.devenv import DevEnvironment, ensure_dev_environment  # noqa: E402
 from gateway.exchange.envelopes import signed_envelope  # noqa: E402
@@ -211,13 +210,14 @@ LABELS = {
 def _print_size(size: int, result: dict) -> None:
     rows = result["rows"]
     print(f"\n{size // 1024} KiB: {'':<24}{'ex/s':>8}{'CPU ms/ex':>11}{'ctxsw/ex':>10}"
-          f"{'p99 peak':>10}{'p50 half':>10}{'p99 half':>10}{'half at':>10}")  # fmt: skip
+          f"{'p99 peak':>10}{'p50 half':>10}{'p99 half':>10}{'half at':>10}"
+          f"{'CPU half':>10}")  # fmt: skip
     for key, row in rows.items():
         peak, half = row["peak"], row["half_load"]
         print(
             f"  {LABELS[key]:<30}{peak['per_s']:>8.0f}{peak['server_cpu_ms']:>11.3f}"
             f"{peak['context_switches']:>10.1f}{peak['p99_ms']:>10.1f}{half['p50_ms']:>10.1f}"
-            f"{half['p99_ms']:>10.1f}{half['offered_per_s']:>8.0f}/s"
+            f"{half['p99_ms']:>10.1f}{half['offered_per_s']:>8.0f}/s{half['server_cpu_ms']:>10.3f}"
             + (
                 f"  errors {peak['errors']} {half['errors']}"
                 if peak["errors"] or half["errors"]
@@ -290,8 +290,8 @@ def run(args) -> dict:
         echo_argv += ["--data-dir", str(tmp / "echo"), "--reply-bytes", str(replies[0])]
         echo = Server("echo", echo_argv, {**os.environ, "PYTHONPATH": str(ROOT)}, ECHO_METHOD,
                       echo_port)  # fmt: skip
+        echo.wait_ready(lambda: port_open(echo_port))
         servers.append(echo)
-        wait(lambda: port_open(echo_port), "echo")
         results["rows"] = {k: LABELS[k] for k in (*gateways, "echo")}
         print(
             f"{CORES} cores; load: {LOAD_PROCESSES} load process(es), closed loop at "
