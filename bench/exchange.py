@@ -4,13 +4,15 @@
 
 Servers, each in its own process on the same mTLS transport: the gateway as ``yrdgw serve``
 (one process, pull delivery, anchoring off), the gateway as ``yrdgw serve --dev`` (push
-delivery to its in-process simulators, seeded accounts and cases), and an echo that parses
-the SignedEnvelope and its Envelope and returns a receipt-sized Receipt (bench/_load.py).
+delivery to its in-process simulators, seeded accounts and cases), ``yrdgw serve --workers
+2`` when this checkout's serve has that flag (CPU summed over its processes), and an echo that
+parses the SignedEnvelope and its Envelope and returns a receipt-sized Receipt (bench/_load.py).
 
 The load generator runs in separate process(es) with their own channels (bench/_load.py);
 every envelope is signed before the timed runs, with unique exchange ids and nonces. Per size
-and server: closed-loop peak at --concurrency in flight, then an open loop at half of the
-gateway's peak with latency measured from each request's scheduled send time. Server CPU per
+and server: closed-loop peak at --concurrency in flight, then an open loop at half of that
+server's peak (the echo: at the gateway's half load) with latency measured from each
+request's scheduled send time. Server CPU per
 exchange (/proc/<pid>/stat) and context switches per exchange (/proc/<pid>/task/*/status) are
 read around each run, after a short settle so deferred work (push, sequencer) is counted.
 
