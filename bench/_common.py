@@ -37,6 +37,54 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants alive now (a server may run workers or simulators as
+    child processes: their CPU is the server's too)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def context_switches(pid: int) -> int:
+    """Voluntary + involuntary context switches of every thread of a process, from
+    /proc/<pid>/task/*/status (/proc/<pid>/status alone counts the main thread only).
+    Threads that have exited are not counted: the figure is a lower bound."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            lines = (task / "status").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                total += int(line.split()[1])
+    return total
+
+
+def server_counters(pid: int) -> tuple[float, int]:
+    """(CPU seconds, context switches) of a server and its child processes."""
+    cpu, switches = 0.0, 0
+    for member in process_tree(pid):
+        try:
+            cpu += process_cpu_seconds(member)
+            switches += context_switches(member)
+        except OSError:
+            continue
+    return cpu, switches
+
+
 def machine() -> dict[str, object]:
     return {
         "python": platform.python_version(),

@@ -1,6 +1,7 @@
 """Durable Merkle log throughput and proof costs, side by side with two baselines.
 
     .venv/bin/python bench/log.py [--sizes 10000,100000,1000000] [--pymerkle-max 100000]
+                                  [--gateway-entries 20000]
 
 For each size N, in a fresh subprocess (so peak RSS belongs to that size alone):
 
@@ -8,6 +9,15 @@ For each size N, in a fresh subprocess (so peak RSS belongs to that size alone):
 - our log: durable batched appends/s (SQLite WAL, synchronous=FULL, one signed checkpoint
   per batch), inclusion- and consistency-proof generation time, verification time;
 - pymerkle's SqliteTree (SHA-256; it has no SM3) on the same entries, up to --pymerkle-max.
+
+Then, in the same run and a fresh subprocess, a gateway-shaped case: entries arrive about 10
+per batch (a group of 10 submitted at once, the next when it is durable: the gateway's commit
+path sees about 9 per batch under 32 concurrent Submits), each with the gateway's side write
+(exchange row with a 1 KiB envelope, its canonical and delivered copies; sender nonce; outbox
+row, written by ``gateway.exchange.store.insert_exchange`` into the gateway's own schema) and
+an inclusion proof per entry. Its entries/s is printed as a ratio of the bulk append rate
+above, with its CPU per entry: the sequencer's cost per exchange inside the gateway, which
+bulk appends hide.
 
 Prints a table with ratios and writes bench/results/log.json.
 """
@@ -69,7 +79,7 @@ def measure_one(n: int, with_pymerkle: bool) -> dict:
         log = MerkleLog(
             SQLiteStore(Path(tmp) / "log.db"), PrivateKey.generate(), "bench/log", batch_max=8192
         )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         in_flight = []
         for chunk_entries in _chunks(n, CHUNK):
             in_flight.append(log.append_batch_async(chunk_entries))
@@ -79,6 +89,7 @@ def measure_one(n: int, with_pymerkle: bool) -> dict:
             future.result()
         elapsed = time.perf_counter() - start
         out["appends_per_s"] = n / elapsed
+        out["append_cpu_ms_per_entry"] = 1000 * (time.process_time() - cpu) / n
         out["batches"] = log.batches
         indexes = [rnd.randrange(n) for _ in range(PROOF_SAMPLES)]
         start = time.perf_counter()
@@ -124,29 +135,106 @@ def measure_one(n: int, with_pymerkle: bool) -> dict:
     return out
 
 
+GATEWAY_GROUP = 10  # entries submitted together: about one batch
+GATEWAY_GROUPS_IN_FLIGHT = 1
+
+
+def measure_gateway_shaped(n: int) -> dict:
+    """Appends/s of ``n`` entries shaped like the gateway's commits (see the docstring)."""
+    from functools import partial
+
+    from gateway.exchange.store import GatewayStore, insert_exchange
+    from ledger.crypto import PrivateKey
+    from ledger.log import MerkleLog, SQLiteStore
+
+    envelope = random.Random(3).randbytes(1024)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "gateway.db"
+        log = MerkleLog(SQLiteStore(db), PrivateKey.generate(), "bench/log")
+        rows = GatewayStore(db)  # the gateway's schema in the log's file, as compose makes it
+
+        def submit(i: int):
+            exchange_id = f"bench-{i:012d}"
+            row = {
+                "exchange_id": exchange_id,
+                "envelope": envelope,
+                "signature": envelope[:71],
+                "key_id": "k" * 64,
+                "envelope_sm3": envelope[:32],
+                "sender": "SH/310000000000000001",
+                "recipient": "ZJ/330000000000000001",
+                "kind": "case.status",
+                "matter": "",
+                "canonical": envelope.hex()[:1024],
+                "received_at": time.time(),
+                "in_reply_to": "",
+                "delivered": envelope,
+                "delivered_dialect": "zj-json/1",
+                "delivered_content_type": "application/json",
+            }
+            write = partial(insert_exchange, row=row, nonce=i.to_bytes(16, "big"),
+                            delivery_mode="pull")  # fmt: skip
+            return log.append_async(_entry(i), key=exchange_id, side_write=write, want_proof=True)
+
+        start, cpu = time.perf_counter(), time.process_time()
+        groups: list[list] = []
+        for first in range(0, n, GATEWAY_GROUP):
+            groups.append([submit(i) for i in range(first, min(n, first + GATEWAY_GROUP))])
+            if len(groups) >= GATEWAY_GROUPS_IN_FLIGHT:
+                for future in groups.pop(0):
+                    future.result(60)
+        for group in groups:
+            for future in group:
+                future.result(60)
+        elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        out = {
+            "cpu_ms_per_entry": 1000 * cpu / n,
+            "entries": n,
+            "appends_per_s": n / elapsed,
+            "batches": log.batches,
+            "entries_per_batch": n / max(1, log.batches),
+            "ms_per_entry": 1000 * elapsed / n,
+        }
+        rows.close()
+        log.close()
+    return out
+
+
+def _subprocess_json(cmd: list[str]) -> dict:
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--pymerkle-max", type=int, default=100_000)
+    parser.add_argument(
+        "--gateway-entries", type=int, default=20_000, help="entries in the gateway-shaped case"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--with-pymerkle", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--gateway-shaped", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(measure_one(args.one, args.with_pymerkle)))
+        return
+    if args.gateway_shaped:
+        print(json.dumps(measure_gateway_shaped(args.gateway_shaped)))
         return
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         cmd = [sys.executable, __file__, "--one", str(n)]
         if n <= args.pymerkle_max:
             cmd.append("--with-pymerkle")
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
-        )
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        rows.append(_subprocess_json(cmd))
         row = rows[-1]
         print(
             f"N={n:>8}: appends/s {row['appends_per_s']:>9.0f} "
@@ -171,7 +259,20 @@ def main() -> None:
                 else ""
             )
         )
-    print(f"wrote {write_results('log', {'entry_bytes': ENTRY_SIZE, 'rows': rows})}")
+    shaped = _subprocess_json(
+        [sys.executable, __file__, "--gateway-shaped", str(args.gateway_entries)]
+    )
+    shaped["vs_bulk"] = shaped["appends_per_s"] / rows[0]["appends_per_s"]
+    print(
+        f"gateway-shaped ({shaped['entries']} entries, {shaped['entries_per_batch']:.1f} per "
+        f"batch, side writes, a proof each): {shaped['appends_per_s']:.0f}/s, "
+        f"{shaped['ms_per_entry']:.3f} ms wall and {shaped['cpu_ms_per_entry']:.3f} ms CPU per "
+        f"entry; {shaped['vs_bulk']:.3f}x the bulk rate at "
+        f"N={rows[0]['size']} ({rows[0]['appends_per_s']:.0f}/s, "
+        f"{rows[0]['append_cpu_ms_per_entry']:.3f} ms CPU per entry, {CHUNK} per call)"
+    )
+    payload = {"entry_bytes": ENTRY_SIZE, "rows": rows, "gateway_shaped": shaped}
+    print(f"wrote {write_results('log', payload)}")
 
 
 if __name__ == "__main__":
