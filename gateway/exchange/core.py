@@ -30,6 +30,10 @@ nothing:
      outbox row + log entry in one durable transaction (both hold the canonical matter
      code, never the raw matter_ref); the receipt proves inclusion in the batch's signed
      checkpoint.
+
+(5), (6), the lookups of (7) and (11) and the normalisation of (12) are one worker-thread
+job (one hand-off per exchange, nothing of it on the event loop); a normalisation refusal
+made there is raised at (12), so the order above holds.
 """
 
 from __future__ import annotations
@@ -183,12 +187,13 @@ class ExchangeCore:
             public = registry.signing_key(sender, signed.key_id, created)
         except RegistryError as exc:
             raise Refusal("key_invalid", f"signing key: {exc}") from exc
-        # (5), (6) and the lookups for (7) and (11) in one worker-thread job: the SM2
-        # arithmetic, the hashing and SQLite all release the GIL, and the event loop must
-        # not wait for any of them
+        # (5), (6), the lookups for (7) and (11) and the normalisation of (12) in one
+        # worker-thread job: the SM2 arithmetic, the hashing and SQLite release the GIL, and
+        # the event loop must wait for none of them (nor for the codec); a normalisation
+        # refusal is kept and raised at (12), so the checks still refuse in their order
         nonce_key = (sender, bytes(envelope.nonce))
-        envelope_sm3, known_sm3, nonce_used = await self._run(
-            self._verify_and_look_up, public, signed, envelope, nonce_key
+        envelope_sm3, known_sm3, nonce_used, normalised = await self._run(
+            self._verify_and_look_up, public, signed, envelope, nonce_key, registry
         )
         # (7): idempotency
         if known_sm3 is not None:
@@ -225,8 +230,10 @@ class ExchangeCore:
         # (11): replay
         if nonce_used or nonce_key in self._nonces_in_flight:
             raise Refusal("replay", f"nonce {envelope.nonce.hex()} was already used by {sender}")
-        # (12): normalisation
-        canonical = self._normalise(envelope, sender, registry)
+        # (12): normalisation (made in the worker job above)
+        if isinstance(normalised, Refusal):
+            raise normalised
+        canonical = normalised
         check_payload_matter(envelope.kind, canonical, matter)
         # (13): commit
         future = asyncio.get_running_loop().create_future()
@@ -311,7 +318,8 @@ class ExchangeCore:
         signed: exchange_pb2.SignedEnvelope,
         envelope: exchange_pb2.Envelope,
         nonce_key: tuple[str, bytes],
-    ) -> tuple[bytes, bytes | None, bool]:
+        registry: TrustRegistry,
+    ) -> tuple[bytes, bytes | None, bool, dict[str, Any] | Refusal]:
         # (5): signature
         try:
             public.verify(signed.envelope, signed.signature)
@@ -321,7 +329,13 @@ class ExchangeCore:
         if sm3(envelope.payload) != envelope.payload_digest:
             raise Refusal("digest_mismatch", "payload_digest is not the sm3 of payload")
         known_sm3, nonce_used = self.store.lookup(envelope.exchange_id, *nonce_key)
-        return sm3(signed.envelope), known_sm3, nonce_used
+        # (12), made here and raised in order by the caller
+        normalised: dict[str, Any] | Refusal
+        try:
+            normalised = self._normalise(envelope, nonce_key[0], registry)
+        except Refusal as refusal:
+            normalised = refusal
+        return sm3(signed.envelope), known_sm3, nonce_used, normalised
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.executor is None:
