@@ -50,6 +50,7 @@ from ledger.receipt import build_receipt
 
 if TYPE_CHECKING:
     from gateway.exchange.translation import Translation, Translator
+    from gateway.registry import TrustRegistry
 
 __all__ = ["Committed", "ExchangeCommitter", "ExchangeReader", "VerifiedExchange"]
 
@@ -88,6 +89,9 @@ class VerifiedExchange:
     """True when the gateway signed the envelope itself, as a push-mode member's adapter."""
     channel: str = "grpc-mtls"
     """How the original arrived: "grpc-mtls", "https-pinned" or "http-dev"."""
+    translation: Translation | None = None
+    """Made ahead in the core's verify job (:meth:`ExchangeCommitter.translate_blocking`);
+    None: the committer translates."""
 
     @property
     def exchange_id(self) -> str:
@@ -249,7 +253,19 @@ class ExchangeCommitter:
             self._on_commit(exchange.recipient, exchange_id)
         return Committed(exchange_id, receipt, exchange.received_at, duplicate=False)
 
+    def translate_blocking(
+        self, exchange: VerifiedExchange, registry: TrustRegistry
+    ) -> Translation | None:
+        """The translation of ``exchange``, made in the calling worker thread (None without a
+        translator): the core makes it in its verify job and hands it over in
+        ``VerifiedExchange.translation``, sparing the commit a hand-off."""
+        if self._translator is None:
+            return None
+        return self._translator.translate_blocking(exchange, registry)
+
     async def _translate(self, exchange: VerifiedExchange) -> Translation:
+        if exchange.translation is not None:
+            return exchange.translation
         if self._translator is not None:
             return await self._translator.translate(exchange)
         from gateway.exchange.translation import Translation

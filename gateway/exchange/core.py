@@ -45,7 +45,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from google.protobuf.message import DecodeError
 
@@ -60,11 +60,14 @@ from gateway.exchange.matter_ref import check_payload_matter, resolve_matter_ref
 from gateway.matters import Catalogue
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
-from gateway.registry import MemberId, RegistryError, TrustRegistry
+from gateway.registry import MemberId, RegistryError, RegistryLookupError, TrustRegistry
 from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
 from ledger.crypto import PublicKey, sm3
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
+
+if TYPE_CHECKING:
+    from gateway.exchange.translation import Translation
 
 __all__ = [
     "Accepted",
@@ -192,8 +195,8 @@ class ExchangeCore:
         # the event loop must wait for none of them (nor for the codec); a normalisation
         # refusal is kept and raised at (12), so the checks still refuse in their order
         nonce_key = (sender, bytes(envelope.nonce))
-        envelope_sm3, known_sm3, nonce_used, normalised = await self._run(
-            self._verify_and_look_up, public, signed, envelope, nonce_key, registry
+        envelope_sm3, known_sm3, nonce_used, normalised, translation = await self._run(
+            self._verify_and_look_up, public, signed, envelope, nonce_key, recipient, registry
         )
         # (7): idempotency
         if known_sm3 is not None:
@@ -242,7 +245,15 @@ class ExchangeCore:
         try:
             accepted = await self.committer.commit(
                 VerifiedExchange(
-                    signed, envelope, envelope_sm3, sender, recipient, canonical, now, matter
+                    signed,
+                    envelope,
+                    envelope_sm3,
+                    sender,
+                    recipient,
+                    canonical,
+                    now,
+                    matter,
+                    translation=translation,
                 )
             )
             future.set_result(None)
@@ -318,8 +329,9 @@ class ExchangeCore:
         signed: exchange_pb2.SignedEnvelope,
         envelope: exchange_pb2.Envelope,
         nonce_key: tuple[str, bytes],
+        recipient: str,
         registry: TrustRegistry,
-    ) -> tuple[bytes, bytes | None, bool, dict[str, Any] | Refusal]:
+    ) -> tuple[bytes, bytes | None, bool, dict[str, Any] | Refusal, Translation | None]:
         # (5): signature
         try:
             public.verify(signed.envelope, signed.signature)
@@ -330,12 +342,22 @@ class ExchangeCore:
             raise Refusal("digest_mismatch", "payload_digest is not the sm3 of payload")
         known_sm3, nonce_used = self.store.lookup(envelope.exchange_id, *nonce_key)
         # (12), made here and raised in order by the caller
+        envelope_sm3 = sm3(signed.envelope)
         normalised: dict[str, Any] | Refusal
         try:
             normalised = self._normalise(envelope, nonce_key[0], registry)
         except Refusal as refusal:
-            normalised = refusal
-        return sm3(signed.envelope), known_sm3, nonce_used, normalised
+            return envelope_sm3, known_sm3, nonce_used, refusal, None
+        # (13)'s translation and attestation, made here too (unused if a check refuses);
+        # an unregistered recipient is refused at (9), and the committer never sees it
+        provisional = VerifiedExchange(
+            signed, envelope, envelope_sm3, nonce_key[0], recipient, normalised, 0.0, ""
+        )
+        try:
+            translation = self.committer.translate_blocking(provisional, registry)
+        except RegistryLookupError:
+            translation = None
+        return envelope_sm3, known_sm3, nonce_used, normalised, translation
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.executor is None:

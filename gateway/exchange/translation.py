@@ -158,11 +158,18 @@ class Translator:
         event loop, and it costs one hand-off (the signature's), as before."""
         registry = self.registry()
         if self.executor is None:
-            return self._translate(exchange, registry)
+            return self.translate_blocking(exchange, registry)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self._translate, exchange, registry)
+        return await loop.run_in_executor(
+            self.executor, self.translate_blocking, exchange, registry
+        )
 
-    def _translate(self, exchange: VerifiedExchange, registry: TrustRegistry) -> Translation:
+    def translate_blocking(
+        self, exchange: VerifiedExchange, registry: TrustRegistry
+    ) -> Translation:
+        """:meth:`translate` in the calling (worker) thread, against ``registry``: the core
+        runs it inside its verify job, so an exchange takes no hand-off of its own for it;
+        raises RegistryLookupError for an unregistered recipient."""
         canonical = canonical_json(exchange.canonical)
         target = registry.delivery(exchange.recipient).dialect
         envelope = exchange.envelope
