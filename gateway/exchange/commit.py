@@ -29,7 +29,6 @@ the commit, so of two concurrent answers exactly one is written (and the UNIQUE 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import Refusal
 from gateway.exchange.entry import canonical_json, exchange_entry
+from gateway.exchange.handoff import LoopHandoff
 from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow, insert_exchange
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2
@@ -212,7 +212,7 @@ class ExchangeCommitter:
         )
         # (2): one durable append, rows in the same transaction
         try:
-            result = await asyncio.wrap_future(
+            result = await LoopHandoff.current().wrap(
                 self._log.append_async(entry, key=exchange_id, side_write=write, want_proof=True)
             )
         except LedgerError as exc:  # the log could not commit: nothing was written
@@ -297,5 +297,4 @@ class ExchangeCommitter:
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._executor is None:
             return fn(*args)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(fn, *args))
+        return await LoopHandoff.current().run(self._executor, fn, *args)

@@ -44,7 +44,6 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from google.protobuf.message import DecodeError
@@ -55,6 +54,7 @@ from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, CatalogueError
 from gateway.errors import Refusal, clip
 from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
+from gateway.exchange.handoff import LoopHandoff
 from gateway.exchange.limits import ENVELOPE_OVERHEAD, check_envelope_fields, check_signed_fields
 from gateway.exchange.matter_ref import check_payload_matter, resolve_matter_ref
 from gateway.matters import Catalogue
@@ -362,7 +362,7 @@ class ExchangeCore:
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.executor is None:
             return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
+        return await LoopHandoff.current().run(self.executor, fn, *args)
 
     def _normalise(
         self, envelope: exchange_pb2.Envelope, sender: str, registry: TrustRegistry
