@@ -9,7 +9,8 @@ and in ``gateway.exchange.store``, nowhere else.
 :meth:`ExchangeCommitter.commit`:
 
 1. translate once into the recipient's dialect and attest it
-   (``gateway.exchange.translation``), then build the log entry (digests and member ids
+   (``gateway.exchange.translation``; the core does it in its verify job and hands it over
+   in ``VerifiedExchange.translation``), then build the log entry (digests and member ids
    only, ``gateway.exchange.entry``) and the exchange row with the delivered bytes; a
    payload the recipient's dialect cannot express is still logged, its outbox row
    ``rejected`` with failure ``translation`` (logged at WARNING, never dropped silently);
