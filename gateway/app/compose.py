@@ -36,7 +36,13 @@ from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
-from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
+from gateway.registry import (
+    DeliveryMode,
+    KeyPurpose,
+    RegistryHolder,
+    RegistryLookupError,
+    TrustRegistry,
+)
 from gateway.rpc.audit import AuditServicer
 from gateway.rpc.exchange import ExchangeServicer
 from gateway.rpc.guard import GuardInterceptor
@@ -142,7 +148,10 @@ async def compose(
 
         def committed(recipient: str, exchange_id: str) -> None:
             hub.notify(recipient)
-            push.notify()
+            # the push worker reads the outbox only when there is something to push (its
+            # 1 s poll still picks up retries that come due)
+            if current().delivery(recipient).mode == DeliveryMode.PUSH:
+                push.notify()
 
         committer = ExchangeCommitter(
             log=merkle_log,

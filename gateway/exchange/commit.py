@@ -9,7 +9,8 @@ and in ``gateway.exchange.store``, nowhere else.
 :meth:`ExchangeCommitter.commit`:
 
 1. translate once into the recipient's dialect and attest it
-   (``gateway.exchange.translation``), then build the log entry (digests and member ids
+   (``gateway.exchange.translation``; the core does it in its verify job and hands it over
+   in ``VerifiedExchange.translation``), then build the log entry (digests and member ids
    only, ``gateway.exchange.entry``) and the exchange row with the delivered bytes; a
    payload the recipient's dialect cannot express is still logged, its outbox row
    ``rejected`` with failure ``translation`` (logged at WARNING, never dropped silently);
@@ -29,7 +30,6 @@ the commit, so of two concurrent answers exactly one is written (and the UNIQUE 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import Refusal
 from gateway.exchange.entry import canonical_json, exchange_entry
+from gateway.exchange.handoff import LoopHandoff
 from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow, insert_exchange
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2
@@ -50,6 +51,7 @@ from ledger.receipt import build_receipt
 
 if TYPE_CHECKING:
     from gateway.exchange.translation import Translation, Translator
+    from gateway.registry import TrustRegistry
 
 __all__ = ["Committed", "ExchangeCommitter", "ExchangeReader", "VerifiedExchange"]
 
@@ -88,6 +90,9 @@ class VerifiedExchange:
     """True when the gateway signed the envelope itself, as a push-mode member's adapter."""
     channel: str = "grpc-mtls"
     """How the original arrived: "grpc-mtls", "https-pinned" or "http-dev"."""
+    translation: Translation | None = None
+    """Made ahead in the core's verify job (:meth:`ExchangeCommitter.translate_blocking`);
+    None: the committer translates."""
 
     @property
     def exchange_id(self) -> str:
@@ -208,7 +213,7 @@ class ExchangeCommitter:
         )
         # (2): one durable append, rows in the same transaction
         try:
-            result = await asyncio.wrap_future(
+            result = await LoopHandoff.current().wrap(
                 self._log.append_async(entry, key=exchange_id, side_write=write, want_proof=True)
             )
         except LedgerError as exc:  # the log could not commit: nothing was written
@@ -249,7 +254,19 @@ class ExchangeCommitter:
             self._on_commit(exchange.recipient, exchange_id)
         return Committed(exchange_id, receipt, exchange.received_at, duplicate=False)
 
+    def translate_blocking(
+        self, exchange: VerifiedExchange, registry: TrustRegistry
+    ) -> Translation | None:
+        """The translation of ``exchange``, made in the calling worker thread (None without a
+        translator): the core makes it in its verify job and hands it over in
+        ``VerifiedExchange.translation``, sparing the commit a hand-off."""
+        if self._translator is None:
+            return None
+        return self._translator.translate_blocking(exchange, registry)
+
     async def _translate(self, exchange: VerifiedExchange) -> Translation:
+        if exchange.translation is not None:
+            return exchange.translation
         if self._translator is not None:
             return await self._translator.translate(exchange)
         from gateway.exchange.translation import Translation
@@ -281,5 +298,4 @@ class ExchangeCommitter:
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._executor is None:
             return fn(*args)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(fn, *args))
+        return await LoopHandoff.current().run(self._executor, fn, *args)

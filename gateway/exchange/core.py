@@ -30,6 +30,10 @@ nothing:
      outbox row + log entry in one durable transaction (both hold the canonical matter
      code, never the raw matter_ref); the receipt proves inclusion in the batch's signed
      checkpoint.
+
+(5), (6), the lookups of (7) and (11) and the normalisation of (12) are one worker-thread
+job (one hand-off per exchange, nothing of it on the event loop); a normalisation refusal
+made there is raised at (12), so the order above holds.
 """
 
 from __future__ import annotations
@@ -40,8 +44,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
-from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from google.protobuf.message import DecodeError
 
@@ -51,16 +54,20 @@ from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import AdapterError, CatalogueError
 from gateway.errors import Refusal, clip
 from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
+from gateway.exchange.handoff import LoopHandoff
 from gateway.exchange.limits import ENVELOPE_OVERHEAD, check_envelope_fields, check_signed_fields
 from gateway.exchange.matter_ref import check_payload_matter, resolve_matter_ref
 from gateway.matters import Catalogue
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import common_pb2, exchange_pb2
-from gateway.registry import MemberId, RegistryError, TrustRegistry
+from gateway.registry import MemberId, RegistryError, RegistryLookupError, TrustRegistry
 from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
 from ledger.crypto import PublicKey, sm3
 from ledger.errors import SignatureError
 from ledger.log import MerkleLog
+
+if TYPE_CHECKING:
+    from gateway.exchange.translation import Translation
 
 __all__ = [
     "Accepted",
@@ -183,12 +190,13 @@ class ExchangeCore:
             public = registry.signing_key(sender, signed.key_id, created)
         except RegistryError as exc:
             raise Refusal("key_invalid", f"signing key: {exc}") from exc
-        # (5), (6) and the lookups for (7) and (11) in one worker-thread job: the SM2
-        # arithmetic, the hashing and SQLite all release the GIL, and the event loop must
-        # not wait for any of them
+        # (5), (6), the lookups for (7) and (11) and the normalisation of (12) in one
+        # worker-thread job: the SM2 arithmetic, the hashing and SQLite release the GIL, and
+        # the event loop must wait for none of them (nor for the codec); a normalisation
+        # refusal is kept and raised at (12), so the checks still refuse in their order
         nonce_key = (sender, bytes(envelope.nonce))
-        envelope_sm3, known_sm3, nonce_used = await self._run(
-            self._verify_and_look_up, public, signed, envelope, nonce_key
+        envelope_sm3, known_sm3, nonce_used, normalised, translation = await self._run(
+            self._verify_and_look_up, public, signed, envelope, nonce_key, recipient, registry
         )
         # (7): idempotency
         if known_sm3 is not None:
@@ -225,8 +233,10 @@ class ExchangeCore:
         # (11): replay
         if nonce_used or nonce_key in self._nonces_in_flight:
             raise Refusal("replay", f"nonce {envelope.nonce.hex()} was already used by {sender}")
-        # (12): normalisation
-        canonical = self._normalise(envelope, sender, registry)
+        # (12): normalisation (made in the worker job above)
+        if isinstance(normalised, Refusal):
+            raise normalised
+        canonical = normalised
         check_payload_matter(envelope.kind, canonical, matter)
         # (13): commit
         future = asyncio.get_running_loop().create_future()
@@ -235,7 +245,15 @@ class ExchangeCore:
         try:
             accepted = await self.committer.commit(
                 VerifiedExchange(
-                    signed, envelope, envelope_sm3, sender, recipient, canonical, now, matter
+                    signed,
+                    envelope,
+                    envelope_sm3,
+                    sender,
+                    recipient,
+                    canonical,
+                    now,
+                    matter,
+                    translation=translation,
                 )
             )
             future.set_result(None)
@@ -311,7 +329,9 @@ class ExchangeCore:
         signed: exchange_pb2.SignedEnvelope,
         envelope: exchange_pb2.Envelope,
         nonce_key: tuple[str, bytes],
-    ) -> tuple[bytes, bytes | None, bool]:
+        recipient: str,
+        registry: TrustRegistry,
+    ) -> tuple[bytes, bytes | None, bool, dict[str, Any] | Refusal, Translation | None]:
         # (5): signature
         try:
             public.verify(signed.envelope, signed.signature)
@@ -321,12 +341,28 @@ class ExchangeCore:
         if sm3(envelope.payload) != envelope.payload_digest:
             raise Refusal("digest_mismatch", "payload_digest is not the sm3 of payload")
         known_sm3, nonce_used = self.store.lookup(envelope.exchange_id, *nonce_key)
-        return sm3(signed.envelope), known_sm3, nonce_used
+        # (12), made here and raised in order by the caller
+        envelope_sm3 = sm3(signed.envelope)
+        normalised: dict[str, Any] | Refusal
+        try:
+            normalised = self._normalise(envelope, nonce_key[0], registry)
+        except Refusal as refusal:
+            return envelope_sm3, known_sm3, nonce_used, refusal, None
+        # (13)'s translation and attestation, made here too (unused if a check refuses);
+        # an unregistered recipient is refused at (9), and the committer never sees it
+        provisional = VerifiedExchange(
+            signed, envelope, envelope_sm3, nonce_key[0], recipient, normalised, 0.0, ""
+        )
+        try:
+            translation = self.committer.translate_blocking(provisional, registry)
+        except RegistryLookupError:
+            translation = None
+        return envelope_sm3, known_sm3, nonce_used, normalised, translation
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.executor is None:
             return fn(*args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, partial(fn, *args))
+        return await LoopHandoff.current().run(self.executor, fn, *args)
 
     def _normalise(
         self, envelope: exchange_pb2.Envelope, sender: str, registry: TrustRegistry

@@ -81,8 +81,20 @@ CREATE TABLE IF NOT EXISTS outbox (
     failure TEXT,
     delivered_at REAL
 );
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox(recipient, status, next_attempt_at);
 """
+
+# The outbox indexes, made on open (IF NOT EXISTS: an older file gets them once, a new one
+# at creation). ``outbox_pending`` serves the push worker's due() over every recipient and
+# the depth gauge; ``outbox_recipient_due`` a pull stream's due() (it replaces
+# ``outbox_due``, which lacked ``mode``: with both, SQLite picked the wrong one for pulls).
+# Without them each due() reads the whole outbox, which never shrinks
+# (tests/gateway/test_query_plans.py holds every hot-path query to an index).
+INDEXES = (
+    "DROP INDEX IF EXISTS outbox_due",
+    "CREATE INDEX IF NOT EXISTS outbox_recipient_due"
+    " ON outbox(recipient, status, mode, next_attempt_at)",
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(status, mode, next_attempt_at)",
+)
 
 # Columns added after the first release, added to older files on open (ALTER TABLE): the
 # request an answer answers; the delivery in the recipient's dialect and its attestation
@@ -243,6 +255,8 @@ class GatewayStore:
                 if name not in have:
                     conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         conn.execute(ANSWER_INDEX)
+        for index in INDEXES:
+            conn.execute(index)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -116,19 +116,26 @@ class Translation:
     key_id: str = ""
     error: str | None = None
     field: str | None = None
+    delivered_sm3: bytes = b""
+    """SM3 of the delivered payload, computed once (for the statement and the log entry);
+    empty when translation failed."""
 
-    @property
-    def delivered_sm3(self) -> bytes:
-        """SM3 of the delivered payload; empty when translation failed."""
-        return b"" if self.payload is None else sm3(self.payload)
+
+def _digest_of(data: bytes, known: tuple[bytes, bytes] | None = None) -> bytes:
+    """SM3 of ``data``, taken from ``known`` = (bytes, their SM3) when ``data`` is those
+    bytes: a payload that is already in canonical form, or a delivery in the sender's own
+    form, is not hashed a second time."""
+    if known is not None and known[0] == data:
+        return known[1]
+    return sm3(data)
 
 
 class Translator:
     """Translates verified exchanges into their recipients' dialects and attests it.
 
     ``dialects`` finds a codec by dialect name, ``registry()`` is the registry in use (the
-    recipient's ``delivery.dialect``), ``key`` is the gateway's attestation key; the SM2
-    signature runs in ``executor`` (it releases the GIL)."""
+    recipient's ``delivery.dialect``), ``key`` is the gateway's attestation key; the whole
+    translation runs in ``executor`` (the SM2 signature releases the GIL)."""
 
     def __init__(
         self,
@@ -145,12 +152,30 @@ class Translator:
 
     async def translate(self, exchange: VerifiedExchange) -> Translation:
         """The delivery of ``exchange`` in its recipient's dialect, signed; a
-        :class:`Translation` with ``error`` if the dialect cannot express it."""
+        :class:`Translation` with ``error`` if the dialect cannot express it.
+
+        Encoding, hashing and signing are one job in ``executor``: none of it runs on the
+        event loop, and it costs one hand-off (the signature's), as before."""
+        registry = self.registry()
+        if self.executor is None:
+            return self.translate_blocking(exchange, registry)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.executor, self.translate_blocking, exchange, registry
+        )
+
+    def translate_blocking(
+        self, exchange: VerifiedExchange, registry: TrustRegistry
+    ) -> Translation:
+        """:meth:`translate` in the calling (worker) thread, against ``registry``: the core
+        runs it inside its verify job, so an exchange takes no hand-off of its own for it;
+        raises RegistryLookupError for an unregistered recipient."""
         canonical = canonical_json(exchange.canonical)
-        target = self.registry().delivery(exchange.recipient).dialect
+        target = registry.delivery(exchange.recipient).dialect
+        envelope = exchange.envelope
         base = Translation(
             canonical=canonical,
-            canonical_sm3=sm3(canonical),
+            canonical_sm3=_digest_of(canonical, (envelope.payload, envelope.payload_digest)),
             source_dialect=exchange.source_dialect or exchange.envelope.dialect,
             target_dialect=target,
             relayed=exchange.relayed,
@@ -165,28 +190,25 @@ class Translator:
             field = clip(str(exc.field))
             error = f"{target} cannot express field {field}: {exc.message}"
             return replace(base, error=error, field=field)
+        delivered_sm3 = _digest_of(payload, (canonical, base.canonical_sm3))
         statement = attestation_statement(
             exchange_id=exchange.exchange_id,
             recipient=exchange.recipient,
             envelope_sm3=exchange.envelope_sm3,
             canonical_sm3=base.canonical_sm3,
-            delivered_sm3=sm3(payload),
+            delivered_sm3=delivered_sm3,
             source_dialect=base.source_dialect,
             target_dialect=target,
             relayed=exchange.relayed,
             channel=exchange.channel,
         )
-        if self.executor is None:
-            signature = self.key.sign(statement)
-        else:
-            loop = asyncio.get_running_loop()
-            signature = await loop.run_in_executor(self.executor, self.key.sign, statement)
         return replace(
             base,
             payload=payload,
+            delivered_sm3=delivered_sm3,
             content_type=codec.content_type,
             statement=statement,
-            signature=signature,
+            signature=self.key.sign(statement),
             key_id=self.key.public_key.key_id,
         )
 

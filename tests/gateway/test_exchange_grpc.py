@@ -221,6 +221,21 @@ async def test_payload_refused_by_adapter(gw):
         )
 
 
+async def test_normalisation_refuses_after_the_earlier_checks(gw):
+    """Normalisation runs in the verify job, before freshness and replay, yet its refusal
+    comes only in its place: a payload the adapter refuses that is also stale, or reuses a
+    nonce, is refused for that."""
+    bad = b'{"case_id": 5}'
+    async with gw.client("SH") as client:
+        stale = datetime.now(UTC) - timedelta(minutes=30)
+        signed = status_update(client, gw.env, payload=bad, created_at=stale)
+        await _refused(gw, signed, client, grpc.StatusCode.INVALID_ARGUMENT, "stale", "window")
+        nonce = uuid.uuid4().bytes
+        await client.submit(status_update(client, gw.env, payload=PAYLOAD, nonce=nonce))
+        replay = status_update(client, gw.env, payload=bad, nonce=nonce)
+        await _refused(gw, replay, client, grpc.StatusCode.ALREADY_EXISTS, "replay", "nonce")
+
+
 async def test_submit_stream_mixed(gw):
     async with gw.client("SH") as client:
         good = [status_update(client, gw.env, "AH", payload=PAYLOAD) for _ in range(5)]
