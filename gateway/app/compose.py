@@ -37,8 +37,9 @@ from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2, exchange_pb2_grpc
 from gateway.registry import KeyPurpose, RegistryHolder, RegistryLookupError, TrustRegistry
+from gateway.rpc.admission import Admission, AdmissionInterceptor
 from gateway.rpc.audit import AuditServicer
-from gateway.rpc.exchange import ExchangeServicer
+from gateway.rpc.exchange import ExchangeServicer, caller_member
 from gateway.rpc.guard import GuardInterceptor
 from gateway.rpc.identity import (
     IdentityServicer,
@@ -206,10 +207,24 @@ async def compose(
             replay=replay,
             revocations=revocation_watch_for(s, current, adapters, metrics),
         )
+        admission = Admission(
+            s.admission_max_in_flight,
+            s.admission_max_in_flight_per_member,
+            s.admission_retry_delay_seconds,
+            metrics,
+        )
         server, health_servicer, names = _grpc_server(
             s,
+            AdmissionInterceptor(admission, lambda context: caller_member(context, current())),
             ExchangeServicer(
-                core, store, current, hub, metrics, anchorer, max_send_bytes=_max_send(s)
+                core,
+                store,
+                current,
+                hub,
+                metrics,
+                anchorer,
+                max_send_bytes=_max_send(s),
+                admission=admission,
             ),
             AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
@@ -245,6 +260,7 @@ async def compose(
         supervisor=supervisor,
         grpc_server=server,
         health=health_servicer,
+        admission=admission,
         service_names=names,
         dev_env=dev_env,
         seed=cases.seed,
@@ -282,6 +298,7 @@ def _max_send(s: Settings) -> int:
 
 def _grpc_server(
     s: Settings,
+    admission: AdmissionInterceptor,
     exchange: ExchangeServicer,
     audit: AuditServicer,
     matters: MattersServicer,
@@ -297,7 +314,8 @@ def _grpc_server(
     server = grpc.aio.server(
         # every refusal (e.g. registry_expired from require()) as its own status,
         # undecodable requests as malformed, anything else INTERNAL: never UNKNOWN
-        interceptors=[GuardInterceptor()],
+        # admission first (outermost): an overloaded call is refused before it is decoded
+        interceptors=[admission, GuardInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", _max_send(s)),
