@@ -296,6 +296,18 @@ def _max_send(s: Settings) -> int:
     return 2 * s.max_payload_bytes + 128 * 1024
 
 
+#: gRPC core drops calls the event loop has not picked up yet: past 1,000 waiting it starts
+#: cancelling new ones at random, all of them past 3,000 (``CANCELLED``, no reason, no log
+#: line). Admission control answers a call in microseconds once it is picked up, so the
+#: backlog is let grow instead (bounded per connection by MAX_CONCURRENT_STREAMS: past it a
+#: client queues its calls itself) and every call is answered (docs/operations.md, Overload).
+OVERLOAD_OPTIONS = (
+    ("grpc.server.max_pending_requests", 50_000),
+    ("grpc.server.max_pending_requests_hard_limit", 100_000),
+    ("grpc.max_concurrent_streams", 2_000),
+)
+
+
 def _grpc_server(
     s: Settings,
     admission: AdmissionInterceptor,
@@ -321,6 +333,7 @@ def _grpc_server(
             ("grpc.max_send_message_length", _max_send(s)),
             # a second gateway on this port must fail to bind, not share the port
             ("grpc.so_reuseport", 0),
+            *OVERLOAD_OPTIONS,
         ],
     )
     exchange_pb2_grpc.add_ExchangeServicer_to_server(exchange, server)
