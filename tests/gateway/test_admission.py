@@ -50,6 +50,9 @@ def gw(tmp_path_factory):
         admission_max_in_flight=PROCESS_LIMIT,
         admission_max_in_flight_per_member=MEMBER_SHARE,
         admission_retry_delay_seconds=0.5,
+        # under grpc's per-call retry buffer (256 KiB), so a too-large envelope *could* be
+        # retried: the test of "pushback -1" below can fail
+        max_payload_bytes=64 * 1024,
     ).start()
     yield thread
     thread.stop()
@@ -258,3 +261,20 @@ def test_the_published_service_config_is_the_clients():
     assert published == SERVICE_CONFIG
     policy = SERVICE_CONFIG["methodConfig"][0]["retryPolicy"]
     assert policy["retryableStatusCodes"] == ["RESOURCE_EXHAUSTED"]
+
+
+async def test_the_retry_policy_does_not_resend_a_too_large_envelope(gw):
+    """RESOURCE_EXHAUSTED is retryable in the service config, but TOO_LARGE says pushback -1:
+    the default client sends it once, and the gateway refuses it once."""
+    refusals = gw.gateway.metrics.registry.get_sample_value
+    labels = {"reason": "too_large"}
+    async with gw.client("SH") as client:  # SERVICE_CONFIG, retries on
+        signed = status_update(client, gw.env, payload=b"x" * (gw.settings.max_payload_bytes + 1))
+        before = refusals("yrd_refusals_total", labels) or 0.0
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async with asyncio.timeout(WAIT):
+                await client.exchange.Submit(signed)
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert reason_of(info.value) == Reason.TOO_LARGE
+    assert retry_delay_of(info.value) is None
+    assert refusals("yrd_refusals_total", labels) == before + 1
