@@ -298,8 +298,8 @@ def _max_send(s: Settings) -> int:
 
 #: gRPC core drops calls the event loop has not picked up yet: past 1,000 waiting it starts
 #: cancelling new ones at random, all of them past 3,000 (``CANCELLED``, no reason, no log
-#: line). Admission control answers a call in microseconds once it is picked up, so the
-#: backlog is let grow instead (bounded per connection by MAX_CONCURRENT_STREAMS: past it a
+#: line). Admission control refuses a picked-up call cheaply (before decoding or SM2), so
+#: the backlog is let grow instead (bounded per connection by MAX_CONCURRENT_STREAMS: past it a
 #: client queues its calls itself) and every call is answered (docs/operations.md, Overload).
 OVERLOAD_OPTIONS = (
     ("grpc.server.max_pending_requests", 50_000),
