@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import process_cpu_seconds, write_results  # noqa: E402
-from bench.exchange import _port, _wait_http  # noqa: E402
+from bench._servers import free_port as _port  # noqa: E402
 
 CHUNK = 8192
 ENTRY = (
@@ -144,7 +144,7 @@ async def one_run(src: Path, data_dir: Path, args) -> dict:
         stderr=subprocess.DEVNULL,
     )
     try:
-        await asyncio.to_thread(_wait_http, http_port, 300)
+        await asyncio.to_thread(wait, lambda: healthy(http_port), "the gateway", 300)
         cert = env.clients["SH"]
         client = GatewayClient(
             f"127.0.0.1:{grpc_port}",

@@ -25,9 +25,34 @@ from ledger.receipt import VerifiedReceipt, verify_receipt
 from ledger.trust import TrustStore
 
 __all__ = [
+    "SERVICE_CONFIG",
     "GatewayClient",
     "PullSession",
 ]
+
+#: The gRPC service config partners use (docs/grpc-service-config.json, the same JSON): an
+#: OVERLOADED refusal (RESOURCE_EXHAUSTED) is retried after the server's pushback delay, at
+#: most 5 attempts; the server marks any other RESOURCE_EXHAUSTED (TOO_LARGE) "do not
+#: retry". Submit is idempotent on the exchange id, so a retry can never log twice.
+SERVICE_CONFIG: dict[str, Any] = {
+    "methodConfig": [
+        {
+            "name": [
+                {"service": "yrd.v1.Exchange", "method": "Submit"},
+                {"service": "yrd.v1.Identity", "method": "Recognize"},
+                {"service": "yrd.v1.Licences", "method": "Verify"},
+            ],
+            "retryPolicy": {
+                "maxAttempts": 5,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["RESOURCE_EXHAUSTED"],
+            },
+        }
+    ],
+    "retryThrottling": {"maxTokens": 100, "tokenRatio": 0.1},
+}
 
 
 class GatewayClient:
@@ -41,13 +66,18 @@ class GatewayClient:
         trust: TrustStore | None = None,
         options: list[tuple[str, Any]] | None = None,
     ) -> None:
+        """``options``: gRPC channel options; without a ``grpc.service_config`` the
+        channel uses :data:`SERVICE_CONFIG` (retries of OVERLOADED refusals)."""
         self.member = member
         self.key = key
         self.trust = trust
         credentials = grpc.ssl_channel_credentials(
             root_certificates=tls.ca, private_key=tls.key, certificate_chain=tls.cert
         )
-        self.channel = grpc.aio.secure_channel(target, credentials, options=options or [])
+        options = list(options or [])
+        if not any(name == "grpc.service_config" for name, _ in options):
+            options.append(("grpc.service_config", json.dumps(SERVICE_CONFIG)))
+        self.channel = grpc.aio.secure_channel(target, credentials, options=options)
         self.exchange = exchange_pb2_grpc.ExchangeStub(self.channel)
         self.audit = audit_pb2_grpc.AuditStub(self.channel)
 

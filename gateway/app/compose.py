@@ -43,8 +43,9 @@ from gateway.registry import (
     RegistryLookupError,
     TrustRegistry,
 )
+from gateway.rpc.admission import Admission, AdmissionInterceptor
 from gateway.rpc.audit import AuditServicer
-from gateway.rpc.exchange import ExchangeServicer
+from gateway.rpc.exchange import ExchangeServicer, caller_member
 from gateway.rpc.guard import GuardInterceptor
 from gateway.rpc.identity import (
     IdentityServicer,
@@ -215,10 +216,24 @@ async def compose(
             replay=replay,
             revocations=revocation_watch_for(s, current, adapters, metrics),
         )
+        admission = Admission(
+            s.admission_max_in_flight,
+            s.admission_max_in_flight_per_member,
+            s.admission_retry_delay_seconds,
+            metrics,
+        )
         server, health_servicer, names = _grpc_server(
             s,
+            AdmissionInterceptor(admission, lambda context: caller_member(context, current())),
             ExchangeServicer(
-                core, store, current, hub, metrics, anchorer, max_send_bytes=_max_send(s)
+                core,
+                store,
+                current,
+                hub,
+                metrics,
+                anchorer,
+                max_send_bytes=_max_send(s),
+                admission=admission,
             ),
             AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
@@ -254,6 +269,7 @@ async def compose(
         supervisor=supervisor,
         grpc_server=server,
         health=health_servicer,
+        admission=admission,
         service_names=names,
         dev_env=dev_env,
         seed=cases.seed,
@@ -289,8 +305,21 @@ def _max_send(s: Settings) -> int:
     return 2 * s.max_payload_bytes + 128 * 1024
 
 
+#: gRPC core drops calls the event loop has not picked up yet: past 1,000 waiting it starts
+#: cancelling new ones at random, all of them past 3,000 (``CANCELLED``, no reason, no log
+#: line). Admission control refuses a picked-up call cheaply (before decoding or SM2), so
+#: the backlog is let grow instead (bounded per connection by MAX_CONCURRENT_STREAMS: past it a
+#: client queues its calls itself) and every call is answered (docs/operations.md, Overload).
+OVERLOAD_OPTIONS = (
+    ("grpc.server.max_pending_requests", 50_000),
+    ("grpc.server.max_pending_requests_hard_limit", 100_000),
+    ("grpc.max_concurrent_streams", 2_000),
+)
+
+
 def _grpc_server(
     s: Settings,
+    admission: AdmissionInterceptor,
     exchange: ExchangeServicer,
     audit: AuditServicer,
     matters: MattersServicer,
@@ -306,12 +335,14 @@ def _grpc_server(
     server = grpc.aio.server(
         # every refusal (e.g. registry_expired from require()) as its own status,
         # undecodable requests as malformed, anything else INTERNAL: never UNKNOWN
-        interceptors=[GuardInterceptor()],
+        # admission first (outermost): an overloaded call is refused before it is decoded
+        interceptors=[admission, GuardInterceptor()],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", _max_send(s)),
             # a second gateway on this port must fail to bind, not share the port
             ("grpc.so_reuseport", 0),
+            *OVERLOAD_OPTIONS,
         ],
     )
     exchange_pb2_grpc.add_ExchangeServicer_to_server(exchange, server)

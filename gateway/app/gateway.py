@@ -35,6 +35,7 @@ from gateway.identity.service import RecognitionService
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Beat, Supervisor
 from gateway.registry import RegistryHolder
+from gateway.rpc.admission import Admission
 from gateway.tls import TlsFiles
 from gateway.web import mount_web, seed_dev
 from gateway.web.http_app import create_app
@@ -83,6 +84,7 @@ class Gateway:
         dev_env: DevEnvironment | None,
         seed: bool,
         registry_reload_seconds: float | None,
+        admission: Admission | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -105,6 +107,7 @@ class Gateway:
         self.anchorer = anchorer
         self.supervisor = supervisor
         self.grpc_server = grpc_server
+        self.admission = admission  # exchange-path requests in flight (gateway.rpc.admission)
         self.health = health
         self._service_names = service_names
         self.dev_env = dev_env

@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     push_max_attempts: Annotated[int, Field(ge=1)] = 12
     push_backoff_seconds: _Positive = 0.5
     push_backoff_max_seconds: _Positive = 60.0
+    # admission control (gateway/rpc/admission.py): past these, exchange-path requests are
+    # refused RESOURCE_EXHAUSTED / OVERLOADED at once with a retry delay, never dropped
+    admission_max_in_flight: Annotated[int, Field(ge=1)] = 128
+    admission_max_in_flight_per_member: Annotated[int, Field(ge=1)] = 48
+    admission_retry_delay_seconds: _Positive = 0.25
     # web
     dev: bool = False
     case_warning_workdays: Annotated[int, Field(ge=0)] = 1

@@ -28,6 +28,7 @@ from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2, exchange_pb2_grpc
 from gateway.registry import DeliveryMode, TrustRegistry, certificate_fingerprint
 from gateway.rpc.access import authorize, identify
+from gateway.rpc.admission import Admission
 from gateway.rpc.exchange_status import ExchangeStatusMixin
 from gateway.rpc.guard import refusal_for
 from gateway.rpc.status import abort
@@ -84,6 +85,17 @@ def receipt_proto(receipt: dict[str, Any], received_at: float) -> exchange_pb2.R
     )
 
 
+def _member_or_none(
+    context: grpc.aio.ServicerContext, registry: Callable[[], TrustRegistry]
+) -> str | None:
+    """The caller's member for admission; None if the registry is unusable (each item is
+    then refused for that reason by the core)."""
+    try:
+        return caller_member(context, registry())
+    except Refusal:
+        return None
+
+
 class AnchorAttacher(Protocol):
     """Adds where a receipt's root is anchored (``gateway.app.anchoring.GatewayAnchorer``)."""
 
@@ -104,8 +116,11 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         anchorer: AnchorAttacher | None = None,
         *,
         max_send_bytes: int | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.anchorer = anchorer
+        self.admission = admission
+        """Admits each SubmitStream item (Submit itself: ``AdmissionInterceptor``)."""
         self.max_send_bytes = max_send_bytes
         """The server's largest outgoing message; a larger Delivery is given up (Pull)."""
         self.core = core
@@ -141,9 +156,25 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
     async def SubmitStream(self, request_iterator, context):
         queue: asyncio.Queue = asyncio.Queue(maxsize=256)
 
+        admission = self.admission
+        member = _member_or_none(context, self.registry) if admission else None
+        # one stream never takes more than its member's share: the reader waits for room
+        # (backpressure); an item the process (or the member's other calls) has no room for
+        # is refused OVERLOADED at once, before any check
+        room = asyncio.Semaphore(admission.max_per_member if admission else 256)
+
+        async def admitted(request) -> Accepted:
+            try:
+                if admission is None:
+                    return await self._accept(request, context)
+                with admission.slot(member):
+                    return await self._accept(request, context)
+            finally:
+                room.release()
+
         async def work(sequence: int, request) -> exchange_pb2.SubmitResult:
             try:
-                accepted = await self._accept(request, context)
+                accepted = await admitted(request)
             except Exception as exc:  # one bad item must not end the others' stream
                 refusal = refusal_for(exc, "/yrd.v1.Exchange/SubmitStream")
                 return exchange_pb2.SubmitResult(
@@ -165,6 +196,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
             sequence = 0
             try:
                 async for request in request_iterator:
+                    await room.acquire()
                     await queue.put(asyncio.ensure_future(work(sequence, request)))
                     sequence += 1
             except Exception as exc:  # undecodable message: the stream ends with its refusal
