@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import process_cpu_seconds, write_results  # noqa: E402
 from bench._servers import free_port as _port  # noqa: E402
+from bench._servers import healthy, wait  # noqa: E402
 
 CHUNK = 8192
 ENTRY = (
