@@ -164,8 +164,6 @@ def test_replayed_assertion_is_refused_the_second_time(site):
     assert first.status_code == 200, first.text
     size = site.gateway.log.size
     second = clerk.post("/api/identity/recognize", json=as_body("JS", data))
-    if second.status_code == 200:
-        pytest.skip("replay protection for assertions is not in this branch yet (issue 15 part)")
     assert second.status_code == 409, second.text
     assert second.json()["error"]["code"] == "replay"
     assert site.gateway.log.size == size
