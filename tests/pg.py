@@ -10,6 +10,7 @@ the server runs as ``nobody``: PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-__all__ = ["Cluster", "find_bin_dir", "pg_cluster", "pg_url"]
+__all__ = ["Cluster", "Unavailable", "find_bin_dir", "pg_cluster", "pg_url", "throwaway_cluster"]
 
 START_SECONDS = 60  # pg_ctl -w -t: the deadline for the server to accept connections
 _names = itertools.count(1)
@@ -69,20 +70,29 @@ class Cluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class Unavailable(Exception):
+    """No PostgreSQL server can be started here; the message says why."""
+
+
 def _runner() -> list[str]:
     """The command prefix that runs the server's tools as a non-root user."""
     if os.geteuid() != 0:
         return []
     if shutil.which("runuser") is None:
-        pytest.skip("postgresql: running as root and runuser is missing (postgres refuses root)")
+        raise Unavailable(
+            "postgresql: running as root and runuser is missing (postgres refuses root)"
+        )
     return ["runuser", "-u", "nobody", "--"]
 
 
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
+@contextlib.contextmanager
+def throwaway_cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """Start a cluster in a temporary directory; stop it and remove the directory on exit.
+    ``durable`` keeps fsync and synchronous commit on (for benchmarks against SQLite's
+    synchronous=FULL); the tests leave them off."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        pytest.skip(
+        raise Unavailable(
             "postgresql: initdb not found under /usr/lib/postgresql/*/bin or on PATH "
             "(scripts/bootstrap.sh installs it as root): PostgreSQL tests skipped"
         )
@@ -102,8 +112,9 @@ def pg_cluster() -> Iterator[Cluster]:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{args[0]} failed: {out.stderr.strip()[-2000:]}\n{tail}")
 
-    options = f"-p {port} -k {root} -c listen_addresses='' -c fsync=off"
-    options += " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    options = f"-p {port} -k {root} -c listen_addresses='' -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     started = False
     try:
         tool(
@@ -125,6 +136,17 @@ def pg_cluster() -> Iterator[Cluster]:
                 )  # fmt: skip
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway cluster for the session; the PostgreSQL tests skip (saying why) when
+    none can be started here."""
+    try:
+        with throwaway_cluster() as cluster:
+            yield cluster
+    except Unavailable as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -161,3 +161,14 @@ def test_pool_connections_autocommit_with_a_statement_timeout(pg_url):
                 conn.execute("SELECT pg_sleep(2)")
     finally:
         pool.close()
+
+
+def test_without_server_binaries_the_cluster_says_why(monkeypatch):
+    """The PostgreSQL tests skip with this message (never silently) on a machine without
+    initdb where bootstrap could not install it (not root)."""
+    import tests.pg as pg
+
+    monkeypatch.setattr(pg, "find_bin_dir", lambda: None)
+    with pytest.raises(pg.Unavailable, match=r"initdb not found .* PostgreSQL tests skipped"):
+        with pg.throwaway_cluster():
+            pass
