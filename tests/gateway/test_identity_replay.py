@@ -192,6 +192,16 @@ def test_claim_storage_failure_is_a_storage_error(database):
     guard.close()
 
 
+def test_a_claim_on_a_closed_guard_is_a_storage_error(database):
+    """After close (a stopping gateway), a late claim is refused as storage, not a driver
+    error the identity service would not recognise."""
+    guard = open_replay_guard(database)
+    assert guard.claim("iss", "a", recognition_id="r", now=1.0, expires_at=2.0).ok
+    guard.close()
+    with pytest.raises(StorageError, match=r"^claim: database error: "):
+        guard.claim("iss", "b", recognition_id="r", now=1.0, expires_at=2.0)
+
+
 IDS = [f"assertion-{i}" for i in range(150)]
 
 
