@@ -20,11 +20,12 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from gateway.encoding import format_time
 from gateway.errors import storage_boundary
 
-__all__ = ["SCHEMA", "Claimed", "ReplayGuard"]
+__all__ = ["SCHEMA", "Claimed", "Claims", "ReplayGuard"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_assertions (
@@ -61,6 +62,23 @@ class Claimed:
         if self.first_seen is None:
             return "unknown"
         return format_time(datetime.fromtimestamp(self.first_seen, UTC))
+
+
+class Claims(Protocol):
+    """What the identity service needs of a replay guard: :class:`ReplayGuard` (SQLite) and
+    ``gateway.identity.replay_pg.PgReplayGuard`` (PostgreSQL) both are one."""
+
+    def claim(
+        self, issuer: str, assertion_id: str, *, recognition_id: str, now: float, expires_at: float
+    ) -> Claimed: ...
+
+    def release(self, issuer: str, assertion_id: str, *, recognition_id: str) -> bool: ...
+
+    def purge(self, now: float) -> int: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 @storage_boundary

@@ -40,7 +40,7 @@ from gateway.identity._enums import AssuranceLevel
 from gateway.identity.errors import AssertionRejected, IdentityError
 from gateway.identity.province import AssertionFormat
 from gateway.identity.recognition import Recognition, Recognizer
-from gateway.identity.replay import ReplayGuard
+from gateway.identity.replay import Claims
 from gateway.identity.revocation_watch import RevocationWatch
 from gateway.matters import Catalogue, MatterError
 from gateway.registry import MemberId, Region, TrustRegistry
@@ -75,7 +75,7 @@ class RecognitionService:
         executor: Executor | None,
         recognizer: Recognizer,
         catalogue: Catalogue,
-        replay: ReplayGuard | None = None,
+        replay: Claims | None = None,
         revocations: RevocationWatch | None = None,
     ) -> None:
         self.registry = registry

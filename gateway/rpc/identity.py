@@ -53,7 +53,7 @@ from gateway.identity import (
 )
 from gateway.identity.province import AssertionFormat
 from gateway.identity.recognition import DEFAULT_AUDIENCE, Recognition, Recognizer
-from gateway.identity.replay import ReplayGuard
+from gateway.identity.replay import Claims
 from gateway.identity.revocation_watch import RevocationWatch
 from gateway.identity.service import RecognitionService
 from gateway.matters import Catalogue, default_catalogue
@@ -183,7 +183,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         executor: Executor | None,
         recognizer: Recognizer,
         catalogue: Catalogue | None = None,
-        replay: ReplayGuard | None = None,
+        replay: Claims | None = None,
         revocations: RevocationWatch | None = None,
     ) -> None:
         self.registry = registry

@@ -2,8 +2,8 @@
 
 End to end over the gateway's mTLS gRPC with the province simulators on loopback, for every
 identity format in the catalogue; and the claim table itself under threads and two
-processes on one SQLite file (the scale-out design runs several front ends on one
-database).
+processes on one database (the scale-out design runs several front ends on one database),
+on both backends: a SQLite file and a throwaway PostgreSQL cluster (tests/pg.py).
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import psycopg
 import pytest
 
 from gateway.errors import StorageError
 from gateway.identity.replay import ReplayGuard
+from gateway.identity.replay_pg import PgReplayGuard, open_replay_guard
 from gateway.rpc.status import reason_of
 from tests.gateway.identity_world import IDENTITY_REGIONS, World, assertion_id_of
 
@@ -136,8 +139,29 @@ async def test_log_failure_releases_the_claim(world):
 # -- the claim table ------------------------------------------------------------------------
 
 
-def test_claim_release_purge(tmp_path):
-    guard = ReplayGuard(tmp_path / "gateway.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path) -> Iterator[str]:
+    """Where the claims live: the gateway's SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "gateway.db")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
+def test_the_url_chooses_the_backend(database):
+    guard = open_replay_guard(database)
+    expected = PgReplayGuard if database.startswith("postgresql://") else ReplayGuard
+    assert type(guard) is expected
+    guard.close()
+
+
+def test_claim_release_purge(database):
+    guard = open_replay_guard(database)
     now = time.time()
     assert guard.claim("iss", "a1", recognition_id="r1", now=now, expires_at=now + 60).ok
     again = guard.claim("iss", "a1", recognition_id="r2", now=now + 1, expires_at=now + 60)
@@ -156,13 +180,30 @@ def test_claim_release_purge(tmp_path):
     guard.close()
 
 
-def test_claim_storage_failure_is_a_storage_error(tmp_path):
-    guard = ReplayGuard(tmp_path / "gateway.db")
-    guard._conn().execute("DROP TABLE seen_assertions")
+def test_claim_storage_failure_is_a_storage_error(database):
+    guard = open_replay_guard(database)
+    if isinstance(guard, PgReplayGuard):
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("DROP TABLE seen_assertions")
+        cause: type[Exception] = psycopg.Error
+    else:
+        guard._conn().execute("DROP TABLE seen_assertions")
+        cause = sqlite3.Error
     with pytest.raises(StorageError) as info:
         guard.claim("iss", "a", recognition_id="r", now=1.0, expires_at=2.0)
-    assert isinstance(info.value.__cause__, sqlite3.Error)
+    assert isinstance(info.value.__cause__, cause)
+    assert str(info.value).startswith("claim: database error: ")
     guard.close()
+
+
+def test_a_claim_on_a_closed_guard_is_a_storage_error(database):
+    """After close (a stopping gateway), a late claim is refused as storage, not a driver
+    error the identity service would not recognise."""
+    guard = open_replay_guard(database)
+    assert guard.claim("iss", "a", recognition_id="r", now=1.0, expires_at=2.0).ok
+    guard.close()
+    with pytest.raises(StorageError, match=r"^claim: database error: "):
+        guard.claim("iss", "b", recognition_id="r", now=1.0, expires_at=2.0)
 
 
 IDS = [f"assertion-{i}" for i in range(150)]
@@ -171,7 +212,7 @@ IDS = [f"assertion-{i}" for i in range(150)]
 def _contend(path: str, tag: str, start, results) -> None:
     """One process: 4 threads claim every id; report the ids this process won and how many
     claims it made (each process tries every id, whichever process is faster)."""
-    guard = ReplayGuard(path)
+    guard = open_replay_guard(path)
     won: list[str] = []
     tried = [0]
     lock = threading.Lock()
@@ -196,9 +237,9 @@ def _contend(path: str, tag: str, start, results) -> None:
     results.put((tag, (won, tried[0])))
 
 
-def test_two_processes_and_threads_on_one_database_one_winner_each(tmp_path):
-    path = str(tmp_path / "gateway.db")
-    ReplayGuard(path).close()  # the table exists before the race
+def test_two_processes_and_threads_on_one_database_one_winner_each(database):
+    path = database
+    open_replay_guard(path).close()  # the table exists before the race
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_contend, args=(path, t, start, results)) for t in ("p1", "p2")]
