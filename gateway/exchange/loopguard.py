@@ -17,15 +17,12 @@ connection unchecked: they run once, before the gateway serves.
 from __future__ import annotations
 
 import asyncio
-import functools
 import sys
 import weakref
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from gateway.errors import Code, Error
-from gateway.exchange.handoff import LoopHandoff
 
 __all__ = ["OffLoop", "OnLoopError", "assert_off_loop", "guard", "unguard", "violations"]
 
@@ -71,21 +68,13 @@ def assert_off_loop(store: str) -> None:
 
 
 class OffLoop:
-    """``await run(fn, *args)``: ``fn(*args)`` in a worker thread, the result back on the loop.
-
-    With an ``executor`` the result comes back through :class:`LoopHandoff` (one wake-up of
-    the loop per burst of finished calls); without one, the loop's default executor
-    (``asyncio.to_thread``). A store mixes this in as its async facade: ``fn`` may be one of
-    its methods or a function that makes several calls in one hand-off.
-    """
-
-    _executor: Executor | None = None
+    """``await run(fn, *args)``: ``fn(*args)`` in a worker thread (the loop's default
+    executor, as ``asyncio.to_thread``), the result back on the loop. A store mixes this in
+    as its async facade: ``fn`` may be one of its methods or a function that makes several
+    calls in one hand-off."""
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        call = functools.partial(fn, *args, **kwargs)
-        if self._executor is None:
-            return await asyncio.to_thread(call)
-        return await LoopHandoff.current().run(self._executor, call)
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 _PLUMBING = ("store.py", "errors.py", "contextlib.py", "loopguard.py")
