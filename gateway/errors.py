@@ -15,6 +15,7 @@ member beside the lowercase message that names the check)::
     ├── gateway.workdays.CalendarError      Code.CALENDAR  calendar data malformed (ValueError)
     ├── gateway.exchange.answers.AnswerMismatch    Code.ANSWER_MISMATCH  not this request's answer
     ├── StorageError                        Code.STORAGE   a store could not read or write (sqlite3)
+    ├── gateway.exchange.loopguard.OnLoopError   Code.STORE_ON_LOOP  a store call on the event loop
     ├── gateway.registry.errors.RegistryError       RegistryCode.*   the trust registry
     ├── gateway.identity.errors.IdentityError       IdentityCode.*   identity data (ValueError)
     │   └── AssertionRejected                       RejectionReason.*
@@ -193,6 +194,7 @@ class Code(enum.StrEnum):
     CALENDAR = "calendar"
     ANSWER_MISMATCH = "answer_mismatch"
     TIMESTAMP_RANGE = "timestamp_range"
+    STORE_ON_LOOP = "store_on_loop"
 
 
 class Error(Exception):

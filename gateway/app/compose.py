@@ -199,6 +199,7 @@ async def compose(
             calendar=cases.calendar,
             catalogue=catalogue,
             warning_workdays=s.case_warning_workdays,
+            bell=bell,  # the answer watcher wakes on commits and push outcomes
         )
         opened.append(case_service.close)
         # (6): gRPC

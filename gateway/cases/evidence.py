@@ -19,7 +19,6 @@ answers carry an SM2-signed e-licence (``gateway.licences``).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -120,8 +119,7 @@ class CaseEvidence:
         self._keys = keys
         self._answers = answers
         self._catalogue = catalogue
-        with store.transaction() as conn:
-            conn.execute(_SCHEMA)
+        store.ensure(_SCHEMA)
 
     async def request_all(self, case: Mapping[str, Any]) -> int:
         """One ``evidence.request`` per shareable material of a just-submitted ``case``; a
@@ -141,7 +139,7 @@ class CaseEvidence:
                 sent += 1
             except _NotRequested as exc:
                 failure = exc.reason_zh
-            await asyncio.to_thread(
+            await self._store.run(
                 self._record, case["case_id"], material.material_id, material.name,
                 material.certificate_type, case["handling_region"], exchange_id, failure,
             )  # fmt: skip

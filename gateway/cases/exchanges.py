@@ -8,7 +8,6 @@ change, or drops it if the log refuses it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -162,7 +161,7 @@ class CaseExchanges:
             },
         }
         # (4): journal
-        await asyncio.to_thread(
+        await self._store.run(
             self._store.add_intent, exchange_id, case_id, change, signed.SerializeToString(),
             sender, time.time(),
         )  # fmt: skip
@@ -170,7 +169,7 @@ class CaseExchanges:
         try:
             accepted = await self._submit(signed, sender)
         except Refusal as exc:
-            await asyncio.to_thread(self._store.drop_intent, exchange_id)
+            await self._store.run(self._store.drop_intent, exchange_id)
             raise CaseUnavailable(
                 "exchange_refused", f"交换（{kind}）被网关拒绝：{refusal_zh(str(exc.reason))}"
             ) from exc
@@ -180,7 +179,7 @@ class CaseExchanges:
     async def recover(self) -> int:
         """Replay intents left by a crash: resubmit (idempotent), then apply or drop."""
         done = 0
-        for intent in await asyncio.to_thread(self._store.intents):
+        for intent in await self._store.run(self._store.intents):
             signed = exchange_pb2.SignedEnvelope.FromString(intent["signed"])
             try:
                 accepted = await self._submit(signed, intent["caller"])
@@ -188,7 +187,7 @@ class CaseExchanges:
                 done += 1
             except Refusal as exc:
                 log.warning("dropping case intent %s: %s", intent["exchange_id"], exc.reason)
-                await asyncio.to_thread(self._store.drop_intent, intent["exchange_id"])
+                await self._store.run(self._store.drop_intent, intent["exchange_id"])
             except CaseError as exc:
                 log.warning("case intent %s not applied: %s", intent["exchange_id"], exc)
         return done
@@ -203,7 +202,7 @@ class CaseExchanges:
             "receipt": json.dumps(receipt, ensure_ascii=False),
         }
         body = {k: v for k, v in change.items() if k != "event"}
-        applied = await asyncio.to_thread(self._store.apply, exchange_id, body, event)
+        applied = await self._store.run(self._store.apply, exchange_id, body, event)
         if not applied:
             raise TransitionRefused("conflict", "记录本步骤时办件已被他人更新，请刷新后重试")
         return event

@@ -218,7 +218,7 @@ class Transitions:
                 "退回补正须写明所缺材料：请用 POST /api/cases/{id}/supplement-request",
                 "to",
             )
-        case = load_case(self._store, case_id)
+        case = await self._store.run(load_case, self._store, case_id)
         actor = actor_for(account, case)
         await self.step(case_id, target, actor, note, actor_label(account))
 
@@ -228,7 +228,7 @@ class Transitions:
         """Move the case to ``target`` for ``actor``, shown on the timeline as ``label``."""
         lock = self._locks.setdefault(case_id, asyncio.Lock())
         async with lock:
-            case = load_case(self._store, case_id)
+            case = await self._store.run(load_case, self._store, case_id)
             check_step(Status(case["status"]), target, actor)
             now = self._clock()
             sets = step_sets(case, target, now, self._calendar())

@@ -47,7 +47,7 @@ class Ratings:
         """Record ``grade`` (1..5) once the case is closed; :class:`TransitionRefused` before
         that or if it is already rated. Kept for API compatibility: the pages let the
         applicant rate (:meth:`rate_as_applicant`), not the clerk."""
-        case = load_case(self._store, case_id)
+        case = await self._store.run(load_case, self._store, case_id)
         if actor_for(account, case) is not Actor.WINDOW:
             raise CaseForbidden("forbidden", "好差评只能由受理窗口记录")
         await self._record(case_id, grade, comment, actor_label(account))
@@ -62,7 +62,7 @@ class Ratings:
             raise CaseInvalid("invalid", f"评价等级应为 1 至 5，实为 {grade!r}", "grade")
         lock = self._locks.setdefault(case_id, asyncio.Lock())
         async with lock:
-            case = load_case(self._store, case_id)
+            case = await self._store.run(load_case, self._store, case_id)
             if Status(case["status"]) not in CLOSED:
                 raise TransitionRefused(
                     "out_of_order",

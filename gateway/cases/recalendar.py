@@ -65,10 +65,11 @@ class Recalendar:
         """Recompute what the calendar in use now covers; the number of cases recomputed."""
         # (1): candidates
         done = 0
-        for case_id in self._store.provisional(_OPEN, covered=self._calendar().years):
+        years = self._calendar().years
+        for case_id in await self._store.run(self._store.provisional, _OPEN, covered=years):
             # (2): under the case's lock
             async with self._locks.setdefault(case_id, asyncio.Lock()):
-                case = self._store.case(case_id)
+                case = await self._store.run(self._store.case, case_id)
                 if case is None or case["status"] not in _OPEN:
                     continue
                 calendar = self._calendar()
@@ -103,7 +104,7 @@ class Recalendar:
                     "deadline_missing_years": deadline.stored_years(),
                     "updated_at": stamp(now),
                 }
-                if self._store.set_deadline(case_id, case, sets, event):
+                if await self._store.run(self._store.set_deadline, case_id, case, sets, event):
                     done += 1
                     log.info(
                         "deadline of case %s recomputed with the loaded calendar: %s -> %s",

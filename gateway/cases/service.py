@@ -47,7 +47,7 @@ from typing import Any
 
 from gateway.cases._clock import BEIJING, business_day, now, stamp
 from gateway.cases.accounts import Account, Accounts, Role
-from gateway.cases.answers import AnswerWatcher, OutboxReader
+from gateway.cases.answers import AnswerWatcher, Bell, OutboxReader
 from gateway.cases.errors import CaseForbidden
 from gateway.cases.evidence import CaseEvidence
 from gateway.cases.exchanges import CaseExchanges, Submit
@@ -87,7 +87,9 @@ class CaseService:
     submissions. ``clock`` gives the business time (Beijing), ``keys`` the member
     signing keys by region. ``calendar``, if given, is the fixed calendar in use (tests);
     otherwise it is ``<data_dir>/calendar.json`` over the bundled notices, reloaded when the
-    file changes (looked at every ``calendar_poll_seconds``)."""
+    file changes (looked at every ``calendar_poll_seconds``). ``bell``, the gateway's status
+    bell, wakes the answer watcher (``gateway.cases.answers``). Async methods read and write
+    the case store only through ``store.run`` (never on the event loop)."""
 
     def __init__(
         self,
@@ -104,6 +106,7 @@ class CaseService:
         catalogue: Catalogue | None = None,
         calendar_poll_seconds: float = 1.0,
         warning_workdays: int = 1,
+        bell: Bell | None = None,
     ) -> None:
         self.keys = dict(keys or {})
         self.clock = clock = clock or now
@@ -136,7 +139,7 @@ class CaseService:
         self._views = CaseViews(
             self.store, clock, self._calendar, self.catalogue.issues_licence, warning_workdays
         )
-        self._answers = AnswerWatcher(outbox, self.store, self.keys, self._transitions.step)
+        self._answers = AnswerWatcher(outbox, self.store, self.keys, self._transitions.step, bell)
         # 可共享免交: shareable materials fetched with evidence.request (gateway.cases.evidence)
         self._evidence = CaseEvidence(
             submit, registry, adapters, self.store, self.keys, outbox, self.catalogue
@@ -231,17 +234,17 @@ class CaseService:
         """Submit a case at the account's window (steps (1)-(6) of the module docstring)."""
         if self.calendar_file is not None:
             self.calendar_file.check()  # one stat: a file loaded a moment ago counts already
-        exchange = self._intake.prepare(account, request)
+        exchange = await self.store.run(self._intake.prepare, account, request)
         await self._exchanges.send(**exchange)
         self._answers.notify()
         await self._request_evidence(exchange["case_id"])
-        return self.detail(account, exchange["case_id"])
+        return await self.store.run(self.detail, account, exchange["case_id"])
 
     async def _request_evidence(self, case_id: str) -> None:
         """The submitted case's shareable materials: one evidence.request each. The case
         stands whatever happens here; a material that could not be asked for shows 获取失败."""
         try:
-            await self._evidence.request_all(load_case(self.store, case_id))
+            await self._evidence.request_all(await self.store.run(load_case, self.store, case_id))
         except Exception:  # the submission is done and logged; never undo it from here
             log.exception("evidence requests of case %s failed", case_id)
 
@@ -250,28 +253,28 @@ class CaseService:
     ) -> dict[str, Any]:
         """Take the next step of a case (handler: accept ... issue; window: archive)."""
         await self._transitions.take(account, case_id, to, note)
-        return self.detail(account, case_id)
+        return await self.store.run(self.detail, account, case_id)
 
     async def rate(
         self, account: Account, case_id: str, grade: int, comment: str | None = None
     ) -> dict[str, Any]:
         """Record the applicant's rating (好差评) once the case is finished."""
         await self._ratings.rate(account, case_id, grade, comment)
-        return self.detail(account, case_id)
+        return await self.store.run(self.detail, account, case_id)
 
     async def request_supplement(
         self, account: Account, case_id: str, materials: Any, note: str | None = None
     ) -> dict[str, Any]:
         """The handling province returns the case for 补正, naming the missing materials."""
         await self._supplements.request(account, case_id, materials, note)
-        return self.detail(account, case_id)
+        return await self.store.run(self.detail, account, case_id)
 
     async def supplement(
         self, account: Account, case_id: str, materials: Any, note: str | None = None
     ) -> dict[str, Any]:
         """The receiving window attaches the requested materials and resubmits (补正)."""
         await self._supplements.resubmit(account, case_id, materials, note)
-        return self.detail(account, case_id)
+        return await self.store.run(self.detail, account, case_id)
 
     async def recover(self) -> int:
         """Replay intents left by a crash: resubmit (idempotent), then apply or drop."""
@@ -351,9 +354,9 @@ class CaseService:
         self, number: str, code: str, address: str | None, grade: int, comment: str | None
     ) -> dict[str, Any]:
         """The applicant's 好差评 from the progress page, once the case is finished."""
-        case = self._progress.find(number, code, address)
+        case = await self.store.run(self._progress.find, number, code, address)
         await self._ratings.rate_as_applicant(case["case_id"], grade, comment)
-        return self.progress(number, code, address)
+        return await self.store.run(self.progress, number, code, address)
 
     def receipt(self, exchange_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """(event, receipt) of one exchange of a case."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import storage_boundary
+from gateway.exchange.loopguard import OffLoop, assert_off_loop
 
 __all__ = [
     "CASE_COLUMNS",
@@ -167,19 +168,19 @@ EVENT_COLUMNS = (
 
 
 @storage_boundary
-class CaseStore:
+class CaseStore(OffLoop):
     """One SQLite file; one connection per thread; every write one transaction."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._conn().executescript(SCHEMA)
+        self._open().executescript(SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:
         """Bring a database made by an earlier release up to ``SCHEMA``."""
-        conn = self._conn()
+        conn = self._open()
         columns = {r["name"] for r in conn.execute("PRAGMA table_info(cases)")}
         if "deadline_missing_years" not in columns:  # added with the provisional deadlines
             conn.execute("ALTER TABLE cases ADD COLUMN deadline_missing_years TEXT")
@@ -190,6 +191,11 @@ class CaseStore:
         )
 
     def _conn(self) -> sqlite3.Connection:
+        assert_off_loop("CaseStore")  # async callers: ``await store.run(...)``
+        return self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """This thread's connection (unchecked: the constructor, before serving)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -200,6 +206,11 @@ class CaseStore:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
         return conn
+
+    def ensure(self, script: str) -> None:
+        """Run a schema script (CREATE ... IF NOT EXISTS) unchecked: for constructors, which
+        run once before the gateway serves, never for a request."""
+        self._open().executescript(script)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

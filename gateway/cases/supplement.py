@@ -101,7 +101,7 @@ class Supplements:
         self, account: Account, case_id: str, material_ids: Any, note: str | None
     ) -> None:
         """The handling province returns the case for 补正, naming the missing materials."""
-        case = load_case(self._store, case_id)
+        case = await self._store.run(load_case, self._store, case_id)
         if actor_for(account, case) is not Actor.HANDLER:
             raise CaseForbidden("wrong_actor", "退回补正由承办地办理", "materials")
         matter = self._catalogue.get(case["matter_code"], case["handling_region"])
@@ -121,7 +121,7 @@ class Supplements:
         text = "请补正：" + "、".join(f"{i['name']}（{i['material_id']}）" for i in items)
         text += f"；{clean}" if clean else ""
         async with self._locks.setdefault(case_id, asyncio.Lock()):
-            case = load_case(self._store, case_id)
+            case = await self._store.run(load_case, self._store, case_id)
             target = Status.SUPPLEMENT_REQUESTED
             check_step(Status(case["status"]), target, Actor.HANDLER)
             now = self._clock()
@@ -142,19 +142,19 @@ class Supplements:
     async def resubmit(self, account: Account, case_id: str, items: Any, note: str | None) -> None:
         """The receiving window attaches every requested material and resubmits; the case
         returns to the status it was returned from, its clock running again."""
-        case = load_case(self._store, case_id)
+        case = await self._store.run(load_case, self._store, case_id)
         if actor_for(account, case) is not Actor.WINDOW:
             raise CaseForbidden("wrong_actor", "补正材料由受理窗口提交", "materials")
         async with self._locks.setdefault(case_id, asyncio.Lock()):
-            case = load_case(self._store, case_id)
+            case = await self._store.run(load_case, self._store, case_id)
             if case["status"] != Status.SUPPLEMENT_REQUESTED.value:
                 raise TransitionRefused(
                     "out_of_order", "该办件不在待补正状态，无需提交补正材料", "materials"
                 )
-            rounds = self._store.supplements(case_id)
+            rounds = await self._store.run(self._store.supplements, case_id)
             current = rounds[-1]
             matter = self._catalogue.get(case["matter_code"], case["handling_region"])
-            given = self._materials.resolve(account, items or [], matter)
+            given = await self._store.run(self._materials.resolve, account, items or [], matter)
             have = {m["material_id"] for m in given}
             missing = [
                 spec
@@ -167,7 +167,7 @@ class Supplements:
             now = self._clock()
             today = business_day(now)
             back = Status(current["from_status"])
-            deadline = self._deadline(case, back, today)
+            deadline = await self._store.run(self._deadline, case, back, today)
             log_provisional(case_id, deadline)
             sets = {
                 "status": back.value,

@@ -39,13 +39,14 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.errors import Code, Error, Refusal
 from gateway.exchange.commit import ExchangeCommitter, ExchangeReader, VerifiedExchange
 from gateway.exchange.entry import canonical_json
 from gateway.exchange.envelopes import signed_envelope
+from gateway.exchange.handoff import LoopHandoff
 from gateway.exchange.store import ExchangeRow
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import KeyPurpose, RegistryLookupError, TrustRegistry
@@ -72,6 +73,7 @@ CORRELATION: Mapping[str, str] = {
 _ANSWER_NAMESPACE = uuid.UUID("5d0c6a4e-2f7b-5e51-9a43-0e7c3b1f8a62")
 
 log = logging.getLogger("gateway.exchange.answers")
+T = TypeVar("T")
 
 
 def answer_exchange_id(request_exchange_id: str) -> str:
@@ -176,7 +178,7 @@ class AnswerRelay:
                     f"answer {field}: expected {asked.get(field)!r}, got {answer.get(field)!r}"
                 )
         answer_id = answer_exchange_id(request.exchange_id)
-        if self.store.exchange(answer_id) is not None:
+        if await self._run(self.store.exchange, answer_id) is not None:
             return answer_id
         # (2) and (3): the envelope from the member back to the requester, signed by the
         # gateway as the member's adapter (SM2 in a worker thread: it releases the GIL)
@@ -197,10 +199,7 @@ class AnswerRelay:
             created_at=now,
             in_reply_to=request.exchange_id,
         )
-        if self.executor is None:
-            signed = build()
-        else:
-            signed = await asyncio.get_running_loop().run_in_executor(self.executor, build)
+        signed = await self._run(build)
         envelope = exchange_pb2.Envelope.FromString(signed.envelope)
         # (4): log entry, exchange and outbox rows in one transaction (the one commit path)
         verified = VerifiedExchange(
@@ -221,7 +220,7 @@ class AnswerRelay:
             if exc.reason == "conflict":
                 return answer_id  # a concurrent record of this answer committed first
             if exc.reason == "already_answered":  # the member answered over gRPC meanwhile
-                existing = self.store.answer_to(request.exchange_id)
+                existing = await self._run(self.store.answer_to, request.exchange_id)
                 return answer_id if existing is None else existing.exchange_id
             raise
         if not committed.duplicate:
@@ -235,3 +234,9 @@ class AnswerRelay:
                 },
             )
         return answer_id
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` off the event loop (store reads, signing): one hand-off each."""
+        if self.executor is None:
+            return await asyncio.to_thread(fn, *args)
+        return await LoopHandoff.current().run(self.executor, fn, *args)

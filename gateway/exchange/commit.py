@@ -30,6 +30,7 @@ the commit, so of two concurrent answers exactly one is written (and the UNIQUE 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -284,7 +285,7 @@ class ExchangeCommitter:
     async def existing(self, exchange_id: str, envelope_sm3: bytes) -> Committed | None:
         """The committed exchange ``exchange_id`` with its receipt, None if there is none;
         :class:`Refusal` ``conflict`` if it was committed with other envelope bytes."""
-        row = self._store.exchange(exchange_id)
+        row = await self._run(self._store.exchange, exchange_id)
         if row is None:
             return None
         if row.envelope_sm3 != envelope_sm3:
@@ -296,6 +297,6 @@ class ExchangeCommitter:
         return Committed(exchange_id, receipt, row.received_at, duplicate=True)
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self._executor is None:
-            return fn(*args)
+        if self._executor is None:  # never on the loop: these read the store or the log
+            return await asyncio.to_thread(fn, *args)
         return await LoopHandoff.current().run(self._executor, fn, *args)

@@ -360,8 +360,8 @@ class ExchangeCore:
         return envelope_sm3, known_sm3, nonce_used, normalised, translation
 
     async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self.executor is None:
-            return fn(*args)
+        if self.executor is None:  # never on the loop: the job reads the store
+            return await asyncio.to_thread(fn, *args)
         return await LoopHandoff.current().run(self.executor, fn, *args)
 
     def _normalise(

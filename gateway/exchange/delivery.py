@@ -213,7 +213,7 @@ class PushWorker:
         (recipients deduplicate by exchange id).
         """
         while True:
-            rows = await asyncio.to_thread(self.store.due, None, "push", 64)
+            rows = await self.store.run(self.store.due, None, "push", 64)
             if rows:
                 # A registry past its grace refuses here: the worker is reported down with
                 # that cause and no row spends an attempt on it (docs/registry.md).
@@ -259,7 +259,7 @@ class PushWorker:
         return channel == CHANNEL_HTTP_DEV and self.registry().allow_plain_http_push
 
     async def _push(self, exchange_id: str, recipient: str, attempts: int) -> None:
-        row = self.store.exchange(exchange_id)
+        row = await self.store.run(self.store.exchange, exchange_id)
         if row is None:
             return
         try:
@@ -277,10 +277,10 @@ class PushWorker:
                 row.kind, payload, exchange_id=row.exchange_id, in_reply_to=row.in_reply_to
             )
         except DeliveryError as exc:
-            self._retry(exchange_id, attempts, f"push failed: {exc}")
+            await self._retry(exchange_id, attempts, f"push failed: {exc}")
             return
         except AdapterError as exc:  # a row stored before translation at commit
-            self._mark(
+            await self._mark(
                 exchange_id, REJECTED, f"cannot express in dialect: {exc}", FAILURE_TRANSLATION
             )
             return
@@ -288,20 +288,20 @@ class PushWorker:
             raise
         except Exception as exc:  # the partner must never take the worker down
             log.exception("push of %s failed", exchange_id)
-            self._retry(exchange_id, attempts, f"push failed: {type(exc).__name__}")
+            await self._retry(exchange_id, attempts, f"push failed: {type(exc).__name__}")
             return
         if answer.ok:
             await self._answered(row, adapter, answer, attempts)
         elif 400 <= answer.status < 500 and answer.status not in (408, 429):
             why = _partner_error(adapter, answer.body)
-            self._mark(
+            await self._mark(
                 exchange_id,
                 REJECTED,
                 f"partner refused: http {answer.status}{why}",
                 FAILURE_REFUSED,
             )
         else:
-            self._retry(exchange_id, attempts, f"partner answered http {answer.status}")
+            await self._retry(exchange_id, attempts, f"partner answered http {answer.status}")
 
     async def _answered(
         self, row: ExchangeRow, adapter: Codec, answer: PushAnswer, attempts: int
@@ -312,14 +312,14 @@ class PushWorker:
         exchange_id = row.exchange_id
         answer_kind = None if row.in_reply_to else RESPONSE_KIND.get(row.kind)
         if answer_kind is None:
-            self._mark(exchange_id, DELIVERED)
+            await self._mark(exchange_id, DELIVERED)
             return
         channel = getattr(answer, "channel", CHANNEL_HTTP_DEV)
         if not self._attested_channel(channel):
             # nothing a channel without assurance said is relayed as the member's
             log.warning("answer to %s over channel %s not relayed", exchange_id, channel)
             response = json.dumps({"unrelayed_answer": f"channel {channel}"})
-            self._mark(exchange_id, DELIVERED, response=response)
+            await self._mark(exchange_id, DELIVERED, response=response)
             return
         try:
             if not answer.body:
@@ -329,17 +329,17 @@ class PushWorker:
                 await hook(row, answer_kind, decoded, channel)
         except (AdapterError, AnswerMismatch) as exc:
             error = f"partner answer unusable: {exc}"
-            self._mark(exchange_id, REJECTED, error, FAILURE_REFUSED)
+            await self._mark(exchange_id, REJECTED, error, FAILURE_REFUSED)
             log.warning("answer to %s unusable: %s", exchange_id, type(exc).__name__)
             return
         except Exception as exc:
             log.exception("answer hook for %s failed", exchange_id)
-            self._retry(exchange_id, attempts, f"answer not recorded: {exc!r}")
+            await self._retry(exchange_id, attempts, f"answer not recorded: {exc!r}")
             return
         response = json.dumps(decoded, ensure_ascii=False, sort_keys=True)
-        self._mark(exchange_id, DELIVERED, response=response)
+        await self._mark(exchange_id, DELIVERED, response=response)
 
-    def _mark(
+    async def _mark(
         self,
         exchange_id: str,
         status: str,
@@ -349,8 +349,14 @@ class PushWorker:
         response: str | None = None,
         retry_at: float | None = None,
     ) -> None:
-        self.store.mark(
-            exchange_id, status, error=error, failure=failure, response=response, retry_at=retry_at
+        await self.store.run(
+            self.store.mark,
+            exchange_id,
+            status,
+            error=error,
+            failure=failure,
+            response=response,
+            retry_at=retry_at,
         )
         if status == DELIVERED:
             self.delivered += 1
@@ -363,14 +369,14 @@ class PushWorker:
         if self.bell is not None:
             self.bell.ring()
 
-    def _retry(self, exchange_id: str, attempts: int, error: str) -> None:
+    async def _retry(self, exchange_id: str, attempts: int, error: str) -> None:
         """Record a failed attempt (``attempts`` failed before it): due again later, or
         given up after ``max_attempts`` -- a terminal ``rejected`` row keeping the error."""
         self.failures += 1
         failed = attempts + 1
         delay = self.policy.next_delay(failed)
         if delay is not None:
-            self._mark(exchange_id, PENDING, error, retry_at=time.time() + delay)
+            await self._mark(exchange_id, PENDING, error, retry_at=time.time() + delay)
             log.warning(
                 "push of %s failed (attempt %d), retried in %.1f s: %s",
                 exchange_id,
@@ -379,7 +385,7 @@ class PushWorker:
                 clip(error),
             )
             return
-        self._mark(
+        await self._mark(
             exchange_id,
             REJECTED,
             f"gave up after {failed} attempts: {error}",

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import storage_boundary
+from gateway.exchange.loopguard import OffLoop, assert_off_loop
 
 __all__ = [
     "DELIVERED",
@@ -241,13 +242,13 @@ def insert_exchange(
 
 
 @storage_boundary
-class GatewayStore:
+class GatewayStore(OffLoop):
     """Reads of the gateway rows, and the delivery state changes (one connection per thread)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        conn = self._conn()
+        conn = self._open()
         conn.executescript(SCHEMA)
         for table, columns in MIGRATIONS.items():
             have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
@@ -259,6 +260,11 @@ class GatewayStore:
             conn.execute(index)
 
     def _conn(self) -> sqlite3.Connection:
+        assert_off_loop("GatewayStore")  # async callers: ``await store.run(...)``
+        return self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """This thread's connection (unchecked: the constructor, before serving)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

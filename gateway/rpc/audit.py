@@ -80,7 +80,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             caller = self._caller(context)
             # (2): leaf
             if request.HasField("exchange_id"):
-                row = self.store.exchange(request.exchange_id)
+                row = await self.store.run(self.store.exchange, request.exchange_id)
                 if row is None:
                     raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")
                 index = row.leaf_index

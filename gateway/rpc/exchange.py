@@ -21,6 +21,7 @@ from gateway.exchange.store import (
     FAILURE_UNDELIVERABLE,
     PENDING,
     REJECTED,
+    ExchangeRow,
     GatewayStore,
 )
 from gateway.exchange.translation import delivery_message
@@ -220,7 +221,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         # the shared access policy (gateway.rpc.access): its parties, or an auditor
         try:
             caller = identify(context, self.registry())
-            row = self.store.exchange(request.exchange_id)
+            row = await self.store.run(self.store.exchange, request.exchange_id)
             if row is None:
                 raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")
             what = f"exchange {clip(request.exchange_id)}"
@@ -291,10 +292,10 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                         " on this stream (unknown, or already acked)",
                     )
                 if ack.outcome == exchange_pb2.ACK_OUTCOME_ACCEPTED:
-                    await asyncio.to_thread(self.store.settle_pull, exchange_id, DELIVERED)
+                    await self.store.run(self.store.settle_pull, exchange_id, DELIVERED)
                     self._count("delivered")
                 elif ack.outcome == exchange_pb2.ACK_OUTCOME_REJECTED:
-                    await asyncio.to_thread(
+                    await self.store.run(
                         self.store.settle_pull,
                         exchange_id,
                         REJECTED,
@@ -309,7 +310,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                     )
                 else:
                     self._count("retry")
-                    await asyncio.to_thread(
+                    await self.store.run(
                         self.store.settle_pull,
                         exchange_id,
                         PENDING,
@@ -326,7 +327,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                 room = limit - len(sent)
                 rows = []
                 if room > 0:
-                    rows = await asyncio.to_thread(
+                    rows = await self.store.run(
                         self.store.due, member, "pull", room, set(in_flight)
                     )
                 for row in rows:
@@ -334,8 +335,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                     if row.exchange_id in in_flight:
                         continue
                     in_flight.add(row.exchange_id)
-                    attempt = await asyncio.to_thread(self.store.claim_pull, row.exchange_id)
-                    exchange = None if attempt is None else self.store.exchange(row.exchange_id)
+                    attempt, exchange = await self.store.run(_claim, self.store, row.exchange_id)
                     if attempt is None or exchange is None:  # settled meanwhile
                         in_flight.discard(row.exchange_id)
                         continue
@@ -355,7 +355,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                     size = delivery.ByteSize()
                     if self.max_send_bytes is not None and size > self.max_send_bytes:
                         # sending it would end the stream, and every retry would too
-                        await asyncio.to_thread(
+                        await self.store.run(
                             self.store.reject,
                             row.exchange_id,
                             FAILURE_UNDELIVERABLE,
@@ -385,3 +385,9 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
             for exchange_id in sent.values():
                 in_flight.discard(exchange_id)
             self.hub.notify(member)  # what this stream held is due again for the others
+
+
+def _claim(store: GatewayStore, exchange_id: str) -> tuple[int | None, ExchangeRow | None]:
+    """Claim a pull row and read its exchange: one hand-off to a store thread."""
+    attempt = store.claim_pull(exchange_id)
+    return attempt, None if attempt is None else store.exchange(exchange_id)

@@ -20,7 +20,6 @@ polls every second as a safety net.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -104,7 +103,7 @@ class ExchangeStatusMixin:
     async def GetStatus(self, request, context):
         try:
             caller = identify(context, self.registry())
-            row = await asyncio.to_thread(self.store.status, request.exchange_id)
+            row = await self.store.run(self.store.status, request.exchange_id)
             return status_proto(_permitted(row, request.exchange_id, caller, "Exchange.GetStatus"))
         except Refusal as refusal:
             await abort(context, refusal)
@@ -118,7 +117,7 @@ class ExchangeStatusMixin:
                 raise Refusal(
                     "malformed", f"{len(ids)} exchange ids to watch; at most {MAX_WATCHED}"
                 )
-            rows = await asyncio.to_thread(self.store.statuses, ids)
+            rows = await self.store.run(self.store.statuses, ids)
             for exchange_id in ids:
                 _permitted(rows.get(exchange_id), exchange_id, caller, "Exchange.WatchStatus")
         except Refusal as refusal:
@@ -133,16 +132,16 @@ class ExchangeStatusMixin:
         follow = not ids
         bell = self.hub.status
         seen_generation = bell.generation
-        after = await asyncio.to_thread(self.store.last_rowid) if follow else 0
+        after = await self.store.run(self.store.last_rowid) if follow else 0
         last: dict[str, Any] = {}
         watched = set(ids)
         while True:
             if follow:
-                fresh = await asyncio.to_thread(self.store.sent_since, caller, after)
+                fresh = await self.store.run(self.store.sent_since, caller, after)
                 for rowid, exchange_id in fresh:
                     after = rowid
                     watched.add(exchange_id)
-                rows = await asyncio.to_thread(self.store.statuses, sorted(watched))
+                rows = await self.store.run(self.store.statuses, sorted(watched))
             for exchange_id in sorted(rows):
                 out = status_proto(rows[exchange_id])
                 key = out.SerializeToString(deterministic=True)
@@ -154,7 +153,7 @@ class ExchangeStatusMixin:
                     last.pop(exchange_id, None)
             seen_generation = await bell.wait(seen_generation, POLL_SECONDS)
             if not follow:
-                rows = await asyncio.to_thread(self.store.statuses, sorted(watched))
+                rows = await self.store.run(self.store.statuses, sorted(watched))
 
 
 def _final(status: exchange_pb2.ExchangeStatus) -> bool:

@@ -337,7 +337,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         async def get(caller: str) -> matters_pb2.EvidenceAnswer:
             if self.store is None:
                 raise Refusal("unavailable", "this gateway keeps no exchanges")
-            row = await asyncio.to_thread(self.store.exchange, request.exchange_id)
+            row = await self.store.run(self.store.exchange, request.exchange_id)
             if row is None:
                 raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")
             if caller != row.sender:
@@ -354,12 +354,12 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
 
     async def _evidence(self, row) -> matters_pb2.EvidenceAnswer:
         out = matters_pb2.EvidenceAnswer(request_exchange_id=row.exchange_id)
-        outbox = await asyncio.to_thread(self.store.outbox_row, row.exchange_id)
+        outbox = await self.store.run(self.store.outbox_row, row.exchange_id)
         status, attempts, error, response = outbox or (PENDING, 0, None, None)
         out.attempts = attempts
         out.error = error or ""
         # relayed from a push holder, or the pull holder's own signed evidence.response
-        answer = await asyncio.to_thread(self.store.answer_to, row.exchange_id)
+        answer = await self.store.run(self.store.answer_to, row.exchange_id)
         if answer is not None:
             canonical = json.loads(answer.canonical)
             receipt = await asyncio.to_thread(

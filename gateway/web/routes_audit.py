@@ -50,6 +50,23 @@ def _event_receipt(service: CaseService, exchange_id: str) -> tuple[dict, dict[s
         raise CaseNotFound("not_found", "未找到该交换：请核对交换 ID", "exchange_id") from None
 
 
+def _readable_receipt(
+    service: CaseService, acct: Any, exchange_id: str
+) -> tuple[dict, dict[str, Any]]:
+    """(event, receipt) of an exchange the account may read (in a store thread)."""
+    event, data = _event_receipt(service, exchange_id)
+    service.detail(acct, event["case_id"])  # access check
+    return event, data
+
+
+def _readable_case(
+    service: CaseService, acct: Any, case_ref: str
+) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """(case id, detail, events) of a case the account may read (in a store thread)."""
+    case_id = find_case_id(service, case_ref)
+    return case_id, service.detail(acct, case_id), service.events(case_id)
+
+
 def receipt_with_anchor(gateway: Any, receipt: dict[str, Any]) -> dict[str, Any]:
     """``receipt`` with its ``anchor`` object if an anchor covers it yet (else unchanged)."""
     anchorer = getattr(gateway, "anchorer", None)
@@ -129,8 +146,7 @@ def build_audit_router(gateway: Any, service: CaseService) -> APIRouter:
 
     @router.get("/audit/exchanges/{exchange_id}", tags=["audit"])
     async def audit_exchange(exchange_id: str, acct: Acct) -> dict:
-        event, data = _event_receipt(service, exchange_id)
-        service.detail(acct, event["case_id"])
+        event, data = await service.store.run(_readable_receipt, service, acct, exchange_id)
         data = await asyncio.to_thread(receipt_with_anchor, gateway, data)
         result = await asyncio.to_thread(_verify, gateway, data)
         return {"event": _public_event(event), "receipt": data, "verification": result}
@@ -138,10 +154,9 @@ def build_audit_router(gateway: Any, service: CaseService) -> APIRouter:
     @router.get("/audit/cases/{case_ref}/exchanges", tags=["audit"])
     async def audit_case(case_ref: str, acct: Acct) -> dict[str, Any]:
         """Every exchange of a case, verified; ``case_ref`` is its 办件编号 or its id."""
-        case_id = find_case_id(service, case_ref)
-        case = service.detail(acct, case_id)
+        case_id, case, events = await service.store.run(_readable_case, service, acct, case_ref)
         rows = []
-        for e in service.events(case_id):
+        for e in events:
             result = await asyncio.to_thread(_verify, gateway, json.loads(e["receipt"]))
             rows.append({"event": _public_event(e), "valid": result["valid"],
                          "checks": result["checks"]})  # fmt: skip

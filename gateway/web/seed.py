@@ -25,9 +25,24 @@ def sample_id_number(first17: str) -> str:
 
 
 async def seed_dev(gateway: Any) -> dict[str, str]:
-    """Make the dev accounts (first run only) and sample cases; returns new passwords."""
+    """Make the dev accounts (first run only) and sample cases; returns new passwords. The
+    store is read and written in worker threads (``store.run``), never on the event loop."""
     service = gateway.cases
-    accounts = service.accounts
+    created = await service.store.run(_make_accounts, service.accounts)
+    if created:
+        lines = ["yrdgw: dev accounts (passwords are shown once):"]
+        lines += [f"yrdgw:   {user:<14} {password}" for user, password in created.items()]
+        print("\n".join(lines), flush=True)
+    if not await service.store.run(service.store.query, "SELECT 1 FROM cases LIMIT 1"):
+        try:
+            await _sample_cases(service)
+        except Exception:  # a demo nicety: never stop the gateway for it
+            log.exception("sample cases not seeded")
+    return created
+
+
+def _make_accounts(accounts: Any) -> dict[str, str]:
+    """The dev accounts not made yet, with their new passwords (in a worker thread)."""
     created: dict[str, str] = {}
 
     def make(username: str, role: Role, name: str, **where: Any) -> None:
@@ -42,22 +57,14 @@ async def seed_dev(gateway: Any) -> dict[str, str]:
     for region, name in REGION_NAMES.items():
         make(f"handler-{region.lower()}", Role.HANDLER, f"{name}承办人员", region=region)
     make("auditor", Role.AUDITOR, "审计人员")
-    if created:
-        lines = ["yrdgw: dev accounts (passwords are shown once):"]
-        lines += [f"yrdgw:   {user:<14} {password}" for user, password in created.items()]
-        print("\n".join(lines), flush=True)
-    if not service.store.query("SELECT 1 FROM cases LIMIT 1"):
-        try:
-            await _sample_cases(service)
-        except Exception:  # a demo nicety: never stop the gateway for it
-            log.exception("sample cases not seeded")
     return created
 
 
 async def _sample_cases(service: Any) -> None:
-    suzhou = service.accounts.get("suzhou")
-    songjiang = service.accounts.get("songjiang")
-    handler_ah = service.accounts.get("handler-ah")
+    get = service.accounts.get
+    suzhou, songjiang, handler_ah = [
+        await service.store.run(get, name) for name in ("suzhou", "songjiang", "handler-ah")
+    ]
     await service.submit(
         suzhou,
         {
@@ -65,7 +72,9 @@ async def _sample_cases(service: Any) -> None:
             "handling_region": "ZJ",
             "handling_mode": "异地代收代办",
             "applicant": {"name": "张三丰", "id_number": sample_id_number("32050219900307123")},
-            "materials": _sample_materials(service, suzhou, "010010300100", "ZJ"),
+            "materials": await service.store.run(
+                _sample_materials, service, suzhou, "010010300100", "ZJ"
+            ),
             "note": "样例办件：苏州窗口代收，浙江办理",
         },
     )
@@ -76,11 +85,14 @@ async def _sample_cases(service: Any) -> None:
             "handling_region": "AH",
             "handling_mode": "全程网办",
             "applicant": {"name": "李四", "id_number": sample_id_number("31011719850615241")},
-            "materials": _sample_materials(service, songjiang, "200060100100", "AH"),
+            "materials": await service.store.run(
+                _sample_materials, service, songjiang, "200060100100", "AH"
+            ),
         },
     )
     for _ in range(100):  # the Anhui simulator's acceptance arrives through the outbox
-        if service.detail(songjiang, case["case_id"])["status"] != "submitted":
+        detail = await service.store.run(service.detail, songjiang, case["case_id"])
+        if detail["status"] != "submitted":
             break
         await service.poll_answers()
         await asyncio.sleep(0.1)

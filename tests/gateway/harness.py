@@ -1,11 +1,14 @@
 """A real gateway on loopback for integration tests, on its own event loop thread.
 
 Tests talk to it over real mTLS gRPC connections from their own loop; nothing is mocked.
+With ``off_loop_guard`` (default: ``YRD_ASSERT_OFF_LOOP=1`` in the environment) a blocking
+store call on the gateway's loop raises (``gateway.exchange.loopguard``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,6 +22,7 @@ from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys, install_registry_alarm
 from gateway.client import GatewayClient
 from gateway.dialects.catalogue import DialectCatalogue
+from gateway.exchange import loopguard
 from gateway.ops.metrics import Metrics
 from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
@@ -36,6 +40,7 @@ class GatewayThread:
         mutate: Callable[[dict], None] | None = None,
         cases: CaseOptions | None = None,
         adapters: DialectCatalogue | None = None,
+        off_loop_guard: bool | None = None,
         **settings: Any,
     ) -> None:
         self.data_dir = data_dir
@@ -49,6 +54,10 @@ class GatewayThread:
         self.adapters = adapters
         self.cases = cases or CaseOptions()
         self.loop = asyncio.new_event_loop()
+        if off_loop_guard is None:
+            off_loop_guard = os.environ.get("YRD_ASSERT_OFF_LOOP") == "1"
+        if off_loop_guard:
+            loopguard.guard(self.loop)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: Gateway | None = None
 
@@ -97,6 +106,7 @@ class GatewayThread:
             self.call(self.gateway.stop(grace=2))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        loopguard.unguard(self.loop)
 
     @property
     def http_url(self) -> str:
