@@ -13,7 +13,9 @@ the assertion's region that publishes a list, no accepted list, or one past its
 ``next_update + grace_seconds``, refuses ``unavailable`` naming the stale list; a revoked
 assertion id or verifying key refuses ``revoked``. The gauge
 ``yrd_identity_revocation_list_stale{region}`` is 1 while a list is stale, and the
-transition is logged (WARNING when it goes stale, INFO when it is back).
+transition is logged: WARNING when it goes stale after a fetch (a failed one, or a list past
+its update), INFO while the gateway starts and waits for the first list, INFO when it is
+current (again).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ProviderState:
     last_error: str = ""
     fetched_at: float = 0.0
     stale: bool = False
+    warned: bool = False  # the WARNING for this stale spell was written
 
 
 class RevocationWatch:
@@ -168,17 +171,31 @@ class RevocationWatch:
         """Recompute staleness (and the gauge); log each transition once."""
         now = self.clock()
         for state in list(self.states.values()):  # scrapes run in other threads
-            stale = self._stale_reason(state, now) is not None
-            if stale and not state.stale:
+            reason = self._stale_reason(state, now)
+            stale = reason is not None
+            tried = state.last is not None or bool(state.last_error)
+            if stale and tried and not state.warned:
                 log.warning(
                     "identity revocation list of %s is stale: %s; recognitions for %s are "
                     "refused until a valid list is fetched",
                     state.region,
-                    self._stale_reason(state, now),
+                    reason,
+                    state.region,
+                )
+                state.warned = True
+            elif stale and not tried and not state.stale:  # starting: refused, but no fault yet
+                log.info(
+                    "waiting for the first identity revocation list of %s from %s; "
+                    "recognitions for %s are refused until it is fetched",
+                    state.region,
+                    state.url,
                     state.region,
                 )
             elif state.stale and not stale:
-                log.info("identity revocation list of %s is current again", state.region)
+                again = " again" if state.warned else ""  # after a fault, or the first one
+                log.info("identity revocation list of %s is current%s", state.region, again)
+            if not stale:
+                state.warned = False
             state.stale = stale
         if self.metrics is not None:
             regions: dict[str, bool] = {}
