@@ -12,12 +12,12 @@ For each size N, in a fresh subprocess (so peak RSS belongs to that size alone):
 
 Then, in the same run and a fresh subprocess, a gateway-shaped case: entries arrive about 10
 per batch (a group of 10 submitted at once, the next when it is durable: the gateway's commit
-path sees about 9 per batch under 32 concurrent Submits), each with the gateway's side write
-(exchange row with a 1 KiB envelope, its canonical and delivered copies; sender nonce; outbox
-row, written by ``gateway.exchange.store.insert_exchange`` into the gateway's own schema) and
-an inclusion proof per entry. Its entries/s is printed as a ratio of the bulk append rate
-above, with its CPU per entry: the sequencer's cost per exchange inside the gateway, which
-bulk appends hide.
+path sees about 9 per batch under 32 concurrent Submits), each through the gateway's unit of
+work (``gateway.exchange.unit``: the exchange row with a 1 KiB envelope, its canonical and
+delivered copies, the sender nonce and the pending entry staged in ``gateway.db``, the entry
+appended to ``log.db`` with an inclusion proof, then the row finished and the outbox row
+written). Its entries/s is printed as a ratio of the bulk append rate above, with its CPU per
+entry: the cost per exchange of the log and the gateway's rows, which bulk appends hide.
 
 Prints a table with ratios and writes bench/results/log.json.
 """
@@ -141,17 +141,17 @@ GATEWAY_GROUPS_IN_FLIGHT = 1
 
 def measure_gateway_shaped(n: int) -> dict:
     """Appends/s of ``n`` entries shaped like the gateway's commits (see the docstring)."""
-    from functools import partial
-
-    from gateway.exchange.store import GatewayStore, insert_exchange
+    from gateway.exchange.store import GatewayStore
+    from gateway.exchange.unit import ExchangeWriter, Staged
     from ledger.crypto import PrivateKey
     from ledger.log import MerkleLog, SQLiteStore
 
     envelope = random.Random(3).randbytes(1024)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "gateway.db"
-        log = MerkleLog(SQLiteStore(db), PrivateKey.generate(), "bench/log")
-        rows = GatewayStore(db)  # the gateway's schema in the log's file, as compose makes it
+        log = MerkleLog(SQLiteStore(Path(tmp) / "log.db"), PrivateKey.generate(), "bench/log")
+        rows = GatewayStore(db)  # the gateway's rows in their own file, as compose makes it
+        writer = ExchangeWriter(db, log)  # the unit of work: stage, append, finish
 
         def submit(i: int):
             exchange_id = f"bench-{i:012d}"
@@ -172,9 +172,8 @@ def measure_gateway_shaped(n: int) -> dict:
                 "delivered_dialect": "zj-json/1",
                 "delivered_content_type": "application/json",
             }
-            write = partial(insert_exchange, row=row, nonce=i.to_bytes(16, "big"),
-                            delivery_mode="pull")  # fmt: skip
-            return log.append_async(_entry(i), key=exchange_id, side_write=write, want_proof=True)
+            staged = Staged(row=row, nonce=i.to_bytes(16, "big"), entry=_entry(i), mode="pull")
+            return writer.commit(staged)
 
         start, cpu = time.perf_counter(), time.process_time()
         groups: list[list] = []
@@ -198,6 +197,7 @@ def measure_gateway_shaped(n: int) -> dict:
         }
         rows.close()
         log.close()
+        writer.close()
     return out
 
 

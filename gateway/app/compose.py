@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health
 
+from gateway.app.data_files import GATEWAY_DB, LOG_DB, split_legacy_log
 from gateway.app.devenv import DevEnvironment
 from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
@@ -31,6 +32,7 @@ from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
 from gateway.exchange.store import GatewayStore
 from gateway.exchange.translation import Translator
+from gateway.exchange.unit import ExchangeWriter
 from gateway.identity.replay import ReplayGuard
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
@@ -98,7 +100,9 @@ async def compose(
     """Build the gateway from its parts; nothing listens until ``await gateway.start()``.
 
     1. each of the gateway's keys is listed in the registry for its purpose (ConfigError);
-    2. the log (opened and verified in a thread) and the gateway's rows;
+    2. the log (``log.db``, opened and verified in a thread), the gateway's rows
+       (``gateway.db``) and the unit of work over both, which first finishes whatever was
+       staged before the last stop;
     3. the one commit path, and delivery it notifies (pull hub, push worker);
     4. the checks (``ExchangeCore``) and the answer relay, both committing through (3);
     5. the case service (it submits through (4));
@@ -115,10 +119,11 @@ async def compose(
     _check_keys(registry.require(), keys)
     # (2): log and rows
     s.data_dir.mkdir(parents=True, exist_ok=True)
-    db = s.data_dir / "gateway.db"
+    await asyncio.to_thread(split_legacy_log, s.data_dir)
+    db = s.data_dir / GATEWAY_DB
     merkle_log = await asyncio.to_thread(
         MerkleLog,
-        SQLiteStore(db),
+        SQLiteStore(s.data_dir / LOG_DB),
         keys.log,
         s.log_origin or registry.require().log_origin,
         batch_max=s.batch_max,
@@ -129,6 +134,9 @@ async def compose(
     try:
         store = GatewayStore(db)
         opened.append(store.close)
+        writer = ExchangeWriter(db, merkle_log)
+        opened.append(writer.close)
+        await asyncio.to_thread(writer.recover)
         executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crypto")
         opened.append(executor.shutdown)
         current = registry.require
@@ -156,6 +164,7 @@ async def compose(
 
         committer = ExchangeCommitter(
             log=merkle_log,
+            writer=writer,
             store=store,
             delivery_mode=lambda recipient: str(current().delivery(recipient).mode),
             executor=executor,
@@ -258,6 +267,7 @@ async def compose(
         adapters=adapters,
         log=merkle_log,
         store=store,
+        writer=writer,
         executor=executor,
         hub=hub,
         push=push,

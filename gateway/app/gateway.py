@@ -31,6 +31,7 @@ from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
 from gateway.exchange.store import GatewayStore
+from gateway.exchange.unit import ExchangeWriter
 from gateway.identity.service import RecognitionService
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Beat, Supervisor
@@ -68,6 +69,7 @@ class Gateway:
         adapters: DialectCatalogue,
         log: MerkleLog,
         store: GatewayStore,
+        writer: ExchangeWriter,
         executor: ThreadPoolExecutor,
         hub: PullHub,
         push: PushWorker,
@@ -96,6 +98,7 @@ class Gateway:
         self.adapters = adapters
         self.log = log
         self.store = store
+        self.writer = writer  # the unit of work: rows + log entry (gateway.exchange.unit)
         self.executor = executor
         self.hub = hub
         self.push = push
@@ -181,6 +184,7 @@ class Gateway:
         """Every background worker runs under (or is watched by) the supervisor."""
         sup = self.supervisor
         sup.watch("sequencer", lambda: self.log.failure)
+        sup.watch("exchange-writer", lambda: self.writer.failure)
         anchorer = self.anchorer
         if anchorer is not None:
             sup.watch("anchorer", lambda: anchorer.failure)
@@ -248,7 +252,8 @@ class Gateway:
         await self.push.stop()
         if "anchorer" in self._started and self.anchorer is not None:
             await asyncio.to_thread(self.anchorer.stop)
-        await asyncio.to_thread(self.log.close)
+        await asyncio.to_thread(self.log.close)  # answers what it holds: finishes queue up
+        await asyncio.to_thread(self.writer.close)  # ... and are written before it stops
         self.store.close()
         if self.recognition.replay is not None:
             self.recognition.replay.close()

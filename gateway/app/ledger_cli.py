@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from gateway.app.data_files import GATEWAY_DB, LOG_DB
 from gateway.errors import Error as GatewayError
 from ledger.crypto import PrivateKey, PublicKey
 from ledger.errors import Error, IntegrityError, KeyFormatError
@@ -87,11 +88,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     notes: list[str] = []
     try:
-        if not (data_dir / "gateway.db").is_file():
-            raise FileNotFoundError(f"no log database {data_dir / 'gateway.db'}")
+        database = data_dir / LOG_DB
+        if not database.is_file() and (data_dir / GATEWAY_DB).is_file():
+            database = data_dir / GATEWAY_DB  # a data directory from before the split
+        if not database.is_file():
+            raise FileNotFoundError(f"no log database {data_dir / LOG_DB}")
         public = _public_key(args, data_dir)
         verified = verify_log_files(
-            data_dir / "gateway.db",
+            database,
             public,
             args.origin,
             anchors=data_dir / "anchors.db",

@@ -14,11 +14,13 @@ and in ``gateway.exchange.store``, nowhere else.
    only, ``gateway.exchange.entry``) and the exchange row with the delivered bytes; a
    payload the recipient's dialect cannot express is still logged, its outbox row
    ``rejected`` with failure ``translation`` (logged at WARNING, never dropped silently);
-2. append the entry; the log's sequencer runs the side write -- exchange row, sender nonce,
-   outbox row -- in the same batch transaction, so all four are in or all out; the log key is
-   the exchange id, so a second commit of the same id writes nothing;
-3. a duplicate (lost a race with an identical retry) returns the stored exchange's receipt,
-   or refuses ``conflict`` if the stored bytes differ;
+2. the gateway's unit of work (``gateway.exchange.unit``) stages the exchange row, the
+   sender nonce and the entry in ``gateway.db``, appends the entry to the log with the
+   exchange id as key, then gives the row its index and writes the outbox row: all in or
+   all out, and the log never runs gateway code. The stage decides, race-free: a nonce used
+   before is ``replay``, an answered request ``already_answered``;
+3. a duplicate (lost a race with an identical retry, or staged before a crash) returns the
+   stored exchange's receipt, or refuses ``conflict`` if the stored bytes differ;
 4. the receipt: inclusion in the batch's signed checkpoint;
 5. tell delivery (pull streams and the push worker) that something is due.
 
@@ -36,17 +38,16 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import Refusal
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.handoff import LoopHandoff
-from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow, insert_exchange
+from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow
+from gateway.exchange.unit import ExchangeWriter, Staged
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import sm3
-from ledger.errors import Error as LedgerError
 from ledger.log import MerkleLog
 from ledger.receipt import build_receipt
 
@@ -114,7 +115,8 @@ class Committed:
 class ExchangeCommitter:
     """Commits verified exchanges to the log and the gateway's rows (steps in the module
     docstring). ``delivery_mode(recipient)`` is the recipient's registered mode (pull or
-    push); ``on_commit(recipient, exchange_id)`` runs after each new commit; ``translator``
+    push); ``writer`` is the unit of work that makes rows and entry durable together;
+    ``on_commit(recipient, exchange_id)`` runs after each new commit; ``translator``
     makes the recipient's payload and attestation (without one -- unit tests of the commit
     path alone -- rows carry no delivered bytes and the entry no target dialect)."""
 
@@ -122,6 +124,7 @@ class ExchangeCommitter:
         self,
         *,
         log: MerkleLog,
+        writer: ExchangeWriter,
         store: ExchangeReader,
         delivery_mode: Callable[[str], str],
         executor: Executor | None = None,
@@ -132,6 +135,7 @@ class ExchangeCommitter:
         self._translator = translator
         self._metrics = metrics
         self._log = log
+        self._writer = writer
         self._store = store
         self._delivery_mode = delivery_mode
         self._executor = executor
@@ -204,25 +208,22 @@ class ExchangeCommitter:
             "attestation_key_id": translation.key_id or None,
         }
         mode = self._delivery_mode(exchange.recipient)
-        write = partial(
-            insert_exchange,
+        staged = Staged(
             row=row,
             nonce=bytes(envelope.nonce),
-            delivery_mode=mode,
+            entry=entry,
+            mode=mode,
             failure=None if translation.error is None else FAILURE_TRANSLATION,
             error=translation.error,
         )
-        # (2): one durable append, rows in the same transaction
-        try:
-            result = await LoopHandoff.current().wrap(
-                self._log.append_async(entry, key=exchange_id, side_write=write, want_proof=True)
-            )
-        except LedgerError as exc:  # the log could not commit: nothing was written
-            raise Refusal("unavailable", f"the log could not commit the exchange: {exc}") from exc
+        # (2): the unit of work: rows staged, entry logged, rows finished (or nothing)
+        landed = await LoopHandoff.current().wrap(self._writer.commit(staged))
         # (3): a duplicate is the stored exchange
-        if result.duplicate:
+        result = landed.result
+        if landed.known or result is None or result.duplicate:
             existing = await self.existing(exchange_id, exchange.envelope_sm3)
-            assert existing is not None
+            if existing is None:
+                raise Refusal("unavailable", f"exchange {exchange_id} is not yet logged")
             return existing
         # (4): the receipt
         if result.proof is not None:
@@ -286,6 +287,9 @@ class ExchangeCommitter:
         """The committed exchange ``exchange_id`` with its receipt, None if there is none;
         :class:`Refusal` ``conflict`` if it was committed with other envelope bytes."""
         row = await self._run(self._store.exchange, exchange_id)
+        if row is None:  # staged before a crash, or by a racing attempt: finish it first
+            await LoopHandoff.current().wrap(self._writer.resume(exchange_id))
+            row = await self._run(self._store.exchange, exchange_id)
         if row is None:
             return None
         if row.envelope_sm3 != envelope_sm3:

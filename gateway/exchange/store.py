@@ -1,8 +1,11 @@
-"""The gateway's own rows: exchanges, sender nonces and the delivery outbox.
+"""The gateway's own rows: exchanges, sender nonces and the delivery outbox, in ``gateway.db``.
 
-They live in the log's SQLite file and are written by the log's sequencer *inside the
-batch transaction* of the entry they describe (``MerkleLog.append_async(side_write=...)``),
-so an exchange, its nonce, its outbox row and its log entry are all in or all out.
+The log keeps its own file (``log.db``) and writes only its own tables. An exchange's rows
+and its log entry are made durable together by the gateway's unit of work
+(``gateway.exchange.unit``): the exchange row is staged with ``leaf_index`` -1 beside its
+nonce and the entry waiting to be logged (``log_pending``), the entry is appended to the log
+with the exchange id as key, then the row gets its index and the outbox row is written. The
+reads here see only logged exchanges (``leaf_index`` >= 0), except the pre-commit lookup.
 Everything else (acks, retries) is written through this module's own connection.
 
 An answer's row names its request in ``in_reply_to`` ('' for a request); a UNIQUE partial
@@ -36,7 +39,6 @@ __all__ = [
     "GatewayStore",
     "OutboxRow",
     "StatusRow",
-    "insert_exchange",
 ]
 
 SCHEMA = """
@@ -81,6 +83,14 @@ CREATE TABLE IF NOT EXISTS outbox (
     updated_at REAL NOT NULL,
     failure TEXT,
     delivered_at REAL
+);
+CREATE TABLE IF NOT EXISTS log_pending (
+    exchange_id TEXT PRIMARY KEY,
+    entry BLOB NOT NULL,
+    mode TEXT NOT NULL,
+    failure TEXT,
+    error TEXT,
+    staged_at REAL NOT NULL
 );
 """
 
@@ -190,57 +200,6 @@ class OutboxRow:
     last_error: str | None
 
 
-def insert_exchange(
-    *,
-    row: dict[str, Any],
-    nonce: bytes,
-    delivery_mode: str,
-    index: int,
-    tree_size: int,
-    failure: str | None = None,
-    error: str | None = None,
-) -> list[tuple[str, Any]]:
-    """The side write of one accepted exchange: statements run in the log batch transaction.
-
-    With ``failure`` (e.g. ``translation``) the outbox row is born ``rejected`` with
-    ``error``: the exchange is logged but will never be delivered."""
-    values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
-    values.update(in_reply_to="")
-    values.update(row, leaf_index=index, tree_size=tree_size)
-    status = PENDING if failure is None else REJECTED
-    return [
-        (
-            "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
-            " recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
-            " in_reply_to, delivered, delivered_dialect, delivered_content_type,"
-            " attestation_statement, attestation_signature, attestation_key_id)"
-            " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
-            " :recipient, :kind, :matter, :canonical, :leaf_index, :tree_size, :received_at,"
-            " :in_reply_to, :delivered, :delivered_dialect, :delivered_content_type,"
-            " :attestation_statement, :attestation_signature, :attestation_key_id)",
-            values,
-        ),
-        (
-            "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
-            (row["sender"], nonce, row["received_at"]),
-        ),
-        (
-            "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
-            " last_error, failure, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row["exchange_id"],
-                row["recipient"],
-                delivery_mode,
-                status,
-                0.0,
-                error,
-                failure,
-                row["received_at"],
-            ),
-        ),
-    ]
-
-
 @storage_boundary
 class GatewayStore(OffLoop):
     """Reads of the gateway rows, and the delivery state changes (one connection per thread)."""
@@ -282,7 +241,7 @@ class GatewayStore(OffLoop):
                 " kind, matter, canonical, leaf_index, tree_size, received_at, in_reply_to,"
                 " delivered, delivered_dialect, delivered_content_type, attestation_statement,"
                 " attestation_signature, attestation_key_id"
-                " FROM exchanges WHERE exchange_id = ?",
+                " FROM exchanges WHERE exchange_id = ? AND leaf_index >= 0",
                 (exchange_id,),
             )
             .fetchone()
@@ -296,7 +255,7 @@ class GatewayStore(OffLoop):
             .execute(
                 "SELECT exchange_id, envelope, signature, key_id, envelope_sm3, sender, recipient,"
                 " kind, matter, canonical, leaf_index, tree_size, received_at, in_reply_to"
-                " FROM exchanges WHERE in_reply_to = ? AND in_reply_to != ''",
+                " FROM exchanges WHERE in_reply_to = ? AND in_reply_to != '' AND leaf_index >= 0",
                 (request_id,),
             )
             .fetchone()

@@ -105,12 +105,13 @@ class Admission:
     def enter(self, member: str | None) -> None:
         """Take a slot for ``member`` or raise :class:`Overloaded` (nothing else is done)."""
         key = member or _ANONYMOUS
-        if self.in_flight >= self.max_in_flight:
-            self._refuse("process")
-            raise Overloaded("process", self.max_in_flight, self._delay())
+        # the member's own share first: a member over it is told so, whatever the others do
         if self.by_member[key] >= self.max_per_member:
             self._refuse("member")
             raise Overloaded("member", self.max_per_member, self._delay())
+        if self.in_flight >= self.max_in_flight:
+            self._refuse("process")
+            raise Overloaded("process", self.max_in_flight, self._delay())
         self.in_flight += 1
         self.by_member[key] += 1
 

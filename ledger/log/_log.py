@@ -35,7 +35,7 @@ from ..errors import CheckpointError, Error, IntegrityCode, IntegrityError, Stor
 from ..receipt import build_receipt
 from ._history import SignedHistory
 from ._marker import read_marker, write_marker
-from ._results import AppendResult, SideWrite, Statement
+from ._results import AppendResult
 from ._signer import CheckpointSigner
 from ._store import Batch, LogStore, NodeId, StoredCheckpoint
 from ._tree import STORED_MIN_LEVEL, SubtreeReader, node_of
@@ -65,7 +65,6 @@ class _Pending:
     keys: list[str | None]
     future: Future[Any]  # an AppendResult when ``single``, else a list of them
     single: bool
-    side_write: SideWrite | None = None
     want_proof: bool = False
     indexes: list[int] = field(default_factory=list)
     duplicate: list[bool] = field(default_factory=list)
@@ -230,23 +229,20 @@ class MerkleLog:
         self,
         entry: bytes,
         key: str | None = None,
-        side_write: SideWrite | None = None,
         want_proof: bool = False,
     ) -> Future[AppendResult]:
         """Queue ``entry``; the future resolves to an :class:`AppendResult` once durable.
 
         ``key`` makes the append idempotent (a second append with the same key returns the
-        first one's index, ``duplicate=True``). ``side_write(index=, tree_size=)`` returns SQL
-        statements that run inside the same transaction as the entry, only if the entry is
-        new; if one fails, the whole batch fails and every caller in it gets the error.
-        ``want_proof`` asks for the inclusion proof in the result: the sequencer computes the
-        proofs of a whole batch from the hashes it has just made plus one read, cheaper than
-        one read per receipt.
+        first one's index, ``duplicate=True``). The log writes only its own tables: a caller
+        that keeps rows of its own atomic with an entry does so in its own unit of work (the
+        gateway stages its rows first and appends with the exchange id as ``key``, see
+        ``gateway.exchange.unit``). ``want_proof`` asks for the inclusion proof in the result:
+        the sequencer computes the proofs of a whole batch from the hashes it has just made
+        plus one read, cheaper than one read per receipt.
         """
         self._check_entry(entry)
-        return self._submit(
-            [bytes(entry)], [key], single=True, side_write=side_write, want_proof=want_proof
-        )
+        return self._submit([bytes(entry)], [key], single=True, want_proof=want_proof)
 
     def append(
         self, entry: bytes, key: str | None = None, timeout: float | None = 30
@@ -280,7 +276,6 @@ class MerkleLog:
         entries: list[bytes],
         keys: list[str | None],
         single: bool,
-        side_write: SideWrite | None = None,
         want_proof: bool = False,
     ) -> Future[Any]:
         if self._closed:
@@ -289,7 +284,7 @@ class MerkleLog:
         with self._submit_lock:  # the thread's death drains the queue under the same lock
             if self._dead is not None:
                 raise StorageError(f"log sequencer is not running: {_describe(self._dead)}")
-            self._queue.put(_Pending(entries, keys, future, single, side_write, want_proof))
+            self._queue.put(_Pending(entries, keys, future, single, want_proof))
         return future
 
     # -- health ------------------------------------------------------------------------
@@ -423,7 +418,6 @@ class MerkleLog:
         fresh_entries: list[bytes] = []
         fresh_keys: list[str | None] = []
         batch_keys: dict[str, int] = {}
-        side_writes: list[tuple[SideWrite, int]] = []
         leaf_hash, node_hash = merkle.leaf_hash, merkle.node_hash
         known = store.indexes_for_keys([k for item in pending for k in item.keys if k is not None])
         index = first_index
@@ -450,8 +444,6 @@ class MerkleLog:
                 frontier.append(digest)
                 fresh_entries.append(entry)
                 fresh_keys.append(key)
-                if item.side_write is not None:
-                    side_writes.append((item.side_write, index))
                 item.indexes.append(index)
                 item.duplicate.append(False)
                 index += 1
@@ -468,7 +460,6 @@ class MerkleLog:
                 fresh_entries,
                 fresh_keys,
                 pending,
-                [st for write, i in side_writes for st in write(index=i, tree_size=new_size)],
             )
         if signed is None:
             raise StorageError("log has no signed checkpoint to answer a duplicate with")
@@ -506,7 +497,6 @@ class MerkleLog:
         entries: list[bytes],
         keys: list[str | None],
         pending: list[_Pending],
-        side_writes: list[Statement],
     ) -> SignedCheckpoint:
         """Sign and durably commit the batch; raises (state untouched but the signer's) if not."""
         root = merkle.hash_from_perfect_subtrees(frontier)
@@ -525,7 +515,6 @@ class MerkleLog:
                 keys,
                 [n for n in new_nodes if n[0][0] >= STORED_MIN_LEVEL],
                 StoredCheckpoint(new_size, root, signed.text),
-                side_writes,
             )
         )
         # The batch is durable: memory follows the store whatever happens next.

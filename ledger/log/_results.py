@@ -1,10 +1,8 @@
-"""What appending hands back and takes: results, and the side-write contract."""
+"""What appending hands back: where an entry landed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..checkpoint import SignedCheckpoint
 
@@ -22,10 +20,3 @@ class AppendResult:
     @property
     def tree_size(self) -> int:
         return self.checkpoint.size
-
-
-Statement = tuple[str, Sequence[Any] | dict[str, Any]]
-SideWrite = Callable[..., Sequence[Statement]]
-"""``side_write(index=..., tree_size=...) -> [(sql, params), ...]``: statements to run in the
-batch transaction of a fresh entry. The store runs equal statements of a batch together
-(``executemany``), so a batch of n exchanges costs a handful of calls, not 3n."""

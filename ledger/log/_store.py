@@ -19,7 +19,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import StorageError, storage_boundary
 
@@ -58,9 +57,6 @@ class Batch:
     keys: Sequence[str | None]
     nodes: Sequence[tuple[NodeId, bytes]]
     checkpoint: StoredCheckpoint
-    side_writes: Sequence[tuple[str, Any]] = ()
-    """SQL statements ``(sql, params)`` run inside the batch's transaction: lets a caller keep
-    its own rows atomic with the entries they describe."""
 
 
 class LogStore(abc.ABC):
@@ -215,11 +211,6 @@ class SQLiteStore(LogStore):
                 "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
                 (cp.size, cp.root, cp.note),
             )
-            grouped: dict[str, list[Any]] = {}
-            for sql, params in batch.side_writes:
-                grouped.setdefault(sql, []).append(params)
-            for sql, rows in grouped.items():
-                conn.executemany(sql, rows)
             conn.execute("COMMIT")
         except Exception as exc:
             try:

@@ -11,16 +11,25 @@ import grpc
 
 
 def written_rows(gw: Any) -> tuple[int, int, int]:
-    """(leaves, exchanges, nonces) in the gateway's database, read from the file itself."""
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
+    """(leaves, exchanges, nonces): the log's file and the gateway's, read from the files."""
+    counts = [
+        count_rows(gw.data_dir / name, table)
+        for name, table in (
+            ("log.db", "leaves"),
+            ("gateway.db", "exchanges"),
+            ("gateway.db", "nonces"),
+        )
+    ]
+    return counts[0], counts[1], counts[2]
+
+
+def count_rows(path: Any, table: str) -> int:
+    """Rows of ``table`` in the SQLite file ``path``."""
+    conn = sqlite3.connect(path)
     try:
-        counts = [
-            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("leaves", "exchanges", "nonces")
-        ]
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
     finally:
         conn.close()
-    return counts[0], counts[1], counts[2]
 
 
 def member_channel(gw: Any, region: str) -> Iterator[grpc.Channel]:

@@ -146,10 +146,10 @@ def _tampered_ledger(data_dir: Path, env) -> None:
     write_config(data_dir, env)
     holder = RegistryHolder(env.registry_path, [env.governance.public_key])
     assert holder.reload(), holder.last_error
-    store = SQLiteStore(data_dir / "gateway.db")
+    store = SQLiteStore(data_dir / "log.db")
     with MerkleLog(store, env.log_key, holder.current.log_origin) as log:
         log.append_many([b"entry %d" % i for i in range(3)])
-    with sqlite3.connect(data_dir / "gateway.db") as db:
+    with sqlite3.connect(data_dir / "log.db") as db:
         db.execute("DELETE FROM leaves WHERE idx = 2")
 
 

@@ -102,18 +102,22 @@ def exchange_rows(gw: GatewayThread) -> int:
 
 
 # -- the faults: each injects into the running gateway's log and returns how to remove it --
-def side_write_raises(gw: GatewayThread) -> Callable[[], None]:
-    log = gw.gateway.log
-    real = log.append_async
+class _FullDisk:
+    """Stands in for the exchange writer's SQLite connection on a full disk."""
 
-    def with_broken_side_write(entry, key=None, side_write=None, want_proof=False):
-        def broken(**_: Any):
-            raise RuntimeError("side write: injected fault")
+    def execute(self, *args: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
 
-        return real(entry, key, broken, want_proof)
 
-    log.append_async = with_broken_side_write  # type: ignore[method-assign]
-    return lambda: delattr(log, "append_async")
+def gateway_rows_disk_full(gw: GatewayThread) -> Callable[[], None]:
+    writer = gw.gateway.writer
+    real = writer._conn
+    writer._conn = _FullDisk()  # type: ignore[assignment]
+
+    def remove() -> None:
+        writer._conn = real
+
+    return remove
 
 
 def signer_raises(gw: GatewayThread) -> Callable[[], None]:
@@ -142,10 +146,14 @@ def store_disk_full(gw: GatewayThread) -> Callable[[], None]:
     return remove
 
 
-FAULTS = {
-    "side write": (side_write_raises, "side write: injected fault"),
-    "signer": (signer_raises, "native signer: injected fault"),
-    "store disk full": (store_disk_full, "database or disk is full"),
+FAULTS = {  # the fault, its cause as the caller and /healthz see it, the worker it downs
+    "gateway rows disk full": (
+        gateway_rows_disk_full,
+        "database or disk is full",
+        "exchange-writer",
+    ),
+    "signer": (signer_raises, "native signer: injected fault", "sequencer"),
+    "log store disk full": (store_disk_full, "database or disk is full", "sequencer"),
 }
 
 
@@ -155,13 +163,14 @@ def gw(tmp_path) -> Iterator[GatewayThread]:
     # recovery must come from the next exchange committing, not from the idle store probe
     # (tested on its own in test_fault_sequencer.py and test_disk_full.py)
     thread.gateway.log.probe_interval = 3600
+    thread.gateway.writer.probe_interval = 3600
     yield thread
     thread.stop()
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_commit_fault_fails_fast_reports_down_and_heals(gw, fault):
-    inject, cause = FAULTS[fault]
+    inject, cause, worker = FAULTS[fault]
     log = gw.gateway.log
     async with gw.client("SH") as client:
 
@@ -194,15 +203,15 @@ async def test_commit_fault_fails_fast_reports_down_and_heals(gw, fault):
         status, body = healthz(gw)
         assert status == 503
         assert body["status"] == "down"
-        assert cause in body["down"]["sequencer"]
-        assert worker_up(gw, "sequencer") == "0.0"
+        assert cause in body["down"][worker]
+        assert worker_up(gw, worker) == "0.0"
 
         # (3): the fault is gone; the next exchange commits and health recovers by itself
         remove()
         after = await client.submit(build())
         await eventually(lambda: healthz(gw)[0] == 200, "/healthz back to 200 without a restart")
         assert await grpc_health(client) == {health_pb2.HealthCheckResponse.SERVING}
-        assert worker_up(gw, "sequencer") == "1.0"
+        assert worker_up(gw, worker) == "1.0"
 
         # (4): nothing lost; the new checkpoint extends the last one signed before the fault
         latest = log.latest_checkpoint()
@@ -226,13 +235,11 @@ class _Bug(BaseException):
 
 async def test_dead_sequencer_refuses_exchanges_at_once_and_stays_down(gw):
     log = gw.gateway.log
-    real = log.append_async
 
-    def killing(entry, key=None, side_write=None, want_proof=False):
-        def bug(**_: Any):
-            raise _Bug("sequencer bug")
+    store = log.store
 
-        return real(entry, key, bug, want_proof)
+    def killing(keys):
+        raise _Bug("sequencer bug")
 
     async with gw.client("SH") as client:
 
@@ -240,7 +247,7 @@ async def test_dead_sequencer_refuses_exchanges_at_once_and_stays_down(gw):
             return status_update(client, gw.env, payload=PAYLOAD)
 
         await client.submit(build())
-        log.append_async = killing  # type: ignore[method-assign]
+        store.indexes_for_keys = killing  # type: ignore[method-assign]
         for _ in range(2):  # the batch that kills the thread, then one after it
             started = time.monotonic()
             with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -248,7 +255,7 @@ async def test_dead_sequencer_refuses_exchanges_at_once_and_stays_down(gw):
             assert time.monotonic() - started < ANSWER_WITHIN
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value.details()
             assert reason_of(info.value) == "unavailable"
-            log.__dict__.pop("append_async", None)
+            store.__dict__.pop("indexes_for_keys", None)
         assert "not running" in info.value.details()
         await eventually(lambda: healthz(gw)[0] == 503, "/healthz 503")
         _, body = healthz(gw)

@@ -63,17 +63,22 @@ def _fails_fast(log: MerkleLog, **kwargs) -> StorageError:
     return info.value
 
 
-def test_side_write_that_raises_fails_only_its_batch(mlog):
+def test_a_key_lookup_that_raises_fails_only_its_batch(mlog):
     before = _fill(mlog)
+    store = mlog.store
 
-    def side_write(index: int, tree_size: int):
-        raise RuntimeError("side table rejected the row")
+    def broken(keys):
+        raise RuntimeError("key index unreadable")
 
-    error = _fails_fast(mlog, side_write=side_write)
-    assert "RuntimeError: side table rejected the row" in str(error)
+    store.indexes_for_keys = broken  # type: ignore[method-assign]
+    try:
+        error = _fails_fast(mlog)
+    finally:
+        del store.indexes_for_keys
+    assert "RuntimeError: key index unreadable" in str(error)
     assert isinstance(error.__cause__, RuntimeError)
     assert mlog.alive, "the sequencer thread must survive a bad batch"
-    assert mlog.failure is not None and "side table rejected the row" in mlog.failure
+    assert mlog.failure is not None and "key index unreadable" in mlog.failure
     assert mlog.size == before[0]
     _assert_recovers(mlog, before, list(range(before[0])))
 
@@ -147,10 +152,11 @@ class _Bug(BaseException):
 def test_dead_sequencer_fails_appends_at_once(mlog):
     _fill(mlog, 2)
 
-    def side_write(index: int, tree_size: int):
+    def bug(keys):
         raise _Bug("escaped the guard")
 
-    future = mlog.append_async(b"kills the thread", side_write=side_write)
+    mlog.store.indexes_for_keys = bug  # type: ignore[method-assign]
+    future = mlog.append_async(b"kills the thread")
     with pytest.raises(StorageError, match="sequencer died"):
         future.result(timeout=ANSWER_WITHIN)
     mlog._thread.join(ANSWER_WITHIN)

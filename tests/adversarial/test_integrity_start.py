@@ -76,7 +76,7 @@ def copy(good_dir: Path, tmp_path: Path):
 
 
 def _sql(root: Path, *statements: str) -> None:
-    conn = sqlite3.connect(root / "gateway.db")
+    conn = sqlite3.connect(root / "log.db")
     try:
         for statement in statements:
             conn.execute(statement)
@@ -91,7 +91,7 @@ def _node_id(level: int, index: int) -> int:
 
 def _tamper_entry(root: Path) -> None:
     """Flip one bit of entry 5, keeping it a BLOB."""
-    conn = sqlite3.connect(root / "gateway.db")
+    conn = sqlite3.connect(root / "log.db")
     (entry,) = conn.execute("SELECT entry FROM leaves WHERE idx = 5").fetchone()
     flipped = bytes([entry[0] ^ 1]) + bytes(entry[1:])
     conn.execute("UPDATE leaves SET entry = ? WHERE idx = 5", (flipped,))
@@ -104,7 +104,7 @@ def _tamper_subtree(root: Path) -> None:
 
 
 def _tamper_checkpoint_text(root: Path) -> None:
-    conn = sqlite3.connect(root / "gateway.db")
+    conn = sqlite3.connect(root / "log.db")
     (note,) = conn.execute("SELECT note FROM checkpoints WHERE size = ?", (EXCHANGES,)).fetchone()
     conn.close()
     body, signature_line = note.rstrip("\n").rsplit("\n", 1)
@@ -112,7 +112,7 @@ def _tamper_checkpoint_text(root: Path) -> None:
     flipped = blob[:-1] + ("A" if blob[-1] != "A" else "B")
     tampered = f"{body}\n{signature_line[:-8]}{flipped}{signature_line[-4:]}\n"
     assert tampered != note
-    conn = sqlite3.connect(root / "gateway.db")
+    conn = sqlite3.connect(root / "log.db")
     conn.execute("UPDATE checkpoints SET note = ? WHERE size = ?", (tampered, EXCHANGES))
     conn.commit()
     conn.close()

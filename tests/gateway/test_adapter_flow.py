@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
+from tests.adversarial.probes import count_rows
 from tests.envelopes import dialect_envelope
 from tests.gateway.harness import GatewayThread
 
@@ -149,15 +149,15 @@ async def async_wait_for(
 
 
 def db_counts(gw: GatewayThread) -> tuple[int, int, int]:
-    """(log leaves, exchanges, outbox rows) straight from the gateway's database."""
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        return tuple(
-            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("leaves", "exchanges", "outbox")
+    """(log leaves, exchanges, outbox rows) straight from the log's and the gateway's files."""
+    return tuple(
+        count_rows(gw.data_dir / name, table)
+        for name, table in (
+            ("log.db", "leaves"),
+            ("gateway.db", "exchanges"),
+            ("gateway.db", "outbox"),
         )
-    finally:
-        conn.close()
+    )
 
 
 def error_field(error: grpc.RpcError) -> str | None:

@@ -25,6 +25,7 @@ from gateway.errors import Reason, Refusal
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.rpc.admission import Admission, Overloaded
 from gateway.rpc.status import reason_of, retry_delay_of, status_for
+from tests.adversarial.probes import count_rows
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
@@ -59,13 +60,9 @@ def gw(tmp_path_factory):
 
 
 def _rows(gw) -> tuple[int, int]:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        leaves = conn.execute("SELECT COUNT(*) FROM leaves").fetchone()[0]
-        exchanges = conn.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0]
-    finally:
-        conn.close()
-    return leaves, exchanges
+    return count_rows(gw.data_dir / "log.db", "leaves"), count_rows(
+        gw.data_dir / "gateway.db", "exchanges"
+    )
 
 
 def _exchange_row(gw, exchange_id: str) -> bool:

@@ -15,6 +15,7 @@ from gateway.exchange.commit import ExchangeCommitter, VerifiedExchange
 from gateway.exchange.entry import decode_entry
 from gateway.exchange.envelopes import signed_envelope
 from gateway.exchange.store import GatewayStore
+from gateway.exchange.unit import ExchangeWriter
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import DEV_MEMBERS, Region
 from ledger.crypto import PrivateKey, sm3
@@ -48,10 +49,14 @@ async def parts(tmp_path):
     key = PrivateKey.generate()
     db = tmp_path / "gateway.db"
     store = GatewayStore(db)
-    log = MerkleLog(SQLiteStore(db), key, "answers.test/log")
-    committer = ExchangeCommitter(log=log, store=store, delivery_mode=lambda r: "pull")
+    log = MerkleLog(SQLiteStore(tmp_path / "log.db"), key, "answers.test/log")
+    writer = ExchangeWriter(db, log)
+    committer = ExchangeCommitter(
+        log=log, writer=writer, store=store, delivery_mode=lambda r: "pull"
+    )
     yield key, store, log, committer
     await asyncio.to_thread(log.close)
+    writer.close()
     store.close()
 
 

@@ -34,6 +34,7 @@ from gateway.errors import Refusal
 from gateway.exchange.commit import ExchangeCommitter, VerifiedExchange
 from gateway.exchange.envelopes import signed_envelope
 from gateway.exchange.store import GatewayStore
+from gateway.exchange.unit import ExchangeWriter
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import DEV_MEMBERS, Region
 from ledger.crypto import PrivateKey, sm3
@@ -147,10 +148,12 @@ async def test_the_commit_path_is_idempotent_and_refuses_other_bytes(tmp_path):
     key = PrivateKey.generate()
     db = tmp_path / "gateway.db"
     store = GatewayStore(db)
-    log = MerkleLog(SQLiteStore(db), key, "composition.test/log")
+    log = MerkleLog(SQLiteStore(tmp_path / "log.db"), key, "composition.test/log")
+    writer = ExchangeWriter(db, log)
     told: list[tuple[str, str]] = []
     committer = ExchangeCommitter(
         log=log,
+        writer=writer,
         store=store,
         delivery_mode=lambda recipient: "pull",
         on_commit=lambda recipient, exchange_id: told.append((recipient, exchange_id)),
@@ -173,6 +176,7 @@ async def test_the_commit_path_is_idempotent_and_refuses_other_bytes(tmp_path):
         assert store.exchange_count() == 1 and len(told) == 1
     finally:
         await asyncio.to_thread(log.close)
+        writer.close()
         store.close()
 
 

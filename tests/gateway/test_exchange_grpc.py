@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,7 @@ import pytest
 from gateway.pb.yrd.v1 import audit_pb2, errors_pb2, exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
+from tests.adversarial.probes import count_rows
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
@@ -36,13 +36,9 @@ def gw(tmp_path_factory):
 
 
 def _db_counts(gw) -> tuple[int, int]:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        leaves = conn.execute("SELECT COUNT(*) FROM leaves").fetchone()[0]
-        exchanges = conn.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0]
-    finally:
-        conn.close()
-    return leaves, exchanges
+    return count_rows(gw.data_dir / "log.db", "leaves"), count_rows(
+        gw.data_dir / "gateway.db", "exchanges"
+    )
 
 
 async def _refused(gw, signed, client, code, reason, needle):

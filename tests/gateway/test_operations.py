@@ -220,7 +220,7 @@ async def test_graceful_stop_drains_in_flight_requests(tmp_path):
     from ledger.log import MerkleLog, SQLiteStore
 
     with MerkleLog(
-        SQLiteStore(tmp_path / "gateway.db"), thread.env.log_key, thread.gateway.log.origin
+        SQLiteStore(tmp_path / "log.db"), thread.env.log_key, thread.gateway.log.origin
     ) as log:
         assert log.size >= len(receipts)
         for receipt in receipts:

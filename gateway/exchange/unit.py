@@ -1,0 +1,447 @@
+"""The gateway's unit of work for an exchange: its rows and its log entry, all or nothing.
+
+The log (``ledger``) writes only its own tables, in its own file (``log.db``); the gateway's
+rows (exchange, sender nonce, outbox) live in ``gateway.db``. Atomicity across the two comes
+from a transactional outbox the gateway owns, never from the log running gateway SQL:
+
+1. **stage** -- one transaction in gateway.db: the exchange row with ``leaf_index`` -1 (not
+   yet logged), the sender's nonce, and the entry to append (``log_pending``). The checks
+   that must be race-free decide here, inside the write transaction: an exchange id already
+   used (the stored exchange is answered, or ``conflict`` when its bytes differ), a nonce
+   already used (``replay``), a request already answered (``already_answered``);
+2. **append** the entry to the log with the exchange id as its key: a second append of the
+   key returns the first one's index, so (2) is safe to repeat;
+3. **finish** -- one transaction: the row gets its leaf index and tree size, the outbox row
+   is written (only now can the exchange be delivered), the pending entry is deleted.
+
+A crash after (1) leaves a pending entry: :meth:`ExchangeWriter.recover` (before serving)
+and a retry of the same exchange id append it and finish it. When the log refuses (2) and
+does not hold the key, the rows are unstaged and the caller is refused ``unavailable``:
+nothing is written. (If unstaging fails too, e.g. a full disk, the rows stay pending and
+the next start finishes them; an exchange is never delivered before it is logged.)
+
+One writer thread runs (1) and (3) for everything waiting, in one transaction each time it
+wakes (group commit: one fsync for many exchanges), and hands the entries straight to the
+log's sequencer: the caller's future resolves once, when (3) is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from gateway.errors import Refusal
+from gateway.exchange.store import MIGRATIONS, PENDING, REJECTED
+from ledger.log import AppendResult
+
+__all__ = ["ExchangeWriter", "Landed", "LogAppender", "Staged"]
+
+log = logging.getLogger("gateway.exchange.unit")
+
+BATCH_MAX = 512
+"""Operations per writer transaction, at most."""
+
+_INSERT_EXCHANGE = (
+    "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
+    " recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
+    " in_reply_to, delivered, delivered_dialect, delivered_content_type,"
+    " attestation_statement, attestation_signature, attestation_key_id)"
+    " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
+    " :recipient, :kind, :matter, :canonical, -1, 0, :received_at,"
+    " :in_reply_to, :delivered, :delivered_dialect, :delivered_content_type,"
+    " :attestation_statement, :attestation_signature, :attestation_key_id)"
+)
+_FINISH = (
+    (
+        "UPDATE exchanges SET leaf_index = :index, tree_size = :size"
+        " WHERE exchange_id = :id AND leaf_index < 0"
+    ),
+    (
+        "INSERT OR IGNORE INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
+        " last_error, failure, updated_at)"
+        " SELECT e.exchange_id, e.recipient, p.mode, CASE WHEN p.failure IS NULL"
+        " THEN :pending ELSE :rejected END, 0.0, p.error, p.failure, e.received_at"
+        " FROM exchanges e JOIN log_pending p ON p.exchange_id = e.exchange_id"
+        " WHERE e.exchange_id = :id"
+    ),
+    "DELETE FROM log_pending WHERE exchange_id = :id",
+)
+
+
+class LogAppender(Protocol):
+    """What the writer needs of the log (``ledger.log.MerkleLog``)."""
+
+    def append_async(
+        self, entry: bytes, key: str | None = None, want_proof: bool = False
+    ) -> Future[AppendResult]: ...
+
+    def index_for_key(self, key: str) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One verified exchange to make durable: its ``exchanges`` row (without the leaf
+    index), the sender's nonce, its log entry, and its outbox row's mode; with ``failure``
+    (e.g. ``translation``) the outbox row is born ``rejected`` with ``error``."""
+
+    row: dict[str, Any]
+    nonce: bytes
+    entry: bytes
+    mode: str
+    failure: str | None = None
+    error: str | None = None
+
+    @property
+    def exchange_id(self) -> str:
+        return str(self.row["exchange_id"])
+
+
+@dataclass(frozen=True)
+class Landed:
+    """A durable, logged exchange. ``result`` is the log's answer when this call appended
+    (with the inclusion proof), None when the exchange had been logged before; ``known``:
+    the exchange id was stored before this call (an idempotent retry)."""
+
+    result: AppendResult | None
+    known: bool
+
+
+@dataclass
+class _Op:
+    kind: str  # "stage", "resume", "finish", "unstage"
+    exchange_id: str
+    future: Future[Landed]
+    staged: Staged | None = None
+    result: AppendResult | None = None
+    known: bool = False
+    error: BaseException | None = None
+
+
+class ExchangeWriter:
+    """The writer thread of the unit of work (module docstring). Thread-safe."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        log: LogAppender,
+        *,
+        batch_wait: float = 0.001,
+        probe_interval: float = 2.0,
+    ) -> None:
+        self.path = str(path)
+        self._log = log
+        self.batch_wait = batch_wait
+        self.probe_interval = probe_interval
+        """While failing and idle, a scratch write is tried this often: health comes back
+        when the disk does, not only when a partner dares to send again."""
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._failure: str | None = None
+        self._dead: BaseException | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="exchange-writer", daemon=True)
+        self._thread.start()
+
+    # -- callers ----------------------------------------------------------------------
+    def commit(self, staged: Staged) -> Future[Landed]:
+        """Stage, append and finish ``staged``; the future fails with :class:`Refusal`
+        (``conflict``, ``replay``, ``already_answered``, ``unavailable``)."""
+        return self._put(_Op("stage", staged.exchange_id, Future(), staged=staged))
+
+    def resume(self, exchange_id: str) -> Future[Landed]:
+        """Finish exchange ``exchange_id`` if it is staged but not yet logged (a crash, or
+        a retry racing the first attempt); resolves at once if it is already logged."""
+        return self._put(_Op("resume", exchange_id, Future(), known=True))
+
+    def recover(self, timeout: float = 60.0) -> int:
+        """Finish every exchange staged before a crash (before serving); how many."""
+        with sqlite3.connect(self.path) as conn:
+            ids = [r[0] for r in conn.execute("SELECT exchange_id FROM log_pending")]
+        futures = [self.resume(exchange_id) for exchange_id in ids]
+        for future in futures:
+            future.result(timeout)
+        if ids:
+            log.warning("finished %d exchange(s) staged before the last stop", len(ids))
+        return len(ids)
+
+    def _put(self, op: _Op) -> Future[Landed]:
+        with self._lock:
+            if self._closed or self._dead is not None:
+                raise Refusal("unavailable", f"the exchange writer is not running: {self.failure}")
+            self._queue.put(op)
+        return op.future
+
+    @property
+    def failure(self) -> str | None:
+        """Why exchanges cannot be committed now (None when healthy)."""
+        if self._dead is not None:
+            return f"exchange writer died: {type(self._dead).__name__}: {self._dead}"
+        if not self._closed and not self._thread.is_alive():
+            return "exchange writer is not running"
+        return self._failure
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
+        self._thread.join(30)
+        self._conn.close()
+        self._fail_queued("the exchange writer stopped")
+
+    def _fail_queued(self, why: str) -> None:
+        """Fail whatever is still queued (after a stop or the thread's death)."""
+        while True:
+            try:
+                op = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if op is not None:
+                _fail(op.future, Refusal("unavailable", why))
+
+    # -- the writer thread -------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                first = self._next()
+                if first is None:
+                    return
+                batch = [first]
+                deadline = time.monotonic() + self.batch_wait
+                stop = False
+                while len(batch) < BATCH_MAX:
+                    try:
+                        op = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if op is None:
+                        stop = True
+                        break
+                    batch.append(op)
+                self._write(batch)
+                if stop:
+                    return
+        except BaseException as exc:  # a bug: fail every waiting caller at once
+            log.critical("exchange writer died: %s", exc, exc_info=exc)
+            self._dead = exc
+            self._fail_queued(f"exchange writer died: {exc}")
+
+    def _next(self) -> _Op | None:
+        """The next operation; while failing and idle, probe the file now and then."""
+        while self._failure is not None:
+            try:
+                return self._queue.get(timeout=self.probe_interval)
+            except queue.Empty:
+                self._probe()
+        return self._queue.get()
+
+    def _probe(self) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TABLE IF NOT EXISTS write_probe (x BLOB)")
+            conn.execute("INSERT INTO write_probe VALUES (randomblob(16384))")
+            conn.execute("DELETE FROM write_probe")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self._failure = f"write probe failed: {type(exc).__name__}: {exc}"
+            return
+        log.info("exchange writer: gateway.db takes writes again; healthy")
+        self._failure = None
+
+    def _write(self, batch: list[_Op]) -> None:
+        """One transaction for the whole batch; then hand staged entries to the log."""
+        for op in batch:
+            if op.kind == "unstage" and self._log.index_for_key(op.exchange_id) is not None:
+                op.kind, op.known = "resume", True  # the log has it after all: finish it
+        to_append: list[tuple[_Op, bytes]] = []
+        done: list[tuple[_Op, Landed | BaseException]] = []
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in batch:
+                outcome = self._apply(conn, op)
+                if isinstance(outcome, bytes):
+                    to_append.append((op, outcome))
+                elif outcome is not None:
+                    done.append((op, outcome))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            cause = f"{type(exc).__name__}: {exc}"
+            if self._failure != cause:
+                log.error("exchange writer transaction of %d failed: %s", len(batch), cause)
+            self._failure = cause
+            refusal = Refusal("unavailable", f"the gateway could not write the exchange: {exc}")
+            for op in batch:
+                _fail(op.future, refusal)
+            return
+        if self._failure is not None:
+            log.info("exchange writer committed again; healthy")
+        self._failure = None
+        for op, answer in done:
+            if isinstance(answer, BaseException):
+                _fail(op.future, answer)
+            else:
+                _answer(op.future, answer)
+        for op, entry in to_append:
+            self._append(op, entry)
+
+    def _apply(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed | BaseException | None:
+        """One operation inside the batch transaction: an entry to append, an answer, or
+        None (a finish whose answer is its own ``Landed``)."""
+        if op.kind == "finish":
+            assert op.result is not None
+            params = {
+                "id": op.exchange_id,
+                "index": op.result.index,
+                "size": op.result.tree_size,
+                "pending": PENDING,
+                "rejected": REJECTED,
+            }
+            for sql in _FINISH:
+                conn.execute(sql, params)
+            return Landed(op.result, op.known)
+        if op.kind == "unstage":
+            staged = op.staged
+            error = op.error
+            if op.known:  # resumed or retried: the rows stay pending for the next attempt
+                return Refusal("unavailable", f"the log could not commit the exchange: {error}")
+            conn.execute(
+                "DELETE FROM exchanges WHERE exchange_id = ? AND leaf_index < 0", (op.exchange_id,)
+            )
+            conn.execute("DELETE FROM log_pending WHERE exchange_id = ?", (op.exchange_id,))
+            if staged is not None:
+                conn.execute(
+                    "DELETE FROM nonces WHERE sender = ? AND nonce = ?",
+                    (staged.row["sender"], staged.nonce),
+                )
+            return Refusal("unavailable", f"the log could not commit the exchange: {error}")
+        if op.kind == "resume":
+            return self._pending_entry(conn, op)
+        return self._stage(conn, op)
+
+    def _pending_entry(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed:
+        found = conn.execute(
+            "SELECT entry FROM log_pending WHERE exchange_id = ?", (op.exchange_id,)
+        ).fetchone()
+        if found is None:  # logged and finished already (or never staged)
+            return Landed(None, known=True)
+        return bytes(found[0])
+
+    def _stage(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed | BaseException:
+        staged = op.staged
+        assert staged is not None
+        row = staged.row
+        known = conn.execute(
+            "SELECT envelope_sm3 FROM exchanges WHERE exchange_id = ?", (op.exchange_id,)
+        ).fetchone()
+        if known is not None:
+            if bytes(known[0]) != row["envelope_sm3"]:
+                return Refusal(
+                    "conflict",
+                    f"exchange id {op.exchange_id} was already used for different envelope bytes",
+                )
+            op.known = True
+            return self._pending_entry(conn, op)
+        if conn.execute(
+            "SELECT 1 FROM nonces WHERE sender = ? AND nonce = ?", (row["sender"], staged.nonce)
+        ).fetchone():
+            return Refusal(
+                "replay", f"nonce {staged.nonce.hex()} was already used by {row['sender']}"
+            )
+        request_id = row.get("in_reply_to") or ""
+        if request_id:
+            answer = conn.execute(
+                "SELECT exchange_id FROM exchanges WHERE in_reply_to = ?", (request_id,)
+            ).fetchone()
+            if answer is not None:
+                return Refusal(
+                    "already_answered",
+                    f"exchange {request_id} was already answered by {answer[0]}",
+                )
+        values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
+        values.update(in_reply_to="")
+        values.update(row)
+        conn.execute("SAVEPOINT stage")
+        try:
+            conn.execute(_INSERT_EXCHANGE, values)
+            conn.execute(
+                "INSERT INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
+                (row["sender"], staged.nonce, row["received_at"]),
+            )
+            conn.execute(
+                "INSERT INTO log_pending(exchange_id, entry, mode, failure, error, staged_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    op.exchange_id,
+                    staged.entry,
+                    staged.mode,
+                    staged.failure,
+                    staged.error,
+                    time.time(),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:  # a constraint the checks above did not name
+            conn.execute("ROLLBACK TO stage")
+            conn.execute("RELEASE stage")
+            return Refusal("conflict", f"exchange {op.exchange_id} conflicts with a row: {exc}")
+        conn.execute("RELEASE stage")
+        return staged.entry
+
+    def _append(self, op: _Op, entry: bytes) -> None:
+        """Hand ``entry`` to the log's sequencer; its answer comes back as a finish (or an
+        unstage) through this thread's queue, never through the event loop."""
+        try:
+            appended = self._log.append_async(entry, key=op.exchange_id, want_proof=True)
+        except Exception as exc:
+            self._queue.put(_Op("unstage", op.exchange_id, op.future, op.staged, error=exc))
+            return
+
+        def logged(done: Future[AppendResult]) -> None:
+            error = done.exception()
+            if error is not None:
+                follow = _Op("unstage", op.exchange_id, op.future, op.staged, error=error)
+            else:
+                follow = _Op("finish", op.exchange_id, op.future, result=done.result())
+            follow.known = op.known
+            with self._lock:
+                if self._closed or self._dead is not None:
+                    _fail(op.future, Refusal("unavailable", "the exchange writer stopped"))
+                    return
+                self._queue.put(follow)
+
+        appended.add_done_callback(logged)
+
+
+def _answer(future: Future[Landed], landed: Landed) -> None:
+    try:
+        future.set_result(landed)
+    except InvalidStateError:
+        pass
+
+
+def _fail(future: Future[Landed], error: BaseException) -> None:
+    try:
+        future.set_exception(error)
+    except InvalidStateError:
+        pass
