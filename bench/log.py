@@ -265,7 +265,7 @@ def main() -> None:
     shaped["vs_bulk"] = shaped["appends_per_s"] / rows[0]["appends_per_s"]
     print(
         f"gateway-shaped ({shaped['entries']} entries, {shaped['entries_per_batch']:.1f} per "
-        f"batch, side writes, a proof each): {shaped['appends_per_s']:.0f}/s, "
+        f"batch, through the unit of work, a proof each): {shaped['appends_per_s']:.0f}/s, "
         f"{shaped['ms_per_entry']:.3f} ms wall and {shaped['cpu_ms_per_entry']:.3f} ms CPU per "
         f"entry; {shaped['vs_bulk']:.3f}x the bulk rate at "
         f"N={rows[0]['size']} ({rows[0]['appends_per_s']:.0f}/s, "

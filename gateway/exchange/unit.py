@@ -48,9 +48,9 @@ log = logging.getLogger("gateway.exchange.unit")
 BATCH_MAX = 512
 """Operations per writer transaction, at most."""
 
-_INSERT_EXCHANGE = (
-    "INSERT INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3, sender,"
-    " recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
+_INSERT_EXCHANGE = (  # OR IGNORE: a used id or an answered request inserts nothing
+    "INSERT OR IGNORE INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3,"
+    " sender, recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
     " in_reply_to, delivered, delivered_dialect, delivered_content_type,"
     " attestation_statement, attestation_signature, attestation_key_id)"
     " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
@@ -145,6 +145,7 @@ class ExchangeWriter:
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
+        self._synchronous = "FULL"
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._failure: str | None = None
         self._dead: BaseException | None = None
@@ -274,8 +275,17 @@ class ExchangeWriter:
         done: list[tuple[_Op, Landed | BaseException]] = []
         conn = self._conn
         try:
+            self._durability(any(op.kind in ("stage", "unstage") for op in batch))
             conn.execute("BEGIN IMMEDIATE")
+            finishing = [op for op in batch if op.kind == "finish"]
+            if finishing:  # one executemany per statement for the whole batch
+                params = [_finish_params(op) for op in finishing]
+                for sql in _FINISH:
+                    conn.executemany(sql, params)
+                done.extend((op, Landed(op.result, op.known)) for op in finishing)
             for op in batch:
+                if op.kind == "finish":
+                    continue
                 outcome = self._apply(conn, op)
                 if isinstance(outcome, bytes):
                     to_append.append((op, outcome))
@@ -306,21 +316,22 @@ class ExchangeWriter:
         for op, entry in to_append:
             self._append(op, entry)
 
+    def _durability(self, full: bool) -> None:
+        """fsync a transaction that stages or unstages; not one that only finishes.
+
+        A finish lost to a power cut loses only itself and what came after it in the WAL;
+        its pending entry is still there (staged with fsync) and the next start finishes it
+        again -- the log key makes the append answer the same index. A stage must be durable
+        before its entry reaches the log: a log entry without its row is what the unit of
+        work exists to prevent."""
+        wanted = "FULL" if full else "NORMAL"
+        if wanted != self._synchronous:
+            self._conn.execute(f"PRAGMA synchronous={wanted}")
+            self._synchronous = wanted
+
     def _apply(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed | BaseException | None:
-        """One operation inside the batch transaction: an entry to append, an answer, or
-        None (a finish whose answer is its own ``Landed``)."""
-        if op.kind == "finish":
-            assert op.result is not None
-            params = {
-                "id": op.exchange_id,
-                "index": op.result.index,
-                "size": op.result.tree_size,
-                "pending": PENDING,
-                "rejected": REJECTED,
-            }
-            for sql in _FINISH:
-                conn.execute(sql, params)
-            return Landed(op.result, op.known)
+        """One stage, resume or unstage inside the batch transaction: an entry to append,
+        or the answer."""
         if op.kind == "unstage":
             staged = op.staged
             error = op.error
@@ -349,64 +360,67 @@ class ExchangeWriter:
         return bytes(found[0])
 
     def _stage(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed | BaseException:
+        """The rows of one exchange, or why not. The common case is three inserts; the
+        unique constraints decide (inside the write transaction, so race-free), and only a
+        refused insert reads why."""
         staged = op.staged
         assert staged is not None
         row = staged.row
-        known = conn.execute(
-            "SELECT envelope_sm3 FROM exchanges WHERE exchange_id = ?", (op.exchange_id,)
-        ).fetchone()
-        if known is not None:
-            if bytes(known[0]) != row["envelope_sm3"]:
-                return Refusal(
-                    "conflict",
-                    f"exchange id {op.exchange_id} was already used for different envelope bytes",
-                )
-            op.known = True
-            return self._pending_entry(conn, op)
-        if conn.execute(
-            "SELECT 1 FROM nonces WHERE sender = ? AND nonce = ?", (row["sender"], staged.nonce)
-        ).fetchone():
-            return Refusal(
-                "replay", f"nonce {staged.nonce.hex()} was already used by {row['sender']}"
+        sender = row["sender"]
+        fresh_nonce = conn.execute(
+            "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
+            (sender, staged.nonce, row["received_at"]),
+        ).rowcount
+        if not fresh_nonce:  # a retry of a stored exchange carries its nonce too
+            known = self._known(conn, op, row)
+            if known is not None:
+                return known
+            return Refusal("replay", f"nonce {staged.nonce.hex()} was already used by {sender}")
+        values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
+        values.update(in_reply_to="")
+        values.update(row)
+        if not conn.execute(_INSERT_EXCHANGE, values).rowcount:
+            conn.execute(
+                "DELETE FROM nonces WHERE sender = ? AND nonce = ?", (sender, staged.nonce)
             )
-        request_id = row.get("in_reply_to") or ""
-        if request_id:
+            known = self._known(conn, op, row)
+            if known is not None:
+                return known
+            request_id = row.get("in_reply_to") or ""
             answer = conn.execute(
-                "SELECT exchange_id FROM exchanges WHERE in_reply_to = ?", (request_id,)
+                "SELECT exchange_id FROM exchanges WHERE in_reply_to = ? AND in_reply_to != ''",
+                (request_id,),
             ).fetchone()
             if answer is not None:
                 return Refusal(
                     "already_answered",
                     f"exchange {request_id} was already answered by {answer[0]}",
                 )
-        values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
-        values.update(in_reply_to="")
-        values.update(row)
-        conn.execute("SAVEPOINT stage")
-        try:
-            conn.execute(_INSERT_EXCHANGE, values)
-            conn.execute(
-                "INSERT INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
-                (row["sender"], staged.nonce, row["received_at"]),
-            )
-            conn.execute(
-                "INSERT INTO log_pending(exchange_id, entry, mode, failure, error, staged_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    op.exchange_id,
-                    staged.entry,
-                    staged.mode,
-                    staged.failure,
-                    staged.error,
-                    time.time(),
-                ),
-            )
-        except sqlite3.IntegrityError as exc:  # a constraint the checks above did not name
-            conn.execute("ROLLBACK TO stage")
-            conn.execute("RELEASE stage")
-            return Refusal("conflict", f"exchange {op.exchange_id} conflicts with a row: {exc}")
-        conn.execute("RELEASE stage")
+            return Refusal("conflict", f"exchange {op.exchange_id} conflicts with a stored row")
+        conn.execute(
+            "INSERT INTO log_pending(exchange_id, entry, mode, failure, error, staged_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (op.exchange_id, staged.entry, staged.mode, staged.failure, staged.error, time.time()),
+        )
         return staged.entry
+
+    def _known(
+        self, conn: sqlite3.Connection, op: _Op, row: dict[str, Any]
+    ) -> bytes | Landed | BaseException | None:
+        """For an exchange id already stored: ``conflict`` if its bytes differ, else the
+        stored exchange (its pending entry to append again, or logged); None if unknown."""
+        known = conn.execute(
+            "SELECT envelope_sm3 FROM exchanges WHERE exchange_id = ?", (op.exchange_id,)
+        ).fetchone()
+        if known is None:
+            return None
+        if bytes(known[0]) != row["envelope_sm3"]:
+            return Refusal(
+                "conflict",
+                f"exchange id {op.exchange_id} was already used for different envelope bytes",
+            )
+        op.known = True
+        return self._pending_entry(conn, op)
 
     def _append(self, op: _Op, entry: bytes) -> None:
         """Hand ``entry`` to the log's sequencer; its answer comes back as a finish (or an
@@ -431,6 +445,17 @@ class ExchangeWriter:
                 self._queue.put(follow)
 
         appended.add_done_callback(logged)
+
+
+def _finish_params(op: _Op) -> dict[str, Any]:
+    assert op.result is not None
+    return {
+        "id": op.exchange_id,
+        "index": op.result.index,
+        "size": op.result.tree_size,
+        "pending": PENDING,
+        "rejected": REJECTED,
+    }
 
 
 def _answer(future: Future[Landed], landed: Landed) -> None:
