@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -152,6 +153,24 @@ def test_sigkill_under_load_keeps_every_receipted_exchange(tmp_path):
                 assert receipt.exchange_id == envelope.exchange_id
 
         asyncio.run(check())
+        # the unit of work left nothing half done: every log entry has its gateway row at
+        # the same index with its outbox row, every row is logged, nothing is still pending
+        logged = dict(_rows(tmp_path / "log.db", "SELECT key, idx FROM leaves"))
+        stored = dict(
+            _rows(tmp_path / "gateway.db", "SELECT exchange_id, leaf_index FROM exchanges")
+        )
+        assert logged == stored and len(logged) > len(receipts)
+        assert _rows(tmp_path / "gateway.db", "SELECT COUNT(*) FROM log_pending") == [(0,)]
+        outbox = {r[0] for r in _rows(tmp_path / "gateway.db", "SELECT exchange_id FROM outbox")}
+        assert outbox == set(stored)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def _rows(path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
