@@ -156,9 +156,12 @@ async def test_disk_full_under_serve_fails_fast_and_heals_when_space_returns(ser
             assert "full" in error.details()
             assert elapsed < ANSWER_WITHIN
 
-            # (2): reported down: /healthz 503 naming the sequencer, gRPC NOT_SERVING
+            # (2): reported down: /healthz 503 naming the worker whose file filled first (the
+            # unit of work's gateway.db, or the log's log.db), gRPC NOT_SERVING
             _wait(lambda: proc.healthz() == 503, "/healthz 503")
-            assert "full" in _healthz_body(proc)["down"]["sequencer"]
+            down = _healthz_body(proc)["down"]
+            assert set(down) & {"sequencer", "exchange-writer"}, down
+            assert all("full" in down[w] for w in set(down) & {"sequencer", "exchange-writer"})
             health = health_pb2_grpc.HealthStub(client.channel)
             reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
             assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
