@@ -17,7 +17,6 @@ on open (``ALTER TABLE ... ADD COLUMN``).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Set as AbstractSet
@@ -27,6 +26,8 @@ from typing import Any
 
 from gateway.errors import storage_boundary
 from gateway.exchange.loopguard import OffLoop, assert_off_loop
+from gateway.storage import is_postgres_url, migrate, pg_boundary
+from gateway.storage.sql import SqlConnection, connect
 
 __all__ = [
     "DELIVERED",
@@ -200,15 +201,24 @@ class OutboxRow:
     last_error: str | None
 
 
+@pg_boundary
 @storage_boundary
 class GatewayStore(OffLoop):
-    """Reads of the gateway rows, and the delivery state changes (one connection per thread)."""
+    """Reads of the gateway rows, and the delivery state changes (one connection per
+    thread). ``database``: the SQLite file (``gateway.db``) or a ``postgresql://`` URL,
+    whose schema comes from the versioned migrations (``gateway/storage/schema``)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
+    def __init__(self, database: str | Path) -> None:
+        self.path = str(database)
+        self.postgres = is_postgres_url(self.path)
         self._local = threading.local()
+        self._all: list[SqlConnection] = []
+        self._lock = threading.Lock()
         conn = self._open()
-        conn.executescript(SCHEMA)
+        if self.postgres:
+            migrate(conn.raw)
+            return
+        conn.raw.executescript(SCHEMA)
         for table, columns in MIGRATIONS.items():
             have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
             for name, kind in columns:
@@ -218,19 +228,18 @@ class GatewayStore(OffLoop):
         for index in INDEXES:
             conn.execute(index)
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SqlConnection:
         assert_off_loop("GatewayStore")  # async callers: ``await store.run(...)``
         return self._open()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> SqlConnection:
         """This thread's connection (unchecked: the constructor, before serving)."""
-        conn = getattr(self._local, "conn", None)
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn = connect(self.path)
             self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
         return conn
 
     def exchange(self, exchange_id: str) -> ExchangeRow | None:
@@ -467,7 +476,9 @@ class GatewayStore(OffLoop):
         )
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (the store is not used after)."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()

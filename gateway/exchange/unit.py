@@ -28,8 +28,8 @@ log's sequencer: the caller's future resolves once, when (3) is durable.
 from __future__ import annotations
 
 import logging
+import os
 import queue
-import sqlite3
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 from gateway.errors import Refusal
 from gateway.exchange.store import MIGRATIONS, PENDING, REJECTED
+from gateway.storage.sql import SqlConnection, connect
 from ledger.log import AppendResult
 
 __all__ = ["ExchangeWriter", "Landed", "LogAppender", "Staged"]
@@ -142,10 +143,7 @@ class ExchangeWriter:
         """While failing and idle, a scratch write is tried this often: health comes back
         when the disk does, not only when a partner dares to send again."""
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._synchronous = "FULL"
+        self._conn: SqlConnection = connect(path)
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._failure: str | None = None
         self._dead: BaseException | None = None
@@ -165,10 +163,21 @@ class ExchangeWriter:
         a retry racing the first attempt); resolves at once if it is already logged."""
         return self._put(_Op("resume", exchange_id, Future(), known=True))
 
-    def recover(self, timeout: float = 60.0) -> int:
-        """Finish every exchange staged before a crash (before serving); how many."""
-        with sqlite3.connect(self.path) as conn:
-            ids = [r[0] for r in conn.execute("SELECT exchange_id FROM log_pending")]
+    def recover(self, min_age: float = 0.0, timeout: float = 60.0) -> int:
+        """Finish every exchange staged at least ``min_age`` seconds ago and not finished
+        (a crash: before serving; with other front ends on the same database, only rows
+        older than any commit in flight); how many."""
+        conn = connect(self.path)
+        try:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT exchange_id FROM log_pending WHERE staged_at <= ?",
+                    (time.time() - min_age,),
+                ).fetchall()
+            ]
+        finally:
+            conn.close()
         futures = [self.resume(exchange_id) for exchange_id in ids]
         for future in futures:
             future.result(timeout)
@@ -250,20 +259,18 @@ class ExchangeWriter:
 
     def _probe(self) -> None:
         conn = self._conn
+        blob = "BYTEA" if conn.postgres else "BLOB"
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("CREATE TABLE IF NOT EXISTS write_probe (x BLOB)")
-            conn.execute("INSERT INTO write_probe VALUES (randomblob(16384))")
+            conn.begin()
+            conn.execute(f"CREATE TABLE IF NOT EXISTS write_probe (x {blob})")
+            conn.execute("INSERT INTO write_probe VALUES (?)", (os.urandom(16384),))
             conn.execute("DELETE FROM write_probe")
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
+            conn.commit()
+        except conn.errors as exc:
+            conn.rollback()
             self._failure = f"write probe failed: {type(exc).__name__}: {exc}"
             return
-        log.info("exchange writer: gateway.db takes writes again; healthy")
+        log.info("exchange writer: the gateway's database takes writes again; healthy")
         self._failure = None
 
     def _write(self, batch: list[_Op]) -> None:
@@ -275,8 +282,13 @@ class ExchangeWriter:
         done: list[tuple[_Op, Landed | BaseException]] = []
         conn = self._conn
         try:
-            self._durability(any(op.kind in ("stage", "unstage") for op in batch))
-            conn.execute("BEGIN IMMEDIATE")
+            # fsync a transaction that stages or unstages, not one that only finishes: a
+            # finish lost to a power cut loses only itself and what came after it; its
+            # pending entry is still there (staged durably) and the next start finishes it
+            # again, the log key answering the same index. A stage must be durable before
+            # its entry reaches the log: a log entry without its row is what this prevents.
+            conn.durable(any(op.kind in ("stage", "unstage") for op in batch))
+            conn.begin()
             finishing = [op for op in batch if op.kind == "finish"]
             if finishing:  # one executemany per statement for the whole batch
                 params = [_finish_params(op) for op in finishing]
@@ -291,12 +303,9 @@ class ExchangeWriter:
                     to_append.append((op, outcome))
                 elif outcome is not None:
                     done.append((op, outcome))
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
+            conn.commit()
+        except conn.errors as exc:
+            conn.rollback()
             cause = f"{type(exc).__name__}: {exc}"
             if self._failure != cause:
                 log.error("exchange writer transaction of %d failed: %s", len(batch), cause)
@@ -316,20 +325,7 @@ class ExchangeWriter:
         for op, entry in to_append:
             self._append(op, entry)
 
-    def _durability(self, full: bool) -> None:
-        """fsync a transaction that stages or unstages; not one that only finishes.
-
-        A finish lost to a power cut loses only itself and what came after it in the WAL;
-        its pending entry is still there (staged with fsync) and the next start finishes it
-        again -- the log key makes the append answer the same index. A stage must be durable
-        before its entry reaches the log: a log entry without its row is what the unit of
-        work exists to prevent."""
-        wanted = "FULL" if full else "NORMAL"
-        if wanted != self._synchronous:
-            self._conn.execute(f"PRAGMA synchronous={wanted}")
-            self._synchronous = wanted
-
-    def _apply(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed | BaseException | None:
+    def _apply(self, conn: SqlConnection, op: _Op) -> bytes | Landed | BaseException | None:
         """One stage, resume or unstage inside the batch transaction: an entry to append,
         or the answer."""
         if op.kind == "unstage":
@@ -351,7 +347,7 @@ class ExchangeWriter:
             return self._pending_entry(conn, op)
         return self._stage(conn, op)
 
-    def _pending_entry(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed:
+    def _pending_entry(self, conn: SqlConnection, op: _Op) -> bytes | Landed:
         found = conn.execute(
             "SELECT entry FROM log_pending WHERE exchange_id = ?", (op.exchange_id,)
         ).fetchone()
@@ -359,7 +355,7 @@ class ExchangeWriter:
             return Landed(None, known=True)
         return bytes(found[0])
 
-    def _stage(self, conn: sqlite3.Connection, op: _Op) -> bytes | Landed | BaseException:
+    def _stage(self, conn: SqlConnection, op: _Op) -> bytes | Landed | BaseException:
         """The rows of one exchange, or why not. The common case is three inserts; the
         unique constraints decide (inside the write transaction, so race-free), and only a
         refused insert reads why."""
@@ -405,7 +401,7 @@ class ExchangeWriter:
         return staged.entry
 
     def _known(
-        self, conn: sqlite3.Connection, op: _Op, row: dict[str, Any]
+        self, conn: SqlConnection, op: _Op, row: dict[str, Any]
     ) -> bytes | Landed | BaseException | None:
         """For an exchange id already stored: ``conflict`` if its bytes differ, else the
         stored exchange (its pending entry to append again, or logged); None if unknown."""

@@ -110,12 +110,12 @@ class _FullDisk:
 
 
 def gateway_rows_disk_full(gw: GatewayThread) -> Callable[[], None]:
-    writer = gw.gateway.writer
-    real = writer._conn
-    writer._conn = _FullDisk()  # type: ignore[assignment]
+    conn = gw.gateway.writer._conn
+    real = conn.raw
+    conn.raw = _FullDisk()
 
     def remove() -> None:
-        writer._conn = real
+        conn.raw = real
 
     return remove
 

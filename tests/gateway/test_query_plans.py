@@ -84,7 +84,7 @@ def test_every_statement_on_the_exchange_path_uses_an_index(tmp_path, recorded):
         gw.stop()
     statements = sorted(set(recorded))
     assert any("FROM outbox" in s and "'push'" in s for _, s in statements), "no push poll"
-    assert any("INSERT INTO exchanges" in s for _, s in statements), "no exchange committed"
+    assert any("INTO exchanges" in s for _, s in statements), "no exchange committed"
     scans: dict[str, list[str]] = {}
     for database in {db for db, _ in statements}:
         with contextlib.closing(sqlite3.connect(database)) as conn:
