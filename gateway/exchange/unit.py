@@ -144,7 +144,6 @@ class ExchangeWriter:
         when the disk does, not only when a partner dares to send again."""
         self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
         self._conn: SqlConnection = connect(path)
-        self._conn.execute("PRAGMA busy_timeout=10000")
         self._failure: str | None = None
         self._dead: BaseException | None = None
         self._closed = False

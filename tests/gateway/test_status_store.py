@@ -18,6 +18,7 @@ from gateway.exchange.store import (
 )
 from gateway.pb.yrd.v1 import exchange_pb2 as X
 from gateway.rpc.exchange_status import status_proto
+from gateway.storage.sql import connect
 
 OLD_SCHEMA = """
 CREATE TABLE exchanges (
@@ -59,16 +60,16 @@ def _write(store: GatewayStore, row: dict, index: int) -> None:
     values |= {"leaf_index": index, "tree_size": 9}
     columns = ", ".join(values)
     marks = ", ".join(f":{name}" for name in values)
-    conn = sqlite3.connect(store.path, isolation_level=None)
+    conn = connect(store.path)
     try:
-        conn.execute("BEGIN")
+        conn.begin()
         conn.execute(f"INSERT INTO exchanges({columns}) VALUES ({marks})", values)
         conn.execute(
             "INSERT INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
             " updated_at) VALUES (?, ?, 'push', 'pending', 0, ?)",
             (row["exchange_id"], row["recipient"], row["received_at"]),
         )
-        conn.execute("COMMIT")
+        conn.commit()
     finally:
         conn.close()
 
@@ -100,11 +101,11 @@ def test_an_old_file_gets_the_new_columns_and_keeps_its_rows(tmp_path):
     store.close()
 
 
-def test_a_request_has_at_most_one_answer_in_the_file(tmp_path):
-    store = GatewayStore(tmp_path / "gateway.db")
+def test_a_request_has_at_most_one_answer_in_the_file(gateway_database):
+    store = GatewayStore(gateway_database)
     _write(store, _row("req"), 0)
     _write(store, _row("ans-1", "req", kind="case.status"), 1)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(connect(gateway_database).integrity_errors):
         _write(store, _row("ans-2", "req", kind="case.status"), 2)
     _write(store, _row("other"), 3)  # many requests share the empty in_reply_to
     assert store.answer_to("req").exchange_id == "ans-1"
@@ -117,8 +118,8 @@ def test_a_request_has_at_most_one_answer_in_the_file(tmp_path):
     store.close()
 
 
-def test_outcomes_stamp_delivered_at_and_failure(tmp_path):
-    store = GatewayStore(tmp_path / "gateway.db")
+def test_outcomes_stamp_delivered_at_and_failure(gateway_database):
+    store = GatewayStore(gateway_database)
     _write(store, _row("a"), 0)
     _write(store, _row("b"), 1)
     store.mark("a", DELIVERED)

