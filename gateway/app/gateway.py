@@ -30,6 +30,7 @@ from gateway.exchange.answers import AnswerRelay
 from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker
+from gateway.exchange.logview import GatewayLog
 from gateway.exchange.store import GatewayStore
 from gateway.exchange.unit import ExchangeWriter
 from gateway.identity.service import RecognitionService
@@ -40,7 +41,6 @@ from gateway.rpc.admission import Admission
 from gateway.tls import TlsFiles
 from gateway.web import mount_web, seed_dev
 from gateway.web.http_app import create_app
-from ledger.log import MerkleLog
 
 if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is configured
     from gateway.app.anchoring import GatewayAnchorer
@@ -67,7 +67,7 @@ class Gateway:
         tls: TlsFiles,
         metrics: Metrics,
         adapters: DialectCatalogue,
-        log: MerkleLog,
+        log: GatewayLog,
         store: GatewayStore,
         writer: ExchangeWriter,
         executor: ThreadPoolExecutor,

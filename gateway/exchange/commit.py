@@ -43,12 +43,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gateway.errors import Refusal
 from gateway.exchange.entry import canonical_json, exchange_entry
 from gateway.exchange.handoff import LoopHandoff
+from gateway.exchange.logview import GatewayLog
 from gateway.exchange.store import FAILURE_TRANSLATION, ExchangeRow
 from gateway.exchange.unit import ExchangeWriter, Staged
 from gateway.ops.metrics import Metrics
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import sm3
-from ledger.log import MerkleLog
 from ledger.receipt import build_receipt
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class ExchangeCommitter:
     def __init__(
         self,
         *,
-        log: MerkleLog,
+        log: GatewayLog,
         writer: ExchangeWriter,
         store: ExchangeReader,
         delivery_mode: Callable[[str], str],

@@ -56,6 +56,7 @@ from gateway.errors import Refusal, clip
 from gateway.exchange.commit import Committed, ExchangeCommitter, VerifiedExchange
 from gateway.exchange.handoff import LoopHandoff
 from gateway.exchange.limits import ENVELOPE_OVERHEAD, check_envelope_fields, check_signed_fields
+from gateway.exchange.logview import GatewayLog
 from gateway.exchange.matter_ref import check_payload_matter, resolve_matter_ref
 from gateway.matters import Catalogue
 from gateway.ops.metrics import Metrics
@@ -64,7 +65,6 @@ from gateway.registry import MemberId, RegistryError, RegistryLookupError, Trust
 from gateway.times import TimestampRangeError, check_timestamp, from_timestamp
 from ledger.crypto import PublicKey, sm3
 from ledger.errors import SignatureError
-from ledger.log import MerkleLog
 
 if TYPE_CHECKING:
     from gateway.exchange.translation import Translation
@@ -113,7 +113,7 @@ class ExchangeCore:
     def __init__(
         self,
         *,
-        log: MerkleLog,
+        log: GatewayLog,
         store: ExchangeLookup,
         committer: ExchangeCommitter,
         registry: Callable[[], TrustRegistry],

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.errors import Refusal, StorageError
+from gateway.exchange.logview import GatewayLog
 from gateway.identity._enums import AssuranceLevel
 from gateway.identity.errors import AssertionRejected, IdentityError
 from gateway.identity.province import AssertionFormat
@@ -45,7 +46,6 @@ from gateway.identity.revocation_watch import RevocationWatch
 from gateway.matters import Catalogue, MatterError
 from gateway.registry import MemberId, Region, TrustRegistry
 from ledger.errors import Error as LedgerError
-from ledger.log import MerkleLog
 
 __all__ = ["Recognised", "RecognitionService", "check_subject_kind"]
 
@@ -71,7 +71,7 @@ class RecognitionService:
         *,
         registry: Callable[[], TrustRegistry],
         formats: Callable[[str], AssertionFormat | None],
-        log: MerkleLog,
+        log: GatewayLog,
         executor: Executor | None,
         recognizer: Recognizer,
         catalogue: Catalogue,

@@ -44,6 +44,7 @@ from gateway import regions
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.dialects.errors import CatalogueError
 from gateway.errors import ConfigError, Refusal
+from gateway.exchange.logview import GatewayLog
 from gateway.identity import (
     AssuranceLevel,
     IdentityError,
@@ -65,7 +66,6 @@ from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
 from gateway.times import to_timestamp
 from ledger.crypto import PrivateKey
-from ledger.log import MerkleLog
 
 __all__ = [
     "IdentityServicer",
@@ -179,7 +179,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServicer):
         *,
         registry: Callable[[], TrustRegistry],
         adapters: DialectCatalogue,
-        log: MerkleLog,
+        log: GatewayLog,
         executor: Executor | None,
         recognizer: Recognizer,
         catalogue: Catalogue | None = None,

@@ -22,6 +22,7 @@ import grpc
 from gateway import regions
 from gateway.errors import Refusal, clip
 from gateway.exchange.evidence import REQUEST_KIND
+from gateway.exchange.logview import GatewayLog
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from gateway.matters import (
     REGIONS,
@@ -40,7 +41,6 @@ from gateway.rpc.exchange import caller_member, receipt_proto
 from gateway.rpc.status import abort
 from gateway.times import BEIJING
 from gateway.workdays import WorkdayCalendar
-from ledger.log import MerkleLog
 
 __all__ = [
     "SERVICE_NAME",
@@ -249,7 +249,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         registry: Callable[[], TrustRegistry],
         catalogue: Catalogue,
         store: GatewayStore,
-        log: MerkleLog,
+        log: GatewayLog,
         calendar: WorkdayCalendar | None = None,
         today: Callable[[], date] = lambda: datetime.now(BEIJING).date(),
     ) -> None:

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gateway.cases import CaseService
+from gateway.exchange.logview import GatewayLog
 from gateway.regions import REGIONS
 from gateway.web.api import build_router, install_errors
 from gateway.web.routes_applicant import build_applicant_router
@@ -29,7 +30,6 @@ from gateway.web.routes_shared import build_shared_router
 from gateway.web.routes_supplement import build_supplement_router
 from gateway.web.seed import seed_dev
 from ledger.crypto import PrivateKey
-from ledger.log import MerkleLog
 
 __all__ = ["STATIC_DIR", "ReceiptSource", "member_signing_keys", "mount_web", "seed_dev"]
 
@@ -41,7 +41,7 @@ class ReceiptSource(Protocol):
     (``None`` when anchoring is off)."""
 
     @property
-    def log(self) -> MerkleLog: ...
+    def log(self) -> GatewayLog: ...
 
     @property
     def log_key(self) -> PrivateKey: ...

@@ -7,12 +7,12 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI, Response
 
+from gateway.exchange.logview import GatewayLog
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
 from gateway.registry import RegistryHolder
 from gateway.web.apidocs import install_docs
 from gateway.web.limits import BodyLimitMiddleware, BodyLimits
-from ledger.log import MerkleLog
 
 __all__ = [
     "GatewayStatus",
@@ -36,7 +36,7 @@ class GatewayStatus(Protocol):
     def registry(self) -> RegistryHolder: ...
 
     @property
-    def log(self) -> MerkleLog: ...
+    def log(self) -> GatewayLog: ...
 
     @property
     def metrics(self) -> Metrics: ...
