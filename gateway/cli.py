@@ -160,6 +160,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = Settings.load(
             args.config,
             data_dir=args.data_dir,
+            database=args.database,
             dev=args.dev or None,
             grpc_port=args.grpc_port,
             http_port=args.http_port,
@@ -219,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="province simulators, seeded window accounts and sample cases",
     )
     serve.add_argument("--data-dir", type=Path)
+    serve.add_argument(
+        "--database",
+        help="postgresql:// URL shared by several front ends (default: SQLite in the data dir)",
+    )
     serve.add_argument("--grpc-port", type=int)
     serve.add_argument("--http-port", type=int)
     serve.set_defaults(func=cmd_serve)

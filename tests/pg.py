@@ -24,7 +24,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-__all__ = ["Cluster", "Unavailable", "find_bin_dir", "pg_cluster", "pg_url", "throwaway_cluster"]
+__all__ = [
+    "Cluster",
+    "Unavailable",
+    "database_for_tests",
+    "find_bin_dir",
+    "pg_cluster",
+    "pg_url",
+    "shared_cluster",
+    "throwaway_cluster",
+]
 
 START_SECONDS = 60  # pg_ctl -w -t: the deadline for the server to accept connections
 _names = itertools.count(1)
@@ -138,10 +147,39 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[Cluster]:
             shutil.rmtree(root, ignore_errors=True)
 
 
+_shared: list[Cluster] = []
+_shared_exit: list[contextlib.ExitStack] = []
+
+
+def shared_cluster() -> Cluster:
+    """The process's one throwaway cluster, started on first use and stopped at exit: for
+    code outside fixtures (the gateway harness when ``YRD_TEST_DATABASE=postgresql``)."""
+    if not _shared:
+        import atexit
+
+        stack = contextlib.ExitStack()
+        _shared.append(stack.enter_context(throwaway_cluster()))
+        _shared_exit.append(stack)
+        atexit.register(stack.close)
+    return _shared[0]
+
+
+def database_for_tests() -> str | None:
+    """A fresh database URL when the suite runs on PostgreSQL (``YRD_TEST_DATABASE`` is
+    ``postgresql``), else None (SQLite files in the data directory, the default)."""
+    if os.environ.get("YRD_TEST_DATABASE", "") != "postgresql":
+        return None
+    cluster = shared_cluster()
+    return cluster.url(cluster.create_database())
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    """One throwaway cluster for the session; the PostgreSQL tests skip (saying why) when
-    none can be started here."""
+    """One throwaway cluster for the session (the shared one when the suite runs on
+    PostgreSQL); the PostgreSQL tests skip (saying why) when none can be started here."""
+    if _shared:
+        yield _shared[0]
+        return
     try:
         with throwaway_cluster() as cluster:
             yield cluster

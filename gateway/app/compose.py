@@ -6,7 +6,6 @@ returns a :class:`~gateway.app.gateway.Gateway` that holds every part with its t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health
 
-from gateway.app.data_files import GATEWAY_DB, LOG_DB, split_legacy_log
+from gateway.app.backends import open_storage
 from gateway.app.devenv import DevEnvironment
 from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
@@ -30,10 +29,10 @@ from gateway.exchange.answers import AnswerRelay
 from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
+from gateway.exchange.logview import GatewayLog
 from gateway.exchange.store import GatewayStore
 from gateway.exchange.translation import Translator
-from gateway.exchange.unit import ExchangeWriter
-from gateway.identity.replay import ReplayGuard
+from gateway.identity.replay_pg import open_replay_guard
 from gateway.matters import default_catalogue
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
@@ -62,14 +61,13 @@ from gateway.tls import TlsFiles
 from gateway.web import member_signing_keys
 from gateway.workdays import WorkdayCalendar
 from ledger.crypto import PrivateKey
-from ledger.log import MerkleLog, SQLiteStore
 
 if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is configured
     from gateway.app.anchoring import GatewayAnchorer
 
 __all__ = ["AnchorerFactory", "CaseOptions", "compose"]
 
-AnchorerFactory = Callable[[MerkleLog], "GatewayAnchorer"]
+AnchorerFactory = Callable[[GatewayLog], "GatewayAnchorer"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +98,10 @@ async def compose(
     """Build the gateway from its parts; nothing listens until ``await gateway.start()``.
 
     1. each of the gateway's keys is listed in the registry for its purpose (ConfigError);
-    2. the log (``log.db``, opened and verified in a thread), the gateway's rows
-       (``gateway.db``) and the unit of work over both, which first finishes whatever was
-       staged before the last stop;
+    2. the log, the gateway's rows and the unit of work over both
+       (``gateway.app.backends``: SQLite files in the data directory, or a shared
+       PostgreSQL database with an elected sequencer), the unit of work first finishing
+       whatever was staged before the last stop;
     3. the one commit path, and delivery it notifies (pull hub, push worker);
     4. the checks (``ExchangeCore``) and the answer relay, both committing through (3);
     5. the case service (it submits through (4));
@@ -117,26 +116,11 @@ async def compose(
     s = settings
     # (1): keys
     _check_keys(registry.require(), keys)
-    # (2): log and rows
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(split_legacy_log, s.data_dir)
-    db = s.data_dir / GATEWAY_DB
-    merkle_log = await asyncio.to_thread(
-        MerkleLog,
-        SQLiteStore(s.data_dir / LOG_DB),
-        keys.log,
-        s.log_origin or registry.require().log_origin,
-        batch_max=s.batch_max,
-        batch_wait=s.batch_wait_seconds,
-        anchors=s.data_dir / "anchors.db",
-    )
-    opened: list[Callable[[], object]] = [merkle_log.close]
+    # (2): log and rows (gateway.app.backends: SQLite files, or a shared PostgreSQL)
+    storage = await open_storage(s, keys.log, s.log_origin or registry.require().log_origin)
+    merkle_log, store, writer = storage.log, storage.store, storage.writer
+    opened: list[Callable[[], object]] = [storage.close]
     try:
-        store = GatewayStore(db)
-        opened.append(store.close)
-        writer = ExchangeWriter(db, merkle_log)
-        opened.append(writer.close)
-        await asyncio.to_thread(writer.recover)
         executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crypto")
         opened.append(executor.shutdown)
         current = registry.require
@@ -214,7 +198,8 @@ async def compose(
         # (6): gRPC
         anchorer = anchorer_factory(merkle_log) if anchorer_factory is not None else None
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
-        replay = ReplayGuard(db)  # assertions accepted once, in the gateway's database
+        # assertions accepted once, in the gateway's database (SQLite file or PostgreSQL)
+        replay = open_replay_guard(storage.database)
         opened.append(replay.close)
         identity = IdentityServicer(
             registry=current,
@@ -265,9 +250,7 @@ async def compose(
         tls=tls,
         metrics=metrics,
         adapters=adapters,
-        log=merkle_log,
-        store=store,
-        writer=writer,
+        storage=storage,
         executor=executor,
         hub=hub,
         push=push,
@@ -371,12 +354,13 @@ def _grpc_server(
 
 
 def _refresh_gauges(
-    metrics: Metrics, merkle_log: MerkleLog, store: GatewayStore, anchorer: GatewayAnchorer | None
+    metrics: Metrics, merkle_log: GatewayLog, store: GatewayStore, anchorer: GatewayAnchorer | None
 ) -> None:
     def refresh() -> None:
         metrics.log_size.set(merkle_log.size)
-        if merkle_log.batch_sizes:
-            metrics.batch_size.set(merkle_log.batch_sizes[-1])
+        batch_sizes = getattr(merkle_log, "batch_sizes", None)  # the embedded log's
+        if batch_sizes:
+            metrics.batch_size.set(batch_sizes[-1])
         metrics.outbox_depth.set(store.outbox_depth())
         if anchorer is not None:
             lag = anchorer.lag()

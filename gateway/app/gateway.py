@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health, health_pb2
 
+from gateway.app.backends import Storage
 from gateway.app.devenv import DevEnvironment
 from gateway.app.http_server import HttpServer
 from gateway.app.instance import PortInUse, bind_listener
@@ -67,9 +68,7 @@ class Gateway:
         tls: TlsFiles,
         metrics: Metrics,
         adapters: DialectCatalogue,
-        log: GatewayLog,
-        store: GatewayStore,
-        writer: ExchangeWriter,
+        storage: Storage,
         executor: ThreadPoolExecutor,
         hub: PullHub,
         push: PushWorker,
@@ -96,9 +95,10 @@ class Gateway:
         self.tls = tls
         self.metrics = metrics
         self.adapters = adapters
-        self.log = log
-        self.store = store
-        self.writer = writer  # the unit of work: rows + log entry (gateway.exchange.unit)
+        self.storage = storage  # the log and the rows, embedded or shared (app/backends.py)
+        self.log: GatewayLog = storage.log
+        self.store: GatewayStore = storage.store
+        self.writer: ExchangeWriter = storage.writer  # the unit of work (exchange/unit.py)
         self.executor = executor
         self.hub = hub
         self.push = push
@@ -183,7 +183,7 @@ class Gateway:
     def _supervise(self) -> None:
         """Every background worker runs under (or is watched by) the supervisor."""
         sup = self.supervisor
-        sup.watch("sequencer", lambda: self.log.failure)
+        sup.watch("sequencer", lambda: self.storage.failure)
         sup.watch("exchange-writer", lambda: self.writer.failure)
         anchorer = self.anchorer
         if anchorer is not None:
@@ -252,9 +252,7 @@ class Gateway:
         await self.push.stop()
         if "anchorer" in self._started and self.anchorer is not None:
             await asyncio.to_thread(self.anchorer.stop)
-        await asyncio.to_thread(self.log.close)  # answers what it holds: finishes queue up
-        await asyncio.to_thread(self.writer.close)  # ... and are written before it stops
-        self.store.close()
+        await asyncio.to_thread(self.storage.close)
         if self.recognition.replay is not None:
             self.recognition.replay.close()
         self.executor.shutdown(wait=True)

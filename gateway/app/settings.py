@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("yrd-data")
+    database: str = ""
+    """Empty: SQLite files in data_dir, one process (the embedded default). A
+    ``postgresql://`` URL: the log, its queue, the gateway's rows, identity replay claims and
+    cases in that database, shared by every front-end process and host of the deployment
+    (gateway/app/backends.py, docs/operations.md)."""
+    sequencer: bool = True
+    """With a shared ``database``: whether this process stands for election as the log's
+    sequencer (one leads, the others take over if it dies). Ignored on SQLite."""
     host: str = "127.0.0.1"
     grpc_port: _Port = 50051
     http_port: _Port = 8080

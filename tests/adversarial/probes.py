@@ -9,18 +9,34 @@ from typing import Any
 
 import grpc
 
+from gateway.storage.sql import connect
+
 
 def written_rows(gw: Any) -> tuple[int, int, int]:
-    """(leaves, exchanges, nonces): the log's file and the gateway's, read from the files."""
-    counts = [
-        count_rows(gw.data_dir / name, table)
-        for name, table in (
-            ("log.db", "leaves"),
-            ("gateway.db", "exchanges"),
-            ("gateway.db", "nonces"),
-        )
-    ]
-    return counts[0], counts[1], counts[2]
+    """(leaves, exchanges, nonces) as stored, read from the databases themselves."""
+    return log_rows(gw), gateway_rows(gw, "exchanges"), gateway_rows(gw, "nonces")
+
+
+def gateway_rows(gw: Any, table: str) -> int:
+    """Rows of the gateway's ``table``: in gateway.db, or the shared PostgreSQL database."""
+    return int(query(gw, f"SELECT COUNT(*) FROM {table}")[0][0])
+
+
+def log_rows(gw: Any) -> int:
+    """Entries of the log as stored: log.db's leaves, or the origin's rows on PostgreSQL."""
+    if gw.settings.database:
+        origin = gw.gateway.log.origin
+        return int(query(gw, "SELECT COUNT(*) FROM ledger_leaves WHERE origin = ?", origin)[0][0])
+    return count_rows(gw.data_dir / "log.db", "leaves")
+
+
+def query(gw: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """``sql`` on the gateway's database (gateway.db or the shared PostgreSQL one)."""
+    conn = connect(gw.settings.database or gw.data_dir / "gateway.db")
+    try:
+        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
 
 
 def count_rows(path: Any, table: str) -> int:

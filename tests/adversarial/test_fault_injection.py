@@ -34,6 +34,7 @@ from gateway.rpc.status import reason_of
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.receipt import verify_receipt
+from tests.adversarial.probes import gateway_rows
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
@@ -94,11 +95,7 @@ async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0)
 
 
 def exchange_rows(gw: GatewayThread) -> int:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        return conn.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0]
-    finally:
-        conn.close()
+    return gateway_rows(gw, "exchanges")
 
 
 # -- the faults: each injects into the running gateway's log and returns how to remove it --

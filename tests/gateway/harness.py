@@ -27,6 +27,7 @@ from gateway.ops.metrics import Metrics
 from gateway.registry import RegistryHolder
 from gateway.tls import TlsFiles
 from ledger.trust import TrustStore
+from tests.pg import database_for_tests
 
 
 class GatewayThread:
@@ -47,6 +48,10 @@ class GatewayThread:
         self.env: DevEnvironment = ensure_dev_environment(
             data_dir, endpoints=endpoints, pull_regions=pull_regions, mutate=mutate
         )
+        if "database" not in settings:  # YRD_TEST_DATABASE=postgresql: the suite on PG
+            database = database_for_tests()
+            if database is not None:
+                settings["database"] = database
         self.settings = Settings.load(
             env={}, data_dir=data_dir, grpc_port=0, http_port=0, anchor_mode="off", **settings
         )

@@ -30,7 +30,7 @@ from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.crypto import sm3
 from ledger.receipt import verify_receipt
-from tests.adversarial.probes import count_rows
+from tests.adversarial.probes import gateway_rows, log_rows
 from tests.envelopes import dialect_envelope
 from tests.gateway.harness import GatewayThread
 
@@ -150,14 +150,7 @@ async def async_wait_for(
 
 def db_counts(gw: GatewayThread) -> tuple[int, int, int]:
     """(log leaves, exchanges, outbox rows) straight from the log's and the gateway's files."""
-    return tuple(
-        count_rows(gw.data_dir / name, table)
-        for name, table in (
-            ("log.db", "leaves"),
-            ("gateway.db", "exchanges"),
-            ("gateway.db", "outbox"),
-        )
-    )
+    return log_rows(gw), gateway_rows(gw, "exchanges"), gateway_rows(gw, "outbox")
 
 
 def error_field(error: grpc.RpcError) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from gateway.errors import Reason, Refusal
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.rpc.admission import Admission, Overloaded
 from gateway.rpc.status import reason_of, retry_delay_of, status_for
-from tests.adversarial.probes import count_rows
+from tests.adversarial.probes import gateway_rows, log_rows, query
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
@@ -60,20 +59,11 @@ def gw(tmp_path_factory):
 
 
 def _rows(gw) -> tuple[int, int]:
-    return count_rows(gw.data_dir / "log.db", "leaves"), count_rows(
-        gw.data_dir / "gateway.db", "exchanges"
-    )
+    return log_rows(gw), gateway_rows(gw, "exchanges")
 
 
 def _exchange_row(gw, exchange_id: str) -> bool:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        row = conn.execute(
-            "SELECT 1 FROM exchanges WHERE exchange_id = ?", (exchange_id,)
-        ).fetchone()
-    finally:
-        conn.close()
-    return row is not None
+    return bool(query(gw, "SELECT 1 FROM exchanges WHERE exchange_id = ?", exchange_id))
 
 
 def _id(signed: exchange_pb2.SignedEnvelope) -> str:

@@ -13,7 +13,7 @@ import pytest
 from gateway.pb.yrd.v1 import audit_pb2, errors_pb2, exchange_pb2
 from gateway.rpc.status import reason_of
 from ledger.receipt import verify_receipt
-from tests.adversarial.probes import count_rows
+from tests.adversarial.probes import gateway_rows, log_rows
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
@@ -36,9 +36,7 @@ def gw(tmp_path_factory):
 
 
 def _db_counts(gw) -> tuple[int, int]:
-    return count_rows(gw.data_dir / "log.db", "leaves"), count_rows(
-        gw.data_dir / "gateway.db", "exchanges"
-    )
+    return log_rows(gw), gateway_rows(gw, "exchanges")
 
 
 async def _refused(gw, signed, client, code, reason, needle):

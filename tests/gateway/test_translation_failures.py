@@ -27,6 +27,7 @@ from gateway.exchange.store import GatewayStore
 from gateway.exchange.translation import delivery_message, verify_delivery
 from gateway.pb.yrd.v1 import exchange_pb2
 from ledger.crypto import PrivateKey, sm3
+from tests.adversarial.probes import query
 from tests.gateway.harness import GatewayThread
 from tests.gateway.test_adapter_flow import Simulators, async_wait_for
 from tests.gateway.test_answers_flow import status as status_of
@@ -94,14 +95,10 @@ async def _send(gw, client, recipient: str, canonical: dict, region: str = "SH")
 
 
 def _outbox(gw, exchange_id: str) -> tuple[str, str | None, str | None]:
-    conn = sqlite3.connect(gw.data_dir / "gateway.db")
-    try:
-        return conn.execute(
-            "SELECT status, failure, last_error FROM outbox WHERE exchange_id = ?",
-            (exchange_id,),
-        ).fetchone()
-    finally:
-        conn.close()
+    rows = query(
+        gw, "SELECT status, failure, last_error FROM outbox WHERE exchange_id = ?", exchange_id
+    )
+    return rows[0] if rows else None
 
 
 async def _pull_until(gw, second, wanted: str) -> set[str]:
