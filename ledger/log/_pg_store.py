@@ -140,7 +140,7 @@ class PgLogStore(LogStore):
         consumed, self._consumed = self._consumed, {}
         if consumed:
             with self.session() as conn:
-                self._delete_queue(conn, consumed)
+                self._delete_queue(conn, list(consumed.values()))
 
     def _delete_queue(self, conn: psycopg.Connection[Any], ids: Sequence[int]) -> None:
         conn.execute(

@@ -195,3 +195,21 @@ def test_a_sequencer_with_the_wrong_key_refuses(pg_url):
     assert info.value.code is IntegrityCode.CHECKPOINT_SIGNATURE
     with psycopg.connect(pg_url, autocommit=True) as conn:  # it let go of the lock
         assert conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_id(ORIGIN),)).fetchone()[0]
+
+
+def test_a_queue_row_for_a_logged_key_is_answered_not_appended_twice(pg_url):
+    """A row re-read after a crash (its key already sequenced) is a duplicate: the sequencer
+    deletes it without a new leaf or checkpoint."""
+    migrated(pg_url)
+    with sequencer_thread(pg_url), PgLog(pg_url, KEY.public_key, ORIGIN, poll=0.1) as front:
+        first = front.append(b"once", key="k-once", timeout=DEADLINE)
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO ledger_queue (origin, key, entry) VALUES (%s, 'k-once', 'x')",
+                (ORIGIN,),
+            )
+            after = front.append(b"next", key="k-next", timeout=DEADLINE)
+            left = conn.execute("SELECT count(*) FROM ledger_queue").fetchone()
+        assert left == (0,)
+        assert (first.index, after.index, front.size) == (0, 1, 2)
+        assert PgLogStore(front.pool, ORIGIN).checkpoint_sizes() == [1, 2]
