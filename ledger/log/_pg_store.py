@@ -87,8 +87,9 @@ class PgLogStore(LogStore):
                     self.fence(conn)
                 self._move_head(conn, first, cp)
                 with conn.cursor().copy(
-                    b"COPY ledger_leaves (origin, idx, entry, key, qid) FROM STDIN"
+                    b"COPY ledger_leaves (origin, idx, entry, key, qid) FROM STDIN (FORMAT BINARY)"
                 ) as copy:
+                    copy.set_types(["text", "int8", "bytea", "text", "int8"])
                     for index, entry, key in zip(
                         range(first, first + len(batch.entries)),
                         batch.entries,
@@ -97,7 +98,10 @@ class PgLogStore(LogStore):
                     ):
                         qid = None if key is None else consumed.get(key)
                         copy.write_row((self.origin, index, entry, key, qid))
-                with conn.cursor().copy(b"COPY ledger_nodes (origin, id, hash) FROM STDIN") as copy:
+                with conn.cursor().copy(
+                    b"COPY ledger_nodes (origin, id, hash) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.set_types(["text", "int8", "bytea"])
                     for node, digest in batch.nodes:
                         copy.write_row((self.origin, _pack(node), digest))
                 conn.execute(

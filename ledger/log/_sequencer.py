@@ -139,6 +139,7 @@ class Sequencer:
                         "SELECT id, key, entry FROM ledger_queue WHERE origin = %s "
                         "ORDER BY id LIMIT %s",
                         (self.origin, self.batch_max),
+                        binary=True,  # the entries as bytes, not hex text
                     ).fetchall()
                     if not rows:
                         for _ in c.notifies(timeout=self.idle_wait, stop_after=1):
