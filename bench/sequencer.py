@@ -10,6 +10,9 @@ Entries are gateway-shaped: real exchange log entries (``gateway.exchange.entry`
   lock, opens the log and drains the queue: claim, hash, sign one checkpoint per batch,
   commit leaves + subtree hashes + checkpoint + queue deletion in one transaction. Timed from
   leading until the head reaches N. The cluster is durable (fsync and synchronous_commit on).
+  ``pg-serial`` is the same without the pipelined store (each batch written before the next
+  is hashed), for comparison. The CPU of the PostgreSQL server's processes is measured too
+  (from /proc): on a 2-core machine the sequencer and its server share the same cores.
 - ``sqlite``: ``MerkleLog`` over ``SQLiteStore`` (WAL, synchronous=FULL), the same entries
   and keys handed over in ``--batch-max`` chunks, a few in flight.
 
@@ -31,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 
-from bench._common import write_results
+from bench._common import process_cpu_seconds, process_tree, write_results
 from gateway.exchange.entry import exchange_entry
 from ledger.crypto import PrivateKey
 from ledger.log import MerkleLog, SQLiteStore
@@ -76,7 +79,19 @@ def run_sqlite(entries: list[tuple[str, bytes]], batch_max: int) -> dict[str, fl
     return {"entries_per_s": len(entries) / wall, "cpu_ms_per_entry": 1000 * cpu / len(entries)}
 
 
-def run_pg(url: str, entries: list[tuple[str, bytes]], batch_max: int) -> dict[str, float]:
+def _server_cpu(postmaster: int) -> dict[int, float]:
+    out = {}
+    for pid in process_tree(postmaster):
+        try:
+            out[pid] = process_cpu_seconds(pid)
+        except OSError:
+            continue
+    return out
+
+
+def run_pg(
+    url: str, postmaster: int, entries: list[tuple[str, bytes]], batch_max: int, pipelined: bool
+) -> dict[str, float]:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS ledger_leaves, ledger_nodes, ledger_checkpoints, "
                      "ledger_heads, ledger_queue, ledger_schema_migrations CASCADE")  # fmt: skip
@@ -86,7 +101,7 @@ def run_pg(url: str, entries: list[tuple[str, bytes]], batch_max: int) -> dict[s
             for key, entry in entries:
                 copy.write_row((ORIGIN, key, entry))
         conn.execute("VACUUM ANALYZE ledger_queue")
-        seq = Sequencer(url, KEY, ORIGIN, batch_max=batch_max, idle_wait=0.01)
+        seq = Sequencer(url, KEY, ORIGIN, batch_max=batch_max, idle_wait=0.01, pipelined=pipelined)
         stop = threading.Event()
         thread = threading.Thread(target=seq.run, args=(stop,), daemon=True)
         cpu = time.process_time()
@@ -94,6 +109,7 @@ def run_pg(url: str, entries: list[tuple[str, bytes]], batch_max: int) -> dict[s
         if not seq.leading.wait(60):
             raise RuntimeError("the sequencer did not lead within 60 s")
         start = time.perf_counter()
+        server = _server_cpu(postmaster)
         store = PgLogStore(conn, ORIGIN)
         deadline = start + 600
         while (head := store.head()) is None or head[0] < len(entries):
@@ -101,6 +117,8 @@ def run_pg(url: str, entries: list[tuple[str, bytes]], batch_max: int) -> dict[s
                 raise RuntimeError(f"the sequencer did not drain the queue: {head}")
             time.sleep(0.005)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        after = _server_cpu(postmaster)
+        server_cpu = sum(after[p] - server[p] for p in after if p in server)
         stop.set()
         thread.join(60)
         left = conn.execute("SELECT count(*) FROM ledger_queue").fetchone()
@@ -108,6 +126,7 @@ def run_pg(url: str, entries: list[tuple[str, bytes]], batch_max: int) -> dict[s
     return {
         "entries_per_s": len(entries) / wall,
         "cpu_ms_per_entry": 1000 * cpu / len(entries),
+        "server_cpu_ms_per_entry": 1000 * server_cpu / len(entries),
         "batches": seq.batches,
     }
 
@@ -120,15 +139,21 @@ def main() -> None:
     args = parser.parse_args()
     entries = [_entry(i) for i in range(args.entries)]
     size = sum(len(e) for _, e in entries) / len(entries)
-    rows: dict[str, list[dict[str, float]]] = {"sqlite": [], "postgresql": []}
+    rows: dict[str, list[dict[str, float]]] = {"sqlite": [], "postgresql": [], "pg-serial": []}
     with throwaway_cluster(durable=True) as cluster:
         url = cluster.url()
+        pid_file = cluster.socket_dir / "data" / "postmaster.pid"
+        postmaster = int(pid_file.read_text().split()[0])
         for r in range(args.rounds):
-            for backend in ["sqlite", "postgresql"] if r % 2 == 0 else ["postgresql", "sqlite"]:
+            order = list(rows) if r % 2 == 0 else list(rows)[::-1]
+            for backend in order:
                 if backend == "sqlite":
                     rows[backend].append(run_sqlite(entries, args.batch_max))
                 else:
-                    rows[backend].append(run_pg(url, entries, args.batch_max))
+                    pipelined = backend == "postgresql"
+                    rows[backend].append(
+                        run_pg(url, postmaster, entries, args.batch_max, pipelined)
+                    )
     print(f"{args.entries} entries of {size:.0f} bytes, batch_max {args.batch_max}, "
           f"{args.rounds} rounds")  # fmt: skip
     print(f"{'backend':<12}{'entries/s (min-max)':>26}{'CPU ms/entry (min-max)':>26}")
@@ -137,6 +162,10 @@ def main() -> None:
         cpus = sorted(x["cpu_ms_per_entry"] for x in runs)
         print(f"{backend:<12}{f'{rates[0]:,.0f}-{rates[-1]:,.0f}':>26}"
               f"{f'{cpus[0]:.4f}-{cpus[-1]:.4f}':>26}")  # fmt: skip
+    for backend in ("postgresql", "pg-serial"):
+        server = sorted(x["server_cpu_ms_per_entry"] for x in rows[backend])
+        print(f"{backend} server CPU ms/entry (its processes alive during the run): "
+              f"{server[0]:.4f}-{server[-1]:.4f}")  # fmt: skip
     ratios = sorted(
         p["entries_per_s"] / s["entries_per_s"]
         for p, s in zip(rows["postgresql"], rows["sqlite"], strict=True)

@@ -67,6 +67,18 @@ class PgLogStore(LogStore):
         except psycopg.Error as exc:
             raise StorageError(f"log store ({self.origin}): database error: {exc}") from exc
 
+    read_session = session
+    """Where the sequencer claims and listens (a second connection in the pipelined store)."""
+    broken: BaseException | None = None
+    """A failed background write (only the pipelined store writes in the background)."""
+
+    def inflight(self) -> list[int]:
+        """Claimed queue rows not yet committed: none here, ``commit`` writes before it returns."""
+        return []
+
+    def flush(self) -> None:
+        """Nothing is written in the background here."""
+
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.session() as conn:
             return conn.execute(query.encode(), params).fetchall()
@@ -78,9 +90,13 @@ class PgLogStore(LogStore):
         self._consumed = dict(claimed)
 
     def commit(self, batch: Batch) -> None:
+        consumed, self._consumed = self._consumed, {}
+        self._write(batch, consumed)
+
+    def _write(self, batch: Batch, consumed: dict[str, int]) -> None:
+        """The batch's one transaction (see the module)."""
         cp = batch.checkpoint
         first = batch.first_index
-        consumed, self._consumed = self._consumed, {}
         try:
             with self.session() as conn, conn.transaction():
                 if self.fence is not None:

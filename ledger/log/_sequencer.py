@@ -5,20 +5,25 @@ session-level advisory lock derived from the origin (:func:`lock_id`) on one ded
 connection and, only while it holds it, opens the log (``MerkleLog(verify="head")``: the
 latest checkpoint's signature and the frontier, O(log n)) and loops: claim up to
 ``batch_max`` queued rows in queue order, hand them with their keys to the MerkleLog (which
-hashes, signs and commits them through :class:`PgLogStore`, the claimed rows deleted in the
-same transaction), then the next claim. The others wait on the lock (standby) and poll it
-every ``standby_poll`` seconds.
+hashes, signs and commits them through :class:`PipelinedPgLogStore`, the claimed rows deleted
+in the same transaction; the next batch is hashed while this one is written), then the next
+claim: rows after those still being written, and every ``FULL_CLAIM_EVERY`` batches, once
+the writes are done, from the start of the queue (a row whose transaction committed late,
+with a lower id than rows already taken, waits at most that long). The others wait on the
+lock (standby) and poll it every ``standby_poll`` seconds.
 
-The lock, the reads and every commit use that one connection: if it drops, the lock is gone
-and the next statement fails, so the leader stops at once. Every commit first checks the
-lock is still held and moves the head from the batch's first index (:class:`FencedError`
-otherwise): a writer that wrongly believes it leads writes nothing, and its signature is
-never stored. On any failed batch the leader steps down (closes its log and connection) and
-becomes a candidate again, so it re-reads the head before it signs anything else.
+The lock and every commit use that one connection (claims and lookups a second one): if it
+drops, the lock is gone and the next commit fails, so the leader stops at once. Every commit
+first checks the lock is still held and moves the head from the batch's first index
+(:class:`FencedError` otherwise): a writer that wrongly believes it leads writes nothing, and
+its signature is never stored. On any failed batch the leader steps down (closes its log and
+connection) and becomes a candidate again, so it re-reads the head before it signs anything
+else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -27,13 +32,16 @@ from typing import Any
 import psycopg
 
 from ..crypto import PrivateKey, sm3
-from ..errors import Error, IntegrityError
+from ..errors import Error, IntegrityError, StorageError
 from ._log import MerkleLog
+from ._pg_pipeline import PipelinedPgLogStore
 from ._pg_store import QUEUE_CHANNEL, FencedError, PgLogStore
 
 __all__ = ["Sequencer", "lock_id"]
 
 log = logging.getLogger("ledger.sequencer")
+
+FULL_CLAIM_EVERY = 16
 
 
 def lock_id(origin: str) -> int:
@@ -54,6 +62,7 @@ class Sequencer:
         standby_poll: float = 0.5,
         idle_wait: float = 0.1,
         connect_timeout: float = 10.0,
+        pipelined: bool = True,
     ) -> None:
         self.url = url
         self.key = key
@@ -62,6 +71,7 @@ class Sequencer:
         self.standby_poll = standby_poll
         self.idle_wait = idle_wait
         self.connect_timeout = connect_timeout
+        self.pipelined = pipelined
         self.lock = lock_id(origin)
         self.leading = threading.Event()
         self.batches = 0
@@ -119,40 +129,61 @@ class Sequencer:
             raise FencedError(f"log {self.origin}: fenced: this session no longer holds the lock")
 
     def _lead(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
-        store = PgLogStore(conn, self.origin, fence=self._fence)
-        started = time.monotonic()
-        mlog = MerkleLog(store, self.key, self.origin, batch_max=self.batch_max, batch_wait=0.0,
-                         verify="head")  # fmt: skip
-        log.info(
-            "sequencer for %s: opened the log at size %d in %.3f s",
-            self.origin,
-            mlog.size,
-            time.monotonic() - started,
-        )
-        self.leading.set()
-        try:
-            with store.session() as c:
-                c.execute(f"LISTEN {QUEUE_CHANNEL}")
-            while not stop.is_set():
-                with store.session() as c:
-                    rows = c.execute(
-                        "SELECT id, key, entry FROM ledger_queue WHERE origin = %s "
-                        "ORDER BY id LIMIT %s",
-                        (self.origin, self.batch_max),
-                        binary=True,  # the entries as bytes, not hex text
-                    ).fetchall()
-                    if not rows:
-                        for _ in c.notifies(timeout=self.idle_wait, stop_after=1):
-                            pass
-                        continue
-                store.consume({r[1]: r[0] for r in rows})
-                mlog.append_batch_async([bytes(r[2]) for r in rows], [r[1] for r in rows]).result()
-                store.delete_unconsumed()  # a batch of duplicates only: no commit took them
-                self.batches += 1
-                self.sequenced += len(rows)
-        finally:
-            self.leading.clear()
-            mlog.close()
+        with contextlib.ExitStack() as stack:
+            store: PgLogStore
+            if self.pipelined:  # claims, lookups and LISTEN on a second connection
+                reader = stack.enter_context(self.connect())
+                store = PipelinedPgLogStore(conn, self.origin, reader=reader, fence=self._fence)
+            else:
+                store = PgLogStore(conn, self.origin, fence=self._fence)
+            started = time.monotonic()
+            try:
+                mlog = MerkleLog(store, self.key, self.origin, batch_max=self.batch_max,
+                                 batch_wait=0.0, verify="head")  # fmt: skip
+            except BaseException:
+                store.close()
+                raise
+            log.info(
+                "sequencer for %s: opened the log at size %d in %.3f s",
+                self.origin,
+                mlog.size,
+                time.monotonic() - started,
+            )
+            self.leading.set()
+            try:
+                self._loop(store, mlog, stop)
+            finally:
+                self.leading.clear()
+                mlog.close()  # writes what was handed over, in order
+
+    def _loop(self, store: PgLogStore, mlog: MerkleLog, stop: threading.Event) -> None:
+        with store.read_session() as c:
+            c.execute(f"LISTEN {QUEUE_CHANNEL}")
+        claims = 0
+        while not stop.is_set():
+            claims += 1
+            if claims % FULL_CLAIM_EVERY == 0:
+                store.flush()  # nothing in flight: this claim starts at the queue's head
+            after = max(store.inflight(), default=-1)
+            with store.read_session() as c:
+                rows = c.execute(
+                    "SELECT id, key, entry FROM ledger_queue WHERE origin = %s AND id > %s "
+                    "ORDER BY id LIMIT %s",
+                    (self.origin, after, self.batch_max),
+                    binary=True,  # the entries as bytes, not hex text
+                ).fetchall()
+                if not rows:
+                    for _ in c.notifies(timeout=self.idle_wait, stop_after=1):
+                        pass
+            if store.broken is not None:
+                raise StorageError(f"log store writer failed: {store.broken}")
+            if not rows:
+                continue
+            store.consume({r[1]: r[0] for r in rows})
+            mlog.append_batch_async([r[2] for r in rows], [r[1] for r in rows]).result()
+            store.delete_unconsumed()  # a batch of duplicates only: no commit took them
+            self.batches += 1
+            self.sequenced += len(rows)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -213,3 +213,46 @@ def test_a_queue_row_for_a_logged_key_is_answered_not_appended_twice(pg_url):
         assert left == (0,)
         assert (first.index, after.index, front.size) == (0, 1, 2)
         assert PgLogStore(front.pool, ORIGIN).checkpoint_sizes() == [1, 2]
+
+
+def test_a_row_committed_after_later_ids_were_sequenced_is_still_sequenced(pg_url):
+    """Queue ids are taken at insert, rows become visible at commit: a row with a lower id
+    that commits late is not skipped by claims that start after the ids already taken."""
+    migrated(pg_url)
+    with (
+        sequencer_thread(pg_url),
+        PgLog(pg_url, KEY.public_key, ORIGIN, poll=0.1) as front,
+        psycopg.connect(pg_url) as slow,
+    ):
+        assert front.enqueue(slow, b"late", "k-late") is not None  # id taken, not committed
+        later = [front.append_async(b"later-%d" % i, key=f"k-{i}") for i in range(20)]
+        assert [f.result(DEADLINE).index for f in later] == list(range(20))
+        slow.commit()
+        result = front.append_async(b"late", key="k-late").result(DEADLINE)  # same key
+        assert (result.index, result.duplicate) == (20, True)
+
+
+def test_pipelined_store_stops_at_the_first_failed_write(pg_url):
+    """A write that fails (here: fenced, another writer moved the head) breaks the store: the
+    batches behind it are not written, later commits raise, and nothing of them is stored."""
+    with (
+        psycopg.connect(migrated(pg_url), autocommit=True) as conn,
+        psycopg.connect(pg_url, autocommit=True) as reader,
+        psycopg.connect(pg_url, autocommit=True) as other,
+    ):
+        from ledger.log._pg_pipeline import PipelinedPgLogStore
+
+        store = PipelinedPgLogStore(conn, ORIGIN, reader=reader)
+        log = MerkleLog(store, KEY, ORIGIN, batch_wait=0, verify="head")
+        log.append_many([b"a", b"b"])
+        store.flush()
+        stale = MerkleLog(PgLogStore(other, ORIGIN), KEY, ORIGIN, batch_wait=0, verify="head")
+        stale.append(b"moves the head")
+        stale.close()
+        log.append(b"fenced")  # handed to the writer: the MerkleLog cannot know yet
+        with pytest.raises(StorageError, match="fenced: the head is at size 3"):
+            store.flush()
+        with pytest.raises(StorageError, match="log store writer failed"):
+            log.append(b"after", timeout=DEADLINE)
+        log.close()
+        assert PgLogStore(other, ORIGIN).entries(0, 10) == [b"a", b"b", b"moves the head"]
