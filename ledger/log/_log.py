@@ -88,14 +88,15 @@ class MerkleLog:
         """Open the log over ``store``, verifying it before anything can be signed.
 
         ``verify`` is ``"incremental"`` (entries added since the signed verified-up-to
-        marker, see :mod:`._marker`) or ``"full"`` (every entry and every checkpoint
-        signature). ``anchors`` is the anchorer's database (``AnchorStore``), if any: the log
-        must contain its last confirmed anchor, with the same root. Raises
+        marker, see :mod:`._marker`), ``"full"`` (every entry and every checkpoint
+        signature) or ``"head"`` (the latest checkpoint and the frontier only, O(log n):
+        see :mod:`._head`). ``anchors`` is the anchorer's database (``AnchorStore``), if
+        any: the log must contain its last confirmed anchor, with the same root. Raises
         :class:`ledger.errors.IntegrityError` naming the first bad index or size; nothing is
         started then.
         """
-        if verify not in ("incremental", "full"):
-            raise ValueError("verify must be 'incremental' or 'full'")
+        if verify not in ("incremental", "full", "head"):
+            raise ValueError("verify must be 'incremental', 'full' or 'head'")
         self.store = store
         self._tree = SubtreeReader(store)
         self.origin = origin
@@ -135,6 +136,10 @@ class MerkleLog:
     # -- opening -----------------------------------------------------------------------
     def _verify_stored(self, key: PrivateKey, mode: str) -> Verified:
         """Entries -> leaf hashes -> stored subtrees -> signed checkpoints (see ._verify)."""
+        if mode == "head":
+            from ._head import verify_head
+
+            return verify_head(self.store, key.public_key, self.origin)
         marker_path = self.store.sidecar(".verified")
         marker = None if mode == "full" else read_marker(marker_path, key.public_key, self.origin)
         if marker is not None and marker.size < FULL_VERIFY_BELOW:
