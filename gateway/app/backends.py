@@ -151,18 +151,21 @@ def _open_embedded(
 def _open_shared(
     s: Settings, log_key: PrivateKey, origin: str, closers: list[Callable[[], Any]]
 ) -> Storage:
+    import psycopg
+
     from ledger.log.pg import PgLog, Sequencer
+    from ledger.pg.migrations import migrate_ledger
 
     url = s.database
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        migrate_ledger(conn)  # the log's tables and queue (ledger/pg/schema), then ours
     # closed in this order: the writer drains, the front end stops waiting, the candidate
     # steps down (another process leads), the rows' connections last
     store = GatewayStore(url)  # first: it brings the gateway's schema up to date
     closers.append(store.close)
     sequencer = None
     if s.sequencer:
-        sequencer = SequencerThread(
-            Sequencer(url, log_key, origin, batch_max=s.batch_max, batch_wait=s.batch_wait_seconds)
-        )
+        sequencer = SequencerThread(Sequencer(url, log_key, origin, batch_max=s.batch_max))
         closers.insert(0, sequencer.close)
     front = PgLog(url, log_key.public_key, origin)
     closers.insert(0, front.close)
