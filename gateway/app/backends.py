@@ -89,6 +89,16 @@ class Storage:
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
+    def role(self) -> str:
+        """This process and the log's sequencer: ``embedded`` (SQLite, always sequences),
+        ``leader`` or ``standby`` (a candidate on a shared database), ``off`` (not one)."""
+        if not self.shared:
+            return "embedded"
+        if self.sequencer is None:
+            return "off"
+        return "leader" if self.sequencer.sequencer.leading.is_set() else "standby"
+
+    @property
     def failure(self) -> str | None:
         """The log's health: its own failure, or this process's sequencer candidate's."""
         failure = self.log.failure

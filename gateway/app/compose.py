@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health
 
-from gateway.app.backends import open_storage
+from gateway.app.backends import Storage, open_storage
 from gateway.app.devenv import DevEnvironment
 from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
@@ -30,7 +30,6 @@ from gateway.exchange.commit import ExchangeCommitter
 from gateway.exchange.core import ExchangeCore
 from gateway.exchange.delivery import PullHub, PushWorker, StatusBell
 from gateway.exchange.logview import GatewayLog
-from gateway.exchange.store import GatewayStore
 from gateway.exchange.translation import Translator
 from gateway.identity.replay_pg import open_replay_guard
 from gateway.matters import default_catalogue
@@ -237,7 +236,7 @@ async def compose(
         )
         # (7): supervision and metrics
         supervisor = Supervisor(metrics)
-        _refresh_gauges(metrics, merkle_log, store, anchorer)
+        _refresh_gauges(metrics, storage, anchorer)
     except BaseException:
         for close in reversed(opened):
             with contextlib.suppress(Exception):
@@ -353,11 +352,12 @@ def _grpc_server(
     return server, health_servicer, (*services, "")
 
 
-def _refresh_gauges(
-    metrics: Metrics, merkle_log: GatewayLog, store: GatewayStore, anchorer: GatewayAnchorer | None
-) -> None:
+def _refresh_gauges(metrics: Metrics, storage: Storage, anchorer: GatewayAnchorer | None) -> None:
+    merkle_log, store = storage.log, storage.store
+
     def refresh() -> None:
         metrics.log_size.set(merkle_log.size)
+        metrics.sequencer_leader.set(1 if storage.role in ("embedded", "leader") else 0)
         batch_sizes = getattr(merkle_log, "batch_sizes", None)  # the embedded log's
         if batch_sizes:
             metrics.batch_size.set(batch_sizes[-1])

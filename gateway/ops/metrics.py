@@ -62,6 +62,12 @@ class Metrics:
             "yrd_log_last_batch_size", "Entries in the last log batch", registry=self.registry
         )
         self.log_size = Gauge("yrd_log_size", "Entries in the Merkle log", registry=self.registry)
+        self.sequencer_leader = Gauge(
+            "yrd_sequencer_leader",
+            "1 while this process sequences the log (always, embedded; the elected one, on a"
+            " shared database), else 0",
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge("yrd_outbox_depth", "Deliveries waiting", registry=self.registry)
         self.push_dead_letters = Counter(
             "yrd_push_dead_letters",

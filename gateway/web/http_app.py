@@ -3,11 +3,14 @@ network, ``gateway.web.apidocs``); ``gateway.web.mount_web`` adds the web app's 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI, Response
 
 from gateway.exchange.logview import GatewayLog
+
+if TYPE_CHECKING:
+    from gateway.app.backends import Storage
 from gateway.ops.metrics import Metrics
 from gateway.ops.supervision import Supervisor
 from gateway.registry import RegistryHolder
@@ -37,6 +40,9 @@ class GatewayStatus(Protocol):
 
     @property
     def log(self) -> GatewayLog: ...
+
+    @property
+    def storage(self) -> Storage: ...
 
     @property
     def metrics(self) -> Metrics: ...
@@ -77,6 +83,7 @@ def create_app(gateway: GatewayStatus, *, body_limits: BodyLimits | None = None)
             "down": down,
             "workers": {n: w.as_dict() for n, w in supervisor.workers.items()},
             "log_size": gateway.log.size,
+            "sequencer": gateway.storage.role,
             "registry_serial": registry.current.serial if registry.current else None,
             "registry_error": str(registry.last_error) if registry.last_error else None,
         }
