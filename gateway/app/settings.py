@@ -157,6 +157,22 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @model_validator(mode="after")
+    def _shared_database_needs_a_shared_chain(self) -> Settings:
+        if self.database and not self.database.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "database must be empty (SQLite files in data_dir) or a postgresql:// URL"
+            )
+        if self.database.startswith(("postgresql://", "postgres://")) and (
+            self.anchor_mode == "embedded"
+        ):
+            raise ValueError(
+                "anchor_mode 'embedded' runs a chain inside this one process; with a shared "
+                "database every front end would anchor to its own: set anchor_mode to "
+                "'jsonrpc' (one chain for the deployment) or 'off'"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _cap_not_below_base(self) -> Settings:
         if self.push_backoff_max_seconds < self.push_backoff_seconds:
             raise ValueError(

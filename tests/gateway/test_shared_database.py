@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from gateway.app.settings import Settings
+from gateway.errors import ConfigError
 from gateway.pb.yrd.v1 import audit_pb2, exchange_pb2
 from ledger import merkle
 from ledger.receipt import verify_receipt
@@ -91,3 +93,25 @@ async def test_two_front_ends_share_one_log_and_one_sequencer_leads(tmp_path, pg
         for thread in (a, b):
             if thread.gateway is not None and thread.gateway.started_at:
                 thread.stop()
+
+
+@pytest.mark.parametrize(
+    ("database", "anchor_mode", "message"),
+    [
+        ("gateway.db", "off", "database must be empty (SQLite files in data_dir) or a postgresql"),
+        ("postgresql://yrd@db/yrd", "embedded", "with a shared database every front end would"),
+    ],
+)
+def test_a_database_setting_that_cannot_work_is_refused_at_start(database, anchor_mode, message):
+    with pytest.raises(ConfigError) as info:
+        Settings.load(env={}, database=database, anchor_mode=anchor_mode)
+    assert message in str(info.value)
+
+
+def test_the_embedded_default_is_sqlite_and_sequences_here(tmp_path):
+    thread = GatewayThread(tmp_path, database="").start()
+    try:
+        assert thread.gateway.storage.role == "embedded" and not thread.gateway.storage.shared
+        assert (tmp_path / "log.db").exists() and (tmp_path / "gateway.db").exists()
+    finally:
+        thread.stop()
