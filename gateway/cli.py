@@ -161,10 +161,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.config,
             data_dir=args.data_dir,
             database=args.database,
+            workers=args.workers,
             dev=args.dev or None,
             grpc_port=args.grpc_port,
             http_port=args.http_port,
         )
+        from gateway.app.workers import check_workers, is_worker, run_workers
+
+        check_workers(settings)
+        if settings.workers > 1 and not is_worker():
+            return run_workers(settings, args.argv)
         asyncio.run(serve(settings, dev=settings.dev))
     except (GatewayError, LedgerError) as exc:
         raise UsageError(f"cannot serve: {exc}") from exc
@@ -224,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--database",
         help="postgresql:// URL shared by several front ends (default: SQLite in the data dir)",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="gateway processes on this host sharing the ports (needs --database)",
+    )
     serve.add_argument("--grpc-port", type=int)
     serve.add_argument("--http-port", type=int)
     serve.set_defaults(func=cmd_serve)
@@ -257,6 +268,7 @@ _EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv if argv is not None else sys.argv[1:])  # serve --workers re-runs it
     try:
         return int(args.func(args))
     except UsageError as exc:

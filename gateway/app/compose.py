@@ -21,6 +21,7 @@ from gateway.app.devenv import DevEnvironment
 from gateway.app.gateway import Gateway
 from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys
+from gateway.app.workers import is_worker
 from gateway.cases import CaseService
 from gateway.dialects.catalogue import DialectCatalogue, default_dialects
 from gateway.dialects.transport import ClientCertificate
@@ -333,8 +334,9 @@ def _grpc_server(
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", _max_send(s)),
-            # a second gateway on this port must fail to bind, not share the port
-            ("grpc.so_reuseport", 0),
+            # a second gateway on this port must fail to bind, not share the port; only the
+            # workers of one ``serve --workers`` share it (gateway/app/workers.py)
+            ("grpc.so_reuseport", 1 if is_worker() else 0),
             *OVERLOAD_OPTIONS,
         ],
     )

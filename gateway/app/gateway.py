@@ -25,6 +25,7 @@ from gateway.app.http_server import HttpServer
 from gateway.app.instance import PortInUse, bind_listener
 from gateway.app.settings import Settings
 from gateway.app.trust import GatewayKeys
+from gateway.app.workers import is_worker
 from gateway.cases import CaseService
 from gateway.dialects.catalogue import DialectCatalogue
 from gateway.exchange.answers import AnswerRelay
@@ -150,7 +151,9 @@ class Gateway:
             await asyncio.to_thread(self.anchorer.start)
             self._started.append("anchorer")
         # (4): HTTP
-        sock = bind_listener("HTTP", self.settings.host, self.settings.http_port)
+        sock = bind_listener(
+            "HTTP", self.settings.host, self.settings.http_port, reuse_port=is_worker()
+        )
         self.http_port = sock.getsockname()[1]
         app = create_app(self)
         mount_web(app, self.cases, self)

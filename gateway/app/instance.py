@@ -159,7 +159,9 @@ def check_port_free(what: str, host: str, port: int) -> None:
             raise _port_error(what, host, port, exc) from exc
 
 
-def bind_listener(what: str, host: str, port: int, backlog: int = 2048) -> socket.socket:
+def bind_listener(
+    what: str, host: str, port: int, backlog: int = 2048, *, reuse_port: bool = False
+) -> socket.socket:
     """A listening socket on ``host:port``: IPv6 if ``host`` has a colon, else IPv4 (as
     uvicorn chooses, so ``localhost`` stays 127.0.0.1).
 
@@ -171,6 +173,8 @@ def bind_listener(what: str, host: str, port: int, backlog: int = 2048) -> socke
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:  # the workers of one deployment (gateway/app/workers.py) only
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(backlog)
     except OSError as exc:

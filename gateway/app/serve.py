@@ -29,6 +29,7 @@ from gateway.app.trust import (
     load_configured_trust,
     registry_holder,
 )
+from gateway.app.workers import is_worker
 from gateway.dialects.catalogue import default_dialects
 from gateway.identity.idp_revocations import REVOCATIONS
 from gateway.identity.idp_simulator import set_identity_provider_key
@@ -141,6 +142,9 @@ async def serve(
     Steps 1 and 2 come before anything is opened, so a refused second instance leaves the
     running one untouched.
     """
+    if is_worker():  # serve --workers: the parent holds the lock and checked the ports
+        await _serve_locked(settings, dev=dev, ready=ready, stop=stop)
+        return
     # (1): one instance per data directory
     lock = InstanceLock(settings.data_dir)
     try:

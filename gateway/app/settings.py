@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     sequencer: bool = True
     """With a shared ``database``: whether this process stands for election as the log's
     sequencer (one leads, the others take over if it dies). Ignored on SQLite."""
+    workers: Annotated[int, Field(ge=1)] = 1
+    """Gateway processes on this host sharing the ports (``serve --workers``,
+    gateway/app/workers.py); more than 1 needs a shared ``database``."""
     host: str = "127.0.0.1"
     grpc_port: _Port = 50051
     http_port: _Port = 8080

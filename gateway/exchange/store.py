@@ -135,6 +135,7 @@ _STATUS_SQL = (
     " a.exchange_id, a.received_at"
     " FROM exchanges e LEFT JOIN outbox o ON o.exchange_id = e.exchange_id"
     " LEFT JOIN exchanges a ON a.in_reply_to = e.exchange_id AND a.in_reply_to != ''"
+    " AND a.leaf_index >= 0"  # an answer counts once logged, not while staged
 )
 
 PENDING, DELIVERED, REJECTED = "pending", "delivered", "rejected"

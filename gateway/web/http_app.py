@@ -3,6 +3,7 @@ network, ``gateway.web.apidocs``); ``gateway.web.mount_web`` adds the web app's 
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI, Response
@@ -84,6 +85,7 @@ def create_app(gateway: GatewayStatus, *, body_limits: BodyLimits | None = None)
             "workers": {n: w.as_dict() for n, w in supervisor.workers.items()},
             "log_size": gateway.log.size,
             "sequencer": gateway.storage.role,
+            "pid": os.getpid(),  # which process answered (serve --workers: one of several)
             "registry_serial": registry.current.serial if registry.current else None,
             "registry_error": str(registry.last_error) if registry.last_error else None,
         }
