@@ -256,3 +256,18 @@ def test_pipelined_store_stops_at_the_first_failed_write(pg_url):
             log.append(b"after", timeout=DEADLINE)
         log.close()
         assert PgLogStore(other, ORIGIN).entries(0, 10) == [b"a", b"b", b"moves the head"]
+
+
+def test_keys_with_quotes_backslashes_and_braces_are_found(pg_url):
+    """Key lookups pass the keys as one text[] literal: every character must survive."""
+    keys = ['a"b', "c\\d", "{e,f}", "g h", "NULL", "", "交换-1", '\\"', "x'y"]
+    with psycopg.connect(migrated(pg_url), autocommit=True) as conn:
+        log = _store_log(pg_url, conn)
+        results = log.append_batch_async([k.encode() + b"!" for k in keys], list(keys))
+        indexes = [r.index for r in results.result(DEADLINE)]
+        store = PgLogStore(conn, ORIGIN)
+        assert store.indexes_for_keys(keys) == dict(zip(keys, indexes, strict=True))
+        again = log.append_batch_async([b"again"] * len(keys), list(keys)).result(DEADLINE)
+        assert [r.index for r in again] == indexes and all(r.duplicate for r in again)
+        assert store.indexes_for_keys(["NULL", "missing"]) == {"NULL": indexes[4]}
+        log.close()
