@@ -176,6 +176,7 @@ EVENT_COLUMNS = (
 CASE_SELECT = ", ".join(CASE_COLUMNS)
 _SYSTEM_EVENT_SELECT = "case_id, at, transition, actor, note, detail"
 _ACCESS_SELECT = "case_id, at, username, actor, item, item_label"
+_APPLY_LOCK = 0x63617365  # "case": PostgreSQL advisory locks of apply(), per exchange id
 _TABLES = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
@@ -347,6 +348,13 @@ class CaseStore(OffLoop):
         new case, or ``{"case_id", "from", "set": {columns}}`` for a transition.
         """
         with self.transaction() as conn:
+            if conn.postgres:  # SQLite's BEGIN IMMEDIATE already lets one writer in at a time
+                # a second process applying this exchange waits here, then finds it applied
+                # (the two-key form: its own key space, "case" and the exchange id's hash)
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))",
+                    (_APPLY_LOCK, exchange_id),
+                )
             if conn.execute(
                 "SELECT 1 FROM events WHERE exchange_id = ?", (exchange_id,)
             ).fetchone():

@@ -20,6 +20,7 @@ import pytest
 from gateway.cases.accounts import Account, Accounts, Role
 from gateway.cases.errors import CaseInvalid
 from gateway.cases.evidence import CaseEvidence
+from gateway.cases.service import CaseService
 from gateway.cases.store import CASE_COLUMNS, CaseStore
 from gateway.cases.views import CaseViews
 from gateway.errors import StorageError
@@ -203,6 +204,33 @@ def test_accounts_replace_keeps_one_row_and_its_sessions_end_on_reset(store):
 # -- PostgreSQL only -----------------------------------------------------------------------
 
 
+def _service(data_dir, database: str | None) -> CaseService:
+    """A case service that is never started (its exchange parts are not needed here)."""
+    none: Any = None
+    return CaseService(data_dir, submit=none, registry=none, adapters=none, outbox=none,
+                       database=database)  # fmt: skip
+
+
+def test_the_service_puts_its_tables_in_postgres_and_its_keys_on_disk(pg_url, tmp_path):
+    service = _service(tmp_path, pg_url)
+    try:
+        assert service.store.postgres
+        service.accounts.create("auditor", "password-1", role=Role.AUDITOR, display_name="a")
+    finally:
+        service.close()
+    assert not (tmp_path / "cases.db").exists()
+    assert (tmp_path / "cases-keys" / "materials.sm4").exists()  # sealing key: on disk
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT username FROM accounts").fetchall() == [("auditor",)]
+    # anything but a postgresql:// URL (a SQLite path) keeps the tables in cases.db
+    service = _service(tmp_path, str(tmp_path / "elsewhere.db"))
+    try:
+        assert not service.store.postgres and service.store.path == str(tmp_path / "cases.db")
+        assert service.accounts.all() == []
+    finally:
+        service.close()
+
+
 def test_postgres_errors_are_storage_errors_and_leave_the_store_usable(pg_url):
     store = CaseStore(pg_url)
     try:
@@ -323,3 +351,38 @@ def test_two_cases_with_one_number_one_is_refused_and_nothing_of_it_is_written(p
         assert second.counts()["cases"] == 1
     finally:
         second.close()
+
+
+def test_one_exchange_applied_by_two_processes_is_applied_once_and_both_succeed(pg_url):
+    """Two processes replaying one journalled case at start: the second waits for the first
+    and finds the exchange applied (not a duplicate-key error)."""
+    first, second, gate = CaseStore(pg_url), CaseStore(pg_url), CaseStore(pg_url)
+    _upload(first, "u1")
+    change = {"create": _row("c1"),
+              "materials": [{"upload_id": "u1", "material_id": "m1", "name": "n"}]}  # fmt: skip
+    out: dict[str, Any] = {}
+
+    def apply(name: str, store: CaseStore) -> None:
+        try:
+            out[name] = store.apply("e-c1", change, _event("c1", "e-c1", "submitted"))
+        except Exception as exc:
+            out[name] = exc
+
+    try:
+        with gate.transaction() as conn:  # holds the upload row: the first apply stops there
+            conn.execute("SELECT 1 FROM uploads WHERE upload_id = ? FOR UPDATE", ("u1",))
+            threads = [threading.Thread(target=apply, args=("first", first))]
+            threads[0].start()
+            _waiting(pg_url, 1)
+            threads.append(threading.Thread(target=apply, args=("second", second)))
+            threads[1].start()
+            _waiting(pg_url, 2)
+        for thread in threads:
+            thread.join(30)
+        assert out == {"first": True, "second": True}
+        assert [e["exchange_id"] for e in second.events("c1")] == ["e-c1"]
+        assert second.counts() == {"cases": 1, "events": 1, "materials": 1, "uploads": 0,
+                                   "intents": 0}  # fmt: skip
+    finally:
+        for store in (first, second, gate):
+            store.close()
