@@ -231,6 +231,31 @@ def test_the_service_puts_its_tables_in_postgres_and_its_keys_on_disk(pg_url, tm
         service.close()
 
 
+def test_the_migration_has_the_sqlite_tables_and_columns_in_their_order(pg_url, tmp_path):
+    """0003_cases.sql and cases.db's schema (with the evidence table) stay one schema: a
+    column added to one and not the other fails here."""
+    CaseStore(pg_url).close()
+    sqlite = CaseStore(tmp_path / "cases.db")
+    try:
+        CaseEvidence(None, None, None, sqlite, {}, None, None)  # type: ignore[arg-type]
+        tables = [r[0] for r in sqlite.query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]  # fmt: skip
+        lite = {t: [r["name"] for r in sqlite.query(f"PRAGMA table_info({t})")] for t in tables}
+    finally:
+        sqlite.close()
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name != 'schema_migrations'"
+            " AND column_name != 'rowid' ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    pg: dict[str, list[str]] = {}
+    for table, column in rows:
+        pg.setdefault(table, []).append(column)
+    assert "evidence_requests" in lite and "cases" in lite
+    assert {t: pg.get(t) for t in lite} == lite  # (PostgreSQL holds the exchange tables too)
+
+
 def test_postgres_errors_are_storage_errors_and_leave_the_store_usable(pg_url):
     store = CaseStore(pg_url)
     try:

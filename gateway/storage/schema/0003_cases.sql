@@ -1,6 +1,7 @@
 -- The case service's tables on PostgreSQL (gateway.cases.store, gateway.cases.evidence): the
 -- same tables, columns (in the same order) and constraints as the SQLite file cases.db, with
--- PostgreSQL types (BLOB -> BYTEA, REAL -> DOUBLE PRECISION, sizes and log indexes BIGINT).
+-- PostgreSQL types (BLOB -> BYTEA, REAL -> DOUBLE PRECISION, sizes and log indexes BIGINT)
+-- and the same indexes.
 -- rowid: SQLite's implicit insertion order, explicit here for the tables read in that order
 -- (the case list's tie-break, system events and accesses); it is the last column, and the
 -- store names its columns instead of reading SELECT *.
@@ -35,7 +36,6 @@ CREATE INDEX cases_city ON cases (receiving_city, submitted_at);
 CREATE INDEX cases_status ON cases (status);
 CREATE INDEX cases_provisional_deadlines ON cases (status, deadline_missing_years, case_id)
     WHERE deadline_missing_years IS NOT NULL;
-CREATE INDEX cases_submitted ON cases (submitted_at, rowid);
 
 CREATE TABLE events (
     case_id TEXT NOT NULL REFERENCES cases (case_id),
@@ -114,8 +114,6 @@ CREATE TABLE sessions (
     username TEXT NOT NULL REFERENCES accounts (username),
     expires_at DOUBLE PRECISION NOT NULL
 );
-CREATE INDEX sessions_username ON sessions (username);
-CREATE INDEX sessions_expires_at ON sessions (expires_at);
 
 CREATE TABLE accesses (
     case_id TEXT NOT NULL REFERENCES cases (case_id),
