@@ -1,14 +1,16 @@
 """Fixtures for every test directory: the throwaway PostgreSQL cluster of tests/pg.py (one
-per session, started only when a test asks for it), and ``gateway_database``: a test that
-takes it runs twice, once on each backend of the gateway's rows."""
+per session, started only when a test asks for it); ``gateway_database``: a test that takes
+it runs twice, once on each backend of the gateway's rows; and ``case_database`` (the case
+store's two backends, tests/case_database.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.case_database import case_database
 from tests.pg import pg_cluster, pg_url
 
-__all__ = ["gateway_database", "pg_cluster", "pg_url"]
+__all__ = ["case_database", "gateway_database", "pg_cluster", "pg_url"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,6 +1,8 @@
 """``yrdgw accounts``: list, add and reset the web accounts of a data directory.
 
-The accounts live in ``<data_dir>/cases.db`` (SQLite, WAL, a busy timeout), so the command
+The accounts live in ``<data_dir>/cases.db`` (SQLite, WAL, a busy timeout), or with
+``--database postgresql://...`` (else the settings' ``database``, once there is one) in the
+PostgreSQL database that holds the gateway's cases, so the command
 works while the gateway is stopped and safely while it runs: a running gateway reads each
 account from the database at every sign-in, so an added account or a new password counts at
 once. A reset also ends the account's open sessions.
@@ -46,6 +48,10 @@ def add_accounts_command(subparsers: Any) -> None:
     )
     parser.add_argument("--data-dir", type=Path, help="data directory (default: the settings')")
     parser.add_argument("--config", help="TOML settings file naming the data directory")
+    parser.add_argument(
+        "--database",
+        help="postgresql:// URL of the cases' database (default: <data-dir>/cases.db)",
+    )
     sub = parser.add_subparsers(dest="accounts_command", required=True)
     sub.add_parser("list", help="every account with its role, city or province")
     add = sub.add_parser("add", help="add an account; prints its password unless --password-stdin")
@@ -102,11 +108,22 @@ def _store(args: argparse.Namespace) -> Any:
     from gateway.app.settings import Settings
     from gateway.cases.store import CaseStore
     from gateway.errors import Error as GatewayError
+    from gateway.storage import is_postgres_url
 
     try:
-        data_dir = Settings.load(args.config, data_dir=args.data_dir).data_dir
+        settings = Settings.load(args.config, data_dir=args.data_dir)
     except GatewayError as exc:
         raise AccountsCommandError(f"settings: {exc}") from exc
+    given = getattr(args, "database", None)
+    database = given or getattr(settings, "database", None)
+    if database is not None and is_postgres_url(str(database)):
+        try:
+            return CaseStore(str(database))
+        except GatewayError as exc:
+            raise AccountsCommandError(f"database: {exc}") from exc
+    if given is not None:
+        raise AccountsCommandError("--database: not a postgresql:// URL")
+    data_dir = settings.data_dir
     if not data_dir.is_dir():
         raise AccountsCommandError(f"no data directory {data_dir} (start the gateway once)")
     path = data_dir / "cases.db"

@@ -193,6 +193,8 @@ async def compose(
             catalogue=catalogue,
             warning_workdays=s.case_warning_workdays,
             bell=bell,  # the answer watcher wakes on commits and push outcomes
+            # cases in the shared database too (else cases.db in the data directory)
+            database=storage.database if storage.shared else None,
         )
         opened.append(case_service.close)
         # (6): gRPC

@@ -39,6 +39,12 @@ __all__ = ["Account", "Accounts", "Role", "hash_password", "password_hasher", "v
 ARGON2_TIME_COST, ARGON2_MEMORY_KIB, ARGON2_PARALLELISM = 2, 19 * 1024, 1
 SESSION_SECONDS = 8 * 3600
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,63}")
+# ``replace=True``: the account's row is overwritten (an upsert SQLite and PostgreSQL take).
+_REPLACE = (
+    " ON CONFLICT (username) DO UPDATE SET role = excluded.role, city = excluded.city,"
+    " region = excluded.region, display_name = excluded.display_name,"
+    " password_hash = excluded.password_hash, created_at = excluded.created_at"
+)
 
 
 def password_hasher() -> PasswordHasher:
@@ -158,7 +164,12 @@ class Accounts:
             raise CaseInvalid(
                 "invalid", f"承办账号的省份须为 SH/JS/ZJ/AH，收到 {region!r}", "region"
             )
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        # A name taken meanwhile (another process, on PostgreSQL) inserts nothing: refused too.
+        conflict = _REPLACE if replace else " ON CONFLICT (username) DO NOTHING"
+        insert = (
+            "INSERT INTO accounts(username, role, city, region, display_name, password_hash,"  # noqa: S608 - fixed clauses
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)" + conflict
+        )
         with self.store.transaction() as conn:
             if (
                 not replace
@@ -167,13 +178,14 @@ class Accounts:
                 ).fetchone()
             ):
                 raise CaseInvalid("exists", f"账号 {username} 已存在", "username")
-            conn.execute(
-                f"{verb} INTO accounts(username, role, city, region, display_name,"
-                " password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            added = conn.execute(
+                insert,
                 (username, role.value, city, region, display_name,
                  hash_password(password, hasher=self.hasher),
                  self.clock()),
-            )  # fmt: skip
+            ).rowcount  # fmt: skip
+            if added != 1:
+                raise CaseInvalid("exists", f"账号 {username} 已存在", "username")
         return Account(username, role, display_name, city, region)
 
     def exists(self, username: str) -> bool:

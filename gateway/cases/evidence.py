@@ -184,7 +184,11 @@ class CaseEvidence:
                 exchange_id: str | None, failure: str | None) -> None:  # fmt: skip
         with self._store.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO evidence_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO evidence_requests VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (case_id, material_id) DO UPDATE SET name = excluded.name,"
+                " certificate_type = excluded.certificate_type,"
+                " source_region = excluded.source_region, exchange_id = excluded.exchange_id,"
+                " requested_at = excluded.requested_at, failure = excluded.failure",
                 (case_id, material_id, name, kind, source, exchange_id, time.time(), failure),
             )
 

@@ -22,7 +22,7 @@ from gateway.cases._clock import BEIJING
 from gateway.cases.errors import CaseForbidden
 from gateway.cases.lifecycle import transition_label
 from gateway.cases.model import CLOSED, RATINGS, Status
-from gateway.cases.store import CaseStore
+from gateway.cases.store import CASE_SELECT, CaseStore
 from gateway.cases.throttle import SignInThrottle, SignInThrottled, ThrottlePolicy
 
 __all__ = ["CODE_ALPHABET", "CODE_LENGTH", "ProgressLookup", "ProgressThrottled", "beijing_text"]
@@ -79,7 +79,10 @@ class ProgressLookup:
             self._throttle.begin(number, address)
         except SignInThrottled as exc:
             raise ProgressThrottled(exc.retry_after) from None
-        row = self._store.one("SELECT * FROM cases WHERE number = ?", (number,))
+        row = self._store.one(
+            f"SELECT {CASE_SELECT} FROM cases WHERE number = ?",  # noqa: S608 - fixed columns
+            (number,),
+        )
         case = dict(row) if row is not None else None
         expected = self.code(case["case_id"]) if case else "-" * CODE_LENGTH
         if case is None or not hmac.compare_digest(expected.encode(), given.encode()):

@@ -65,6 +65,7 @@ from gateway.identity import PersonKeyDeriver
 from gateway.matters import Catalogue, default_catalogue
 from gateway.ops.metrics import Metrics
 from gateway.registry import TrustRegistry
+from gateway.storage import is_postgres_url
 from gateway.workdays import CalendarFile, WorkdayCalendar
 from ledger.crypto import PrivateKey, generate_sm4_key
 
@@ -88,7 +89,10 @@ class CaseService:
     signing keys by region. ``calendar``, if given, is the fixed calendar in use (tests);
     otherwise it is ``<data_dir>/calendar.json`` over the bundled notices, reloaded when the
     file changes (looked at every ``calendar_poll_seconds``). ``bell``, the gateway's status
-    bell, wakes the answer watcher (``gateway.cases.answers``). Async methods read and write
+    bell, wakes the answer watcher (``gateway.cases.answers``). ``database``, a
+    ``postgresql://`` URL, holds the case tables instead of ``<data_dir>/cases.db`` (the
+    member keys and the calendar stay in ``data_dir``); anything else (None, a SQLite path)
+    leaves them in ``cases.db``. Async methods read and write
     the case store only through ``store.run`` (never on the event loop)."""
 
     def __init__(
@@ -107,6 +111,7 @@ class CaseService:
         calendar_poll_seconds: float = 1.0,
         warning_workdays: int = 1,
         bell: Bell | None = None,
+        database: str | None = None,
     ) -> None:
         self.keys = dict(keys or {})
         self.clock = clock = clock or now
@@ -117,7 +122,8 @@ class CaseService:
         self._calendar_poll = calendar_poll_seconds
         self._calendar_task: asyncio.Task | None = None
         self.catalogue = catalogue or default_catalogue()
-        self.store = CaseStore(Path(data_dir) / "cases.db")
+        where = database if is_postgres_url(database) else None
+        self.store = CaseStore(where or Path(data_dir) / "cases.db")
         self.accounts = Accounts(self.store)
         keydir = Path(data_dir) / "cases-keys"
         sm4 = secret_file(keydir / "materials.sm4", 16, generate_sm4_key)

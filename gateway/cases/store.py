@@ -1,6 +1,10 @@
-"""SQLite storage of cases, their events, materials, staged uploads, accounts and sessions.
+"""Storage of cases, their events, materials, staged uploads, accounts and sessions.
 
-The file is ``<data_dir>/cases.db`` (WAL), apart from the log's. Every write is one
+SQLite by default: the file is ``<data_dir>/cases.db`` (WAL), apart from the log's. Given a
+``postgresql://`` URL the same tables are in PostgreSQL, their schema migration 0003
+(``gateway/storage/schema/0003_cases.sql``); the SQL is written once (``gateway.storage.sql``)
+and the tables read in insertion order carry an explicit ``rowid`` there, so the store names
+its columns rather than reading ``SELECT *`` of them. Every write is one
 transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``), so a case and everything it carries are
 in or out together. A transition is journalled first as an *intent* (the signed envelope and
 the change it makes); once the exchange is durable in the log, the change is applied and the
@@ -9,150 +13,32 @@ exchange is idempotent on its id), so a case never holds an exchange the log doe
 
 ``system_events`` holds what the gateway itself changed on a case without an exchange (today:
 a deadline recomputed once its year's holiday calendar was loaded); the timeline shows both.
-``_migrate`` brings a database of an earlier release up to the schema when it is opened.
+``_migrate`` brings a SQLite database of an earlier release up to the schema when it is
+opened; PostgreSQL's schema comes from the versioned migrations only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gateway.errors import storage_boundary
+from gateway.cases.sqlite_schema import SCHEMA
+from gateway.errors import StorageError, storage_boundary
 from gateway.exchange.loopguard import OffLoop, assert_off_loop
+from gateway.storage import is_postgres_url, migrate, pg_boundary
+from gateway.storage.sql import SqlConnection, connect
 
 __all__ = [
     "CASE_COLUMNS",
+    "CASE_SELECT",
     "SCHEMA",
     "CaseStore",
 ]
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cases (
-    case_id TEXT PRIMARY KEY,
-    number TEXT NOT NULL UNIQUE,
-    receiving_city TEXT NOT NULL,
-    window_region TEXT NOT NULL,
-    handling_region TEXT NOT NULL,
-    matter_code TEXT NOT NULL,
-    matter_name TEXT NOT NULL,
-    handling_mode TEXT NOT NULL,
-    status TEXT NOT NULL,
-    applicant_name_masked TEXT NOT NULL,
-    applicant_id_masked TEXT NOT NULL,
-    applicant_person_key TEXT NOT NULL,
-    applicant_level TEXT NOT NULL,
-    applicant_sealed BLOB NOT NULL,
-    promised_limit TEXT NOT NULL,
-    submitted_at TEXT NOT NULL,
-    accepted_on TEXT,
-    deadline TEXT NOT NULL,
-    deadline_missing_years TEXT,
-    finished_on TEXT,
-    rating INTEGER,
-    rating_comment TEXT,
-    clerk TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cases_city ON cases(receiving_city, submitted_at);
-CREATE INDEX IF NOT EXISTS cases_status ON cases(status);
-CREATE TABLE IF NOT EXISTS events (
-    case_id TEXT NOT NULL REFERENCES cases(case_id),
-    seq INTEGER NOT NULL,
-    transition TEXT NOT NULL,
-    status_after TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    note TEXT,
-    exchange_id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    leaf_index INTEGER NOT NULL,
-    tree_size INTEGER NOT NULL,
-    receipt TEXT NOT NULL,
-    PRIMARY KEY (case_id, seq)
-);
-CREATE TABLE IF NOT EXISTS system_events (
-    case_id TEXT NOT NULL REFERENCES cases(case_id),
-    at TEXT NOT NULL,
-    transition TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    note TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS system_events_case ON system_events(case_id);
-CREATE TABLE IF NOT EXISTS materials (
-    case_id TEXT NOT NULL REFERENCES cases(case_id),
-    material_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sm3 TEXT NOT NULL,
-    sealed BLOB NOT NULL,
-    PRIMARY KEY (case_id, material_id)
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    upload_id TEXT PRIMARY KEY,
-    city TEXT NOT NULL,
-    filename TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sm3 TEXT NOT NULL,
-    sealed BLOB NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS intents (
-    exchange_id TEXT PRIMARY KEY,
-    case_id TEXT NOT NULL,
-    change TEXT NOT NULL,
-    signed BLOB NOT NULL,
-    caller TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS accounts (
-    username TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    city TEXT,
-    region TEXT,
-    display_name TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    token_sm3 TEXT PRIMARY KEY,
-    username TEXT NOT NULL REFERENCES accounts(username),
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS accesses (
-    case_id TEXT NOT NULL REFERENCES cases(case_id),
-    at TEXT NOT NULL,
-    username TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    item TEXT NOT NULL,
-    item_label TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS accesses_case ON accesses(case_id);
-CREATE TABLE IF NOT EXISTS supplements (
-    case_id TEXT NOT NULL REFERENCES cases(case_id),
-    round INTEGER NOT NULL,
-    from_status TEXT NOT NULL,
-    requested_at TEXT NOT NULL,
-    requested_on TEXT NOT NULL,
-    items TEXT NOT NULL,
-    note TEXT,
-    deadline_before TEXT NOT NULL,
-    resumed_at TEXT,
-    resumed_on TEXT,
-    deadline_after TEXT,
-    PRIMARY KEY (case_id, round)
-);
-"""
 
 CASE_COLUMNS = (
     "case_id", "number", "receiving_city", "window_region", "handling_region", "matter_code",
@@ -165,21 +51,35 @@ EVENT_COLUMNS = (
     "case_id", "seq", "transition", "status_after", "at", "actor", "note", "exchange_id",
     "kind", "sender", "recipient", "leaf_index", "tree_size", "receipt",
 )  # fmt: skip
+#: ``SELECT`` lists of the tables that have a ``rowid`` column on PostgreSQL (not read back).
+CASE_SELECT = ", ".join(CASE_COLUMNS)
+_SYSTEM_EVENT_SELECT = "case_id, at, transition, actor, note, detail"
+_ACCESS_SELECT = "case_id, at, username, actor, item, item_label"
+_APPLY_LOCK = 0x63617365  # "case": PostgreSQL advisory locks of apply(), per exchange id
+_TABLES = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 
 
+@pg_boundary
 @storage_boundary
 class CaseStore(OffLoop):
-    """One SQLite file; one connection per thread; every write one transaction."""
+    """One database, a SQLite file or a ``postgresql://`` URL (schema: the migrations); one
+    connection per thread; every write one transaction."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self.postgres = is_postgres_url(self.path)
         self._local = threading.local()
+        self._all: list[SqlConnection] = []
         self._lock = threading.Lock()
-        self._open().executescript(SCHEMA)
+        conn = self._open()
+        if self.postgres:
+            migrate(conn.raw)
+            return
+        conn.raw.executescript(SCHEMA)
         self._migrate()
 
     def _migrate(self) -> None:
-        """Bring a database made by an earlier release up to ``SCHEMA``."""
+        """Bring a SQLite database made by an earlier release up to ``SCHEMA``."""
         conn = self._open()
         columns = {r["name"] for r in conn.execute("PRAGMA table_info(cases)")}
         if "deadline_missing_years" not in columns:  # added with the provisional deadlines
@@ -190,49 +90,68 @@ class CaseStore(OffLoop):
             " WHERE deadline_missing_years IS NOT NULL"
         )
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> SqlConnection:
         assert_off_loop("CaseStore")  # async callers: ``await store.run(...)``
         return self._open()
 
-    def _open(self) -> sqlite3.Connection:
-        """This thread's connection (unchecked: the constructor, before serving)."""
-        conn = getattr(self._local, "conn", None)
+    def _open(self) -> SqlConnection:
+        """This thread's connection (unchecked: the constructor, before serving). Rows are
+        read by position or column name on both backends."""
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = connect(self.path, named_rows=True)
+            if not self.postgres:
+                conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
         return conn
 
     def ensure(self, script: str) -> None:
         """Run a schema script (CREATE ... IF NOT EXISTS) unchecked: for constructors, which
-        run once before the gateway serves, never for a request."""
-        self._open().executescript(script)
+        run once before the gateway serves, never for a request. On PostgreSQL the tables
+        come from the migrations: each table the script creates must exist already."""
+        conn = self._open()
+        if not self.postgres:
+            conn.raw.executescript(script)
+            return
+        for table in _TABLES.findall(script):
+            found = conn.execute("SELECT to_regclass(?)", (table,)).fetchone()
+            if found is None or found[0] is None:
+                raise StorageError(f"ensure: table {table} is in no PostgreSQL migration")
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All-or-nothing: commit on success, roll back on any exception."""
+    def transaction(self) -> Iterator[SqlConnection]:
+        """All-or-nothing: commit on success, roll back on any exception. A PostgreSQL
+        error (in the body or at commit) arrives as :class:`StorageError`, as SQLite's do."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.begin()
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            conn.rollback()
+            if self.postgres and isinstance(exc, conn.errors):
+                raise StorageError(f"transaction: database error: {exc}") from exc
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.commit()
+        except conn.errors as exc:
+            if not self.postgres:
+                raise
+            conn.rollback()
+            raise StorageError(f"transaction: database error at commit: {exc}") from exc
 
-    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self._conn().execute(sql, params).fetchall()
+    def query(self, sql: str, params: Any = ()) -> list[Any]:
+        """Every row of ``sql`` (rows read by position or column name)."""
+        return list(self._conn().execute(sql, params).fetchall())
 
-    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+    def one(self, sql: str, params: Any = ()) -> Any:
+        """The first row of ``sql``, or None."""
         return self._conn().execute(sql, params).fetchone()
 
     # -- cases ----------------------------------------------------------------------------
     def case(self, case_id: str) -> dict[str, Any] | None:
-        row = self.one("SELECT * FROM cases WHERE case_id = ?", (case_id,))
+        row = self.one(f"SELECT {CASE_SELECT} FROM cases WHERE case_id = ?", (case_id,))  # noqa: S608
         return None if row is None else dict(row)
 
     def events(self, case_id: str) -> list[dict[str, Any]]:
@@ -308,6 +227,13 @@ class CaseStore(OffLoop):
         new case, or ``{"case_id", "from", "set": {columns}}`` for a transition.
         """
         with self.transaction() as conn:
+            if conn.postgres:  # SQLite's BEGIN IMMEDIATE already lets one writer in at a time
+                # a second process applying this exchange waits here, then finds it applied
+                # (the two-key form: its own key space, "case" and the exchange id's hash)
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(CAST(? AS integer), hashtext(?))",
+                    (_APPLY_LOCK, exchange_id),
+                )
             if conn.execute(
                 "SELECT 1 FROM events WHERE exchange_id = ?", (exchange_id,)
             ).fetchone():
@@ -371,9 +297,9 @@ class CaseStore(OffLoop):
             if not covered:
                 return []
             # the column is "2027" or "2027,2028": match whole years
-            match = "instr(',' || deadline_missing_years || ',', ?) > 0"
+            match = "',' || deadline_missing_years || ',' LIKE ?"
             sql += " AND (" + " OR ".join(match for _ in covered) + ")"
-            params += [f",{y}," for y in sorted(covered)]
+            params += [f"%,{int(y)},%" for y in sorted(covered)]
         return [r["case_id"] for r in self.query(sql, params)]
 
     def count_provisional(self, statuses: tuple[str, ...]) -> int:
@@ -409,7 +335,9 @@ class CaseStore(OffLoop):
 
     def system_events(self, case_id: str) -> list[dict[str, Any]]:
         rows = self.query(
-            "SELECT * FROM system_events WHERE case_id = ? ORDER BY rowid", (case_id,)
+            f"SELECT {_SYSTEM_EVENT_SELECT} FROM system_events"  # noqa: S608 - fixed columns
+            " WHERE case_id = ? ORDER BY rowid",
+            (case_id,),
         )
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
@@ -425,7 +353,11 @@ class CaseStore(OffLoop):
             )
 
     def accesses(self, case_id: str) -> list[dict[str, Any]]:
-        rows = self.query("SELECT * FROM accesses WHERE case_id = ? ORDER BY rowid", (case_id,))
+        rows = self.query(
+            f"SELECT {_ACCESS_SELECT} FROM accesses"  # noqa: S608 - fixed columns
+            " WHERE case_id = ? ORDER BY rowid",
+            (case_id,),
+        )
         return [dict(r) for r in rows]
 
     # -- 补正 (supplement) rounds -------------------------------------------------------------
@@ -435,13 +367,15 @@ class CaseStore(OffLoop):
         return [{**dict(r), "items": json.loads(r["items"])} for r in rows]
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (the store is not used after)."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
 
-def _apply_supplement(conn: sqlite3.Connection, change: dict[str, Any]) -> None:
+def _apply_supplement(conn: SqlConnection, change: dict[str, Any]) -> None:
     """The 补正 parts of a transition's change, in its transaction: ``supplement_open`` (a
     new round), ``supplement_close`` (the round resumed) and ``attach`` (staged uploads that
     become the case's materials, replacing a material of the same id)."""
@@ -469,9 +403,12 @@ def _apply_supplement(conn: sqlite3.Connection, change: dict[str, Any]) -> None:
         up = conn.execute("SELECT * FROM uploads WHERE upload_id = ?", (m["upload_id"],)).fetchone()
         if up is None:
             raise LookupError(f"upload {m['upload_id']} vanished")
-        conn.execute(
-            "INSERT OR REPLACE INTO materials(case_id, material_id, name, filename,"
-            " content_type, size, sm3, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.execute(  # replaces a material of the same id (an upsert both backends take)
+            "INSERT INTO materials(case_id, material_id, name, filename, content_type, size,"
+            " sm3, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (case_id, material_id) DO UPDATE SET name = excluded.name,"
+            " filename = excluded.filename, content_type = excluded.content_type,"
+            " size = excluded.size, sm3 = excluded.sm3, sealed = excluded.sealed",
             (case_id, m["material_id"], m["name"], up["filename"], up["content_type"],
              up["size"], up["sm3"], up["sealed"]),
         )  # fmt: skip

@@ -18,7 +18,7 @@ from gateway.cases.deadlines import countdown, parse_years
 from gateway.cases.errors import CaseInvalid, CaseNotFound
 from gateway.cases.lifecycle import load_case, may_read, next_steps, transition_label
 from gateway.cases.model import CITIES, CLOSED, FINISHED, OPEN, RATINGS, REGION_NAMES, Status
-from gateway.cases.store import CaseStore
+from gateway.cases.store import CASE_SELECT, CaseStore
 from gateway.cases.supplement import paused_on, supplement_view
 from gateway.cases.wording import (
     action_label,
@@ -134,7 +134,9 @@ class CaseViews:
             if len(text) > 100:
                 raise CaseInvalid("invalid", "检索内容不能超过 100 个字符", field)
             like = "%" + _like_escape(text.strip()) + "%"
-            sql += " AND (" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")"
+            # lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not
+            match = "lower({}) LIKE lower(?) ESCAPE '\\'"
+            sql += " AND (" + " OR ".join(match.format(c) for c in columns) + ")"
             params.extend([like] * len(columns))
         if due:
             if due not in _DUE:
@@ -159,7 +161,8 @@ class CaseViews:
         size = max(1, min(size, 1000))
         rows = self._store.query(
             # newest first; cases submitted in the same second in the order they came
-            "SELECT *" + sql + " ORDER BY submitted_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            f"SELECT {CASE_SELECT}" + sql + " ORDER BY submitted_at DESC, rowid DESC"
+            " LIMIT ? OFFSET ?",
             [*params, size, (page - 1) * size],
         )
         return [self.summary(dict(r)) for r in rows], total

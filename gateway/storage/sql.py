@@ -10,7 +10,9 @@ so ``ORDER BY rowid`` means the same on both. Schemas are per backend: SQLite's 
 (``gateway/storage/schema/``).
 
 Connections are in autocommit mode on both; a store that needs several statements at once
-says :meth:`SqlConnection.begin` / :meth:`~SqlConnection.commit` itself.
+says :meth:`SqlConnection.begin` / :meth:`~SqlConnection.commit` itself. ``connect(...,
+named_rows=True)`` gives rows read by position or by column name on both (``sqlite3.Row``,
+:class:`Row`), for a store written against ``row["column"]``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from gateway.storage.pool import is_postgres_url
 
-__all__ = ["SqlConnection", "connect", "for_postgres"]
+__all__ = ["Row", "SqlConnection", "connect", "for_postgres"]
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
@@ -40,6 +42,55 @@ def for_postgres(sql: str) -> str:
         head, sep, tail = text.partition(" RETURNING ")
         text = f"{head} ON CONFLICT DO NOTHING{sep}{tail}"
     return text
+
+
+class Row(Sequence[Any]):
+    """A PostgreSQL result row read like ``sqlite3.Row``: by position, by column name
+    (case-insensitive, the first column of that name) and as a mapping (``dict(row)``)."""
+
+    __slots__ = ("_index", "_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], index: dict[str, int], values: Sequence[Any]):
+        self._names = names
+        self._index = index
+        self._values = tuple(values)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return self._values[self._index[key.lower()]]
+            except KeyError:
+                raise IndexError(f"no column named {key!r}") from None
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Row):
+            return self._names == other._names and self._values == other._values
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._names, self._values))
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values, strict=True))!r})"
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _named_rows(cursor: Any) -> Callable[[Sequence[Any]], Any]:
+    """psycopg row factory making :class:`Row` s (sqlite3.Row's interface)."""
+    names = tuple(d.name for d in cursor.description or ())
+    index: dict[str, int] = {}
+    for i, name in enumerate(names):
+        index.setdefault(name.lower(), i)
+    return lambda values: Row(names, index, values)
 
 
 class SqlConnection:
@@ -111,9 +162,12 @@ class SqlConnection:
             pass
 
 
-def connect(database: str | Path, *, statement_timeout: float = 30.0) -> SqlConnection:
+def connect(
+    database: str | Path, *, statement_timeout: float = 30.0, named_rows: bool = False
+) -> SqlConnection:
     """A connection to ``database``: a ``postgresql://`` URL, else the path of a SQLite
-    file (WAL, ``synchronous=FULL``, a 10 s busy timeout)."""
+    file (WAL, ``synchronous=FULL``, a 10 s busy timeout). ``named_rows``: rows are
+    ``sqlite3.Row`` / :class:`Row` (by position or column name), else plain tuples."""
     if is_postgres_url(database):
         import psycopg
 
@@ -124,8 +178,12 @@ def connect(database: str | Path, *, statement_timeout: float = 30.0) -> SqlConn
             options=f"-c statement_timeout={int(statement_timeout * 1000)}",
             application_name="yrd-gateway",
         )
+        if named_rows:
+            raw.row_factory = _named_rows  # type: ignore[assignment]
         return SqlConnection(raw, "postgresql")
     conn = sqlite3.connect(str(database), isolation_level=None, check_same_thread=False)
+    if named_rows:
+        conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=10000")

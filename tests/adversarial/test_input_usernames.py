@@ -10,8 +10,8 @@ from gateway.cases.store import CaseStore
 
 
 @pytest.mark.parametrize("name", ["suzhou\n", "suzhou\r\n", "\nsuzhou", "su zhou", "SUZHOU"])
-def test_usernames_are_matched_whole(tmp_path, name):
-    store = CaseStore(tmp_path / "cases.db")
+def test_usernames_are_matched_whole(case_database, name):
+    store = CaseStore(case_database)
     try:
         accounts = Accounts(store)
         with pytest.raises(CaseInvalid) as info:

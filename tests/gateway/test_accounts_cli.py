@@ -9,6 +9,7 @@ The same gateway shows what ``serve --dev`` prints for newcomers (``dev_banner``
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -161,3 +162,32 @@ def test_reset_while_the_gateway_runs(tmp_path: Path) -> None:
     finally:
         gw.stop()
         sims.stop()
+
+
+def test_accounts_in_postgres_with_database(
+    pg_url: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    base = ["accounts", "--data-dir", str(tmp_path), "--database", pg_url]
+    assert main([*base, "add", "auditor-9", "--role", "auditor", "--name", "审计"]) == 0
+    password = _password_of(capsys.readouterr().out)
+    assert main([*base, "add", "auditor-9", "--role", "auditor", "--name", "again"]) == 2
+    assert "exists (username)" in capsys.readouterr().err
+    assert main([*base, "list"]) == 0
+    assert "auditor-9" in capsys.readouterr().out
+    store = CaseStore(pg_url)
+    try:
+        token, _ = Accounts(store).sign_in("auditor-9", password)
+        monkeypatch.setattr("sys.stdin", io.StringIO("fresh-password-9\n"))
+        assert main([*base, "reset-password", "auditor-9", "--password-stdin"]) == 0
+        capsys.readouterr()
+        assert Accounts(store).session(token) is None  # the reset ended the session
+        Accounts(store).sign_in("auditor-9", "fresh-password-9")
+    finally:
+        store.close()
+    assert not (tmp_path / "cases.db").exists()  # the accounts are in PostgreSQL only
+    # a file path is not a database URL; an unreachable database is named, exit 2
+    assert main(["accounts", "--database", str(tmp_path / "x.db"), "list"]) == 2
+    assert "not a postgresql:// URL" in capsys.readouterr().err
+    missing = pg_url.replace("postgres@/", "postgres@/no_such_db_", 1)
+    assert main(["accounts", "--database", missing, "list"]) == 2
+    assert "database:" in capsys.readouterr().err

@@ -48,8 +48,8 @@ def _run(store: CaseStore, calendar: WorkdayCalendar) -> int:
     return asyncio.run(Recalendar(store, lambda: calendar, lambda: NOW, {}).run())
 
 
-def test_only_open_cases_missing_a_loaded_year_are_recomputed(tmp_path):
-    store = CaseStore(tmp_path / "cases.db")
+def test_only_open_cases_missing_a_loaded_year_are_recomputed(case_database):
+    store = CaseStore(case_database)
     try:
         _case(store, "accepted")
         # before acceptance the limit counts from the submission day (30 December)
@@ -81,8 +81,8 @@ def test_only_open_cases_missing_a_loaded_year_are_recomputed(tmp_path):
         store.close()
 
 
-def test_a_case_that_moved_meanwhile_is_not_overwritten(tmp_path):
-    store = CaseStore(tmp_path / "cases.db")
+def test_a_case_that_moved_meanwhile_is_not_overwritten(case_database):
+    store = CaseStore(case_database)
     try:
         _case(store, "c")
         was = store.case("c")
