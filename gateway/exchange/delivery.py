@@ -147,6 +147,11 @@ class PullHub:
         event.clear()
 
 
+PUSH_LEASE_SECONDS = 120.0
+"""How long a push row is leased to the process pushing it (longer than a push's timeout
+and its answer's commit); if that process dies, another pushes the row after this."""
+
+
 class PushWorker:
     """Pushes due outbox rows of push-mode recipients through their adapters' transports."""
 
@@ -214,6 +219,13 @@ class PushWorker:
         """
         while True:
             rows = await self.store.run(self.store.due, None, "push", 64)
+            if rows:  # leased to this process: other front ends skip them meanwhile
+                claimed = await self.store.run(
+                    self.store.claim_push,
+                    [r.exchange_id for r in rows],
+                    time.time() + PUSH_LEASE_SECONDS,
+                )
+                rows = [r for r in rows if r.exchange_id in claimed]
             if rows:
                 # A registry past its grace refuses here: the worker is reported down with
                 # that cause and no row spends an attempt on it (docs/registry.md).

@@ -412,6 +412,24 @@ class GatewayStore(OffLoop):
             (REJECTED, failure, error, time.time(), exchange_id, PENDING),
         )
 
+    def claim_push(self, exchange_ids: list[str], until: float) -> set[str]:
+        """Lease due push rows to this process until ``until`` (their ``next_attempt_at``
+        moves there, so no other front end on a shared database picks them up meanwhile);
+        the ids it got. A process that dies mid-push leaves the lease to expire: the row is
+        pushed again (recipients deduplicate by exchange id)."""
+        claimed: set[str] = set()
+        now = time.time()
+        for start in range(0, len(exchange_ids), 500):
+            chunk = exchange_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                "UPDATE outbox SET next_attempt_at = ? WHERE status = ? AND mode = 'push'"  # noqa: S608
+                f" AND next_attempt_at <= ? AND exchange_id IN ({marks}) RETURNING exchange_id"
+            )
+            rows = self._conn().execute(sql, (until, PENDING, now, *chunk)).fetchall()
+            claimed.update(r[0] for r in rows)
+        return claimed
+
     # -- pull deliveries (gateway.rpc.exchange.Pull) --------------------------------------
     # For a pull row, ``attempts`` counts deliveries sent: claim_pull adds one as a delivery
     # goes out, settle_pull records the recipient's ack without counting again.

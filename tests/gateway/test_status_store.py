@@ -5,6 +5,7 @@ file itself; ``status`` reads exchange, outbox row and answer in one query."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -137,3 +138,18 @@ def test_a_broken_file_is_a_storage_error(tmp_path):
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(StorageError):
         GatewayStore(path)
+
+
+def test_a_push_row_is_leased_to_one_front_end_at_a_time(gateway_database):
+    one, other = GatewayStore(gateway_database), GatewayStore(gateway_database)
+    _write(one, _row("a"), 0)
+    _write(one, _row("b"), 1)
+    due = [r.exchange_id for r in one.due(None, "push", 10)]
+    assert sorted(due) == ["a", "b"]
+    assert one.claim_push(due, until=time.time() + 60) == {"a", "b"}
+    assert other.claim_push(due, until=time.time() + 60) == set()  # leased elsewhere
+    assert other.due(None, "push", 10) == []
+    one.mark("a", DELIVERED)
+    assert other.claim_push(["a"], until=time.time() + 60) == set()  # delivered: never again
+    one.close()
+    other.close()
