@@ -5,6 +5,8 @@ store's two backends, tests/case_database.py)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.case_database import case_database
@@ -21,3 +23,15 @@ def gateway_database(request: pytest.FixtureRequest, tmp_path) -> str:
         return str(tmp_path / "gateway.db")
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``YRD_TEST_DATABASE=postgresql`` (the suite's second pass, on a shared
+    database) a test marked ``embedded_log`` is skipped, saying why it needs SQLite."""
+    if os.environ.get("YRD_TEST_DATABASE", "") != "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("embedded_log")
+        if marker is not None:
+            why = marker.args[0] if marker.args else "needs the embedded SQLite log"
+            item.add_marker(pytest.mark.skip(reason=f"embedded log only: {why}"))

@@ -77,7 +77,7 @@ class OffLoop:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-_PLUMBING = ("store.py", "errors.py", "contextlib.py", "loopguard.py")
+_PLUMBING = ("store.py", "errors.py", "contextlib.py", "loopguard.py", "storage/pool.py")
 
 
 def _caller() -> str:

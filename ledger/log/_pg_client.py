@@ -253,6 +253,11 @@ class PgLog:
         if not 0 <= size <= self.size:
             raise StorageError(f"tree size {size} out of range: log has {self.size} entries")
 
+    def root(self, size: int) -> bytes:
+        """Root of the first ``size`` entries, for any size the log has."""
+        self._check_size(size)
+        return self._tree.range_hashes_many([[(0, size)]])[0][0] if size else merkle.EMPTY_ROOT
+
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         size = self.size if size is None else size
         self._check_size(size)

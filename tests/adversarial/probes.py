@@ -39,6 +39,35 @@ def query(gw: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def stored_blobs(gw: Any) -> list[tuple[str, bytes]]:
+    """Everything the gateway stored, as (name, bytes): every file of its data directory
+    and, on a shared PostgreSQL database, every table's rows (text and bytea alike)."""
+    blobs = [(str(p), p.read_bytes()) for p in gw.data_dir.rglob("*") if p.is_file()]
+    if gw.settings.database:
+        conn = connect(gw.settings.database)
+        try:
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                ).fetchall()
+            ]
+            for table in tables:
+                parts: list[bytes] = []
+                for row in conn.execute(f'SELECT * FROM "{table}"').fetchall():
+                    for value in row:
+                        # text and bytes carry data; numbers (sizes, indexes, times) cannot
+                        # carry a name or an ID number, and as digits they would look like one
+                        if isinstance(value, bytes | bytearray | memoryview):
+                            parts.append(bytes(value))
+                        elif isinstance(value, str):
+                            parts.append(value.encode())
+                blobs.append((f"postgresql table {table}", b"\n".join(parts)))
+        finally:
+            conn.close()
+    return blobs
+
+
 def count_rows(path: Any, table: str) -> int:
     """Rows of ``table`` in the SQLite file ``path``."""
     conn = sqlite3.connect(path)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -19,6 +18,7 @@ import pytest
 from gateway.app.compose import CaseOptions
 from gateway.cases import Role
 from gateway.dialects.simulator import CASES
+from gateway.storage.sql import connect
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import (
     BusinessClock,
@@ -183,9 +183,10 @@ def test_whole_lifecycle_suzhou_window_to_zhejiang_handler(env, tmp_path):
     r = clerk.get(f"/api/cases/{case_id}/materials/M01")
     assert r.status_code == 200 and r.content == content
     assert r.headers["x-content-sm3"] == up["sm3"]
-    db = sqlite3.connect(env["data"] / "cases.db")
-    blobs = b"".join(row[0] for row in db.execute("SELECT sealed FROM materials"))
-    sealed_id = b"".join(row[0] for row in db.execute("SELECT applicant_sealed FROM cases"))
+    db = connect(env["gw"].settings.database or env["data"] / "cases.db")
+    blobs = b"".join(bytes(row[0]) for row in db.execute("SELECT sealed FROM materials"))
+    sealed = db.execute("SELECT applicant_sealed FROM cases").fetchall()
+    sealed_id = b"".join(bytes(row[0]) for row in sealed)
     db.close()
     assert content not in blobs and ID_OK.encode() not in sealed_id
     # the full applicant is shown to the receiving window only

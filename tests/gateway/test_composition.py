@@ -77,9 +77,8 @@ def test_every_part_is_constructed_with_its_declared_type(gw):
         origin = typing.get_origin(hint) or hint
         assert isinstance(value, origin), f"{name}: expected {hint}, got {type(value)}"
         checked.append(name)
-    assert {"log", "store", "committer", "core", "answer_relay", "cases", "push", "hub"} <= set(
-        checked
-    )
+    assert {"storage", "committer", "core", "answer_relay", "cases", "push", "hub"} <= set(checked)
+    assert gateway.log is gateway.storage.log and gateway.store is gateway.storage.store
     # the evidence relay is wired into delivery by composition, not by a plugin's side effect
     assert gateway.answer_relay.on_answer in gateway.push.answer_hooks
     assert gateway.core.committer is gateway.committer

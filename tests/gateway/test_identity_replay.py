@@ -105,6 +105,7 @@ async def test_refused_assertion_is_not_burnt(world):
     assert (await world.recognize(region, data)).recognition_id
 
 
+@pytest.mark.embedded_log("injects a full disk into the SQLite log store")
 async def test_log_failure_releases_the_claim(world):
     """If the log cannot commit (the store's disk is full, injected as in
     tests/adversarial/test_fault_injection.py), the claim is released: once the fault is

@@ -196,6 +196,7 @@ def test_demo_runs_and_audits(tmp_path):
         assert audit.returncode == 0, audit.stderr
 
 
+@pytest.mark.embedded_log("reopens log.db after the stop")
 async def test_graceful_stop_drains_in_flight_requests(tmp_path):
     """Stopping with a grace period lets accepted requests finish: every call either gets
     a receipt that verifies or is refused outright; none is cut off half-written."""

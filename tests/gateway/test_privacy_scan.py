@@ -16,6 +16,7 @@ from gateway.dialects import default_dialects
 from gateway.ops import logs
 from gateway.ops.privacy import contains_raw_id_number
 from gateway.pb.yrd.v1 import identity_pb2
+from tests.adversarial.probes import stored_blobs
 from tests.gateway.test_identity_grpc import (
     BAD_NUMBER,
     LOW,
@@ -90,10 +91,13 @@ async def test_no_raw_id_number_anywhere_after_a_run(tmp_path_factory, captured_
     assert contains_raw_id_number(numbers[0].encode("utf-16-le")) == [numbers[0]]
 
     # (1): every file in the data directory (SQLite database, WAL, dev keys, registry)
-    files = [p for p in gw.data_dir.rglob("*") if p.is_file()]
-    assert any(p.name == "gateway.db" for p in files)
-    for path in files:
-        blob = path.read_bytes()
+    # (and, on a shared PostgreSQL database, every table of it)
+    blobs = stored_blobs(gw)
+    where = (
+        "postgresql table exchanges" if gw.settings.database else str(gw.data_dir / "gateway.db")
+    )
+    assert any(name == where for name, _ in blobs)
+    for path, blob in blobs:
         assert contains_raw_id_number(blob) == [], path
         for number in numbers:  # includes the numbers with a wrong check digit
             assert number.encode() not in blob, path

@@ -14,6 +14,7 @@ import pytest
 
 from gateway.ops.privacy import contains_raw_credit_code, contains_raw_id_number
 from gateway.pb.yrd.v1 import identity_pb2
+from tests.adversarial.probes import stored_blobs
 from tests.gateway.harness import GatewayThread
 from tests.gateway.legal_helpers import (
     LEGAL_REGIONS,
@@ -84,10 +85,13 @@ async def test_no_raw_credit_code_or_id_number_after_legal_recognitions(
     assert contains_raw_credit_code(code.encode("utf-16-le")) == [code]
 
     # (1): every file in the data directory (SQLite database, WAL, keys, registry)
-    files = [p for p in gw.data_dir.rglob("*") if p.is_file()]
-    assert any(p.name == "gateway.db" for p in files)
-    for path in files:
-        blob = path.read_bytes()
+    # (and, on a shared PostgreSQL database, every table of it)
+    blobs = stored_blobs(gw)
+    where = (
+        "postgresql table exchanges" if gw.settings.database else str(gw.data_dir / "gateway.db")
+    )
+    assert any(name == where for name, _ in blobs)
+    for path, blob in blobs:
         assert private_codes(blob, public) == [], path
         assert contains_raw_id_number(blob) == [], path
         for raw in codes | numbers:  # the codes with a wrong check character as well

@@ -22,6 +22,8 @@ from gateway.pb.yrd.v1 import exchange_pb2
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
 
+pytestmark = pytest.mark.embedded_log("SQLite's EXPLAIN QUERY PLAN over gateway.db")
+
 DEADLINE = 60.0  # s: every wait below ends by then, or the test fails
 _PLANNED = ("SELECT", "UPDATE", "DELETE", "INSERT", "WITH")
 
