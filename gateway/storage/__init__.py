@@ -3,7 +3,7 @@ URL and versioned schema migrations (plain SQL files, applied in order and recor
 
 SQLite stays the embedded default for one machine; a store that runs on PostgreSQL opens
 its pool with :func:`open_pool` and brings the schema up to date with :func:`migrate`
-before its first statement. See docs/operations.md, "PostgreSQL (in progress)".
+before its first statement. See docs/operations.md, "Several front ends on PostgreSQL".
 """
 
 from __future__ import annotations
