@@ -75,6 +75,17 @@ def _start(data_dir, grpc_port, http_port) -> subprocess.Popen:
     raise AssertionError("gateway did not become ready")
 
 
+async def assert_receipts_in_log(client: GatewayClient, receipts: list[dict], trust) -> None:
+    """Every receipt verifies, and the gateway's log holds its entry at its index."""
+    for receipt in receipts:
+        verify_receipt(receipt, trust)
+        proof = await client.audit.GetInclusionProof(
+            audit_pb2.GetInclusionProofRequest(exchange_id=receipt["exchange_id"])
+        )
+        assert proof.leaf_index == receipt["leaf_index"]
+        assert base64.b64encode(proof.entry).decode() == receipt["entry"]
+
+
 def _client(env, region, port) -> GatewayClient:
     cert = env.clients[region]
     return GatewayClient(
@@ -124,13 +135,7 @@ def test_sigkill_under_load_keeps_every_receipted_exchange(tmp_path):
 
         async def check() -> None:
             async with _client(env, "SH", grpc_port) as client:
-                for receipt in receipts:
-                    verify_receipt(receipt, trust)
-                    proof = await client.audit.GetInclusionProof(
-                        audit_pb2.GetInclusionProofRequest(exchange_id=receipt["exchange_id"])
-                    )
-                    assert proof.leaf_index == receipt["leaf_index"]
-                    assert base64.b64encode(proof.entry).decode() == receipt["entry"]
+                await assert_receipts_in_log(client, receipts, trust)
                 latest = await client.audit.GetCheckpoint(audit_pb2.GetCheckpointRequest())
                 consistency = await client.audit.GetConsistencyProof(
                     audit_pb2.GetConsistencyProofRequest(

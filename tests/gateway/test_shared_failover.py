@@ -7,7 +7,6 @@ the latest. Real processes, a real cluster, real mTLS clients."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import shutil
@@ -24,11 +23,10 @@ import pytest
 from gateway.app.devenv import ensure_dev_environment
 from gateway.pb.yrd.v1 import audit_pb2
 from gateway.storage.sql import connect
-from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
 from tests.adversarial.serving import write_config
 from tests.envelopes import status_update
-from tests.gateway.test_gateway_crash import ALL_PULL, _client, _port
+from tests.gateway.test_gateway_crash import ALL_PULL, _client, _port, assert_receipts_in_log
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 120.0  # s: every wait in this file
@@ -132,13 +130,7 @@ def test_kill_9_of_the_sequencing_gateway_loses_no_receipted_exchange(tmp_path, 
 
         async def check() -> dict:
             async with _client(env, "SH", survivor_grpc) as client:
-                for receipt in receipts:
-                    verify_receipt(receipt, trust)
-                    proof = await client.audit.GetInclusionProof(
-                        audit_pb2.GetInclusionProofRequest(exchange_id=receipt["exchange_id"])
-                    )
-                    assert proof.leaf_index == receipt["leaf_index"]
-                    assert base64.b64encode(proof.entry).decode() == receipt["entry"]
+                await assert_receipts_in_log(client, receipts, trust)
                 latest = await client.audit.GetCheckpoint(audit_pb2.GetCheckpointRequest())
                 proof = await client.audit.GetConsistencyProof(
                     audit_pb2.GetConsistencyProofRequest(

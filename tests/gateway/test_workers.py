@@ -12,8 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from ledger.trust import TrustStore
 from tests.adversarial.serving import write_config
 from tests.envelopes import status_update
 from tests.gateway.test_gateway_crash import ALL_PULL, _client, _port
+from tests.gateway.test_shared_failover import _healthz
 
 REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 90.0  # s: every wait in this file
@@ -37,14 +36,6 @@ def _serve(config: Path, data_dir: Path, *extra: str) -> subprocess.Popen:
          "--data-dir", str(data_dir), *extra],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-
-
-def _healthz(http_port: int) -> dict:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2) as r:
-            return json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return json.loads(exc.read())
 
 
 def _pids(http_port: int, asks: int = 40) -> dict[int, str]:
