@@ -179,6 +179,7 @@ class PushWorker:
         self.metrics = metrics
         self.concurrency = concurrency
         self._wake = asyncio.Event()
+        self._leased: dict[str, float] = {}  # rows this process claimed, not yet marked
         self._transports: dict[str, object] = {}
         self._task: asyncio.Task | None = None
         self.answer_hooks: list[AnswerHook] = []
@@ -217,15 +218,18 @@ class PushWorker:
         the worker down and restarts it, and rows not marked are simply pushed again
         (recipients deduplicate by exchange id).
         """
+        if self._leased:  # a failed round's leases: due again now (restarted after a fault)
+            await self.store.run(self.store.release_push, dict(self._leased))
+            self._leased.clear()
         while True:
             rows = await self.store.run(self.store.due, None, "push", 64)
             if rows:  # leased to this process: other front ends skip them meanwhile
+                until = time.time() + PUSH_LEASE_SECONDS
                 claimed = await self.store.run(
-                    self.store.claim_push,
-                    [r.exchange_id for r in rows],
-                    time.time() + PUSH_LEASE_SECONDS,
+                    self.store.claim_push, [r.exchange_id for r in rows], until
                 )
                 rows = [r for r in rows if r.exchange_id in claimed]
+                self._leased.update(dict.fromkeys(claimed, until))
             if rows:
                 # A registry past its grace refuses here: the worker is reported down with
                 # that cause and no row spends an attempt on it (docs/registry.md).
@@ -235,6 +239,7 @@ class PushWorker:
                 async def one(row, sem=sem):
                     async with sem:
                         await self._push(row.exchange_id, row.recipient, row.attempts)
+                        self._leased.pop(row.exchange_id, None)  # marked: the lease is spent
 
                 outcomes = await asyncio.gather(*(one(r) for r in rows), return_exceptions=True)
                 for outcome in outcomes:

@@ -54,6 +54,7 @@ __all__ = [
     "SIGNATURE_MAX",
     "SUBSYSTEM_MAX",
     "check_envelope_fields",
+    "check_exchange_id",
     "check_signed_fields",
 ]
 
@@ -85,6 +86,12 @@ def _longer(name: str, value: str | bytes, limit: int) -> Refusal:
     return Refusal(
         "malformed", f"{name}{shown} is {len(value)} {unit}, over the limit of {limit} {unit}"
     )
+
+
+def check_exchange_id(value: str, name: str = "exchange_id") -> None:
+    """A requested exchange id is a lower-case canonical uuid, or ``malformed``: checked
+    before any store is asked (a NUL or an over-long string never reaches a query)."""
+    _canonical_uuid(name, value)
 
 
 def _canonical_uuid(name: str, value: str, *, empty: bool = False) -> None:

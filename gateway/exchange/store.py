@@ -430,6 +430,16 @@ class GatewayStore(OffLoop):
             claimed.update(r[0] for r in rows)
         return claimed
 
+    def release_push(self, leases: dict[str, float]) -> None:
+        """Give back leases (exchange id -> lease end) whose pushes never finished (the
+        round failed): due again now, unless the row changed since."""
+        now = time.time()
+        self._conn().executemany(
+            "UPDATE outbox SET next_attempt_at = ? WHERE exchange_id = ? AND status = ?"
+            " AND next_attempt_at = ?",
+            [(now, exchange_id, PENDING, until) for exchange_id, until in leases.items()],
+        )
+
     # -- pull deliveries (gateway.rpc.exchange.Pull) --------------------------------------
     # For a pull row, ``attempts`` counts deliveries sent: claim_pull adds one as a delivery
     # goes out, settle_pull records the recipient's ack without counting again.

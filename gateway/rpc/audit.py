@@ -15,6 +15,7 @@ import grpc
 
 from gateway.errors import Refusal, clip
 from gateway.exchange.core import ExchangeCore
+from gateway.exchange.limits import check_exchange_id
 from gateway.exchange.store import GatewayStore
 from gateway.pb.yrd.v1 import audit_pb2, audit_pb2_grpc
 from gateway.registry import TrustRegistry
@@ -80,6 +81,7 @@ class AuditServicer(audit_pb2_grpc.AuditServicer):
             caller = self._caller(context)
             # (2): leaf
             if request.HasField("exchange_id"):
+                check_exchange_id(request.exchange_id)
                 row = await self.store.run(self.store.exchange, request.exchange_id)
                 if row is None:
                     raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")

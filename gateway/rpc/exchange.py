@@ -16,6 +16,7 @@ import grpc
 from gateway.errors import Refusal, clip
 from gateway.exchange.core import Accepted, ExchangeCore
 from gateway.exchange.delivery import PullHub
+from gateway.exchange.limits import check_exchange_id
 from gateway.exchange.store import (
     DELIVERED,
     FAILURE_UNDELIVERABLE,
@@ -221,6 +222,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         # the shared access policy (gateway.rpc.access): its parties, or an auditor
         try:
             caller = identify(context, self.registry())
+            check_exchange_id(request.exchange_id)
             row = await self.store.run(self.store.exchange, request.exchange_id)
             if row is None:
                 raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")

@@ -26,6 +26,7 @@ from typing import Any
 from gateway.dialects.base import RESPONSE_KIND
 from gateway.errors import Refusal, clip
 from gateway.exchange.delivery import PullHub
+from gateway.exchange.limits import check_exchange_id
 from gateway.exchange.store import (
     DELIVERED,
     FAILURE_REFUSED,
@@ -103,6 +104,7 @@ class ExchangeStatusMixin:
     async def GetStatus(self, request, context):
         try:
             caller = identify(context, self.registry())
+            check_exchange_id(request.exchange_id)
             row = await self.store.run(self.store.status, request.exchange_id)
             return status_proto(_permitted(row, request.exchange_id, caller, "Exchange.GetStatus"))
         except Refusal as refusal:
@@ -117,6 +119,8 @@ class ExchangeStatusMixin:
                 raise Refusal(
                     "malformed", f"{len(ids)} exchange ids to watch; at most {MAX_WATCHED}"
                 )
+            for exchange_id in ids:
+                check_exchange_id(exchange_id, "exchange_ids[]")
             rows = await self.store.run(self.store.statuses, ids)
             for exchange_id in ids:
                 _permitted(rows.get(exchange_id), exchange_id, caller, "Exchange.WatchStatus")

@@ -22,6 +22,7 @@ import grpc
 from gateway import regions
 from gateway.errors import Refusal, clip
 from gateway.exchange.evidence import REQUEST_KIND
+from gateway.exchange.limits import check_exchange_id
 from gateway.exchange.logview import GatewayLog
 from gateway.exchange.store import DELIVERED, PENDING, REJECTED, GatewayStore
 from gateway.matters import (
@@ -337,6 +338,7 @@ class MattersServicer(matters_pb2_grpc.MattersServicer):
         async def get(caller: str) -> matters_pb2.EvidenceAnswer:
             if self.store is None:
                 raise Refusal("unavailable", "this gateway keeps no exchanges")
+            check_exchange_id(request.exchange_id)
             row = await self.store.run(self.store.exchange, request.exchange_id)
             if row is None:
                 raise Refusal("not_found", f"unknown exchange {clip(request.exchange_id)}")

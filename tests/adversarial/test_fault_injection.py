@@ -42,6 +42,8 @@ PAYLOAD = json.dumps(
     {"case_id": "FAULT-1", "status": "received", "time": "2026-11-28T10:00:00+08:00", "note": None}
 ).encode()
 SERVICES = ("", "yrd.v1.Exchange", "yrd.v1.Audit")
+pytestmark = pytest.mark.embedded_log("injects faults into the embedded log and its SQLite files")
+
 ANSWER_WITHIN = 1.0  # the issue: "callers get a precise error within a second"
 
 

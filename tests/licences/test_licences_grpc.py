@@ -26,6 +26,7 @@ from gateway.licences.issuing import set_dev_licence_issuer
 from gateway.ops.privacy import contains_raw_credit_code, contains_raw_id_number
 from gateway.pb.yrd.v1 import errors_pb2, licences_pb2, licences_pb2_grpc, matters_pb2
 from gateway.rpc.status import reason_of
+from tests.adversarial.probes import stored_blobs
 from tests.gateway.harness import GatewayThread
 from tests.gateway.test_adapter_flow import Simulators
 from tests.gateway.test_evidence_flow import evidence
@@ -203,9 +204,9 @@ def test_privacy_no_raw_identifiers_in_db_logs_or_receipts(gw, logs):
     the answer receipts hold no raw ID number, and no credit code but the members' own
     organisation codes (public bodies, in every member id)."""
     members = {m.id.org_code for m in gw.gateway.registry.require().members}
-    blobs = {p.name: p.read_bytes() for p in gw.data_dir.rglob("*")
-             if p.is_file() and (".db" in p.name or p.name.endswith("-wal"))}  # fmt: skip
-    assert any(name.startswith("gateway.db") for name in blobs)
+    stored = ("postgresql", ".db", "-wal")  # the databases: files, or PostgreSQL tables
+    blobs = {name: blob for name, blob in stored_blobs(gw) if any(m in name for m in stored)}
+    assert any(n.endswith("gateway.db") or n == "postgresql table exchanges" for n in blobs)
     blobs["logs"] = "\n".join(logs.lines).encode("utf-8")
     assert RECEIPTS, "the evidence test ran first and kept its receipts"
     blobs["receipts"] = "\n".join(RECEIPTS).encode("utf-8")
