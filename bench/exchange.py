@@ -23,8 +23,8 @@ from each request's scheduled send time. CPU (/proc/<pid>/stat) and context swit
 (/proc/<pid>/task/*/status) are read around each run, after a short settle so deferred work
 (push, sequencer) is counted; the machine's idle time (/proc/stat) is read around the run.
 
-Printed as ratios from the same run: total CPU per exchange as a multiple of the floor (SM2
-verify of one envelope + the echo's CPU per request), 2 workers / 1 process on PostgreSQL
+Printed as ratios from the same run: total CPU per exchange as a multiple of the floor (the
+CPU time of one SM2 verify + the echo's CPU per request), 2 workers / 1 process on PostgreSQL
 (with the cores, the load and how much of the machine was left idle), p99 at half load.
 Writes bench/results/exchange.json.
 """
