@@ -37,6 +37,32 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15)
 
 
+def tree_cpu(pid: int, reaped: bool = False) -> dict[int, float]:
+    """CPU seconds of ``pid`` and each of its live descendants, by pid. ``reaped`` adds, to
+    ``pid``'s own figure, the CPU of its children that have exited and been waited for
+    (cutime + cstime): a PostgreSQL backend that ends during a run is still counted."""
+    out: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = int(fields[11]) + int(fields[12])
+        if reaped and member == pid:
+            used += int(fields[13]) + int(fields[14])
+        out[member] = used / ticks
+    return out
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat: how much of
+    the machine a run left idle (other tenants' work included)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(values[:8])  # user nice system idle iowait irq softirq steal
+    return total - values[3] - values[4], total
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and all its descendants alive now (a server may run workers or simulators as
     child processes: their CPU is the server's too)."""

@@ -6,6 +6,10 @@ envelopes before it says it is ready (signing is the sender's cost, never timed)
 for "go" and sends raw bytes: the same request bytes and the same deserialisation cost for
 the gateway and the echo. Results go back over a pipe as plain numbers.
 
+Each load process opens ``channels`` connections (a local subchannel pool per channel, so
+gRPC does not share one connection between them): with ``serve --workers`` the kernel gives
+each new connection to one worker (SO_REUSEPORT), so one connection would reach one worker.
+
 Open-loop latency is measured from each request's SCHEDULED send time, so a client or server
 that falls behind shows up in the latency (no coordinated omission).
 """
@@ -62,6 +66,7 @@ class LoadSpec:
     concurrency: int = 1
     rate: float = 0.0
     phase: float = 0.0  # open loop: this process's offset in the shared schedule (s)
+    channels: int = 1  # connections, each its own channel; requests go round-robin over them
 
 
 def payload(size: int) -> bytes:
@@ -93,14 +98,18 @@ def _sign(spec: LoadSpec, count: int) -> list[bytes]:
 
 
 async def _drive(spec: LoadSpec, conn: Connection) -> dict:
-    requests = _sign(spec, spec.sign + WARMUP)
+    warmup = max(WARMUP, spec.channels)  # every connection is up before the timed run
+    requests = _sign(spec, spec.sign + warmup)
     ca, key, cert = spec.tls
     creds = grpc.ssl_channel_credentials(ca, key, cert)
-    channel = grpc.aio.secure_channel(spec.target, creds, options=OPTIONS)
-    call = channel.unary_unary(spec.method)
-    for request in requests[:WARMUP]:
-        await call(request)
-    requests = requests[WARMUP:]
+    options = [*OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+    channels = [
+        grpc.aio.secure_channel(spec.target, creds, options=options) for _ in range(spec.channels)
+    ]
+    calls = [channel.unary_unary(spec.method) for channel in channels]
+    for i, request in enumerate(requests[:warmup]):
+        await calls[i % len(calls)](request)
+    requests = requests[warmup:]
     conn.send("ready")
     start_at = await asyncio.to_thread(conn.recv)  # a wall-clock time shared by all processes
     await asyncio.sleep(max(0.0, start_at - time.time()))
@@ -109,7 +118,7 @@ async def _drive(spec: LoadSpec, conn: Connection) -> dict:
     cpu0 = time.process_time()
     start = time.perf_counter()
 
-    async def one(request: bytes, t0: float) -> None:
+    async def one(request: bytes, t0: float, call) -> None:
         try:
             await call(request)
         except grpc.aio.AioRpcError as exc:
@@ -122,7 +131,7 @@ async def _drive(spec: LoadSpec, conn: Connection) -> dict:
         position = 0
         deadline = start + spec.seconds
 
-        async def worker() -> None:
+        async def worker(call) -> None:
             nonlocal position, exhausted
             while time.perf_counter() < deadline:
                 if position >= len(requests) and not spec.cycle:
@@ -130,9 +139,9 @@ async def _drive(spec: LoadSpec, conn: Connection) -> dict:
                     return
                 request = requests[position % len(requests)]
                 position += 1
-                await one(request, time.perf_counter())
+                await one(request, time.perf_counter(), call)
 
-        await asyncio.gather(*(worker() for _ in range(spec.concurrency)))
+        await asyncio.gather(*(worker(calls[k % len(calls)]) for k in range(spec.concurrency)))
     else:
         interval = 1.0 / spec.rate
         count = int(spec.rate * spec.seconds)
@@ -143,11 +152,13 @@ async def _drive(spec: LoadSpec, conn: Connection) -> dict:
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(requests[i % len(requests)], scheduled)))
+            request, call = requests[i % len(requests)], calls[i % len(calls)]
+            tasks.append(asyncio.ensure_future(one(request, scheduled, call)))
         await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu0
-    await channel.close()
+    for channel in channels:
+        await channel.close()
     return {
         "latencies_s": latencies,
         "errors": errors,

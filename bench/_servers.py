@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 from bench._load import SUBMIT_METHOD
 from gateway.app.devenv import DevEnvironment
 
-__all__ = ["Server", "free_port", "port_open", "serve_has_workers", "start_gateway", "wait"]
+__all__ = ["Server", "free_port", "port_open", "start_gateway", "wait"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,9 +43,17 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def healthy(port: int) -> bool:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-        return True
+def healthz(port: int) -> dict:
+    """/healthz's answer; raises (OSError, HTTPError) until the gateway is up."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+        return json.loads(answer.read())
+
+
+def _ready(port: int, workers: int, seen: set[int]) -> bool:
+    """Up, and (``serve --workers``) answered by ``workers`` distinct processes: each new
+    connection reaches one worker, so asking again reaches the others in turn."""
+    seen.add(healthz(port)["pid"])
+    return len(seen) >= workers
 
 
 class Server:
@@ -53,6 +62,7 @@ class Server:
 
     def __init__(self, name: str, argv: list[str], env: dict, method: str, port: int) -> None:
         self.name, self.method, self.target = name, method, f"127.0.0.1:{port}"
+        self.postmaster: int | None = None  # the PostgreSQL server it uses: its CPU is counted
         self.log_path = Path(tempfile.gettempdir()) / f"yrd-bench-{name}-{port}.log"
         self.log = self.log_path.open("wb")
         self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -78,30 +88,28 @@ class Server:
 
 
 def start_gateway(
-    name: str, data_dir: Path, dev: bool, env: DevEnvironment, extra: list[str] | None = None
+    name: str,
+    data_dir: Path,
+    dev: bool,
+    env: DevEnvironment,
+    database: str | None = None,
+    workers: int = 1,
 ) -> Server:
+    """``yrdgw serve`` (anchoring off: a shared database refuses the embedded anchor), on
+    SQLite in ``data_dir`` or on ``database``, with ``workers`` processes."""
     grpc_port, http_port = free_port(), free_port()
     child_env = {**os.environ, "YRD_ANCHOR_MODE": "off", "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(data_dir)]
     argv += ["--grpc-port", str(grpc_port), "--http-port", str(http_port)]
-    argv += extra or []
+    if database:
+        argv += ["--database", database]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     if dev:
         argv.append("--dev")
     else:
         child_env.update({f"YRD_{k.upper()}": v for k, v in env.trust_settings().items()})
     server = Server(name, argv, child_env, SUBMIT_METHOD, grpc_port)
-    server.wait_ready(lambda: healthy(http_port))
+    seen: set[int] = set()
+    server.wait_ready(lambda: _ready(http_port, workers, seen))
     return server
-
-
-def serve_has_workers() -> bool:
-    """Whether this checkout's ``yrdgw serve`` takes ``--workers`` (issue 16, Build item 3):
-    the row for several processes is measured only where there is something to measure."""
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    return "--workers" in done.stdout
