@@ -33,12 +33,11 @@ import queue
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from gateway.errors import Refusal
-from gateway.exchange.store import MIGRATIONS, PENDING, REJECTED
+from gateway.exchange.staging import FINISH, Landed, Op, Staged, apply, finish_params
 from gateway.storage.sql import SqlConnection, connect
 from ledger.log import AppendResult
 
@@ -49,32 +48,6 @@ log = logging.getLogger("gateway.exchange.unit")
 BATCH_MAX = 512
 """Operations per writer transaction, at most."""
 
-_INSERT_EXCHANGE = (  # OR IGNORE: a used id or an answered request inserts nothing
-    "INSERT OR IGNORE INTO exchanges(exchange_id, envelope, signature, key_id, envelope_sm3,"
-    " sender, recipient, kind, matter, canonical, leaf_index, tree_size, received_at,"
-    " in_reply_to, delivered, delivered_dialect, delivered_content_type,"
-    " attestation_statement, attestation_signature, attestation_key_id)"
-    " VALUES (:exchange_id, :envelope, :signature, :key_id, :envelope_sm3, :sender,"
-    " :recipient, :kind, :matter, :canonical, -1, 0, :received_at,"
-    " :in_reply_to, :delivered, :delivered_dialect, :delivered_content_type,"
-    " :attestation_statement, :attestation_signature, :attestation_key_id)"
-)
-_FINISH = (
-    (
-        "UPDATE exchanges SET leaf_index = :index, tree_size = :size"
-        " WHERE exchange_id = :id AND leaf_index < 0"
-    ),
-    (
-        "INSERT OR IGNORE INTO outbox(exchange_id, recipient, mode, status, next_attempt_at,"
-        " last_error, failure, updated_at)"
-        " SELECT e.exchange_id, e.recipient, p.mode, CASE WHEN p.failure IS NULL"
-        " THEN :pending ELSE :rejected END, 0.0, p.error, p.failure, e.received_at"
-        " FROM exchanges e JOIN log_pending p ON p.exchange_id = e.exchange_id"
-        " WHERE e.exchange_id = :id"
-    ),
-    "DELETE FROM log_pending WHERE exchange_id = :id",
-)
-
 
 class LogAppender(Protocol):
     """What the writer needs of the log (``ledger.log.MerkleLog``)."""
@@ -84,45 +57,6 @@ class LogAppender(Protocol):
     ) -> Future[AppendResult]: ...
 
     def index_for_key(self, key: str) -> int | None: ...
-
-
-@dataclass(frozen=True)
-class Staged:
-    """One verified exchange to make durable: its ``exchanges`` row (without the leaf
-    index), the sender's nonce, its log entry, and its outbox row's mode; with ``failure``
-    (e.g. ``translation``) the outbox row is born ``rejected`` with ``error``."""
-
-    row: dict[str, Any]
-    nonce: bytes
-    entry: bytes
-    mode: str
-    failure: str | None = None
-    error: str | None = None
-
-    @property
-    def exchange_id(self) -> str:
-        return str(self.row["exchange_id"])
-
-
-@dataclass(frozen=True)
-class Landed:
-    """A durable, logged exchange. ``result`` is the log's answer when this call appended
-    (with the inclusion proof), None when the exchange had been logged before; ``known``:
-    the exchange id was stored before this call (an idempotent retry)."""
-
-    result: AppendResult | None
-    known: bool
-
-
-@dataclass
-class _Op:
-    kind: str  # "stage", "resume", "finish", "unstage"
-    exchange_id: str
-    future: Future[Landed]
-    staged: Staged | None = None
-    result: AppendResult | None = None
-    known: bool = False
-    error: BaseException | None = None
 
 
 class ExchangeWriter:
@@ -142,7 +76,7 @@ class ExchangeWriter:
         self.probe_interval = probe_interval
         """While failing and idle, a scratch write is tried this often: health comes back
         when the disk does, not only when a partner dares to send again."""
-        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Op | None] = queue.SimpleQueue()
         self._conn: SqlConnection = connect(path)
         self._failure: str | None = None
         self._dead: BaseException | None = None
@@ -155,12 +89,12 @@ class ExchangeWriter:
     def commit(self, staged: Staged) -> Future[Landed]:
         """Stage, append and finish ``staged``; the future fails with :class:`Refusal`
         (``conflict``, ``replay``, ``already_answered``, ``unavailable``)."""
-        return self._put(_Op("stage", staged.exchange_id, Future(), staged=staged))
+        return self._put(Op("stage", staged.exchange_id, Future(), staged=staged))
 
     def resume(self, exchange_id: str) -> Future[Landed]:
         """Finish exchange ``exchange_id`` if it is staged but not yet logged (a crash, or
         a retry racing the first attempt); resolves at once if it is already logged."""
-        return self._put(_Op("resume", exchange_id, Future(), known=True))
+        return self._put(Op("resume", exchange_id, Future(), known=True))
 
     def recover(self, min_age: float = 0.0, timeout: float = 60.0) -> int:
         """Finish every exchange staged at least ``min_age`` seconds ago and not finished
@@ -184,7 +118,7 @@ class ExchangeWriter:
             log.warning("finished %d exchange(s) staged before the last stop", len(ids))
         return len(ids)
 
-    def _put(self, op: _Op) -> Future[Landed]:
+    def _put(self, op: Op) -> Future[Landed]:
         with self._lock:
             if self._closed or self._dead is not None:
                 raise Refusal("unavailable", f"the exchange writer is not running: {self.failure}")
@@ -247,7 +181,7 @@ class ExchangeWriter:
             self._dead = exc
             self._fail_queued(f"exchange writer died: {exc}")
 
-    def _next(self) -> _Op | None:
+    def _next(self) -> Op | None:
         """The next operation; while failing and idle, probe the file now and then."""
         while self._failure is not None:
             try:
@@ -272,13 +206,13 @@ class ExchangeWriter:
         log.info("exchange writer: the gateway's database takes writes again; healthy")
         self._failure = None
 
-    def _write(self, batch: list[_Op]) -> None:
+    def _write(self, batch: list[Op]) -> None:
         """One transaction for the whole batch; then hand staged entries to the log."""
         for op in batch:
             if op.kind == "unstage" and self._log.index_for_key(op.exchange_id) is not None:
                 op.kind, op.known = "resume", True  # the log has it after all: finish it
-        to_append: list[tuple[_Op, bytes]] = []
-        done: list[tuple[_Op, Landed | BaseException]] = []
+        to_append: list[tuple[Op, bytes]] = []
+        done: list[tuple[Op, Landed | BaseException]] = []
         conn = self._conn
         try:
             # fsync a transaction that stages or unstages, not one that only finishes: a
@@ -290,14 +224,14 @@ class ExchangeWriter:
             conn.begin()
             finishing = [op for op in batch if op.kind == "finish"]
             if finishing:  # one executemany per statement for the whole batch
-                params = [_finish_params(op) for op in finishing]
-                for sql in _FINISH:
+                params = [finish_params(op) for op in finishing]
+                for sql in FINISH:
                     conn.executemany(sql, params)
                 done.extend((op, Landed(op.result, op.known)) for op in finishing)
             for op in batch:
                 if op.kind == "finish":
                     continue
-                outcome = self._apply(conn, op)
+                outcome = apply(conn, op)
                 if isinstance(outcome, bytes):
                     to_append.append((op, outcome))
                 elif outcome is not None:
@@ -324,114 +258,21 @@ class ExchangeWriter:
         for op, entry in to_append:
             self._append(op, entry)
 
-    def _apply(self, conn: SqlConnection, op: _Op) -> bytes | Landed | BaseException | None:
-        """One stage, resume or unstage inside the batch transaction: an entry to append,
-        or the answer."""
-        if op.kind == "unstage":
-            staged = op.staged
-            error = op.error
-            if op.known:  # resumed or retried: the rows stay pending for the next attempt
-                return Refusal("unavailable", f"the log could not commit the exchange: {error}")
-            conn.execute(
-                "DELETE FROM exchanges WHERE exchange_id = ? AND leaf_index < 0", (op.exchange_id,)
-            )
-            conn.execute("DELETE FROM log_pending WHERE exchange_id = ?", (op.exchange_id,))
-            if staged is not None:
-                conn.execute(
-                    "DELETE FROM nonces WHERE sender = ? AND nonce = ?",
-                    (staged.row["sender"], staged.nonce),
-                )
-            return Refusal("unavailable", f"the log could not commit the exchange: {error}")
-        if op.kind == "resume":
-            return self._pending_entry(conn, op)
-        return self._stage(conn, op)
-
-    def _pending_entry(self, conn: SqlConnection, op: _Op) -> bytes | Landed:
-        found = conn.execute(
-            "SELECT entry FROM log_pending WHERE exchange_id = ?", (op.exchange_id,)
-        ).fetchone()
-        if found is None:  # logged and finished already (or never staged)
-            return Landed(None, known=True)
-        return bytes(found[0])
-
-    def _stage(self, conn: SqlConnection, op: _Op) -> bytes | Landed | BaseException:
-        """The rows of one exchange, or why not. The common case is three inserts; the
-        unique constraints decide (inside the write transaction, so race-free), and only a
-        refused insert reads why."""
-        staged = op.staged
-        assert staged is not None
-        row = staged.row
-        sender = row["sender"]
-        fresh_nonce = conn.execute(
-            "INSERT OR IGNORE INTO nonces(sender, nonce, seen_at) VALUES (?, ?, ?)",
-            (sender, staged.nonce, row["received_at"]),
-        ).rowcount
-        if not fresh_nonce:  # a retry of a stored exchange carries its nonce too
-            known = self._known(conn, op, row)
-            if known is not None:
-                return known
-            return Refusal("replay", f"nonce {staged.nonce.hex()} was already used by {sender}")
-        values: dict[str, Any] = {key: None for key, _ in MIGRATIONS["exchanges"]}
-        values.update(in_reply_to="")
-        values.update(row)
-        if not conn.execute(_INSERT_EXCHANGE, values).rowcount:
-            conn.execute(
-                "DELETE FROM nonces WHERE sender = ? AND nonce = ?", (sender, staged.nonce)
-            )
-            known = self._known(conn, op, row)
-            if known is not None:
-                return known
-            request_id = row.get("in_reply_to") or ""
-            answer = conn.execute(
-                "SELECT exchange_id FROM exchanges WHERE in_reply_to = ? AND in_reply_to != ''",
-                (request_id,),
-            ).fetchone()
-            if answer is not None:
-                return Refusal(
-                    "already_answered",
-                    f"exchange {request_id} was already answered by {answer[0]}",
-                )
-            return Refusal("conflict", f"exchange {op.exchange_id} conflicts with a stored row")
-        conn.execute(
-            "INSERT INTO log_pending(exchange_id, entry, mode, failure, error, staged_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (op.exchange_id, staged.entry, staged.mode, staged.failure, staged.error, time.time()),
-        )
-        return staged.entry
-
-    def _known(
-        self, conn: SqlConnection, op: _Op, row: dict[str, Any]
-    ) -> bytes | Landed | BaseException | None:
-        """For an exchange id already stored: ``conflict`` if its bytes differ, else the
-        stored exchange (its pending entry to append again, or logged); None if unknown."""
-        known = conn.execute(
-            "SELECT envelope_sm3 FROM exchanges WHERE exchange_id = ?", (op.exchange_id,)
-        ).fetchone()
-        if known is None:
-            return None
-        if bytes(known[0]) != row["envelope_sm3"]:
-            return Refusal(
-                "conflict",
-                f"exchange id {op.exchange_id} was already used for different envelope bytes",
-            )
-        op.known = True
-        return self._pending_entry(conn, op)
-
-    def _append(self, op: _Op, entry: bytes) -> None:
+    def _append(self, op: Op, entry: bytes) -> None:
         """Hand ``entry`` to the log's sequencer; its answer comes back as a finish (or an
         unstage) through this thread's queue, never through the event loop."""
         try:
             appended = self._log.append_async(entry, key=op.exchange_id, want_proof=True)
         except Exception as exc:
-            self._queue.put(_Op("unstage", op.exchange_id, op.future, op.staged, error=exc))
+            self._queue.put(Op("unstage", op.exchange_id, op.future, op.staged, error=exc))
             return
 
         def logged(done: Future[AppendResult]) -> None:
             error = done.exception()
             if error is not None:
-                follow = _Op("unstage", op.exchange_id, op.future, op.staged, error=error)
+                follow = Op("unstage", op.exchange_id, op.future, op.staged, error=error)
             else:
-                follow = _Op("finish", op.exchange_id, op.future, result=done.result())
+                follow = Op("finish", op.exchange_id, op.future, result=done.result())
             follow.known = op.known
             with self._lock:
                 if self._closed or self._dead is not None:
@@ -440,17 +281,6 @@ class ExchangeWriter:
                 self._queue.put(follow)
 
         appended.add_done_callback(logged)
-
-
-def _finish_params(op: _Op) -> dict[str, Any]:
-    assert op.result is not None
-    return {
-        "id": op.exchange_id,
-        "index": op.result.index,
-        "size": op.result.tree_size,
-        "pending": PENDING,
-        "rejected": REJECTED,
-    }
 
 
 def _answer(future: Future[Landed], landed: Landed) -> None:
