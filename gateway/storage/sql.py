@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -114,32 +115,44 @@ class SqlConnection:
             self.errors = (sqlite3.Error,)
             self.integrity_errors = (sqlite3.IntegrityError,)
         self._durable: bool | None = None
+        # One statement at a time per connection, and never a close in the middle of one: a
+        # store closing every thread's connection at shutdown must not free SQLite's handle
+        # under a statement another thread is running (that is a segfault, not an error).
+        self._lock = threading.RLock()
 
     def _sql(self, sql: str) -> str:
         return for_postgres(sql) if self.postgres else sql
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         """Run one statement; the driver's cursor (``fetchone``, ``fetchall``, ``rowcount``)."""
-        return self.raw.execute(self._sql(sql), params)
+        with self._lock:
+            cursor = self.raw.execute(self._sql(sql), params)
+            if self.postgres:  # psycopg has fetched the whole result already
+                return cursor
+            return _Result(cursor.fetchall(), cursor.rowcount)  # no step after the lock
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]) -> None:
-        if self.postgres:
-            with self.raw.cursor() as cur:
-                cur.executemany(self._sql(sql), list(rows))
-        else:
-            self.raw.executemany(sql, rows)
+        with self._lock:
+            if self.postgres:
+                with self.raw.cursor() as cur:
+                    cur.executemany(self._sql(sql), list(rows))
+            else:
+                self.raw.executemany(sql, rows)
 
     def begin(self) -> None:
         """Start a write transaction (SQLite takes the write lock at once: IMMEDIATE)."""
-        self.raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        with self._lock:
+            self.raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
 
     def commit(self) -> None:
-        self.raw.execute("COMMIT")
+        with self._lock:
+            self.raw.execute("COMMIT")
 
     def rollback(self) -> None:
         """Roll back the open transaction, if any; never raises (it runs after an error)."""
         try:
-            self.raw.execute("ROLLBACK")
+            with self._lock:
+                self.raw.execute("ROLLBACK")
         except self.errors:
             pass
 
@@ -157,9 +170,35 @@ class SqlConnection:
 
     def close(self) -> None:
         try:
-            self.raw.close()
+            with self._lock:
+                self.raw.close()
         except self.errors:
             pass
+
+
+class _Result:
+    """A SQLite statement's rows, read to the end inside the connection's lock: what the
+    stores use of a cursor (``fetchone``, ``fetchall``, iteration, ``rowcount``)."""
+
+    __slots__ = ("_next", "_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self._next = 0
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> list[Any]:
+        rest, self._next = self._rows[self._next :], len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
 
 
 def connect(
