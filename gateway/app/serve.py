@@ -37,6 +37,7 @@ from gateway.licences.issuing import set_dev_licence_issuer
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
 from gateway.rpc.identity import load_person_key_secret
+from gateway.storage.pool import redacted_url
 from gateway.tls import TlsFiles
 
 __all__ = [
@@ -227,8 +228,13 @@ def dev_banner(settings: Settings, gateway: Gateway) -> list[str]:
         where = acct.city or acct.region or "-"
         role = _ROLE_NAMES.get(acct.role.value, acct.role.value)
         lines.append(f"yrdgw:   {acct.username:<14} {acct.role.value:<8} {role} · {where}")
+    # the accounts are where the case service keeps them: cases.db, or the shared database
+    # (its URL shown without a password: give the real one, or set YRD_DATABASE)
+    where = f"--data-dir {settings.data_dir}"
+    if settings.database:
+        where += f" --database {redacted_url(settings.database)}"
     lines.append(
-        "yrdgw: forgot a password? yrdgw accounts --data-dir "
-        f"{settings.data_dir} reset-password <username> (list: ... accounts list)"
+        f"yrdgw: forgot a password? yrdgw accounts {where} reset-password <username>"
+        " (list: ... accounts list)"
     )
     return lines

@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from gateway.errors import ConfigError, StorageError
 
-__all__ = ["PoolSettings", "is_postgres_url", "open_pool", "pg_boundary"]
+__all__ = ["PoolSettings", "is_postgres_url", "open_pool", "pg_boundary", "redacted_url"]
 
 _C = TypeVar("_C", bound=type)
 
@@ -43,7 +43,7 @@ class PoolSettings:
     statement_timeout: float = 30.0
 
 
-def _redacted(url: str) -> str:
+def redacted_url(url: str) -> str:
     """The URL without its password (for messages and logs)."""
     parts = urlsplit(url)
     if parts.password is None:
@@ -58,7 +58,7 @@ def open_pool(
     """Open a pool on ``url`` and wait (at most ``settings.timeout``) for its first
     connection, so a wrong URL or a server that is down fails here, named, not later."""
     if not is_postgres_url(url):
-        raise ConfigError(f"database url: not a postgresql:// url: {_redacted(url)[:80]}")
+        raise ConfigError(f"database url: not a postgresql:// url: {redacted_url(url)[:80]}")
     s = settings or PoolSettings()
     if not 1 <= s.min_size <= s.max_size:
         raise ConfigError(f"database pool: need 1 <= min_size <= max_size, got {s}")
@@ -82,7 +82,7 @@ def open_pool(
     except psycopg.Error as exc:  # PoolTimeout is one
         pool.close(timeout=1)
         raise StorageError(
-            f"database pool: no connection to {_redacted(url)} within {s.timeout} s: {exc}"
+            f"database pool: no connection to {redacted_url(url)} within {s.timeout} s: {exc}"
         ) from exc
     return pool
 

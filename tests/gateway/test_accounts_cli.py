@@ -134,13 +134,17 @@ def test_password_from_stdin_is_never_printed(tmp_path: Path) -> None:
 
 def test_reset_while_the_gateway_runs(tmp_path: Path) -> None:
     gw, sims = start_web_gateway(tmp_path)
+    # where the running gateway keeps its accounts: cases.db, or its shared database
+    where = ["--data-dir", str(tmp_path)]
+    if gw.settings.database:
+        where += ["--database", gw.settings.database]
     try:
-        added = yrdgw("accounts", "--data-dir", str(tmp_path), "add", "wuhu-1", "--role",
+        added = yrdgw("accounts", *where, "add", "wuhu-1", "--role",
                       "clerk", "--name", "芜湖G60窗口", "--city", "wuhu")  # fmt: skip
         assert added.returncode == 0, added.stderr
         client = sign_in(gw.http_url, "wuhu-1", _password_of(added.stdout))
         assert client.get("/api/auth/me").json()["city"] == "wuhu"
-        reset = yrdgw("accounts", "--data-dir", str(tmp_path), "reset-password", "wuhu-1",
+        reset = yrdgw("accounts", *where, "reset-password", "wuhu-1",
                       "--password-stdin", stdin="fresh-password-9\n")  # fmt: skip
         assert reset.returncode == 0, reset.stderr
         assert client.get("/api/auth/me").status_code == 401  # the old session is ended
@@ -151,7 +155,7 @@ def test_reset_while_the_gateway_runs(tmp_path: Path) -> None:
         assert f"{gw.http_url}/web/" in banner.replace("localhost", "127.0.0.1")
         row = next(x for x in banner.splitlines() if "wuhu-1" in x)
         assert "clerk" in row and "窗口工作人员" in row and "wuhu" in row
-        assert f"yrdgw accounts --data-dir {tmp_path} reset-password" in banner
+        assert f"yrdgw accounts {' '.join(where)} reset-password" in banner
         stale = httpx.post(
             f"{gw.http_url}/api/auth/sign-in",
             json={"username": "wuhu-1", "password": _password_of(added.stdout)},

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 
 import pytest
 
 from gateway.app.compose import CaseOptions
 from gateway.cases import Role
+from gateway.storage.sql import connect
 from gateway.web.seed import sample_id_number
 from tests.web.helpers import (
     BusinessClock,
@@ -86,8 +86,9 @@ def test_the_handler_sees_the_applicant_and_the_materials_and_each_opening_is_re
         assert a["actor"] == "浙江承办 zj-handler" and a["detail"]["username"] == "zj-handler"
         assert a["at"].endswith("+08:00") and a["system"] and a["exchange_id"] is None
     # the record names the item, never its content
-    db = sqlite3.connect(env["data"] / "cases.db")
-    rows = db.execute("SELECT * FROM accesses WHERE case_id = ?", (case_id,)).fetchall()
+    db = connect(env["gw"].settings.database or env["data"] / "cases.db")
+    found = db.execute("SELECT * FROM accesses WHERE case_id = ?", (case_id,)).fetchall()
+    rows = [[v for v in row if not isinstance(v, int | float)] for row in found]  # not rowid
     db.close()
     assert len(rows) == 2
     stored = json.dumps(rows, ensure_ascii=False)
