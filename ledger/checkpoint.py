@@ -137,6 +137,21 @@ def parse_checkpoint(text: str) -> SignedCheckpoint:
     raise CheckpointError("checkpoint note has no signature line")
 
 
+def _line_for(text: str, first: SignedCheckpoint, name: str, hint: bytes) -> SignedCheckpoint:
+    """The signature line by key ``name`` with ``hint``, else the first line (to be refused)."""
+    for line in text.partition("\n\n")[2].split("\n"):
+        key_name, _, blob = line[len(SIG_PREFIX) :].partition(" ")
+        if not line.startswith(SIG_PREFIX) or key_name != name:
+            continue
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            continue
+        if raw[:4] == hint and len(raw) > 4:
+            return SignedCheckpoint(first.checkpoint, key_name, raw[:4], raw[4:])
+    return first
+
+
 def verify_checkpoint(
     text: str, trusted: PublicKey, origin: str | None = None, key_name: str | None = None
 ) -> SignedCheckpoint:
@@ -153,8 +168,9 @@ def verify_checkpoint(
         raise CheckpointError(
             f"checkpoint origin mismatch: expected {origin!r}, got {signed.checkpoint.origin!r}"
         )
-    # (3): key name and hint
+    # (3): key name and hint; witness cosignature lines may come before the log's own
     name = key_name or signed.key_name
+    signed = _line_for(text, signed, name, key_hint(name, trusted))
     if signed.key_name != name:
         raise CheckpointError(
             f"checkpoint key name mismatch: expected {name!r}, got {signed.key_name!r}"

@@ -9,6 +9,7 @@ Hierarchy (``code`` is each error's machine code)::
     │   └── SignatureError             Code.SIGNATURE      a signature failed to parse or verify
     ├── ProofError (ValueError)        Code.PROOF          a Merkle proof failed a named check
     ├── CheckpointError (ValueError)   Code.CHECKPOINT     malformed, badly signed, inconsistent
+    ├── EvidenceError (ValueError)     Code.EVIDENCE       witness evidence proves no misbehaviour
     ├── ReceiptError (ValueError)      ReceiptCheck.*      which receipt check failed
     │   └── ledger.anchor_verify.AnchorCheckError   ReceiptCheck.ANCHOR*  an anchor check failed
     ├── ledger.boundedjson.JsonLimitError (ValueError)   Code.JSON_LIMIT   too large/deep JSON
@@ -41,6 +42,7 @@ __all__ = [
     "Code",
     "CryptoError",
     "Error",
+    "EvidenceError",
     "IntegrityCode",
     "IntegrityError",
     "KeyFormatError",
@@ -84,6 +86,7 @@ class Code(enum.StrEnum):
     SIGNATURE = "signature"
     PROOF = "proof"
     CHECKPOINT = "checkpoint"
+    EVIDENCE = "evidence"
     STORAGE = "storage"
     MISSING_EXTRA = "missing_extra"
     ANCHOR = "anchor"
@@ -105,6 +108,7 @@ class ReceiptCheck(enum.StrEnum):
     ANCHOR = "anchor"
     ANCHOR_CONSISTENCY = "anchor_consistency"
     ANCHOR_FORMAT = "anchor_format"
+    WITNESS_QUORUM = "witness_quorum"
     TRUST_FILE = "trust_file"
 
 
@@ -142,6 +146,12 @@ class CheckpointError(Error, ValueError):
     """A checkpoint is malformed, badly signed, or inconsistent with an earlier one."""
 
     code = Code.CHECKPOINT
+
+
+class EvidenceError(Error, ValueError):
+    """A witness's evidence document is malformed or does not prove misbehaviour."""
+
+    code = Code.EVIDENCE
 
 
 class ReceiptError(Error, ValueError):

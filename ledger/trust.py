@@ -3,7 +3,9 @@
 Two forms are accepted:
 
 - a JSON trust file (``format: yrd-trust/v1``) listing logs: ``origin``, ``key_name``
-  (defaults to the origin), ``public_key`` (PEM) and optionally ``key_id`` to pin;
+  (defaults to the origin), ``public_key`` (PEM) and optionally ``key_id`` to pin; and
+  optionally ``witnesses``: ``name`` (the cosignature key name), ``public_key`` (PEM),
+  optionally ``key_id`` (see docs/witness.md);
 - a bare SM2 public key PEM, trusted for any origin.
 """
 
@@ -13,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from .cosignature import TrustedWitness
 from .crypto import PublicKey
 from .errors import KeyFormatError, ReceiptCheck, ReceiptError
 
@@ -29,10 +32,13 @@ class TrustedLog:
 
 
 class TrustStore:
-    def __init__(self, logs: list[TrustedLog]) -> None:
+    def __init__(
+        self, logs: list[TrustedLog], witnesses: list[TrustedWitness] | None = None
+    ) -> None:
         if not logs:
             raise ReceiptError("trust file lists no log keys", ReceiptCheck.TRUST_FILE)
         self.logs = logs
+        self.witnesses = list(witnesses or [])
 
     @classmethod
     def load(cls, data: bytes) -> TrustStore:
@@ -75,7 +81,7 @@ class TrustStore:
                     ReceiptCheck.TRUST_FILE,
                 )
             logs.append(TrustedLog(origin, item.get("key_name") or origin, key))
-        return cls(logs)
+        return cls(logs, _witnesses(document.get("witnesses") or []))
 
     def key_for(self, origin: str, key_id: str | None = None) -> TrustedLog:
         """The trusted key for ``origin`` (and ``key_id`` when given)."""
@@ -92,11 +98,44 @@ class TrustStore:
         )
 
 
+def _witnesses(items: Any) -> list[TrustedWitness]:
+    if not isinstance(items, list):
+        raise ReceiptError("trust file witnesses must be a list", ReceiptCheck.TRUST_FILE)
+    witnesses = []
+    for n, item in enumerate(items):
+        try:
+            name, pem = item["name"], item["public_key"]
+            key = PublicKey.from_pem(pem)
+        except (KeyError, TypeError) as exc:
+            raise ReceiptError(
+                f"trust file witnesses[{n}] needs name and public_key", ReceiptCheck.TRUST_FILE
+            ) from exc
+        except KeyFormatError as exc:
+            raise ReceiptError(
+                f"trust file witnesses[{n}].public_key: {exc}", ReceiptCheck.TRUST_FILE
+            ) from exc
+        if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+            raise ReceiptError(
+                f"trust file witnesses[{n}].name must be one word", ReceiptCheck.TRUST_FILE
+            )
+        pinned = item.get("key_id")
+        if pinned and pinned != key.key_id:
+            raise ReceiptError(
+                f"trust file witnesses[{n}]: key_id does not match public_key",
+                ReceiptCheck.TRUST_FILE,
+            )
+        witnesses.append(TrustedWitness(name, key))
+    return witnesses
+
+
 def trust_document(
-    origin: str, public_key: PublicKey, key_name: str | None = None
+    origin: str,
+    public_key: PublicKey,
+    key_name: str | None = None,
+    witnesses: list[TrustedWitness] | None = None,
 ) -> dict[str, Any]:
-    """A trust file naming one log key (what the gateway hands to auditors)."""
-    return {
+    """A trust file naming one log key and its witnesses (what the gateway hands auditors)."""
+    document: dict[str, Any] = {
         "format": TRUST_FORMAT,
         "logs": [
             {
@@ -107,3 +146,13 @@ def trust_document(
             }
         ],
     }
+    if witnesses:
+        document["witnesses"] = [
+            {
+                "name": w.name,
+                "key_id": w.public_key.key_id,
+                "public_key": w.public_key.to_pem().decode(),
+            }
+            for w in witnesses
+        ]
+    return document
