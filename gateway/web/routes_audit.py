@@ -68,7 +68,12 @@ def _readable_case(
 
 
 def receipt_with_anchor(gateway: Any, receipt: dict[str, Any]) -> dict[str, Any]:
-    """``receipt`` with its ``anchor`` object if an anchor covers it yet (else unchanged)."""
+    """``receipt`` with the witnesses' cosignatures (upgraded to a later witnessed
+    checkpoint if its own has no quorum: ``gateway.witness.receipts``), and its ``anchor``
+    object if an anchor covers it yet. Blocks: a route's worker thread."""
+    witnessing = getattr(gateway, "witnessing", None)
+    if witnessing is not None and witnessing.receipts.active():
+        receipt = witnessing.receipts.upgrade(receipt)
     anchorer = getattr(gateway, "anchorer", None)
     if anchorer is None or not hasattr(anchorer, "attach_anchor"):
         return receipt
