@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from gateway.app.devenv import ensure_dev_environment
+from gateway.exchange import loopguard
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import DEV_LOG_ORIGIN
 from gateway.witness import NOT_WITNESSED, WITNESSED, WitnessStore
@@ -142,7 +143,8 @@ class Setup:
             ]
             document["witness_quorum"] = QUORUM
 
-        self.gw = GatewayThread(data, mutate=add_witnesses)
+        # a blocking store call on the gateway's loop (the collector's, a receipt's) raises
+        self.gw = GatewayThread(data, mutate=add_witnesses, off_loop_guard=True)
         self.trust = TrustStore.load(
             json.dumps(
                 trust_document(DEV_LOG_ORIGIN, self.log_key, witnesses=self.trusted)
@@ -225,6 +227,7 @@ def setup(tmp_path):
     yield make
     for each in made:
         each.close()
+    assert [v for v in loopguard.violations() if "Witness" in v] == []
 
 
 def run(coro: Any) -> Any:
@@ -366,3 +369,40 @@ def test_the_store_reads_use_their_indexes(tmp_path):
     assert len(reads) == 4  # lines, newest_with_quorum twice, newest_size
     with contextlib.closing(sqlite3.connect(tmp_path / "gateway.db")) as conn:
         assert {s: table_scans(conn, s) for s in reads} == {s: [] for s in reads}
+
+
+def test_the_postgresql_migration_is_the_sqlite_table(pg_url, tmp_path):
+    """0004_witness.sql and gateway.db's table stay one schema (columns in order, the same
+    indexes), and the store answers the same on both."""
+    import psycopg
+
+    stores = [WitnessStore(pg_url), WitnessStore(tmp_path / "gateway.db")]
+    try:
+        for store in stores:
+            for size in (3, 4):
+                for name in NAMES[: size - 1]:
+                    assert store.add("o", size, name, f"— {name} {size}")
+        assert {store.newest_with_quorum("o", 0, NAMES, 3) for store in stores} == {4}
+        assert {store.newest_size("o", NAMES[2]) for store in stores} == {4}
+    finally:
+        for store in stores:
+            store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "gateway.db")) as conn:
+        lite = [r[1] for r in conn.execute("PRAGMA table_info(witness_cosignatures)")]
+        lite_indexes = {r[1] for r in conn.execute("PRAGMA index_list(witness_cosignatures)")}
+    with psycopg.connect(pg_url) as conn:
+        pg = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'witness_cosignatures' ORDER BY ordinal_position"
+            )
+        ]
+        pg_indexes = {
+            r[0]
+            for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'witness_cosignatures'"
+            )
+        }
+    assert pg == lite == ["origin", "tree_size", "witness", "line", "cosigned_at"]
+    assert "witness_cosignatures_witness" in lite_indexes & pg_indexes
