@@ -94,3 +94,27 @@ def test_a_bad_witness_entry_is_refused_naming_the_field(change, field, words):
         sign_registry(_broken(change), GOVERNANCE)
     assert raised.value.field == field
     assert words in raised.value.problem
+
+
+def test_the_registry_cli_signs_and_shows_witnesses(tmp_path, capsys):
+    import argparse
+    import json
+
+    from gateway.registry.cli import add_registry_commands
+
+    parser = argparse.ArgumentParser(prog="yrdgw")
+    add_registry_commands(parser.add_subparsers(dest="command", required=True))
+
+    def run(*argv: str) -> int:
+        args = parser.parse_args(["registry", *argv])
+        return int(args.func(args))
+
+    (tmp_path / "doc.json").write_text(json.dumps(document()))
+    (tmp_path / "governance.pem").write_bytes(GOVERNANCE.to_pem())
+    out = str(tmp_path / "signed.json")
+    assert run("sign", "--key", str(tmp_path / "governance.pem"), "--in",
+               str(tmp_path / "doc.json"), "--out", out) == 0  # fmt: skip
+    assert run("inspect", out) == 0
+    shown = capsys.readouterr().out
+    assert "witnesses (3), quorum 2:" in shown
+    assert "w1.witness.yrd" in shown and "http://127.0.0.1:9101" in shown
