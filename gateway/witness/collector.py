@@ -119,8 +119,8 @@ class WitnessCollector:
             "witnessed_size": self.witnessed_size,
             "lag_entries": self.lag(),
             "role": self.role(),
-            "witnesses": {
-                w.name: self._state(w.name).as_dict()
+            "witnesses": {  # (a witness not tried yet: its defaults; no store read here)
+                w.name: self.states.get(w.name, WitnessState(w.name)).as_dict()
                 for w in registry.log_witnesses(self.log.origin)
             },
         }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -151,12 +152,13 @@ class Setup:
             ).encode()
         )
 
-    def start(self, *names: str) -> Setup:
+    def start(self, *names: str, lag_alarm_seconds: float = 60.0) -> Setup:
         for name in names or NAMES:
             self.witnesses[name].start()
         gateway = self.gw.compose()
         assert gateway.witnessing is not None
         gateway.witnessing.collector.cap = 1.0  # a returning witness is tried again soon
+        gateway.witnessing.collector.lag_alarm_seconds = lag_alarm_seconds
         self.gw.call(gateway.start())
         return self
 
@@ -262,8 +264,17 @@ def test_a_quorum_of_two_is_reached_and_still_with_one_witness_down(setup):
     assert "witness_unreachable" not in json.dumps(down["down"])  # not a down worker
 
 
-def test_two_witnesses_down_then_back_upgrade_the_receipt(setup):
-    s = setup().start()
+def _metric(s: Setup, name: str) -> float:
+    with urllib.request.urlopen(f"{s.gw.http_url}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")]
+    assert len(values) == 1, text
+    return values[0]
+
+
+def test_two_witnesses_down_then_back_upgrade_the_receipt(setup, caplog):
+    caplog.set_level(logging.INFO, logger="gateway.witness.collector")
+    s = setup().start(lag_alarm_seconds=0.3)
     for name in NAMES[1:]:
         s.witnesses[name].stop()
     # exchanges continue; receipts say they are not yet witnessed
@@ -282,11 +293,18 @@ def test_two_witnesses_down_then_back_upgrade_the_receipt(setup):
     health = s.health()
     assert health["http_status"] == 200 and health["witnesses"]["witnessed_size"] == 0
     assert health["witnesses"]["lag_entries"] >= second.tree_size
+    # a quorum missing for longer than the alarm threshold: one ERROR line and the gauge
+    deadline = time.monotonic() + DEADLINE
+    while not any("no witness quorum" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "no alarm line for the missing quorum"
+        time.sleep(0.1)
+    assert _metric(s, "yrd_witness_quorum_lag_entries") >= second.tree_size
 
     # the witnesses return: the newest checkpoint (second's) gets its quorum
     for name in NAMES[1:]:
         s.witnesses[name].start()
     s.wait_witnessed(second.tree_size)
+    assert _metric(s, "yrd_witness_witnessed_size") >= second.tree_size
     upgraded = run(s.get_receipt(first.exchange_id))
     verified = verify_receipt(upgraded, s.trust)
     assert upgraded["witnesses"]["status"] == WITNESSED
