@@ -29,7 +29,9 @@ from typing import Any
 
 import pytest
 
+from gateway.app.compose import CaseOptions
 from gateway.app.devenv import ensure_dev_environment
+from gateway.cases import Role
 from gateway.exchange import loopguard
 from gateway.pb.yrd.v1 import exchange_pb2
 from gateway.registry import DEV_LOG_ORIGIN
@@ -42,7 +44,9 @@ from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore, trust_document
 from tests.envelopes import status_update
 from tests.gateway.harness import GatewayThread
+from tests.gateway.test_audit_api import PASSWORD, submit_case
 from tests.gateway.test_query_plans import table_scans
+from tests.web.helpers import sign_in, start_web_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # s: every wait below ends by then, or the test fails
@@ -144,8 +148,10 @@ class Setup:
             ]
             document["witness_quorum"] = QUORUM
 
-        # a blocking store call on the gateway's loop (the collector's, a receipt's) raises
-        self.gw = GatewayThread(data, mutate=add_witnesses, off_loop_guard=True)
+        self.data = data
+        self.mutate = add_witnesses
+        self.gw: GatewayThread | None = None
+        self.sims: Any = None
         self.trust = TrustStore.load(
             json.dumps(
                 trust_document(DEV_LOG_ORIGIN, self.log_key, witnesses=self.trusted)
@@ -155,6 +161,8 @@ class Setup:
     def start(self, *names: str, lag_alarm_seconds: float = 60.0) -> Setup:
         for name in names or NAMES:
             self.witnesses[name].start()
+        # a blocking store call on the gateway's loop (the collector's, a receipt's) raises
+        self.gw = GatewayThread(self.data, mutate=self.mutate, off_loop_guard=True)
         gateway = self.gw.compose()
         assert gateway.witnessing is not None
         gateway.witnessing.collector.cap = 1.0  # a returning witness is tried again soon
@@ -162,15 +170,32 @@ class Setup:
         self.gw.call(gateway.start())
         return self
 
+    def start_web(self) -> GatewayThread:
+        """The three witnesses and a gateway with the web app and the push simulators."""
+        for witness in self.witnesses.values():
+            witness.start()
+        self.gw, self.sims = start_web_gateway(
+            self.data, CaseOptions(), mutate=self.mutate, off_loop_guard=True
+        )
+        return self.gw
+
+    @property
+    def running(self) -> GatewayThread:
+        assert self.gw is not None, "start() first"
+        return self.gw
+
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.gw.stop()
+        if self.gw is not None:
+            with contextlib.suppress(Exception):
+                self.gw.stop()
+        if self.sims is not None:
+            self.sims.stop()
         for witness in self.witnesses.values():
             witness.stop(signal.SIGKILL)
 
     def health(self) -> dict[str, Any]:
         try:
-            with urllib.request.urlopen(f"{self.gw.http_url}/healthz", timeout=10) as reply:
+            with urllib.request.urlopen(f"{self.running.http_url}/healthz", timeout=10) as reply:
                 body = json.loads(reply.read())
                 body["http_status"] = reply.status
                 return body
@@ -202,14 +227,22 @@ class Setup:
         )
 
     async def submit(self) -> exchange_pb2.Receipt:
-        async with self.gw.client("SH") as sender:
-            return await sender.submit(status_update(sender, self.gw.env, "ZJ"))
+        async with self.running.client("SH") as sender:
+            return await sender.submit(status_update(sender, self.running.env, "ZJ"))
 
     async def get_receipt(self, exchange_id: str, tree_size: int = 0) -> dict[str, Any]:
-        async with self.gw.client("SH") as sender:
+        async with self.running.client("SH") as sender:
             request = exchange_pb2.GetReceiptRequest(exchange_id=exchange_id, tree_size=tree_size)
             answer = await sender.exchange.GetReceipt(request)
         return json.loads(answer.receipt_json)
+
+    async def pull_one(self) -> dict[str, Any]:
+        """The receipt of the first delivery ZJ pulls (acked)."""
+        async with self.running.client("ZJ") as recipient, recipient.pull() as deliveries:
+            async for delivery in deliveries:
+                await deliveries.ack(delivery)
+                return dict(json.loads(delivery.receipt.receipt_json))
+        raise AssertionError("the pull stream ended without a delivery")
 
     def cosigners(self, receipt: dict[str, Any]) -> list[str]:
         """Names of the witnesses whose cosignature on the receipt's checkpoint verifies."""
@@ -262,10 +295,15 @@ def test_a_quorum_of_two_is_reached_and_still_with_one_witness_down(setup):
     )
     assert down["witnesses"]["witnesses"][NAMES[2]]["reachable"] is False
     assert "witness_unreachable" not in json.dumps(down["down"])  # not a down worker
+    # a pull delivery's receipt carries the cosignatures too
+    delivered = run(s.pull_one())
+    verify_receipt(delivered, s.trust)
+    assert delivered["witnesses"]["status"] == WITNESSED
+    assert len(s.cosigners(delivered)) >= QUORUM
 
 
 def _metric(s: Setup, name: str) -> float:
-    with urllib.request.urlopen(f"{s.gw.http_url}/metrics", timeout=10) as reply:
+    with urllib.request.urlopen(f"{s.running.http_url}/metrics", timeout=10) as reply:
         text = reply.read().decode()
     values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")]
     assert len(values) == 1, text
@@ -424,3 +462,26 @@ def test_the_postgresql_migration_is_the_sqlite_table(pg_url, tmp_path):
         }
     assert pg == lite == ["origin", "tree_size", "witness", "line", "cosigned_at"]
     assert "witness_cosignatures_witness" in lite_indexes & pg_indexes
+
+
+def test_web_receipts_and_the_trust_file_carry_the_witnesses(setup):
+    s = setup()
+    gw = s.start_web()
+    gw.gateway.cases.accounts.create(
+        "clerk", PASSWORD, role=Role.CLERK, display_name="窗口", city="suzhou"
+    )
+    clerk = sign_in(gw.http_url, "clerk", PASSWORD)
+    try:
+        case = submit_case(clerk)
+        exchange_id = case["timeline"][0]["exchange_id"]
+        first = clerk.get(f"/api/receipts/{exchange_id}.json").json()
+        s.wait_witnessed(first["tree_size"])
+        receipt = clerk.get(f"/api/receipts/{exchange_id}.json").json()
+        trust = TrustStore.load(clerk.get("/api/trust.json").content)
+    finally:
+        clerk.close()
+    assert sorted(w.name for w in trust.witnesses) == sorted(NAMES)
+    verify_receipt(receipt, trust)
+    assert receipt["witnesses"]["status"] == WITNESSED
+    valid, _ = verify_cosignatures(receipt["checkpoint"], trust.witnesses)
+    assert len(valid) >= QUORUM
