@@ -56,6 +56,10 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = REQUEST_TIMEOUT
     server: WitnessServer
 
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout
+        super().setup()
+
     # -- methods ---------------------------------------------------------------------------
 
     def do_POST(self) -> None:
@@ -172,14 +176,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 class WitnessServer(ThreadingHTTPServer):
     """The HTTP server of one :class:`Witness`: a thread per connection, at most
-    :data:`MAX_CONNECTIONS` at once. ``url`` is where it listens (port 0 picks one)."""
+    :data:`MAX_CONNECTIONS` at once, each closed after ``request_timeout`` seconds of
+    silence. ``url`` is where it listens (port 0 picks one)."""
 
     daemon_threads = True
 
     def __init__(
-        self, witness: Witness, host: str, port: int, max_connections: int = MAX_CONNECTIONS
+        self,
+        witness: Witness,
+        host: str,
+        port: int,
+        max_connections: int = MAX_CONNECTIONS,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.witness = witness
+        self.request_timeout = request_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         if ":" in host:
             self.address_family = socket.AF_INET6
