@@ -57,8 +57,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: WitnessServer
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout
         super().setup()
+        self.connection.settimeout(self.server.request_timeout)
 
     # -- methods ---------------------------------------------------------------------------
 
