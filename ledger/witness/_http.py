@@ -16,6 +16,7 @@ leaves one log line (method, path, status, code); request bodies are never logge
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -36,6 +37,9 @@ log = logging.getLogger("ledger.witness")
 REQUEST_TIMEOUT = 10.0
 """Seconds a connection may stay silent (or trickle a body) before it is closed."""
 MAX_CONNECTIONS = 64
+DISCARD_LIMIT = 1 << 20
+"""Most bytes of a refused (413) body read and dropped so the client sees the answer."""
+DISCARD_TIMEOUT = 2.0
 JSON = "application/json"
 _GET = ("/checkpoint", "/evidence", "/healthz")
 _POST = ("/add-checkpoint",)
@@ -55,6 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = REQUEST_TIMEOUT
     server: WitnessServer
+    _discard = 0
 
     def setup(self) -> None:
         super().setup()
@@ -128,6 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(declared)
         if length > MAX_BODY:
             self.close_connection = True
+            self._discard = min(length, DISCARD_LIMIT)
             return _refusal(WitnessCode.TOO_LARGE, f"body is {length} bytes, limit {MAX_BODY}")
         body = self.rfile.read(length)
         if len(body) != length:
@@ -157,6 +163,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(response.body)
+        if self._discard:
+            self._drain()
         outcome = response.code.value if response.code else "ok"
         log.info(
             "%s %s %d %s%s",
@@ -166,6 +174,19 @@ class _Handler(BaseHTTPRequestHandler):
             outcome,
             f": {response.reason}" if response.code else "",
         )
+
+    def _drain(self) -> None:
+        """After a 413, read (and drop) what the client is still sending, up to a bound and
+        briefly: closing a socket with unread data resets it, and the client could lose
+        the answer."""
+        self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(DISCARD_TIMEOUT)
+            left = self._discard
+            while left > 0 and (chunk := self.connection.recv(min(left, 65536))):
+                left -= len(chunk)
+        self._discard = 0
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # _send logs one line per request, with the reason

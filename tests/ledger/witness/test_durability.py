@@ -88,3 +88,20 @@ def test_concurrent_add_checkpoint_never_moves_backwards(witness, test_log):
     for (_, new), (old, _) in itertools.pairwise(chain):
         assert new == old, f"accepted pairs do not chain: {chain}"
     assert _latest_size(witness) == chain[-1][1]
+
+
+def test_a_rolled_back_log_is_refused(witness, test_log):
+    """The log drops its last batch (entries 6..9) and grows again with other entries: the
+    new checkpoint cannot be proven consistent with the one cosigned, at any size."""
+    assert witness.add(body(0, [], test_log.note(6))).status == 200
+    assert witness.add(body(6, test_log.proof(6, 10), test_log.note(10))).status == 200
+    rolled = type(test_log)(test_log.key, entries=test_log.entries[:6])
+    rolled.entries += [f"other {n}".encode() for n in range(6)]
+    regrown = witness.add(body(10, rolled.proof(10, 12), rolled.note(12)))
+    assert regrown.status == 422
+    assert witness.add(body(6, rolled.proof(6, 12), rolled.note(12))).text == "10\n"
+    same_size = witness.add(body(10, [], rolled.note(10)))  # the rewritten size-10 tree
+    assert same_size.status == 409 and same_size.text.startswith("conflict:")
+    assert _latest_size(witness) == 10
+    kinds = sorted(e["kind"] for e in witness.evidence())
+    assert kinds == ["inconsistent_proof", "split_view"]
