@@ -83,7 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path not in _GET:
             self._send(self._unknown(url.path, "GET"))
             return
-        query = parse_qs(url.query, max_num_fields=4)
+        try:
+            query = parse_qs(url.query, max_num_fields=4)
+        except ValueError:
+            self._send(_refusal(WitnessCode.MALFORMED, "too many query parameters"))
+            return
         self._send(self._guarded(lambda: self._get(url.path, query)))
 
     # -- endpoints -------------------------------------------------------------------------
@@ -167,7 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain()
         outcome = response.code.value if response.code else "ok"
         log.info(
-            "%s %s %d %s%s",
+            "%s %s %s %d %s%s",
+            self.client_address[0],
             self.command,
             one_line(urlsplit(self.path).path, 80),
             response.status,

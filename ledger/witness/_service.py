@@ -227,7 +227,7 @@ class Witness:
                 )
             return WitnessError(
                 WitnessCode.CONFLICT,
-                f"conflict: a checkpoint of size {size} with another root was cosigned; "
+                f"a checkpoint of size {size} with another root was cosigned earlier; "
                 "evidence recorded",
             ), ""
         # (5): old size not beyond the checkpoint
