@@ -16,6 +16,7 @@ leaves one log line (method, path, status, code); request bodies are never logge
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -36,6 +37,9 @@ log = logging.getLogger("ledger.witness")
 REQUEST_TIMEOUT = 10.0
 """Seconds a connection may stay silent (or trickle a body) before it is closed."""
 MAX_CONNECTIONS = 64
+DISCARD_LIMIT = 1 << 20
+"""Most bytes of a refused (413) body read and dropped so the client sees the answer."""
+DISCARD_TIMEOUT = 2.0
 JSON = "application/json"
 _GET = ("/checkpoint", "/evidence", "/healthz")
 _POST = ("/add-checkpoint",)
@@ -55,6 +59,11 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = REQUEST_TIMEOUT
     server: WitnessServer
+    _discard = 0
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.request_timeout)
 
     # -- methods ---------------------------------------------------------------------------
 
@@ -74,7 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path not in _GET:
             self._send(self._unknown(url.path, "GET"))
             return
-        query = parse_qs(url.query, max_num_fields=4)
+        try:
+            query = parse_qs(url.query, max_num_fields=4)
+        except ValueError:
+            self._send(_refusal(WitnessCode.MALFORMED, "too many query parameters"))
+            return
         self._send(self._guarded(lambda: self._get(url.path, query)))
 
     # -- endpoints -------------------------------------------------------------------------
@@ -124,6 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(declared)
         if length > MAX_BODY:
             self.close_connection = True
+            self._discard = min(length, DISCARD_LIMIT)
             return _refusal(WitnessCode.TOO_LARGE, f"body is {length} bytes, limit {MAX_BODY}")
         body = self.rfile.read(length)
         if len(body) != length:
@@ -153,15 +167,31 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(response.body)
+        if self._discard:
+            self._drain()
         outcome = response.code.value if response.code else "ok"
         log.info(
-            "%s %s %d %s%s",
+            "%s %s %s %d %s%s",
+            self.client_address[0],
             self.command,
             one_line(urlsplit(self.path).path, 80),
             response.status,
             outcome,
             f": {response.reason}" if response.code else "",
         )
+
+    def _drain(self) -> None:
+        """After a 413, read (and drop) what the client is still sending, up to a bound and
+        briefly: closing a socket with unread data resets it, and the client could lose
+        the answer."""
+        self.wfile.flush()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(DISCARD_TIMEOUT)
+            left = self._discard
+            while left > 0 and (chunk := self.connection.recv(min(left, 65536))):
+                left -= len(chunk)
+        self._discard = 0
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # _send logs one line per request, with the reason
@@ -172,14 +202,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 class WitnessServer(ThreadingHTTPServer):
     """The HTTP server of one :class:`Witness`: a thread per connection, at most
-    :data:`MAX_CONNECTIONS` at once. ``url`` is where it listens (port 0 picks one)."""
+    :data:`MAX_CONNECTIONS` at once, each closed after ``request_timeout`` seconds of
+    silence. ``url`` is where it listens (port 0 picks one)."""
 
     daemon_threads = True
 
     def __init__(
-        self, witness: Witness, host: str, port: int, max_connections: int = MAX_CONNECTIONS
+        self,
+        witness: Witness,
+        host: str,
+        port: int,
+        max_connections: int = MAX_CONNECTIONS,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.witness = witness
+        self.request_timeout = request_timeout
         self._slots = threading.BoundedSemaphore(max_connections)
         if ":" in host:
             self.address_family = socket.AF_INET6

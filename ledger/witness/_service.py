@@ -227,7 +227,7 @@ class Witness:
                 )
             return WitnessError(
                 WitnessCode.CONFLICT,
-                f"conflict: a checkpoint of size {size} with another root was cosigned; "
+                f"a checkpoint of size {size} with another root was cosigned earlier; "
                 "evidence recorded",
             ), ""
         # (5): old size not beyond the checkpoint
@@ -263,8 +263,9 @@ class Witness:
                 document["proof"] = [base64.b64encode(p).decode() for p in request.proof]
                 tx.record_evidence(origin, INCONSISTENT_PROOF, size, root, document)
             return WitnessError(WitnessCode.BAD_PROOF, f"consistency proof: {exc}"), ""
-        # (8): cosign and keep
-        when = int(self._clock())
+        # (8): cosign and keep; the time never goes back for an origin, so a later, larger
+        # checkpoint never carries an earlier "as of" time than a smaller one (C2SP semantics)
+        when = max(int(self._clock()), 0 if latest is None else latest.cosigned_at)
         cosignature = cosign(signed.checkpoint, self.key, self.name, when)
         note = add_signature_lines(signed.text, [cosignature.line])
         tx.record_cosigned(Cosigned(origin, size, root, note, when))

@@ -72,6 +72,16 @@ def _listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be in (0, 3600] seconds, got {text}")
+    return value
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
     key = PrivateKey.generate()
     try:
@@ -143,7 +153,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             store.close()
             raise UsageError(str(exc)) from exc
         try:
-            server = WitnessServer(witness, host, port)
+            server = WitnessServer(witness, host, port, request_timeout=args.request_timeout)
         except OSError as exc:
             store.close()
             raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from exc
@@ -179,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data", required=True, help="directory of witness.db")
     serve.add_argument("--listen", required=True, help="HOST:PORT (port 0 picks a free one)")
     serve.add_argument("--ready-file", help="write the URL here once listening")
+    serve.add_argument(
+        "--request-timeout",
+        type=_seconds,
+        default=10.0,
+        help="seconds a connection may stay silent before it is closed (default 10)",
+    )
     serve.set_defaults(func=cmd_serve)
     return parser
 

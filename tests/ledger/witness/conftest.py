@@ -84,7 +84,10 @@ def request(url: str, method: str, path: str, data: bytes | None = None, **heade
 class WitnessProcess:
     """One ``yrd-witness serve`` subprocess; ``start`` waits for its ready file."""
 
-    def __init__(self, directory: Path, name: str, key_path: Path, trust_path: Path) -> None:
+    def __init__(
+        self, directory: Path, name: str, key_path: Path, trust_path: Path, *extra: str
+    ) -> None:
+        self.extra = list(extra)
         self.directory = directory
         self.name = name
         self.key_path = key_path
@@ -115,6 +118,7 @@ class WitnessProcess:
                 "127.0.0.1:0",
                 "--ready-file",
                 str(ready),
+                *self.extra,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -191,11 +195,11 @@ def make_witness(tmp_path, log_key, witness_key):
     trust_path = tmp_path / "logs.json"
     trust_path.write_text(json.dumps(trust_document(ORIGIN, log_key.public_key)))
 
-    def make(name: str | None = None) -> WitnessProcess:
+    def make(name: str | None = None, *extra: str) -> WitnessProcess:
         label = name or f"w{len(started) + 1}"
         directory = tmp_path / label
         directory.mkdir(exist_ok=True)
-        process = WitnessProcess(directory, label, key_path, trust_path).start()
+        process = WitnessProcess(directory, label, key_path, trust_path, *extra).start()
         started.append(process)
         return process
 

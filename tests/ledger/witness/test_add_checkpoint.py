@@ -192,6 +192,7 @@ def test_other_methods_and_paths(witness):
     assert request(witness.url, "POST", "/healthz", b"").status == 405
     assert request(witness.url, "GET", "/nope").status == 404
     assert request(witness.url, "GET", "/checkpoint").status == 400
+    assert request(witness.url, "GET", "/checkpoint?a=1&b=2&c=3&d=4&e=5").status == 400
     answer = request(witness.url, "GET", f"/checkpoint?origin={ORIGIN}")
     assert (answer.status, answer.text.split(":")[0]) == (404, "not_found")
     assert witness.evidence() == []
