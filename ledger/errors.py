@@ -17,6 +17,7 @@ Hierarchy (``code`` is each error's machine code)::
     ├── StorageError                   Code.STORAGE        the durable store could not read/write
     │   └── IntegrityError             IntegrityCode.*     the stored log contradicts its history
     ├── MissingExtraError (ImportError)  Code.MISSING_EXTRA  an optional part's extra is missing
+    ├── ledger.witness.WitnessError    WitnessCode.*       a witness refused a request (HTTP status)
     └── ledger.anchor.errors.AnchorError   Code.ANCHOR     an anchoring operation failed
         ├── ChainUnavailable               Code.CHAIN_UNAVAILABLE
         └── ContractRevert                 Code.CONTRACT_REVERT

@@ -232,7 +232,8 @@ def test_the_ledger_core_requirements_match_the_gateways():
             if req.name == "yrd-ledger":
                 continue
             assert text in (ours.get(req.name), extras.get(req.name)), text
-    assert ledger["scripts"]["yrd-audit"] == gateway["scripts"]["yrd-audit"]
+    for script in ("yrd-audit", "yrd-sequencer", "yrd-witness"):
+        assert ledger["scripts"][script] == gateway["scripts"][script], script
 
 
 def _normal(name: str) -> str:
