@@ -76,15 +76,24 @@ class DevWitnesses:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     async def start(self, origin: str, log_key: PublicKey) -> list[DevWitness]:
-        """Start one witness per partner region, witnessing ``origin`` signed by ``log_key``."""
-        return await asyncio.to_thread(self.start_blocking, origin, log_key)
+        """Start one witness per partner region, witnessing ``origin`` signed by ``log_key``.
+
+        Spawned from the calling thread (the event loop's, which lives as long as the
+        gateway): Linux's parent-death signal fires when the *thread* that forked exits, so a
+        pool thread would take the witnesses down with it when the pool shrinks."""
+        pending = self._spawn(origin, log_key)
+        return await asyncio.to_thread(self._wait_all, pending)
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.stop_blocking)
 
     def start_blocking(self, origin: str, log_key: PublicKey) -> list[DevWitness]:
-        """:meth:`start` off the event loop: it spawns processes and waits for their ports."""
+        """:meth:`start` for callers without an event loop (the benchmark)."""
+        return self._wait_all(self._spawn(origin, log_key))
+
+    def _spawn(self, origin: str, log_key: PublicKey) -> list[tuple]:
         logs = self.root / "witness-logs.json"
+        logs.parent.mkdir(parents=True, exist_ok=True)
         logs.write_text(json.dumps(trust_document(origin, log_key), indent=2))
         pending = []
         for region in DEV_WITNESS_REGIONS:
@@ -109,6 +118,9 @@ class DevWitnesses:
                 )
             self.processes.append(process)
             pending.append((region, name, key.public_key, ready, process))
+        return pending
+
+    def _wait_all(self, pending: list[tuple]) -> list[DevWitness]:
         try:
             for region, name, public, ready, process in pending:
                 url = self._wait_ready(ready, process, name)
