@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ledger.anchor import Anchorer, JsonRpcChain
 from ledger.audit_cli import main
 from ledger.cosignature import (
     Cosignature,
@@ -29,6 +30,11 @@ from ledger.log import MerkleLog, SQLiteStore
 from ledger.quorum import Cosigned, check_quorum
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore, trust_document
+from tests.ledger.chain_fixtures import (  # noqa: F401 -- pytest fixture
+    ADMIN_KEY,
+    ANCHORER_KEY,
+    hardhat_node,
+)
 
 ORIGIN = "witnessed.yrd/log"
 KEY = PrivateKey.generate()
@@ -85,8 +91,9 @@ def files(tmp_path_factory):
     return path, notes
 
 
-def _audit(capsys, *argv) -> tuple[int, str, str]:
+def _audit(capsys, *argv) -> tuple[int | str | None, str, str]:
     """``yrd-audit`` in-process: its exit code (argparse's refusals exit from parse_args)."""
+    code: int | str | None
     try:
         code = main([str(a) for a in argv])
     except SystemExit as exc:
@@ -249,3 +256,53 @@ def test_the_module_run_as_a_program(files):
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("INVALID: witness quorum: 1 valid")
+
+
+# -- with --rpc: the VALID line reports the anchor and the witnesses ---------------------------
+
+
+def test_with_rpc_the_verdict_reports_both_the_anchor_and_the_witnesses(
+    capsys,
+    hardhat_node,  # noqa: F811
+    tmp_path,
+):
+    """The anchorer anchors the witnessed checkpoint (quorum selector), and ``verify --rpc
+    --witnesses 2`` checks both on a real Hardhat node."""
+    admin = JsonRpcChain(hardhat_node.url, ADMIN_KEY, timeout=30)
+    address = admin.deploy()
+    chain = JsonRpcChain(hardhat_node.url, ANCHORER_KEY, address, timeout=30)
+    admin.grant(ORIGIN, chain.account)
+    notes: dict[int, str] = {}
+
+    def witnessed(latest: int) -> int | None:
+        reached = [s for s, n in notes.items() if check_quorum(n, WITNESSES, 2).reached]
+        return max((s for s in reached if s <= latest), default=None)
+
+    with MerkleLog(SQLiteStore(tmp_path / "log.db"), KEY, ORIGIN) as log:
+        clock = iter(range(0, 10**6, 60)).__next__  # every anchor is due
+        anchorer = Anchorer(log, chain, tmp_path / "anchors.db", clock=clock, select=witnessed)
+        log.append_many([b"r%d" % i for i in range(4)])
+        note = log.checkpoint(4).text
+        notes[4] = add_signature_lines(note, [_line(note, "hefei"), _line(note, "hangzhou")])
+        log.append_many([b"r%d" % i for i in range(4, 7)])  # 7: signed, not witnessed
+        assert anchorer.run_once().tree_size == 4
+        receipt = anchorer.attach_anchor({**log.receipt(1, 4), "checkpoint": notes[4]})
+        anchorer.close()
+    (tmp_path / "receipt.json").write_text(json.dumps(receipt))
+    (tmp_path / "trust.json").write_text(
+        json.dumps(trust_document(ORIGIN, KEY.public_key, witnesses=WITNESSES))
+    )
+    argv = ["verify", tmp_path / "receipt.json", "--trust", tmp_path / "trust.json"]
+    code, out, err = _audit(capsys, *argv, "--rpc", hardhat_node.url, "--witnesses", "2")
+    assert code == 0, err
+    verdict = out.splitlines()[-1]
+    assert "anchored on chain at size 4" in verdict and "anchor checked on chain id " in verdict
+    assert verdict.endswith("; cosigned by 2 of 3 trusted witnesses, quorum 2")
+    assert "ok   witness hefei (cosigned" in out and "--   witness nanjing: no cosignature" in out
+    code, out, err = _audit(capsys, *argv, "--rpc", hardhat_node.url)
+    assert code == 0, err
+    assert out.splitlines()[-1].endswith("; witnesses not checked (no --witnesses)")
+    assert "NOT checked" not in out  # the anchor was checked: nothing shouts
+    code, out, err = _audit(capsys, *argv, "--rpc", hardhat_node.url, "--witnesses", "3")
+    assert code == 1 and "ok   anchor" not in out  # the quorum failed: the chain is not asked
+    assert "missing: nanjing" in err
