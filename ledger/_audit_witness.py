@@ -13,7 +13,7 @@ from typing import Any
 from .checkpoint import SIG_PREFIX
 from .clitext import one_line
 from .cosignature import signature_lines
-from .errors import EvidenceError, ReceiptCheck, ReceiptError
+from .errors import CheckpointError, EvidenceError, ReceiptCheck, ReceiptError
 from .evidence import verify_evidence
 from .quorum import QuorumResult, check_quorum
 from .trust import TrustStore
@@ -35,7 +35,10 @@ def _names(names: list[str]) -> str:
 def report_quorum(note: str, trust: TrustStore, quorum: int) -> QuorumResult:
     """Check ``quorum`` cosignatures on the (already verified) ``note`` and print one line per
     trusted witness. The caller turns an unreached quorum into its verdict (:func:`failure`)."""
-    result = check_quorum(note, trust.witnesses, quorum)
+    try:
+        result = check_quorum(note, trust.witnesses, quorum)
+    except CheckpointError as exc:  # not expected: the log's checks parsed this note already
+        raise ReceiptError(f"witness quorum: {exc}", ReceiptCheck.WITNESS_QUORUM) from exc
     for found in result.found:
         print(f"ok   witness {found.name} (cosigned {_utc(found.timestamp)})")
     for name in result.invalid:
