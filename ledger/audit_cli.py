@@ -1,10 +1,17 @@
-"""``yrd-audit``: verify receipts and consistency proofs offline (needs only ``ledger``).
+"""``yrd-audit``: verify receipts, consistency proofs and split-view evidence offline (needs
+only ``ledger``).
 
 With ``--rpc`` it also checks, on the anchoring chain, that the receipt's checkpoint is covered
 by an anchored root (`ledger.anchor_verify`), and its VALID line names the chain id, contract
 and node it asked; without ``--rpc`` it says that the anchor was NOT checked (and what the
 receipt claims), so a bare VALID is never mistaken for an on-chain check. ``anchors`` lists an
 origin's anchors and checks that consecutive anchored roots are consistent.
+
+``verify --witnesses K`` also requires K valid witness cosignatures (C2SP ``cosignature/v1``)
+on the receipt's checkpoint by witnesses of the trust file, and names each one; without it,
+it says the witnesses were not checked. ``misbehaviour`` checks a witness's evidence of a
+split view (`ledger.evidence`). The witness parts live in ``ledger._audit_witness``, the
+readers of outside input and their limits in ``ledger._audit_io``.
 
 Exit codes: 0 valid, 1 a check failed (the message names it), 2 usage or input error, the
 chain could not be reached, or the ``chain`` extra (web3) that the chain commands need is not
@@ -20,22 +27,22 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import boundedjson, merkle
+from . import _audit_witness as witness
+from . import merkle
+from ._audit_io import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError
+from ._audit_io import ArgumentParser as _ArgumentParser
+from ._audit_io import count_arg as _count
+from ._audit_io import read_checkpoint as _checkpoint
+from ._audit_io import read_json as _json
+from ._audit_io import read_proof as _proof
+from ._audit_io import read_trust as _trust
 from ._extras import require
-from .checkpoint import parse_checkpoint, verify_checkpoint
+from .checkpoint import verify_checkpoint
 from .clitext import one_line
-from .errors import (
-    CheckpointError,
-    Code,
-    Error,
-    MissingExtraError,
-    ProofError,
-    ReceiptCheck,
-    ReceiptError,
-)
+from .errors import CheckpointError, MissingExtraError, ProofError, ReceiptCheck, ReceiptError
+from .quorum import QuorumResult, check_quorum_size
 from .receipt import VerifiedReceipt, verify_receipt
 from .trust import TrustStore
 
@@ -47,78 +54,14 @@ __all__ = [
     "build_parser",
     "cmd_anchors",
     "cmd_consistency",
+    "cmd_misbehaviour",
     "cmd_verify",
     "main",
 ]
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): an unexpected error, reported in one line
-MAX_INPUT_BYTES = 16 << 20
-"""Largest receipt, trust, proof or checkpoint file read; ours are kilobytes."""
-MAX_CHECKPOINT_BYTES = 64 << 10
-
-
-class UsageError(Error):
-    """Bad input on the command line: exit 2."""
-
-    code = Code.USAGE
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """Usage errors in one line, like every other error of this CLI."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see --help)\n")
-
-
-def _read(path: str, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
-    try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    if len(data) > limit:
-        raise UsageError(f"{what} {path} is larger than {limit} bytes")
-    if not data.strip():
-        raise UsageError(f"{what} {path} is empty")
-    return data
-
-
-def _json(path: str, what: str) -> Any:
-    """A JSON file from outside: size and nesting depth checked before the parser runs."""
-    try:
-        return boundedjson.loads(_read(path, what), max_bytes=MAX_INPUT_BYTES)
-    except boundedjson.JsonLimitError as exc:
-        if exc.__cause__ is not None:  # the parser's own complaint, not a limit
-            raise UsageError(f"{what} {path} is not json: {exc.__cause__}") from exc
-        raise UsageError(f"{what} {path} refused: {exc}") from exc
-
-
-def _trust(path: str) -> TrustStore:
-    data = _read(path, "trust file")
-    try:
-        boundedjson.check_depth(data)
-        return TrustStore.load(data)
-    except boundedjson.JsonLimitError as exc:
-        raise UsageError(f"trust file {path}: {exc}") from exc
-    except ReceiptError as exc:
-        raise UsageError(str(exc)) from exc
-
-
-def _checkpoint(path: str, label: str) -> str:
-    """A checkpoint note's text, refused (exit 2) unless it parses as one."""
-    raw = _read(path, f"{label} checkpoint", MAX_CHECKPOINT_BYTES)
-    try:
-        text = raw.decode("utf-8")
-        parse_checkpoint(text)
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"{label} checkpoint {path} is not utf-8 text (byte {exc.start}: "
-            f"{raw[exc.start : exc.start + 8]!r})"
-        ) from exc
-    except CheckpointError as exc:
-        raise UsageError(f"{label} checkpoint {path} is not a checkpoint note: {exc}") from exc
-    return text
+MAX_EVIDENCE_BYTES = 1 << 20
+"""Largest evidence document read: two checkpoint notes of at most 64 KiB each, in JSON."""
 
 
 def _require_chain() -> None:
@@ -128,23 +71,43 @@ def _require_chain() -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """``verify``: (1) the receipt's log checks; (2) with --witnesses K, K valid cosignatures
+    by trusted witnesses; (3) with --rpc, an anchor on chain covering its checkpoint."""
     if args.rpc:
         _require_chain()  # before any check: a missing extra is a usage error, not a verdict
     trust = _trust(args.trust)
+    if args.witnesses is not None:
+        try:  # a quorum the trust file cannot supply is the auditor's mistake, not a verdict
+            check_quorum_size(trust.witnesses, args.witnesses)
+        except ReceiptError as exc:
+            raise UsageError(f"--witnesses {args.witnesses}: {exc}") from exc
     receipt = _json(args.receipt, "receipt")
+    quorum: QuorumResult | None = None
     try:
+        # (1): the log's own checks
         verified = verify_receipt(receipt, trust)
+        for check in verified.checks:
+            print(f"ok   {check}")
+        # (2): the witnesses
+        note = receipt["checkpoint"]  # verified above: a checkpoint note signed by the log
+        if args.witnesses is None:
+            key_name = verified.checkpoint.key_name
+            print(f"--   witnesses not checked: {witness.unchecked(receipt, note, key_name)}")
+        else:
+            quorum = witness.report_quorum(note, trust, args.witnesses)
+            if not quorum.reached:
+                raise witness.failure(quorum)
     except ReceiptError as exc:
         print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
-    for check in verified.checks:
-        print(f"ok   {check}")
+    # (3): the anchor
     if args.rpc:
-        return _verify_anchor(args, receipt, verified, trust)
+        return _verify_anchor(args, receipt, verified, trust, witness.fact(quorum))
     print(f"--   anchor not checked: {_unchecked_anchor(receipt)}")
+    checked = "log checks only" if quorum is None else "log and witness checks"
     print(
-        f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size} "
-        "(log checks only; the anchor was NOT checked: no --rpc)"
+        f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size}, "
+        f"{witness.fact(quorum)} ({checked}; the anchor was NOT checked: no --rpc)"
     )
     return EXIT_OK
 
@@ -162,11 +125,16 @@ def _unchecked_anchor(receipt: dict[str, Any]) -> str:
 
 
 def _verify_anchor(
-    args: argparse.Namespace, receipt: dict[str, Any], verified: VerifiedReceipt, trust: TrustStore
+    args: argparse.Namespace,
+    receipt: dict[str, Any],
+    verified: VerifiedReceipt,
+    trust: TrustStore,
+    witnessed: str,
 ) -> int:
-    """``verify --rpc``: the receipt's checkpoint is covered by an anchor on the chain."""
+    """``verify --rpc``: the receipt's checkpoint is covered by an anchor on the chain; the
+    VALID line also says ``witnessed``, what was found of the witnesses."""
     from .anchor import AnchorError, ChainUnavailable
-    from .anchor_verify import AnchorCheckError, verify_anchored
+    from .anchor_verify import verify_anchored
 
     anchor = receipt.get("anchor")
     claim: dict[str, Any] = anchor if isinstance(anchor, dict) else {}
@@ -175,7 +143,7 @@ def _verify_anchor(
         raise UsageError("--rpc needs --contract, or a receipt whose anchor names the contract")
     proof, anchored_size = None, None
     if args.proof:
-        old, anchored_size, proof = _load_proof(args.proof)
+        old, anchored_size, proof = _proof(args.proof)
         if old is not None and old != verified.tree_size:
             raise UsageError(
                 f"proof file old_size {old} differs from the receipt's tree size "
@@ -185,10 +153,7 @@ def _verify_anchor(
         view = _reader(args, contract)
         check = verify_anchored(receipt, view, trust, proof, anchored_size=anchored_size)
         chain_id = view.chain_id
-    except AnchorCheckError as exc:
-        print(f"INVALID: {one_line(exc)}", file=sys.stderr)
-        return EXIT_INVALID
-    except ReceiptError as exc:  # pragma: no cover - verified offline just before
+    except ReceiptError as exc:  # an AnchorCheckError (the receipt was verified just before)
         print(f"INVALID: {one_line(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except ChainUnavailable as exc:
@@ -201,7 +166,7 @@ def _verify_anchor(
         f"VALID: entry {verified.leaf_index} is in the log at tree size {verified.tree_size}, "
         f"anchored on chain at size {check.anchored.tree_size} "
         f"(block {check.anchored.block_number}); anchor checked on chain id {chain_id}, "
-        f"contract {view.contract_address}, via {args.rpc}"
+        f"contract {view.contract_address}, via {args.rpc}; {witnessed}"
     )
     return EXIT_OK
 
@@ -282,24 +247,10 @@ def cmd_anchors(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_proof(path: str) -> tuple[int | None, int | None, list[bytes]]:
-    document = _json(path, "proof file")
-    try:
-        items = document["proof"] if isinstance(document, dict) else document
-        proof = [bytes.fromhex(p) for p in items]
-        old = document.get("old_size") if isinstance(document, dict) else None
-        new = document.get("new_size") if isinstance(document, dict) else None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(
-            f"proof file {path} must be json {{old_size, new_size, proof: [hex...]}}"
-        ) from exc
-    return old, new, proof
-
-
 def cmd_consistency(args: argparse.Namespace) -> int:
     trust = _trust(args.trust)
     notes = [_checkpoint(args.old, "old"), _checkpoint(args.new, "new")]
-    old_size, new_size, proof = _load_proof(args.proof)
+    old_size, new_size, proof = _proof(args.proof)
     try:
         signed = []
         for label, note in zip(("old", "new"), notes, strict=True):
@@ -335,6 +286,13 @@ def cmd_consistency(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_misbehaviour(args: argparse.Namespace) -> int:
+    """``misbehaviour``: does a witness's evidence document prove a split view? Offline."""
+    trust = _trust(args.trust)
+    document = _json(args.evidence, "evidence", MAX_EVIDENCE_BYTES)
+    return EXIT_OK if witness.report_misbehaviour(document, trust) else EXIT_INVALID
+
+
 _EXTENSIONS: list[Callable[[argparse._SubParsersAction[Any]], None]] = []
 
 
@@ -350,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--proof",
         help="consistency proof json {old_size, new_size, proof} from the receipt's tree size "
         "to an anchored size (default: the receipt's anchor.consistency_proof)",
+    )
+    verify.add_argument(
+        "--witnesses",
+        type=_count,
+        metavar="K",
+        help="require K valid cosignatures by witnesses of the trust file (default: not checked)",
     )
     verify.add_argument("--rpc-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     verify.set_defaults(func=cmd_verify)
@@ -371,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     anchors.add_argument("--from-block", type=int, default=0, help="first block to scan")
     anchors.add_argument("--rpc-timeout", type=float, default=10.0, help=argparse.SUPPRESS)
     anchors.set_defaults(func=cmd_anchors)
+    misbehaviour = sub.add_parser(
+        "misbehaviour", help="verify a witness's evidence of a split view offline"
+    )
+    misbehaviour.add_argument("evidence", help="evidence document (JSON) from a witness")
+    misbehaviour.add_argument("--trust", required=True, help="trust file naming the log's key")
+    misbehaviour.set_defaults(func=cmd_misbehaviour)
     for extend in _EXTENSIONS:
         extend(sub)
     return parser

@@ -14,7 +14,11 @@ Steps, in the order shown to the auditor:
     labelled as such, not third-party evidence; a JSON-RPC chain shows its chain id and
     registry contract, which an outsider checks with ``yrd-audit verify --rpc``;
 (8) consistency: the gateway's latest signed checkpoint verifies with the trusted key and
-    extends the receipt's checkpoint (RFC 9162 consistency proof, SM3).
+    extends the receipt's checkpoint (RFC 9162 consistency proof, SM3);
+(9) witnesses: the member witnesses' SM2 cosignatures on the receipt's checkpoint, against
+    the trust file's witnesses and the registry's quorum: passed with a quorum, pending (not a
+    failure: the receipt upgrades once witnessed) below it, failed if a trusted witness's
+    line does not verify, skipped when no witnesses are configured (docs/witness.md).
 
 Labels, details and the summary are Chinese (the page is staff-facing); a failed check's
 ``code`` is the ledger's machine code and ``reason`` its technical (English) message, kept for
@@ -30,6 +34,7 @@ from typing import Any
 from gateway.exchange.entry import decode_entry
 from ledger import merkle
 from ledger.checkpoint import verify_checkpoint
+from ledger.cosignature import verify_cosignatures
 from ledger.errors import CheckpointError, ProofError, ReceiptCheck, ReceiptError
 from ledger.errors import Error as LedgerError
 from ledger.receipt import verify_receipt
@@ -47,6 +52,7 @@ CHECKS: tuple[tuple[str, ReceiptCheck | None, str], ...] = (
     ("inclusion_proof", ReceiptCheck.INCLUSION_PROOF, "包含性证明（RFC 9162）"),
     ("anchor", None, "链上锚定"),
     ("consistency", None, "与最新检查点一致"),
+    ("witnesses", None, "成员见证联署"),
 )
 PASS, FAIL, SKIP, NOT_RUN = "pass", "fail", "skipped", "not_run"
 
@@ -56,7 +62,7 @@ def _check(cid: str, label: str, status: str, detail: str, **extra: str) -> dict
 
 
 def verify_with_checks(
-    receipt: Any, trust: TrustStore, log: Any, anchorer: Any = None
+    receipt: Any, trust: TrustStore, log: Any, anchorer: Any = None, witness_quorum: int = 0
 ) -> dict[str, Any]:
     """Run every check on ``receipt`` (dict or JSON text); never raises on bad input."""
     out: list[dict[str, str]] = []
@@ -94,6 +100,7 @@ def verify_with_checks(
     root = verified.checkpoint.root
     out.append(_anchor(anchorer, chain, log, verified.tree_size, root))
     out.append(_consistency(log, trust, data["origin"], verified.tree_size, root))
+    out.append(_witnesses(trust, data["checkpoint"], witness_quorum))
     valid = all(c["status"] in (PASS, SKIP) for c in out)
     try:
         entry = decode_entry(base64.b64decode(data["entry"]))
@@ -205,4 +212,26 @@ def _consistency(log: Any, trust: TrustStore, origin: str, size: int, root: byte
     return _check(
         cid, label, PASS,
         f"最新检查点（树大小 {signed.size}）延续本收据的检查点（{len(proof)} 个证明哈希）",
+    )  # fmt: skip
+
+
+def _witnesses(trust: TrustStore, note: str, quorum: int) -> dict[str, str]:
+    cid, _, label = CHECKS[8]
+    if not trust.witnesses:
+        return _check(cid, label, SKIP, "未配置见证人：检查点只由网关日志自身签名")
+    try:
+        valid, invalid = verify_cosignatures(note, trust.witnesses)
+    except (CheckpointError, ValueError) as exc:
+        return _check(cid, label, FAIL, "见证联署无法解析", reason=str(exc))
+    names = "、".join(v.witness.name for v in valid) or "无"
+    if invalid:
+        return _check(cid, label, FAIL, f"见证人 {'、'.join(invalid)} 的联署签名无效",
+                      reason=f"invalid cosignature by {', '.join(invalid)}")  # fmt: skip
+    need = quorum or len(trust.witnesses)
+    if len(valid) >= need:
+        return _check(cid, label, PASS, f"{len(valid)} 位见证人联署（法定数 {need}）：{names}")
+    return _check(
+        cid, label, SKIP,
+        f"尚未见证：{len(valid)} 位见证人联署，法定数 {need}（已联署：{names}）；"
+        "见证人联署后可重新获取收据（升级）",
     )  # fmt: skip

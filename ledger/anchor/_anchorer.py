@@ -33,6 +33,7 @@ from ledger.anchor._queries import AnchorerStatus, AnchorLag
 from ledger.anchor.errors import AnchorError
 
 if TYPE_CHECKING:
+    from ledger.checkpoint import SignedCheckpoint
     from ledger.log import MerkleLog
 
 __all__ = ["AnchorLag", "AnchorRow", "Anchorer", "AnchorerStatus"]
@@ -46,6 +47,10 @@ class Anchorer:
     ``store`` is an `AnchorStore` or a path to its SQLite file. ``every`` None disables the
     entry-count trigger. ``wait_timeout`` bounds the wait for one confirmation (None: the
     chain's default). ``clock`` gives Unix seconds, for the schedule and the recorded times.
+    ``select``, given the log's latest checkpoint size, returns the size of the checkpoint to
+    anchor (a checkpoint the log signed, at most that size), or None when there is nothing to
+    anchor yet; the gateway passes "the latest checkpoint with a witness quorum" so that what
+    is anchored is what the witnesses saw. Default: the latest checkpoint.
     Call `start` and `stop` (or drive it by hand with `run_once`, as tests do).
     """
 
@@ -63,6 +68,7 @@ class Anchorer:
         poll: float = 0.1,
         provision: bool = False,
         clock: Callable[[], float] = time.time,
+        select: Callable[[int], int | None] | None = None,
     ) -> None:
         _schedule.check_options(interval, every, backoff_initial, backoff_max)
         self.log = log
@@ -77,6 +83,7 @@ class Anchorer:
         self.poll = poll
         self.provision = provision
         self._clock = clock
+        self._select = select
         self._started_at = clock()
         previous = self.store.latest_any(self.origin)
         self._last_started = -math.inf if previous is None else previous.created_at
@@ -232,7 +239,7 @@ class Anchorer:
         return self.store.get(row.id)
 
     def _start_due(self, now: float) -> AnchorRow | None:
-        checkpoint = self.log.latest_checkpoint()
+        checkpoint = self._candidate()
         if checkpoint is None:
             return None
         ours = self.store.latest_confirmed(self.origin)
@@ -254,6 +261,18 @@ class Anchorer:
         self._force = False
         self._last_started = now
         return self.store.add(self.origin, checkpoint.size, checkpoint.root, now)
+
+    def _candidate(self) -> SignedCheckpoint | None:
+        """The checkpoint to anchor next: the latest, or the one ``select`` picks."""
+        latest = self.log.latest_checkpoint()
+        if latest is None or self._select is None:
+            return latest
+        size = self._select(latest.size)
+        if size is None:
+            return None
+        if not 0 < size <= latest.size:
+            raise AnchorError(f"select chose tree size {size}, outside 1..{latest.size}")
+        return latest if size == latest.size else self.log.checkpoint(size)
 
     def _backoff(self, error: str, row: AnchorRow | None = None) -> None:
         self._failures += 1

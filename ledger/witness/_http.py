@@ -58,6 +58,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "yrd-witness"
     sys_version = ""
     timeout = REQUEST_TIMEOUT
+    disable_nagle_algorithm = True
+    """Headers and body go out in two writes: with Nagle on, the body waits for the client's
+    delayed ACK of the headers (~40 ms per answer on Linux loopback, measured)."""
     server: WitnessServer
     _discard = 0
 

@@ -32,6 +32,8 @@ STOP_DEADLINE = 15.0
 class TestLog:
     """A log kept in memory: entries, their SM3 tree, checkpoints signed with ``key``."""
 
+    __test__ = False  # not a test class, though its name starts with "Test"
+
     key: PrivateKey
     origin: str = ORIGIN
     entries: list[bytes] = field(default_factory=list)
