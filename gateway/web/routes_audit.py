@@ -161,8 +161,9 @@ def build_audit_router(gateway: Any, service: CaseService) -> APIRouter:
         """Every exchange of a case, verified; ``case_ref`` is its 办件编号 or its id."""
         case_id, case, events = await service.store.run(_readable_case, service, acct, case_ref)
         rows = []
-        for e in events:
-            result = await asyncio.to_thread(_verify, gateway, json.loads(e["receipt"]))
+        for e in events:  # as downloaded: with the cosignatures (upgraded) and the anchor
+            data = await asyncio.to_thread(receipt_with_anchor, gateway, json.loads(e["receipt"]))
+            result = await asyncio.to_thread(_verify, gateway, data)
             rows.append({"event": _public_event(e), "valid": result["valid"],
                          "checks": result["checks"]})  # fmt: skip
         chain = anchor_chain(getattr(gateway, "anchorer", None))
@@ -174,7 +175,10 @@ def build_audit_router(gateway: Any, service: CaseService) -> APIRouter:
 
 def _verify(gateway: Any, receipt: Any) -> dict[str, Any]:
     trust = TrustStore.load(json.dumps(trust_for(gateway)).encode())
-    return verify_with_checks(receipt, trust, gateway.log, getattr(gateway, "anchorer", None))
+    registry = gateway.registry.current  # the quorum the witnesses check asks for
+    quorum = registry.witness_quorum if registry is not None else 0
+    anchorer = getattr(gateway, "anchorer", None)
+    return verify_with_checks(receipt, trust, gateway.log, anchorer, witness_quorum=quorum)
 
 
 def _public_event(e: dict[str, Any]) -> dict[str, Any]:

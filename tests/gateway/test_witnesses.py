@@ -478,6 +478,8 @@ def test_web_receipts_and_the_trust_file_carry_the_witnesses(setup):
         s.wait_witnessed(first["tree_size"])
         receipt = clerk.get(f"/api/receipts/{exchange_id}.json").json()
         trust = TrustStore.load(clerk.get("/api/trust.json").content)
+        audited = clerk.get(f"/api/audit/exchanges/{exchange_id}").json()
+        case_audit = clerk.get(f"/api/audit/cases/{case['number']}/exchanges").json()
     finally:
         clerk.close()
     assert sorted(w.name for w in trust.witnesses) == sorted(NAMES)
@@ -485,3 +487,8 @@ def test_web_receipts_and_the_trust_file_carry_the_witnesses(setup):
     assert receipt["witnesses"]["status"] == WITNESSED
     valid, _ = verify_cosignatures(receipt["checkpoint"], trust.witnesses)
     assert len(valid) >= QUORUM
+    # the audit page's witness check counts them against the registry's quorum
+    for verification in (audited["verification"], case_audit["exchanges"][0]):
+        check = next(c for c in verification["checks"] if c["check"] == "witnesses")
+        assert check["status"] == "pass", check
+        assert f"法定数 {QUORUM}" in check["detail"]
