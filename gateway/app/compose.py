@@ -6,6 +6,7 @@ returns a :class:`~gateway.app.gateway.Gateway` that holds every part with its t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,7 @@ from gateway.rpc.matters import MattersServicer, add_matters_service
 from gateway.rpc.standard import add_health, add_reflection
 from gateway.tls import TlsFiles
 from gateway.web import member_signing_keys
+from gateway.witness import WitnessCollector, Witnessing, WitnessReceipts, WitnessStore
 from gateway.workdays import WorkdayCalendar
 from ledger.crypto import PrivateKey
 
@@ -105,8 +107,9 @@ async def compose(
     3. the one commit path, and delivery it notifies (pull hub, push worker);
     4. the checks (``ExchangeCore``) and the answer relay, both committing through (3);
     5. the case service (it submits through (4));
-    6. the gRPC server with every service: Exchange, Audit, Matters, Identity, health and
-       reflection;
+    6. witnessing (cosignatures in the gateway's database, receipts carrying them, the
+       collector), then the gRPC server with every service: Exchange, Audit, Matters,
+       Identity, health and reflection;
     7. the supervisor, the metrics refresh and the anchorer (if configured).
 
     Whatever was opened is closed again if a later step fails.
@@ -197,7 +200,20 @@ async def compose(
             database=storage.database if storage.shared else None,
         )
         opened.append(case_service.close)
-        # (6): gRPC
+        # (6): witnessing (the cosignatures beside the rows) and gRPC
+        witness_store = await asyncio.to_thread(WitnessStore, storage.database)
+        opened.append(witness_store.close)
+        witnessing = Witnessing(
+            witness_store,
+            WitnessReceipts(witness_store, current, merkle_log),
+            WitnessCollector(
+                merkle_log,
+                witness_store,
+                current,
+                lambda: storage.role,  # only the process that signs checkpoints posts them
+                metrics,
+            ),
+        )
         anchorer = anchorer_factory(merkle_log) if anchorer_factory is not None else None
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
         # assertions accepted once, in the gateway's database (SQLite file or PostgreSQL)
@@ -231,6 +247,7 @@ async def compose(
                 anchorer,
                 max_send_bytes=_max_send(s),
                 admission=admission,
+                witnesses=witnessing.receipts,
             ),
             AuditServicer(core, store, current, anchorer.anchor_list if anchorer else _no_anchors),
             MattersServicer(registry=current, catalogue=catalogue, store=store, log=merkle_log),
@@ -262,6 +279,7 @@ async def compose(
         cases=case_service,
         recognition=identity.service,
         anchorer=anchorer,
+        witnessing=witnessing,
         supervisor=supervisor,
         grpc_server=server,
         health=health_servicer,

@@ -43,6 +43,7 @@ from gateway.rpc.admission import Admission
 from gateway.tls import TlsFiles
 from gateway.web import mount_web, seed_dev
 from gateway.web.http_app import create_app
+from gateway.witness import Witnessing
 
 if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is configured
     from gateway.app.anchoring import GatewayAnchorer
@@ -80,6 +81,7 @@ class Gateway:
         recognition: RecognitionService,
         anchorer: GatewayAnchorer | None,
         supervisor: Supervisor,
+        witnessing: Witnessing | None = None,
         grpc_server: grpc.aio.Server,
         health: health.aio.HealthServicer,
         service_names: tuple[str, ...],
@@ -109,6 +111,7 @@ class Gateway:
         self.cases = cases
         self.recognition = recognition  # identity recognition, for gRPC and the windows
         self.anchorer = anchorer
+        self.witnessing = witnessing  # cosignatures of the log's checkpoints (gateway.witness)
         self.supervisor = supervisor
         self.grpc_server = grpc_server
         self.admission = admission  # exchange-path requests in flight (gateway.rpc.admission)
@@ -194,6 +197,8 @@ class Gateway:
         sup.run("push-delivery", self.push.run)
         sup.run("nonce-purger", self._purge_nonces)
         sup.run("metrics-refresh", self._refresh_metrics)
+        if self.witnessing is not None:
+            sup.run("witness-collector", self.witnessing.collector.run)
         every = self._registry_reload
         if every is not None:
             sup.run("registry-reload", lambda beat: reload_registry(self.registry, beat, every))
@@ -256,6 +261,8 @@ class Gateway:
         if "anchorer" in self._started and self.anchorer is not None:
             await asyncio.to_thread(self.anchorer.stop)
         await asyncio.to_thread(self.storage.close)
+        if self.witnessing is not None:
+            self.witnessing.store.close()
         if self.recognition.replay is not None:
             self.recognition.replay.close()
         self.executor.shutdown(wait=True)

@@ -4,7 +4,8 @@ Like X-Road's global configuration (ARCHITECTURE.md section 5): one JSON documen
 with SM2 by the consortium's governance key, listing each member (region, USCC, subsystem),
 its SM2 keys with validity periods, TLS certificate fingerprints, send and receive
 permissions and delivery; the provinces' identity providers; the gateway's own log keys
-and origin; and the auditors, who read the log but are not members. ``load_registry``
+and origin; the auditors, who read the log but are not members; and the members'
+witnesses, who cosign the log's checkpoints, with the quorum receipts ask for. ``load_registry``
 refuses an unsigned, badly signed, untrusted, expired or not-yet-valid registry;
 ``RegistryHolder`` keeps the last good copy across reloads. The format is documented in
 ``docs/registry.md``.
@@ -41,6 +42,7 @@ from gateway.registry._model import (
     Region,
     RegistryDocument,
     Rule,
+    Witness,
     certificate_fingerprint,
     format_time,
     normalize_fingerprint,
@@ -104,6 +106,7 @@ __all__ = [
     "RegistryValidityError",
     "Rule",
     "TrustRegistry",
+    "Witness",
     "build_dev_registry",
     "canonical_bytes",
     "certificate_fingerprint",

@@ -165,6 +165,8 @@ def build_dev_registry(
     auditor_fingerprints: Sequence[str] = (),
     revocation_urls: Mapping[Region | str, str] | None = None,
     licence_issuer_keys: Mapping[Region | str, PublicKey | Sequence[PublicKey]] | None = None,
+    witnesses: Sequence[tuple[str, PublicKey, str]] = (),
+    witness_quorum: int = 0,
 ) -> dict[str, Any]:
     """An unsigned dev registry document (a JSON-ready dict) for the four regions.
 
@@ -181,7 +183,9 @@ def build_dev_registry(
     ``gateway_keys`` with their purpose. ``auditor_fingerprints``, if given, lists the
     auditor ``DEV_AUDITOR_ID`` with those client certificate fingerprints.
     ``revocation_urls`` gives the ``revocation_url`` of a region's identity provider (its
-    simulator's ``/identity/revocations``). Sign it with ``sign_registry``.
+    simulator's ``/identity/revocations``). ``witnesses`` lists ``(name, public key, url)``
+    of witnesses of ``log_origin``, of which ``witness_quorum`` must cosign a checkpoint.
+    Sign it with ``sign_registry``.
     """
     start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     end = start + valid_for
@@ -274,6 +278,13 @@ def build_dev_registry(
         ]
     if licence_issuer_keys:
         document["licence_issuers"] = dev_licence_issuers(licence_issuer_keys, start, end)
+    if witnesses or witness_quorum:
+        document["witnesses"] = [
+            {"name": name, "public_key": key.to_pem().decode("ascii"), "url": url,
+             "logs": [log_origin]}
+            for name, key, url in witnesses
+        ]  # fmt: skip
+        document["witness_quorum"] = witness_quorum
     return document
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "Region",
     "RegistryDocument",
     "Rule",
+    "Witness",
     "certificate_fingerprint",
     "format_time",
     "normalize_fingerprint",
@@ -268,6 +269,19 @@ class Auditor:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """A member's witness (C2SP tlog-witness): it cosigns the checkpoints of ``logs``.
+
+    ``name`` is the key name of its cosignature lines, ``public_key`` its SM2 key
+    (``cosignature/v1``), ``url`` the prefix the gateway posts ``add-checkpoint`` to."""
+
+    name: str
+    public_key: PublicKey
+    url: str
+    logs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RegistryDocument:
     """A validated registry document (the part that the governance key signs)."""
 
@@ -286,6 +300,9 @@ class RegistryDocument:
     auditors: tuple[Auditor, ...] = ()
     licence_issuers: tuple[LicenceRegion, ...] = ()
     """Who issues which e-licence per region, and revoked licence ids (``_licences``)."""
+    witnesses: tuple[Witness, ...] = ()
+    witness_quorum: int = 0
+    """Cosignatures of the log's witnesses a checkpoint needs to count as witnessed."""
 
 
 def normalize_fingerprint(fingerprint: str | bytes) -> str:

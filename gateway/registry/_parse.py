@@ -343,6 +343,8 @@ def parse_document(value: Any) -> RegistryDocument:
             "allow_plain_http_push",
             "auditors",
             "licence_issuers",
+            "witnesses",
+            "witness_quorum",
         },
     )
     version = _int(obj["version"], "version", 1)
@@ -411,6 +413,18 @@ def parse_document(value: Any) -> RegistryDocument:
     licence_issuers = parse_licence_issuers(obj.get("licence_issuers", []), "licence_issuers")
     for where, key_id, authority in licence_keys(licence_issuers, "licence_issuers"):
         _claim(key_owner, key_id, where, authority)
+    from gateway.registry._witnesses import parse_witnesses  # (primitives)
+
+    witnesses, quorum = parse_witnesses(
+        obj.get("witnesses", []), obj.get("witness_quorum", 0), log.origin
+    )
+    for i, witness in enumerate(witnesses):  # a witness key signs for nobody else
+        key_id = witness.public_key.key_id
+        if key_id in key_owner:
+            raise RegistryFormatError(
+                f"witnesses[{i}].public_key", f"key {key_id} also belongs to {key_owner[key_id]}"
+            )
+        key_owner[key_id] = f"witness {witness.name}"
     if governance_key_id in key_owner:
         raise RegistryFormatError(
             "governance_key_id",
@@ -442,6 +456,8 @@ def parse_document(value: Any) -> RegistryDocument:
         allow_plain_http_push=plain_http,
         auditors=auditors,
         licence_issuers=licence_issuers,
+        witnesses=witnesses,
+        witness_quorum=quorum,
     )
 
 

@@ -19,6 +19,7 @@ from gateway.registry._model import (
     MemberId,
     Region,
     RegistryDocument,
+    Witness,
     format_time,
     normalize_fingerprint,
 )
@@ -263,6 +264,21 @@ class TrustRegistry:
     ) -> bool:
         """``check_send(...).allowed``."""
         return self.check_send(sender, recipient, kind, matter).allowed
+
+    # -- witnesses ----------------------------------------------------------------------
+    @property
+    def witnesses(self) -> tuple[Witness, ...]:
+        """Every witness listed, whichever logs it witnesses."""
+        return self.document.witnesses
+
+    @property
+    def witness_quorum(self) -> int:
+        return self.document.witness_quorum
+
+    def log_witnesses(self, origin: str | None = None) -> tuple[Witness, ...]:
+        """The witnesses of log ``origin`` (default: the gateway's own log)."""
+        origin = self.log_origin if origin is None else origin
+        return tuple(w for w in self.document.witnesses if origin in w.logs)
 
     # -- gateway log --------------------------------------------------------------------
     @property

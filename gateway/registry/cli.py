@@ -381,6 +381,13 @@ def _summary(doc: RegistryDocument, now: datetime) -> list[str]:
         )
         for fp in auditor.tls_fingerprints:
             lines.append(f"    tls sha256 {fp}")
+    if doc.witnesses:
+        lines.append(f"witnesses ({len(doc.witnesses)}), quorum {doc.witness_quorum}:")
+        for witness in doc.witnesses:
+            lines.append(
+                f"  {witness.name}  key {witness.public_key.key_id[:16]}…  {witness.url}"
+                f"  logs {', '.join(witness.logs)}"
+            )
     lines.append(f"identity providers ({len(doc.identity_providers)}):")
     for provider in doc.identity_providers:
         lines.append(f"  {provider.region} {provider.name}: {len(provider.keys)} key(s)")

@@ -40,6 +40,7 @@ from ledger.errors import Error as LedgerError
 __all__ = [
     "AnchorAttacher",
     "ExchangeServicer",
+    "ReceiptWitnesses",
     "caller_member",
     "receipt_proto",
 ]
@@ -104,6 +105,17 @@ class AnchorAttacher(Protocol):
     def attach_anchor(self, receipt: dict[str, Any]) -> dict[str, Any]: ...
 
 
+class ReceiptWitnesses(Protocol):
+    """Adds witness cosignatures to receipts (``gateway.witness.WitnessReceipts``); both
+    methods block (store and log reads)."""
+
+    def active(self) -> bool: ...
+
+    def annotate(self, receipt: dict[str, Any]) -> dict[str, Any]: ...
+
+    def upgrade(self, receipt: dict[str, Any]) -> dict[str, Any]: ...
+
+
 class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
     """Submit, Pull and GetReceipt here; GetStatus and WatchStatus in
     ``gateway.rpc.exchange_status``."""
@@ -119,8 +131,11 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         *,
         max_send_bytes: int | None = None,
         admission: Admission | None = None,
+        witnesses: ReceiptWitnesses | None = None,
     ) -> None:
         self.anchorer = anchorer
+        self.witnesses = witnesses
+        """Cosignatures on every receipt handed out, and GetReceipt's upgrade."""
         self.admission = admission
         """Admits each SubmitStream item (Submit itself: ``AdmissionInterceptor``)."""
         self.max_send_bytes = max_send_bytes
@@ -143,6 +158,13 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
             )
             raise
 
+    async def _witnessed(self, receipt: dict[str, Any]) -> dict[str, Any]:
+        """``receipt`` with the cosignatures held for its checkpoint (if there are witnesses)."""
+        witnesses = self.witnesses
+        if witnesses is None or not witnesses.active():
+            return receipt
+        return await asyncio.to_thread(witnesses.annotate, receipt)
+
     def _count(self, outcome: str) -> None:
         if self.metrics is not None:
             self.metrics.delivery("pull", outcome)
@@ -153,7 +175,8 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
         except Refusal as refusal:
             await abort(context, refusal)
             raise AssertionError("unreachable") from None
-        return receipt_proto(accepted.receipt, accepted.received_at)
+        receipt = await self._witnessed(accepted.receipt)
+        return receipt_proto(receipt, accepted.received_at)
 
     async def SubmitStream(self, request_iterator, context):
         queue: asyncio.Queue = asyncio.Queue(maxsize=256)
@@ -188,10 +211,11 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                         reason_code=refusal.reason.wire,
                     ),
                 )
+            receipt = await self._witnessed(accepted.receipt)
             return exchange_pb2.SubmitResult(
                 sequence=sequence,
                 exchange_id=accepted.exchange_id,
-                receipt=receipt_proto(accepted.receipt, accepted.received_at),
+                receipt=receipt_proto(receipt, accepted.received_at),
             )
 
         async def reader() -> None:
@@ -235,10 +259,20 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
             size = _index(request.tree_size, "tree_size") or None
         except Refusal as refusal:
             await abort(context, refusal)
+        witnesses = self.witnesses if self.witnesses and self.witnesses.active() else None
+        if size is None and witnesses is not None:
+            # with witnesses: the receipt as issued (its own tree size), upgraded to a later
+            # witnessed checkpoint when its own has no quorum (docs/receipt.md)
+            size = row.tree_size
         try:
             receipt = await asyncio.to_thread(
                 self.core.log.receipt, row.leaf_index, size, row.exchange_id
             )
+            if witnesses is not None:
+                upgrade = request.tree_size == 0
+                receipt = await asyncio.to_thread(
+                    witnesses.upgrade if upgrade else witnesses.annotate, receipt
+                )
         except LedgerError as exc:
             await abort(context, Refusal("not_found", f"receipt at tree size {size}: {exc}"))
         if self.anchorer is not None:  # later receipts carry where their root is anchored
@@ -348,6 +382,7 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
                         exchange.tree_size,
                         exchange.exchange_id,
                     )
+                    receipt = await self._witnessed(receipt)
                     delivery = delivery_message(
                         exchange,
                         delivery_id=delivery_id,

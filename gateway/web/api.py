@@ -42,6 +42,7 @@ from gateway.regions import Region
 from gateway.web.http_errors import http_error_response, internal_response
 from gateway.web.labels import field_label, validation_message
 from gateway.web.schemas import AccountOut, CaseOut, SessionOut
+from ledger.cosignature import TrustedWitness
 from ledger.trust import trust_document
 
 __all__ = [
@@ -90,8 +91,16 @@ def error_response(exc: CaseError) -> JSONResponse:
 
 
 def trust_for(gateway: Any) -> dict[str, Any]:
-    """The trust file auditors verify receipts with: the gateway's log key and origin."""
-    return trust_document(gateway.log.origin, gateway.log_key.public_key)
+    """The trust file auditors verify receipts with: the gateway's log key and origin, and
+    the registry's witnesses of that log (their cosignatures make a quorum)."""
+    origin = gateway.log.origin
+    registry = gateway.registry.current
+    witnesses = [] if registry is None else registry.log_witnesses(origin)
+    return trust_document(
+        origin,
+        gateway.log_key.public_key,
+        witnesses=[TrustedWitness(w.name, w.public_key) for w in witnesses],
+    )
 
 
 class SignIn(BaseModel):

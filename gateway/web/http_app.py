@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import FastAPI, Response
 
+from gateway.errors import Error
 from gateway.exchange.logview import GatewayLog
 
 if TYPE_CHECKING:
@@ -49,6 +50,19 @@ class GatewayStatus(Protocol):
     def metrics(self) -> Metrics: ...
 
 
+def _witnesses(gateway: GatewayStatus) -> dict[str, Any] | None:
+    """The collector's view (quorum, witnessed size, each witness), None without one or
+    while the registry is unusable."""
+    witnessing = getattr(gateway, "witnessing", None)
+    if witnessing is None or gateway.registry.current is None:
+        return None
+    try:
+        status: dict[str, Any] = witnessing.collector.status()
+    except Error:  # a registry past its grace, a store that cannot answer: shown, not raised
+        return None
+    return status
+
+
 def create_app(gateway: GatewayStatus, *, body_limits: BodyLimits | None = None) -> FastAPI:
     """The HTTP app; every route's body is bounded (``gateway.web.limits``, docs/web.md)."""
     app = FastAPI(
@@ -88,6 +102,8 @@ def create_app(gateway: GatewayStatus, *, body_limits: BodyLimits | None = None)
             "pid": os.getpid(),  # which process answered (serve --workers: one of several)
             "registry_serial": registry.current.serial if registry.current else None,
             "registry_error": str(registry.last_error) if registry.last_error else None,
+            # degraded, never down: an unreachable witness does not stop exchanges
+            "witnesses": _witnesses(gateway),
         }
 
     @app.get("/metrics", tags=["operations"])

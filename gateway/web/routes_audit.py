@@ -68,7 +68,12 @@ def _readable_case(
 
 
 def receipt_with_anchor(gateway: Any, receipt: dict[str, Any]) -> dict[str, Any]:
-    """``receipt`` with its ``anchor`` object if an anchor covers it yet (else unchanged)."""
+    """``receipt`` with the witnesses' cosignatures (upgraded to a later witnessed
+    checkpoint if its own has no quorum: ``gateway.witness.receipts``), and its ``anchor``
+    object if an anchor covers it yet. Blocks: a route's worker thread."""
+    witnessing = getattr(gateway, "witnessing", None)
+    if witnessing is not None and witnessing.receipts.active():
+        receipt = witnessing.receipts.upgrade(receipt)
     anchorer = getattr(gateway, "anchorer", None)
     if anchorer is None or not hasattr(anchorer, "attach_anchor"):
         return receipt
@@ -156,8 +161,9 @@ def build_audit_router(gateway: Any, service: CaseService) -> APIRouter:
         """Every exchange of a case, verified; ``case_ref`` is its 办件编号 or its id."""
         case_id, case, events = await service.store.run(_readable_case, service, acct, case_ref)
         rows = []
-        for e in events:
-            result = await asyncio.to_thread(_verify, gateway, json.loads(e["receipt"]))
+        for e in events:  # as downloaded: with the cosignatures (upgraded) and the anchor
+            data = await asyncio.to_thread(receipt_with_anchor, gateway, json.loads(e["receipt"]))
+            result = await asyncio.to_thread(_verify, gateway, data)
             rows.append({"event": _public_event(e), "valid": result["valid"],
                          "checks": result["checks"]})  # fmt: skip
         chain = anchor_chain(getattr(gateway, "anchorer", None))
@@ -169,7 +175,10 @@ def build_audit_router(gateway: Any, service: CaseService) -> APIRouter:
 
 def _verify(gateway: Any, receipt: Any) -> dict[str, Any]:
     trust = TrustStore.load(json.dumps(trust_for(gateway)).encode())
-    return verify_with_checks(receipt, trust, gateway.log, getattr(gateway, "anchorer", None))
+    registry = gateway.registry.current  # the quorum the witnesses check asks for
+    quorum = registry.witness_quorum if registry is not None else 0
+    anchorer = getattr(gateway, "anchorer", None)
+    return verify_with_checks(receipt, trust, gateway.log, anchorer, witness_quorum=quorum)
 
 
 def _public_event(e: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""Witness cosignatures the gateway collected, in the gateway's database.
+
+One row per (origin, tree size, witness): the ``cosignature/v1`` line a witness returned
+for the log's checkpoint of that size, stored only after it verified against the witness's
+registry key (``gateway.witness.collector``). SQLite (``gateway.db``, schema made on open)
+or PostgreSQL (``gateway/storage/schema/0004_witness.sql``), through
+:class:`~gateway.storage.sql.SqlConnection`. Every method blocks: async callers go through
+``await store.run(...)`` (:class:`~gateway.exchange.loopguard.OffLoop`).
+
+The three reads each have their index (tests/gateway/test_query_plans.py): the lines of one
+size (the primary key), the newest size at or above N with a quorum (the primary key's
+range, newest first), a witness's newest size (``witness_cosignatures_witness``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from gateway.errors import storage_boundary
+from gateway.exchange.loopguard import OffLoop, assert_off_loop
+from gateway.storage import is_postgres_url, migrate, pg_boundary
+from gateway.storage.sql import SqlConnection, connect
+
+__all__ = ["SCHEMA", "WitnessStore"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS witness_cosignatures (
+    origin TEXT NOT NULL,
+    tree_size INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line TEXT NOT NULL,
+    cosigned_at REAL NOT NULL,
+    PRIMARY KEY (origin, tree_size, witness)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS witness_cosignatures_witness
+    ON witness_cosignatures(origin, witness, tree_size);
+"""
+
+
+@pg_boundary
+@storage_boundary
+class WitnessStore(OffLoop):
+    """The ``witness_cosignatures`` table (one connection per thread). ``database``: the
+    SQLite file (``gateway.db``) or a ``postgresql://`` URL."""
+
+    def __init__(self, database: str | Path) -> None:
+        self.path = str(database)
+        self.postgres = is_postgres_url(self.path)
+        self._local = threading.local()
+        self._all: list[SqlConnection] = []
+        self._lock = threading.Lock()
+        conn = self._open()
+        if self.postgres:
+            migrate(conn.raw)
+        else:
+            conn.raw.executescript(SCHEMA)
+
+    def _conn(self) -> SqlConnection:
+        assert_off_loop("WitnessStore")
+        return self._open()
+
+    def _open(self) -> SqlConnection:
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def add(self, origin: str, tree_size: int, witness: str, line: str) -> bool:
+        """Keep ``witness``'s cosignature ``line`` of checkpoint ``tree_size``; False if it
+        already had one for that size (the first is kept: both verified)."""
+        cursor = self._conn().execute(
+            "INSERT OR IGNORE INTO witness_cosignatures"
+            " (origin, tree_size, witness, line, cosigned_at) VALUES (?, ?, ?, ?, ?)",
+            (origin, tree_size, witness, line, time.time()),
+        )
+        return bool(cursor.rowcount)
+
+    def lines(self, origin: str, tree_size: int) -> dict[str, str]:
+        """Each witness's cosignature line of checkpoint ``tree_size``."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT witness, line FROM witness_cosignatures WHERE origin = ? AND tree_size = ?",
+                (origin, tree_size),
+            )
+            .fetchall()
+        )
+        return {str(w): str(line) for w, line in rows}
+
+    def newest_with_quorum(
+        self, origin: str, at_least: int, witnesses: Iterable[str], quorum: int
+    ) -> int | None:
+        """The newest tree size >= ``at_least`` cosigned by ``quorum`` of ``witnesses``
+        (names), or None. ``quorum`` must be at least 1."""
+        names = sorted(set(witnesses))
+        if quorum < 1 or len(names) < quorum:
+            return None
+        marks = ", ".join("?" for _ in names)
+        row = (
+            self._conn()
+            .execute(
+                "SELECT tree_size FROM witness_cosignatures"  # noqa: S608 - only ? marks
+                f" WHERE origin = ? AND tree_size >= ? AND witness IN ({marks})"
+                " GROUP BY tree_size HAVING COUNT(*) >= ? ORDER BY tree_size DESC LIMIT 1",
+                (origin, at_least, *names, quorum),
+            )
+            .fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    def newest_size(self, origin: str, witness: str) -> int | None:
+        """The newest tree size ``witness`` cosigned, or None."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT MAX(tree_size) FROM witness_cosignatures WHERE origin = ? AND witness = ?",
+                (origin, witness),
+            )
+            .fetchone()
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    def close(self) -> None:
+        """Close every thread's connection (the store is not used after)."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
