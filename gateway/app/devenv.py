@@ -13,10 +13,11 @@ service and ``GetReceipt`` of any exchange with (docs/access.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.app.pki import CertPair, issue, make_ca
 from gateway.licences.trust import licence_trust_document
@@ -29,11 +30,16 @@ from gateway.registry import (
     dev_member_id,
     sign_registry,
 )
+from ledger.cosignature import TrustedWitness
 from ledger.crypto import PrivateKey
 from ledger.trust import trust_document
 
+if TYPE_CHECKING:
+    from gateway.app.dev_witnesses import DevWitness
+
 __all__ = [
     "DevEnvironment",
+    "dev_log_key",
     "ensure_dev_environment",
 ]
 
@@ -105,6 +111,11 @@ def _cert(directory: Path, stem: str, make) -> CertPair:
     return pair
 
 
+def dev_log_key(data_dir: Path) -> PrivateKey:
+    """The dev log key (made once): the witnesses must know it before the registry lists them."""
+    return _key(Path(data_dir) / "dev" / "keys" / "log.pem")
+
+
 def ensure_dev_environment(
     data_dir: Path,
     endpoints: dict[str, str] | None = None,
@@ -112,12 +123,16 @@ def ensure_dev_environment(
     pull_regions: tuple[str, ...] = (),
     mutate: Callable[[dict], None] | None = None,
     revocation_urls: dict[str, str] | None = None,
+    witnesses: Sequence[DevWitness] = (),
+    witness_quorum: int = 0,
 ) -> DevEnvironment:
     """Make (once) the dev keys and certificates, and sign a fresh dev registry.
 
     ``endpoints`` gives push URLs per region (simulators); regions in ``pull_regions`` are
     registered for pull delivery instead. ``revocation_urls`` names where a region's identity
     provider publishes its revocation list (the simulator's ``/identity/revocations``).
+    ``witnesses`` (the dev witnesses, started) and ``witness_quorum`` go into the registry
+    and the auditors' trust file (docs/witness.md).
     """
     root = Path(data_dir) / "dev"
     keys = root / "keys"
@@ -154,12 +169,21 @@ def ensure_dev_environment(
     for member in document["members"]:
         if member["id"]["region"] in pull_regions:
             member["delivery"] = {"mode": "pull", "dialect": member["delivery"]["dialect"]}
+    if witnesses:
+        document["witnesses"] = [
+            {"name": w.name, "public_key": w.public_key.to_pem().decode(), "url": w.url,
+             "logs": [DEV_LOG_ORIGIN]}
+            for w in witnesses
+        ]  # fmt: skip
+        document["witness_quorum"] = witness_quorum
     if mutate is not None:
         mutate(document)
     registry_path = root / "registry.json"
     registry_path.write_bytes(sign_registry(document, governance))
     trust_path = root / "trust.json"
-    trust_path.write_text(json.dumps(trust_document(DEV_LOG_ORIGIN, log_key.public_key), indent=2))
+    trusted = [TrustedWitness(w.name, w.public_key) for w in witnesses]
+    trust = trust_document(DEV_LOG_ORIGIN, log_key.public_key, witnesses=trusted)
+    trust_path.write_text(json.dumps(trust, indent=2))
     licence_trust_path = root / "licence-trust.json"
     licence_trust_path.write_bytes(
         licence_trust_document(registry_path.read_bytes(), governance.public_key)

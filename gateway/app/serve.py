@@ -16,9 +16,11 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 from gateway.app.compose import AnchorerFactory, CaseOptions, compose
-from gateway.app.devenv import DevEnvironment, ensure_dev_environment
+from gateway.app.dev_witnesses import DEV_WITNESS_QUORUM
+from gateway.app.devenv import DevEnvironment, dev_log_key, ensure_dev_environment
 from gateway.app.gateway import Gateway
 from gateway.app.instance import InstanceLock, check_port_free
 from gateway.app.settings import Settings
@@ -36,6 +38,7 @@ from gateway.identity.idp_simulator import set_identity_provider_key
 from gateway.licences.issuing import set_dev_licence_issuer
 from gateway.ops.metrics import Metrics
 from gateway.regions import REGIONS
+from gateway.registry import DEV_LOG_ORIGIN
 from gateway.rpc.identity import load_person_key_secret
 from gateway.storage.pool import redacted_url
 from gateway.tls import TlsFiles
@@ -77,11 +80,18 @@ async def build_gateway(
         if simulators:
             await simulators.start_identity_providers(default_dialects())
         pull = tuple(r for r in REGIONS if r not in endpoints)
+        witnesses = []
+        if simulators:  # the partner members' witnesses, each its own yrd-witness process
+            log_key = dev_log_key(settings.data_dir).public_key
+            root = Path(settings.data_dir) / "dev"
+            witnesses = await simulators.start_witnesses(root, DEV_LOG_ORIGIN, log_key)
         env = ensure_dev_environment(
             settings.data_dir,
             endpoints=endpoints,
             pull_regions=pull,
             revocation_urls=_revocation_urls(simulators) if simulators else None,
+            witnesses=witnesses,
+            witness_quorum=DEV_WITNESS_QUORUM if witnesses else 0,
         )
         if simulators:
             _give_simulators_their_idp_keys(simulators, env, load_person_key_secret(settings))
@@ -197,6 +207,8 @@ async def _serve_locked(
             print(f"yrdgw: {region} simulator at {url}", flush=True)
         for region, url in simulators.idp_urls.items():
             print(f"yrdgw: {region} identity provider at {url}/identity/assert", flush=True)
+        for witness in simulators.witnesses.witnesses if simulators.witnesses else []:
+            print(f"yrdgw: {witness.region} witness {witness.name} at {witness.url}", flush=True)
     if gateway.dev_env is not None:
         print(f"yrdgw: trust file for yrd-audit: {gateway.dev_env.trust_path}", flush=True)
     if dev:

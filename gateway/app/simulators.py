@@ -1,14 +1,19 @@
-"""Run the province simulators (one aiohttp app per non-home adapter) on loopback, and the
-home side's identity provider (Shanghai's simulator, for ``POST /identity/assert`` only)."""
+"""Run the province simulators (one aiohttp app per non-home adapter) on loopback, the
+home side's identity provider (Shanghai's simulator, for ``POST /identity/assert`` only), and
+the partner members' witnesses (three ``yrd-witness`` processes, gateway/app/dev_witnesses.py).
+"""
 
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
+from gateway.app.dev_witnesses import DevWitness, DevWitnesses
 from gateway.dialects.catalogue import DialectCatalogue
+from ledger.crypto import PublicKey
 
 __all__ = [
     "Simulators",
@@ -34,6 +39,7 @@ class Simulators:
     urls: dict[str, str] = field(default_factory=dict)
     apps: dict[str, web.Application] = field(default_factory=dict)
     idp_urls: dict[str, str] = field(default_factory=dict)
+    witnesses: DevWitnesses | None = None
 
     async def start(
         self, adapters: DialectCatalogue, regions=("JS", "ZJ", "AH"), fixed_ports: bool = True
@@ -75,7 +81,17 @@ class Simulators:
         self.apps[region] = app
         return f"http://{self.host}:{actual}"
 
+    async def start_witnesses(
+        self, dev_root: Path, origin: str, log_key: PublicKey
+    ) -> list[DevWitness]:
+        """Start the three dev witnesses of the log ``origin`` (its key ``log_key``)."""
+        self.witnesses = DevWitnesses(dev_root, self.host)
+        return await self.witnesses.start(origin, log_key)
+
     async def stop(self) -> None:
         for runner in self.runners.values():
             await runner.cleanup()
         self.runners.clear()
+        if self.witnesses is not None:
+            await self.witnesses.stop()
+            self.witnesses = None
