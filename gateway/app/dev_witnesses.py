@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +34,7 @@ DEV_WITNESS_REGIONS = ("JS", "ZJ", "AH")
 DEV_WITNESS_QUORUM = 2
 """Two of the three dev witnesses: one may be down and receipts are still witnessed."""
 START_TIMEOUT = 20.0
+PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 5.0
 
 
@@ -58,12 +61,21 @@ def _key(path: Path) -> PrivateKey:
     return key
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: SIGTERM this child when the gateway dies, even by SIGKILL."""
-    with contextlib.suppress(Exception):
-        import ctypes
+def _parent_death_signal() -> Callable[[], None] | None:
+    """Linux: a function that makes the calling (child) process get SIGTERM when the
+    gateway dies, even by SIGKILL; resolved here, in the parent, so the child between fork
+    and exec only makes one system call (no import, no library loading)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    def set_signal() -> None:  # pragma: no cover - runs in the child before exec
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return set_signal
 
 
 @dataclass
@@ -114,7 +126,7 @@ class DevWitnesses:
                     command,
                     stdout=subprocess.DEVNULL,
                     stderr=stderr,
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                    preexec_fn=_parent_death_signal(),
                 )
             self.processes.append(process)
             pending.append((region, name, key.public_key, ready, process))

@@ -165,17 +165,12 @@ def ensure_dev_environment(
         auditor_fingerprints=[auditor.fingerprint],
         revocation_urls={Region(r): url for r, url in (revocation_urls or {}).items()},
         licence_issuer_keys={Region(r): k.public_key for r, k in licence_keys.items()},
+        witnesses=[(w.name, w.public_key, w.url) for w in witnesses],
+        witness_quorum=witness_quorum,
     )
     for member in document["members"]:
         if member["id"]["region"] in pull_regions:
             member["delivery"] = {"mode": "pull", "dialect": member["delivery"]["dialect"]}
-    if witnesses:
-        document["witnesses"] = [
-            {"name": w.name, "public_key": w.public_key.to_pem().decode(), "url": w.url,
-             "logs": [DEV_LOG_ORIGIN]}
-            for w in witnesses
-        ]  # fmt: skip
-        document["witness_quorum"] = witness_quorum
     if mutate is not None:
         mutate(document)
     registry_path = root / "registry.json"

@@ -238,7 +238,11 @@ class Setup:
 
     async def pull_one(self) -> dict[str, Any]:
         """The receipt of the first delivery ZJ pulls (acked)."""
-        async with self.running.client("ZJ") as recipient, recipient.pull() as deliveries:
+        async with (
+            asyncio.timeout(30),
+            self.running.client("ZJ") as recipient,
+            recipient.pull() as deliveries,
+        ):
             async for delivery in deliveries:
                 await deliveries.ack(delivery)
                 return dict(json.loads(delivery.receipt.receipt_json))
