@@ -12,6 +12,7 @@ from gateway.times import timestamp_from_seconds
 from ledger.anchor import Anchorer, EmbeddedChain, JsonRpcChain
 
 __all__ = [
+    "AnchorSelect",
     "GatewayAnchorer",
     "make_anchorer_factory",
 ]
@@ -95,8 +96,15 @@ class GatewayAnchorer:
         return out
 
 
-def make_anchorer_factory(settings: Settings) -> Callable[[Any], GatewayAnchorer]:
-    """A factory ``(log) -> GatewayAnchorer`` for the configured chain.
+AnchorSelect = Callable[[int], "int | None"]
+"""Given the log's latest checkpoint size, the size to anchor (None: nothing yet)."""
+
+
+def make_anchorer_factory(settings: Settings) -> Callable[..., GatewayAnchorer]:
+    """A factory ``(log, select=None) -> GatewayAnchorer`` for the configured chain.
+
+    ``select`` picks the checkpoint to anchor (the gateway passes the newest one with a
+    witness quorum when the registry asks for one: docs/witness.md); None: the latest.
 
     ``embedded``: an in-process EVM; its state is lost on restart, so the anchorer deploys
     the contract on start and re-anchors the latest confirmed checkpoint (docs/ledger.md).
@@ -104,7 +112,7 @@ def make_anchorer_factory(settings: Settings) -> Callable[[Any], GatewayAnchorer
     (``anchor_contract``) and an anchorer account (``anchor_private_key``).
     """
 
-    def factory(log: Any) -> GatewayAnchorer:
+    def factory(log: Any, select: AnchorSelect | None = None) -> GatewayAnchorer:
         if settings.anchor_mode == "embedded":
             chain: Any = EmbeddedChain()
             provision = True
@@ -123,6 +131,7 @@ def make_anchorer_factory(settings: Settings) -> Callable[[Any], GatewayAnchorer
             interval=settings.anchor_interval_seconds,
             every=settings.anchor_every_entries or None,
             provision=provision,
+            select=select,
         )
         return GatewayAnchorer(anchorer)
 

@@ -69,7 +69,8 @@ if TYPE_CHECKING:  # the anchoring extra is imported only when anchoring is conf
 
 __all__ = ["AnchorerFactory", "CaseOptions", "compose"]
 
-AnchorerFactory = Callable[[GatewayLog], "GatewayAnchorer"]
+AnchorerFactory = Callable[[GatewayLog, Callable[[int], "int | None"]], "GatewayAnchorer"]
+"""``(log, select) -> anchorer``; ``select`` picks the checkpoint to anchor (witnessed)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ async def compose(
     6. witnessing (cosignatures in the gateway's database, receipts carrying them, the
        collector), then the gRPC server with every service: Exchange, Audit, Matters,
        Identity, health and reflection;
-    7. the supervisor, the metrics refresh and the anchorer (if configured).
+    7. the supervisor, the metrics refresh and the anchorer (if configured), which anchors
+       the newest checkpoint with the registry's witness quorum (or the latest, if none is
+       asked for).
 
     Whatever was opened is closed again if a later step fails.
     """
@@ -214,7 +217,11 @@ async def compose(
                 metrics,
             ),
         )
-        anchorer = anchorer_factory(merkle_log) if anchorer_factory is not None else None
+        anchorer = (
+            anchorer_factory(merkle_log, witnessing.receipts.anchorable_size)
+            if anchorer_factory is not None
+            else None
+        )
         opened.append(lambda: anchorer.stop() if anchorer is not None else None)
         # assertions accepted once, in the gateway's database (SQLite file or PostgreSQL)
         replay = open_replay_guard(storage.database)

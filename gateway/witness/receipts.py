@@ -57,6 +57,16 @@ class WitnessReceipts:
             return None
         return [w.name for w in witnesses], registry.witness_quorum
 
+    def anchorable_size(self, latest: int) -> int | None:
+        """The checkpoint the anchorer should anchor, given the log's latest size: with a
+        quorum asked for, the newest checkpoint up to ``latest`` that has it (None: none has
+        yet), so that what is on the chain is what the witnesses saw; else ``latest``."""
+        known = self._names()
+        if known is None or known[1] < 1:
+            return latest
+        names, quorum = known
+        return self.store.newest_with_quorum(self.log.origin, 1, names, quorum, at_most=latest)
+
     def annotate(self, receipt: dict[str, Any]) -> dict[str, Any]:
         """``receipt`` (a copy) with its size's cosignature lines and ``witnesses`` field;
         unchanged when the registry lists no witnesses of the log."""

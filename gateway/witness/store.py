@@ -94,21 +94,28 @@ class WitnessStore(OffLoop):
         return {str(w): str(line) for w, line in rows}
 
     def newest_with_quorum(
-        self, origin: str, at_least: int, witnesses: Iterable[str], quorum: int
+        self,
+        origin: str,
+        at_least: int,
+        witnesses: Iterable[str],
+        quorum: int,
+        at_most: int | None = None,
     ) -> int | None:
-        """The newest tree size >= ``at_least`` cosigned by ``quorum`` of ``witnesses``
-        (names), or None. ``quorum`` must be at least 1."""
+        """The newest tree size in ``at_least..at_most`` cosigned by ``quorum`` of
+        ``witnesses`` (names), or None. ``quorum`` must be at least 1."""
         names = sorted(set(witnesses))
         if quorum < 1 or len(names) < quorum:
             return None
         marks = ", ".join("?" for _ in names)
+        ceiling = 2**62 if at_most is None else at_most
         row = (
             self._conn()
             .execute(
                 "SELECT tree_size FROM witness_cosignatures"  # noqa: S608 - only ? marks
-                f" WHERE origin = ? AND tree_size >= ? AND witness IN ({marks})"
+                " WHERE origin = ? AND tree_size >= ? AND tree_size <= ?"
+                f" AND witness IN ({marks})"
                 " GROUP BY tree_size HAVING COUNT(*) >= ? ORDER BY tree_size DESC LIMIT 1",
-                (origin, at_least, *names, quorum),
+                (origin, at_least, ceiling, *names, quorum),
             )
             .fetchone()
         )

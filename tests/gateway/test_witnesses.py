@@ -29,8 +29,10 @@ from typing import Any
 
 import pytest
 
+from gateway.app.anchoring import make_anchorer_factory
 from gateway.app.compose import CaseOptions
 from gateway.app.devenv import ensure_dev_environment
+from gateway.app.settings import Settings
 from gateway.cases import Role
 from gateway.exchange import loopguard
 from gateway.pb.yrd.v1 import exchange_pb2
@@ -158,11 +160,19 @@ class Setup:
             ).encode()
         )
 
-    def start(self, *names: str, lag_alarm_seconds: float = 60.0) -> Setup:
+    def start(self, *names: str, lag_alarm_seconds: float = 60.0, anchored: bool = False) -> Setup:
         for name in names or NAMES:
             self.witnesses[name].start()
+        factory = None
+        if anchored:  # the embedded chain, an anchor due at every new entry
+            settings = Settings.load(
+                env={}, data_dir=self.data, anchor_interval_seconds=0.2, anchor_every_entries=1
+            )
+            factory = make_anchorer_factory(settings)
         # a blocking store call on the gateway's loop (the collector's, a receipt's) raises
-        self.gw = GatewayThread(self.data, mutate=self.mutate, off_loop_guard=True)
+        self.gw = GatewayThread(
+            self.data, mutate=self.mutate, off_loop_guard=True, anchorer_factory=factory
+        )
         gateway = self.gw.compose()
         assert gateway.witnessing is not None
         gateway.witnessing.collector.cap = 1.0  # a returning witness is tried again soon
@@ -304,6 +314,26 @@ def test_a_quorum_of_two_is_reached_and_still_with_one_witness_down(setup):
     verify_receipt(delivered, s.trust)
     assert delivered["witnesses"]["status"] == WITNESSED
     assert len(s.cosigners(delivered)) >= QUORUM
+
+
+def test_the_anchorer_anchors_only_what_a_quorum_cosigned(setup):
+    s = setup().start(NAMES[0], anchored=True)
+    gateway = s.running.gateway
+    assert gateway is not None and gateway.anchorer is not None
+    first = run(s.submit())
+    s.wait_cosigned(NAMES[0], first.tree_size)
+    time.sleep(1.5)  # several anchor intervals: a checkpoint one witness saw is not anchored
+    assert gateway.anchorer.anchorer.anchors() == []
+    assert gateway.anchorer.covering_anchor(first.tree_size) is None
+
+    s.witnesses[NAMES[1]].start()
+    s.wait_witnessed(first.tree_size)
+    row = gateway.anchorer.wait_covered(first.tree_size, timeout=DEADLINE)
+    assert row is not None, "the witnessed checkpoint was not anchored by the deadline"
+    for anchor in gateway.anchorer.anchorer.anchors():
+        assert gateway.witnessing is not None
+        cosigned = gateway.witnessing.store.lines(DEV_LOG_ORIGIN, anchor.tree_size)
+        assert len(set(cosigned) & set(NAMES)) >= QUORUM, (anchor.tree_size, cosigned)
 
 
 def _metric(s: Setup, name: str) -> float:
