@@ -106,10 +106,13 @@ class AnchorAttacher(Protocol):
 
 
 class ReceiptWitnesses(Protocol):
-    """Adds witness cosignatures to receipts (``gateway.witness.WitnessReceipts``); both
-    methods block (store and log reads)."""
+    """Adds witness cosignatures to receipts (``gateway.witness.WitnessReceipts``):
+    ``annotate_unread`` never blocks (None: a read is needed), the others do (store and log
+    reads)."""
 
     def active(self) -> bool: ...
+
+    def annotate_unread(self, receipt: dict[str, Any]) -> dict[str, Any] | None: ...
 
     def annotate(self, receipt: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -159,10 +162,14 @@ class ExchangeServicer(ExchangeStatusMixin, exchange_pb2_grpc.ExchangeServicer):
             raise
 
     async def _witnessed(self, receipt: dict[str, Any]) -> dict[str, Any]:
-        """``receipt`` with the cosignatures held for its checkpoint (if there are witnesses)."""
+        """``receipt`` with the cosignatures held for its checkpoint (if there are witnesses):
+        on the loop when none can be held yet (a receipt just issued), else read off it."""
         witnesses = self.witnesses
-        if witnesses is None or not witnesses.active():
+        if witnesses is None:
             return receipt
+        unread = witnesses.annotate_unread(receipt)
+        if unread is not None:
+            return unread
         return await asyncio.to_thread(witnesses.annotate, receipt)
 
     def _count(self, outcome: str) -> None:

@@ -67,6 +67,17 @@ class WitnessReceipts:
         names, quorum = known
         return self.store.newest_with_quorum(self.log.origin, 1, names, quorum, at_most=latest)
 
+    def annotate_unread(self, receipt: dict[str, Any]) -> dict[str, Any] | None:
+        """:meth:`annotate`'s answer when it needs no store read (no witnesses, or none can
+        have cosigned the receipt's size yet: ``WitnessStore.may_hold``), else None. Never
+        blocks: for receipts just issued, which are at a checkpoint no witness has seen."""
+        known = self._names()
+        if known is None:
+            return receipt
+        if self.store.may_hold(self.log.origin, int(receipt["tree_size"])):
+            return None
+        return _with_lines(receipt, [], known[1])
+
     def annotate(self, receipt: dict[str, Any]) -> dict[str, Any]:
         """``receipt`` (a copy) with its size's cosignature lines and ``witnesses`` field;
         unchanged when the registry lists no witnesses of the log."""
@@ -75,15 +86,7 @@ class WitnessReceipts:
             return receipt
         names, quorum = known
         stored = self.store.lines(self.log.origin, int(receipt["tree_size"]))
-        lines = [stored[name] for name in names if name in stored]
-        out = dict(receipt)
-        out["checkpoint"] = add_signature_lines(receipt["checkpoint"], lines)
-        out["witnesses"] = {
-            "quorum": quorum,
-            "cosignatures": len(lines),
-            "status": WITNESSED if len(lines) >= max(quorum, 1) else NOT_WITNESSED,
-        }
-        return out
+        return _with_lines(receipt, [stored[name] for name in names if name in stored], quorum)
 
     def upgrade(self, receipt: dict[str, Any]) -> dict[str, Any]:
         """``receipt`` annotated, or re-issued at the newest witnessed checkpoint above it.
@@ -114,3 +117,15 @@ class WitnessReceipts:
             "consistency_proof": [p.hex() for p in self.log.consistency_proof(old, newer)],
         }
         return upgraded
+
+
+def _with_lines(receipt: dict[str, Any], lines: list[str], quorum: int) -> dict[str, Any]:
+    """A copy of ``receipt`` with the cosignature ``lines`` and the ``witnesses`` field."""
+    out = dict(receipt)
+    out["checkpoint"] = add_signature_lines(receipt["checkpoint"], lines)
+    out["witnesses"] = {
+        "quorum": quorum,
+        "cosignatures": len(lines),
+        "status": WITNESSED if len(lines) >= max(quorum, 1) else NOT_WITNESSED,
+    }
+    return out

@@ -456,9 +456,34 @@ def test_the_store_reads_use_their_indexes(tmp_path):
     assert not store.add("o", 5, NAMES[0], "— another line")  # the first is kept
     store.close()
     reads = {s for s in statements if s.startswith("SELECT")}
-    assert len(reads) == 4  # lines, newest_with_quorum twice, newest_size
+    assert len(reads) == 5  # lines (and the newest size), newest_with_quorum twice, newest_size
     with contextlib.closing(sqlite3.connect(tmp_path / "gateway.db")) as conn:
         assert {s: table_scans(conn, s) for s in reads} == {s: [] for s in reads}
+
+
+def test_may_hold_skips_reads_only_for_sizes_no_witness_can_have_cosigned(tmp_path):
+    """The fast path of a receipt just issued: ``may_hold`` says False only for a size above
+    every stored one, as of this store's own writes and a read at most hint_seconds old; a
+    write by another process (another store on the same file) shows once the read is stale."""
+    now = [100.0]
+    store = WitnessStore(tmp_path / "gateway.db", hint_seconds=1.0, clock=lambda: now[0])
+    other = WitnessStore(tmp_path / "gateway.db")
+    try:
+        assert store.may_hold("o", 1)  # never read: unknown
+        assert store.lines("o", 1) == {}  # the read: nothing stored
+        assert not store.may_hold("o", 1)
+        store.add("o", 5, NAMES[0], "— a 5")
+        assert store.may_hold("o", 5) and store.may_hold("o", 3) and not store.may_hold("o", 6)
+        other.add("o", 9, NAMES[1], "— b 9")  # not seen by this store yet
+        assert not store.may_hold("o", 9)
+        now[0] += 1.5  # the read is stale: everything may be held
+        assert store.may_hold("o", 9) and store.may_hold("o", 10**9)
+        assert store.lines("o", 9) == {NAMES[1]: "— b 9"}  # and the read learns size 9
+        assert store.may_hold("o", 9) and not store.may_hold("o", 10)
+        assert store.may_hold("other origin", 1)
+    finally:
+        store.close()
+        other.close()
 
 
 def test_the_postgresql_migration_is_the_sqlite_table(pg_url, tmp_path):
