@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from gateway.cases.sqlite_schema import SCHEMA
 from gateway.errors import StorageError, storage_boundary
 from gateway.exchange.loopguard import OffLoop, assert_off_loop
 from gateway.storage import is_postgres_url, migrate, pg_boundary
-from gateway.storage.sql import SqlConnection, connect
+from gateway.storage.sql import SqlConnection, ThreadConnections
 
 __all__ = [
     "CASE_COLUMNS",
@@ -68,9 +67,9 @@ class CaseStore(OffLoop):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.postgres = is_postgres_url(self.path)
-        self._local = threading.local()
-        self._all: list[SqlConnection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(
+            self.path, named_rows=True, setup=None if self.postgres else _foreign_keys_on
+        )
         conn = self._open()
         if self.postgres:
             migrate(conn.raw)
@@ -97,15 +96,7 @@ class CaseStore(OffLoop):
     def _open(self) -> SqlConnection:
         """This thread's connection (unchecked: the constructor, before serving). Rows are
         read by position or column name on both backends."""
-        conn: SqlConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, named_rows=True)
-            if not self.postgres:
-                conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     def ensure(self, script: str) -> None:
         """Run a schema script (CREATE ... IF NOT EXISTS) unchecked: for constructors, which
@@ -368,11 +359,11 @@ class CaseStore(OffLoop):
 
     def close(self) -> None:
         """Close every thread's connection (the store is not used after)."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()
+
+
+def _foreign_keys_on(conn: SqlConnection) -> None:
+    conn.execute("PRAGMA foreign_keys=ON")
 
 
 def _apply_supplement(conn: SqlConnection, change: dict[str, Any]) -> None:

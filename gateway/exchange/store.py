@@ -17,7 +17,6 @@ on open (``ALTER TABLE ... ADD COLUMN``).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 from gateway.errors import storage_boundary
 from gateway.exchange.loopguard import OffLoop, assert_off_loop
 from gateway.storage import is_postgres_url, migrate, pg_boundary
-from gateway.storage.sql import SqlConnection, connect
+from gateway.storage.sql import SqlConnection, ThreadConnections
 
 __all__ = [
     "DELIVERED",
@@ -212,9 +211,7 @@ class GatewayStore(OffLoop):
     def __init__(self, database: str | Path) -> None:
         self.path = str(database)
         self.postgres = is_postgres_url(self.path)
-        self._local = threading.local()
-        self._all: list[SqlConnection] = []
-        self._lock = threading.Lock()
+        self._connections = ThreadConnections(self.path)
         conn = self._open()
         if self.postgres:
             migrate(conn.raw)
@@ -235,13 +232,7 @@ class GatewayStore(OffLoop):
 
     def _open(self) -> SqlConnection:
         """This thread's connection (unchecked: the constructor, before serving)."""
-        conn: SqlConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     def exchange(self, exchange_id: str) -> ExchangeRow | None:
         row = (
@@ -506,8 +497,4 @@ class GatewayStore(OffLoop):
 
     def close(self) -> None:
         """Close every thread's connection (the store is not used after)."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()

@@ -27,7 +27,7 @@ from typing import Any
 
 from gateway.storage.pool import is_postgres_url
 
-__all__ = ["Row", "SqlConnection", "connect", "for_postgres"]
+__all__ = ["Row", "SqlConnection", "ThreadConnections", "connect", "for_postgres"]
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
@@ -229,3 +229,42 @@ def connect(
     sql = SqlConnection(conn, "sqlite")
     sql._durable = True
     return sql
+
+
+class ThreadConnections:
+    """One connection to ``database`` per thread, all closed at once: how the stores share a
+    database between the loop's worker threads (neither a SQLite connection in a
+    transaction nor a psycopg one may be used by two threads at once). ``setup`` runs once on
+    each new connection (a SQLite pragma, say)."""
+
+    def __init__(
+        self,
+        database: str | Path,
+        *,
+        named_rows: bool = False,
+        setup: Callable[[SqlConnection], None] | None = None,
+    ) -> None:
+        self.database, self.named_rows, self.setup = str(database), named_rows, setup
+        self._local = threading.local()
+        self._all: list[SqlConnection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> SqlConnection:
+        """This thread's connection, opened on first use."""
+        conn: SqlConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.database, named_rows=self.named_rows)
+            if self.setup is not None:
+                self.setup(conn)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        """Close every thread's connection (a thread asking again gets a new one)."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()

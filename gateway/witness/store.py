@@ -27,7 +27,7 @@ from pathlib import Path
 from gateway.errors import storage_boundary
 from gateway.exchange.loopguard import OffLoop, assert_off_loop
 from gateway.storage import is_postgres_url, migrate, pg_boundary
-from gateway.storage.sql import SqlConnection, connect
+from gateway.storage.sql import SqlConnection, ThreadConnections
 
 __all__ = ["HINT_SECONDS", "SCHEMA", "WitnessStore"]
 
@@ -68,8 +68,7 @@ class WitnessStore(OffLoop):
         self._newest: dict[str, tuple[int, float]] = {}
         """origin -> (the newest size known stored, when the database last said so)."""
         self.postgres = is_postgres_url(self.path)
-        self._local = threading.local()
-        self._all: list[SqlConnection] = []
+        self._connections = ThreadConnections(self.path)
         self._lock = threading.Lock()
         conn = self._open()
         if self.postgres:
@@ -82,13 +81,7 @@ class WitnessStore(OffLoop):
         return self._open()
 
     def _open(self) -> SqlConnection:
-        conn: SqlConnection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path)
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     def add(self, origin: str, tree_size: int, witness: str, line: str) -> bool:
         """Keep ``witness``'s cosignature ``line`` of checkpoint ``tree_size``; False if it
@@ -182,8 +175,4 @@ class WitnessStore(OffLoop):
 
     def close(self) -> None:
         """Close every thread's connection (the store is not used after)."""
-        with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
+        self._connections.close()

@@ -28,9 +28,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from ledger._audit_io import ArgumentParser, UsageError, read_input
 from ledger.clitext import one_line
 from ledger.crypto import PrivateKey
-from ledger.errors import Code, Error, ReceiptError, StorageError
+from ledger.errors import Error, ReceiptError, StorageError
 from ledger.trust import TrustStore
 
 __all__ = ["UsageError", "build_parser", "cmd_keygen", "cmd_serve", "main"]
@@ -40,28 +41,8 @@ MAX_FILE_BYTES = 1 << 20
 """Largest key or trust file read; ours are a few kilobytes."""
 
 
-class UsageError(Error):
-    """Bad input on the command line or in a file it names: exit 2."""
-
-    code = Code.USAGE
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """Usage errors in one line, like every other error of this CLI."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see --help)\n")
-
-
 def _read(path: str, what: str) -> bytes:
-    try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise UsageError(f"{what} {path} is larger than {MAX_FILE_BYTES} bytes")
-    return data
+    return read_input(path, what, MAX_FILE_BYTES)
 
 
 def _listen(text: str) -> tuple[str, int]:
@@ -177,8 +158,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgumentParser(prog="yrd-witness", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+    parser = ArgumentParser(prog="yrd-witness", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     keygen = sub.add_parser("keygen", help="write a new SM2 witness key, print its public key")
     keygen.add_argument("keyfile", metavar="KEYFILE")
     keygen.set_defaults(func=cmd_keygen)
