@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.crypto import PrivateKey, PublicKey
+from gateway.app.devenv import dev_key
+from ledger.crypto import PublicKey
 from ledger.trust import trust_document
 
 __all__ = ["DEV_WITNESS_QUORUM", "DevWitness", "DevWitnesses", "dev_witness_name"]
@@ -49,16 +50,6 @@ class DevWitness:
     name: str
     public_key: PublicKey
     url: str
-
-
-def _key(path: Path) -> PrivateKey:
-    if path.exists():
-        return PrivateKey.from_pem(path.read_bytes())
-    key = PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.to_pem())
-    path.chmod(0o600)
-    return key
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -111,7 +102,7 @@ class DevWitnesses:
         for region in DEV_WITNESS_REGIONS:
             name = dev_witness_name(region)
             key_path = self.root / "keys" / f"witness-{region}.pem"
-            key = _key(key_path)
+            key = dev_key(key_path)
             data = self.root / "witnesses" / region
             data.mkdir(parents=True, exist_ok=True)
             ready = data / "ready"

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DevEnvironment",
+    "dev_key",
     "dev_log_key",
     "ensure_dev_environment",
 ]
@@ -92,7 +93,9 @@ class DevEnvironment:
         }
 
 
-def _key(path: Path) -> PrivateKey:
+def dev_key(path: Path) -> PrivateKey:
+    """The development key at ``path`` (PKCS#8 PEM, mode 0600, its public key beside it as
+    ``.pub``), made on first use and kept across restarts."""
     if path.exists():
         return PrivateKey.from_pem(path.read_bytes())
     key = PrivateKey.generate()
@@ -113,7 +116,7 @@ def _cert(directory: Path, stem: str, make) -> CertPair:
 
 def dev_log_key(data_dir: Path) -> PrivateKey:
     """The dev log key (made once): the witnesses must know it before the registry lists them."""
-    return _key(Path(data_dir) / "dev" / "keys" / "log.pem")
+    return dev_key(Path(data_dir) / "dev" / "keys" / "log.pem")
 
 
 def ensure_dev_environment(
@@ -136,13 +139,13 @@ def ensure_dev_environment(
     """
     root = Path(data_dir) / "dev"
     keys = root / "keys"
-    governance = _key(keys / "governance.pem")
-    log_key = _key(keys / "log.pem")
-    attestation_key = _key(keys / "attestation.pem")
-    identity_key = _key(keys / "identity.pem")
-    member_keys = {str(r): _key(keys / f"member-{r}.pem") for r in REGIONS}
-    idp_keys = {str(r): _key(keys / f"idp-{r}.pem") for r in REGIONS}
-    licence_keys = {str(r): _key(keys / f"licence-{r}.pem") for r in REGIONS}
+    governance = dev_key(keys / "governance.pem")
+    log_key = dev_key(keys / "log.pem")
+    attestation_key = dev_key(keys / "attestation.pem")
+    identity_key = dev_key(keys / "identity.pem")
+    member_keys = {str(r): dev_key(keys / f"member-{r}.pem") for r in REGIONS}
+    idp_keys = {str(r): dev_key(keys / f"idp-{r}.pem") for r in REGIONS}
+    licence_keys = {str(r): dev_key(keys / f"licence-{r}.pem") for r in REGIONS}
     tls = root / "tls"
     ca = _cert(tls, "ca", make_ca)
     server = _cert(tls, "server", lambda: issue(ca, "localhost", server=True))

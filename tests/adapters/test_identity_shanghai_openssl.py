@@ -6,7 +6,6 @@ whose signature openssl made; one changed byte is refused by both."""
 from __future__ import annotations
 
 import base64
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,17 +13,9 @@ import pytest
 
 from adapters.shanghai._signature import der_to_raw, raw_to_der
 from tests.adapters.test_identity_shanghai import FMT, KEY, KEYS, NOW, b64, make, unb64
+from tests.openssl import needs_openssl_sm2
 
-
-def _openssl_has_sm2() -> bool:
-    if not shutil.which("openssl"):
-        return False
-    out = subprocess.run(["openssl", "list", "-public-key-algorithms"],
-                         capture_output=True, text=True, check=False)  # fmt: skip
-    return "SM2" in out.stdout
-
-
-pytestmark = pytest.mark.skipif(not _openssl_has_sm2(), reason="openssl CLI with SM2 not found")
+pytestmark = needs_openssl_sm2
 DIST_ID = "distid:1234567812345678"
 
 

@@ -32,6 +32,7 @@ from ledger.crypto import NATIVE_AVAILABLE, REFERENCE_AVAILABLE, PublicKey, sm3
 from ledger.errors import SignatureError
 from ledger.receipt import verify_receipt
 from ledger.trust import TrustStore
+from tests.openssl import needs_openssl_sm3
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -294,16 +295,7 @@ def test_delivery_vector_carries_the_other_vectors():
     assert receipt["checkpoint"].startswith(body.decode() + "\n")
 
 
-def _openssl_has_sm3() -> bool:
-    if not shutil.which("openssl"):
-        return False
-    out = subprocess.run(
-        ["openssl", "list", "-digest-algorithms"], capture_output=True, text=True, check=False
-    )
-    return "SM3" in out.stdout
-
-
-@pytest.mark.skipif(not _openssl_has_sm3(), reason="openssl CLI with SM3 not found")
+@needs_openssl_sm3
 def test_openssl_reproduces_the_vector_digests():
     def dgst(name: str) -> str:
         out = subprocess.run(

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from ledger.crypto import PrivateKey, PublicKey
+from tests.openssl import needs_openssl_sm2
 
-
-def _openssl_has_sm2() -> bool:
-    if not shutil.which("openssl"):
-        return False
-    out = subprocess.run(
-        ["openssl", "list", "-public-key-algorithms"], capture_output=True, text=True, check=False
-    )
-    return "SM2" in out.stdout
-
-
-pytestmark = pytest.mark.skipif(not _openssl_has_sm2(), reason="openssl CLI with SM2 not found")
+pytestmark = needs_openssl_sm2
 DISTID = "distid:1234567812345678"
 YRDGW = [sys.executable, "-m", "gateway.cli"]
 

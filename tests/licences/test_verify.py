@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 import sys
 from datetime import timedelta
@@ -27,6 +26,7 @@ from gateway.licences import (
 from gateway.registry import DEV_LICENCE_AUTHORITIES
 from ledger.crypto import PrivateKey
 from tests.licences.support import HOLDER_KEY, OTHER_KEY, REVOKED_ID, Licences, _now
+from tests.openssl import needs_openssl_sm2
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +173,7 @@ def test_signed_bytes_are_the_canonical_licence(lic):
     assert signed_bytes(signed.licence) == canonical_json(dict(signed.canonical))
 
 
-def _openssl_has_sm2() -> bool:
-    if not shutil.which("openssl"):
-        return False
-    out = subprocess.run(["openssl", "list", "-public-key-algorithms"],
-                         capture_output=True, text=True, check=False)  # fmt: skip
-    return "SM2" in out.stdout
-
-
-@pytest.mark.skipif(not _openssl_has_sm2(), reason="openssl CLI with SM2 not found")
+@needs_openssl_sm2
 def test_openssl_verifies_the_signature_over_the_documented_bytes(lic, tmp_path):
     """docs/licences.md: the signature is SM2/SM3, default id, DER, over canonical_json of
     the ``licence`` object; openssl agrees, and refuses one changed byte."""

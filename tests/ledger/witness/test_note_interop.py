@@ -14,28 +14,18 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import struct
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import hashes
+
+from tests.openssl import needs_openssl_sm2
 
 from .conftest import ORIGIN, body, request
 
-
-def _openssl_has_sm2() -> bool:
-    if not shutil.which("openssl"):
-        return False
-    out = subprocess.run(
-        ["openssl", "list", "-public-key-algorithms"], capture_output=True, text=True, check=False
-    )
-    return "SM2" in out.stdout
-
-
-pytestmark = pytest.mark.skipif(not _openssl_has_sm2(), reason="openssl CLI with SM2 not found")
+pytestmark = needs_openssl_sm2
 DISTID = "distid:1234567812345678"
 EM_DASH = "\u2014"
 
