@@ -15,7 +15,7 @@ from pathlib import Path
 from bench._load import SUBMIT_METHOD
 from gateway.app.devenv import DevEnvironment
 
-__all__ = ["Server", "free_port", "port_open", "start_gateway", "wait"]
+__all__ = ["Server", "free_port", "healthz", "port_open", "start_gateway", "wait"]
 
 ROOT = Path(__file__).resolve().parents[1]
 

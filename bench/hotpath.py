@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import process_cpu_seconds, write_results  # noqa: E402
 from bench._servers import free_port as _port  # noqa: E402
-from bench._servers import healthy, wait  # noqa: E402
+from bench._servers import healthz, wait  # noqa: E402
 
 CHUNK = 8192
 ENTRY = (
@@ -145,7 +145,7 @@ async def one_run(src: Path, data_dir: Path, args) -> dict:
         stderr=subprocess.DEVNULL,
     )
     try:
-        await asyncio.to_thread(wait, lambda: healthy(http_port), "the gateway", 300)
+        await asyncio.to_thread(wait, lambda: healthz(http_port), "the gateway", 300)
         cert = env.clients["SH"]
         client = GatewayClient(
             f"127.0.0.1:{grpc_port}",

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import grpc  # noqa: E402
 
 from bench._common import process_cpu_seconds, write_results  # noqa: E402
-from bench.exchange import _port, _wait_http  # noqa: E402
+from bench._servers import free_port, healthz, wait  # noqa: E402
 from gateway.app.devenv import ensure_dev_environment  # noqa: E402
 from gateway.client import GatewayClient  # noqa: E402
 from gateway.tls import TlsFiles  # noqa: E402
@@ -179,7 +179,7 @@ def _p99(latencies: list[float]) -> float:
 def _one_gateway(args, limits: tuple[int, int] | None) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="yrd-overload-"))
     env = ensure_dev_environment(tmp, pull_regions=("SH", "JS", "ZJ", "AH"), mutate=_canonical_ah)
-    grpc_port, http_port = _port(), _port()
+    grpc_port, http_port = free_port(), free_port()
     settings = {f"YRD_{k.upper()}": v for k, v in env.trust_settings().items()}
     settings["YRD_ANCHOR_MODE"] = "off"
     if limits is None:  # admission effectively off: today's behaviour
@@ -193,7 +193,7 @@ def _one_gateway(args, limits: tuple[int, int] | None) -> dict:
     )
     target = f"127.0.0.1:{grpc_port}"
     try:
-        _wait_http(http_port)
+        wait(lambda: healthz(http_port), "the gateway")
         count = int(args.max_rate * args.seconds)
         peak_load = _spawn(tmp, target, "SH", count, concurrency=32, seconds=args.seconds)
         [peak], peak_cpu = _run_together([peak_load], gateway.pid)
