@@ -152,7 +152,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.app.serve import serve
     from gateway.app.settings import Settings
     from gateway.errors import Error as GatewayError
-    from gateway.ops import logs
+    from gateway.ops import heap, logs
     from ledger.errors import Error as LedgerError
 
     logs.configure()
@@ -171,7 +171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_workers(settings)
         if settings.workers > 1 and not is_worker():
             return run_workers(settings, args.argv)
-        asyncio.run(serve(settings, dev=settings.dev))
+        asyncio.run(serve(settings, dev=settings.dev, ready=lambda _: heap.settle_after_start()))
     except (GatewayError, LedgerError) as exc:
         raise UsageError(f"cannot serve: {exc}") from exc
     return EXIT_OK
