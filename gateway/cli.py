@@ -171,7 +171,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_workers(settings)
         if settings.workers > 1 and not is_worker():
             return run_workers(settings, args.argv)
-        asyncio.run(serve(settings, dev=settings.dev, ready=lambda _: heap.settle_after_start()))
+
+        def settle_heap(_gateway: object) -> None:
+            heap.settle_after_start()
+
+        asyncio.run(serve(settings, dev=settings.dev, ready=settle_heap))
     except (GatewayError, LedgerError) as exc:
         raise UsageError(f"cannot serve: {exc}") from exc
     return EXIT_OK
