@@ -6,8 +6,9 @@ walks all of them: measured under load (1 KiB exchanges, ~200/s), six such passe
 40 s, up to 59 ms each, every in-flight exchange stalled behind them, which alone put p99
 past 25 ms at half load. ``gc.freeze()`` after start moves what exists then into the
 permanent generation, which collections skip; what the gateway allocates afterwards is
-collected as before. Objects frozen stay alive until their reference count drops (they
-are not in cycles the collector would ever find: they live as long as the process).
+collected as before. A frozen object is still freed when its reference count drops to
+zero; one that later becomes part of an unreachable cycle is not (a leak bounded by the
+start-up heap: what exists at start lives as long as the process anyway).
 
 Only the ``yrdgw serve`` process entry calls this, once the gateway is started: an
 in-process test server must not freeze its test runner's heap.
