@@ -19,6 +19,8 @@ from __future__ import annotations
 import gc
 import logging
 
+__all__ = ["settle_after_start"]
+
 log = logging.getLogger("yrdgw.heap")
 
 
