@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
+
+from ledger.signals import stop_event_on_signals
 
 __all__ = ["main"]
 
@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"cannot connect to the database: {' '.join(str(exc).split())}", 2)
     except Error as exc:
         return _fail(f"cannot bring the ledger schema up to date: {exc}", EXIT_USAGE)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_event_on_signals()  # never Event.set() in a handler
     try:
         sequencer.run(stop)
     except IntegrityError as exc:

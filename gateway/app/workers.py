@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from gateway.app.instance import InstanceLock, check_port_free
 from gateway.app.settings import Settings
 from gateway.errors import ConfigError
+from ledger.signals import stop_event_on_signals
 
 __all__ = ["WORKER_ENV", "check_workers", "is_worker", "run_workers", "worker_argv"]
 
@@ -93,9 +94,7 @@ def run_workers(settings: Settings, argv: Sequence[str]) -> int:
     try:
         check_port_free("gRPC", settings.host, settings.grpc_port)
         check_port_free("HTTP", settings.host, settings.http_port)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = stop_event_on_signals()  # never Event.set() in a handler
         command = worker_argv(argv)
         workers = [_spawn(command, i) for i in range(settings.workers)]
         print(

@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import signal
 import sys
 import tempfile
 import threading
@@ -32,6 +31,7 @@ from ledger._audit_io import ArgumentParser, UsageError, read_input
 from ledger.clitext import one_line
 from ledger.crypto import PrivateKey
 from ledger.errors import Error, ReceiptError, StorageError
+from ledger.signals import stop_event_on_signals
 from ledger.trust import TrustStore
 
 __all__ = ["UsageError", "build_parser", "cmd_keygen", "cmd_serve", "main"]
@@ -120,9 +120,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         logs = TrustStore.load(_read(args.logs, "trust file"))
     except ReceiptError as exc:
         raise UsageError(f"trust file {args.logs}: {exc}") from exc
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_event_on_signals()  # never Event.set() in a handler
     with _exclusive(Path(args.data)):
         try:
             store = WitnessStore(args.data)
