@@ -37,7 +37,7 @@ def stop_event_on_signals(signals: Iterable[signal.Signals] = STOP_SIGNALS) -> t
     threading.Thread(target=relay, name="stop-signal", daemon=True).start()
 
     def on_signal(signum: int, frame: object) -> None:
-        # no lock, no allocation beyond the call: safe wherever the main thread was
+        # takes no lock: safe wherever the main thread was when the signal came
         with contextlib.suppress(BlockingIOError):  # full pipe: a stop is on its way
             os.write(write_end, b"\0")
 
